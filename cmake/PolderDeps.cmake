@@ -1,0 +1,10 @@
+# Every third-party dependency comes from a Debian 12 package; nothing is downloaded.
+find_package(PkgConfig REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(SQLiteCpp CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+if(POLDER_TESTS)
+  find_package(GTest REQUIRED)
+endif()

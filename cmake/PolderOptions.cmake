@@ -1,0 +1,15 @@
+# polder::options: the one place for language level, warnings and sanitizer flags.
+add_library(polder_options INTERFACE)
+add_library(polder::options ALIAS polder_options)
+target_compile_features(polder_options INTERFACE cxx_std_20)
+target_compile_options(polder_options INTERFACE -Wall -Wextra)
+if(POLDER_WERROR)
+  target_compile_options(polder_options INTERFACE -Werror)
+endif()
+if(POLDER_SANITIZE)
+  target_compile_options(polder_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                                   -fno-sanitize-recover=undefined)
+  target_link_options(polder_options INTERFACE -fsanitize=address,undefined)
+endif()
+# Includes are written from the repository root: #include "crypto/hash.h".
+target_include_directories(polder_options INTERFACE ${PROJECT_SOURCE_DIR})

@@ -1,0 +1,94 @@
+#include "crypto/key_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace polder::crypto {
+namespace {
+
+Status FsyncDir(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Fail(Errc::kIo, "cannot open " + dir.string() + ": " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Fail(Errc::kIo, "fsync " + dir.string() + ": " + std::strerror(errno));
+  return {};
+}
+
+}  // namespace
+
+Status WriteKeyFile(const std::filesystem::path& path, const SigningKey& key) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    return Fail(Errc::kAlreadyExists,
+                "an identity already exists at " + path.string() + "; refusing to overwrite it");
+  }
+  SecretBytes seed = key.Seed();
+  std::string text(kKeyFileHeader);
+  text += "\n" + ToHex(seed.view()) + "\n";
+  const auto tmp = path.string() + ".tmp";
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(Errc::kIo, "cannot create " + tmp + ": " + std::strerror(errno));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  std::fill(text.begin(), text.end(), '\0');
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return Fail(Errc::kIo, "cannot write " + tmp);
+  }
+  // link() fails if the target exists, so a concurrent init cannot be overwritten either.
+  if (::link(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    if (err == EEXIST) {
+      return Fail(Errc::kAlreadyExists, "an identity already exists at " + path.string());
+    }
+    return Fail(Errc::kIo, "cannot create " + path.string() + ": " + std::strerror(err));
+  }
+  ::unlink(tmp.c_str());
+  return FsyncDir(path.parent_path().empty() ? "." : path.parent_path());
+}
+
+Result<SigningKey> LoadKeyFile(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Fail(Errc::kNotFound, "no identity at " + path.string() + " (run `polder init` first)");
+  }
+  if ((st.st_mode & 077) != 0) {
+    return Fail(Errc::kPermission, "identity file " + path.string() +
+                                       " can be read by others; run: chmod 600 " + path.string());
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(Errc::kIo, "cannot open " + path.string() + ": " + std::strerror(errno));
+  char buf[256];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n <= 0) return Fail(Errc::kCorruption, "identity file " + path.string() + " is empty");
+  std::string_view text(buf, static_cast<std::size_t>(n));
+  const auto nl = text.find('\n');
+  if (nl == std::string_view::npos || text.substr(0, nl) != kKeyFileHeader) {
+    return Fail(Errc::kCorruption, "identity file " + path.string() + " does not start with " +
+                                       std::string(kKeyFileHeader));
+  }
+  std::string_view hex = text.substr(nl + 1);
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ')) {
+    hex.remove_suffix(1);
+  }
+  auto seed = FromHex(hex);
+  std::fill(std::begin(buf), std::end(buf), '\0');
+  if (!seed || seed->size() != 32) {
+    return Fail(Errc::kCorruption, "identity file " + path.string() + " has a malformed seed");
+  }
+  auto key = SigningKey::FromSeed(*seed);
+  std::fill(seed->begin(), seed->end(), 0);
+  return key;
+}
+
+}  // namespace polder::crypto

@@ -1,0 +1,24 @@
+// The identity key file: a versioned text file with the Ed25519 seed, mode 0600.
+//
+//   polder-identity-v1
+//   <64 hex digits: the 32-byte seed>
+//
+// Creation never overwrites an existing file; loading refuses a file that others can read.
+#pragma once
+
+#include <filesystem>
+
+#include "crypto/identity.h"
+
+namespace polder::crypto {
+
+inline constexpr std::string_view kKeyFileHeader = "polder-identity-v1";
+
+// Writes `key` to `path` atomically (temp file, fsync, link). Fails with kAlreadyExists if
+// `path` exists.
+Status WriteKeyFile(const std::filesystem::path& path, const SigningKey& key);
+
+// Loads a key file. Fails with kPermission if group or others may read it.
+Result<SigningKey> LoadKeyFile(const std::filesystem::path& path);
+
+}  // namespace polder::crypto

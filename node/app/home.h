@@ -1,0 +1,61 @@
+// Home: the folder that holds everything of one member's node.
+//
+//   identity.key      Ed25519 seed, mode 0600 (crypto/key_file.h)
+//   polder.toml       profile and settings: name, organisation, role (no secrets)
+//   replica.sqlite3   the circle's events and derived state (+ -wal, -shm)
+//   own-log           the member's own signed events, written before each commit
+//   (storage/own_log.h) lock              held by a process that writes, so two commands never
+//   author at once
+//
+// Resolution order: --home, then $POLDER_HOME, then $XDG_DATA_HOME/polder, then
+// ~/.local/share/polder. The folder is created with mode 0700.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "polder/v1/event.pb.h"
+#include "proto/result.h"
+
+namespace polder::app {
+
+class Home {
+ public:
+  static Result<Home> Resolve(const std::optional<std::filesystem::path>& flag);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path key_file() const { return dir_ / "identity.key"; }
+  std::filesystem::path profile_file() const { return dir_ / "polder.toml"; }
+  std::filesystem::path replica_file() const { return dir_ / "replica.sqlite3"; }
+  std::filesystem::path own_log_file() const { return dir_ / "own-log"; }
+  std::filesystem::path lock_file() const { return dir_ / "lock"; }
+
+  // Creates the folder (0700) if missing.
+  Status Create() const;
+  bool HasIdentity() const;
+
+ private:
+  explicit Home(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  std::filesystem::path dir_;
+};
+
+// An exclusive lock on the home, released when this goes away.
+class HomeLock {
+ public:
+  static Result<HomeLock> Acquire(const Home& home, std::chrono::milliseconds wait);
+  HomeLock(HomeLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  HomeLock& operator=(HomeLock&&) = delete;
+  ~HomeLock();
+
+ private:
+  explicit HomeLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// The member's own description, kept in polder.toml.
+Status WriteProfile(const Home& home, const v1::MemberInfo& me);
+Result<v1::MemberInfo> ReadProfile(const Home& home);
+
+}  // namespace polder::app

@@ -1,0 +1,146 @@
+#include "node/app/session.h"
+
+#include <cstdlib>
+
+#include "crypto/key_file.h"
+#include "crypto/member_id.h"
+
+namespace polder::app {
+
+std::int64_t NowMs() {
+  if (const char* fake = std::getenv("POLDER_FAKE_NOW_MS"); fake && *fake) {
+    return std::strtoll(fake, nullptr, 10);
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<Session> Session::Open(const Home& home, const SessionOptions& opt) {
+  Session s(home);
+  if (opt.need_identity || opt.write) {
+    if (auto c = home.Create(); !c) return Unexpected<Error>{c.error()};
+  }
+  if (opt.write) {
+    auto lock = HomeLock::Acquire(home, std::chrono::seconds(10));
+    if (!lock) return Unexpected<Error>{lock.error()};
+    s.lock_.emplace(std::move(*lock));
+  }
+  if (home.HasIdentity()) {
+    auto key = crypto::LoadKeyFile(home.key_file());
+    if (!key) return Unexpected<Error>{key.error()};
+    s.key_.emplace(std::move(*key));
+  } else if (opt.need_identity) {
+    return Fail(Errc::kNotFound, "no identity in " + home.dir().string() +
+                                     "; run `polder init --name NAME --org ORG` first");
+  }
+  auto replica = storage::Replica::Open(home.replica_file());
+  if (!replica) return Unexpected<Error>{replica.error()};
+  s.replica_ = std::move(*replica);
+  if (s.key_ && opt.write) {
+    if (auto r = s.ReplayOwnLog(); !r) return Unexpected<Error>{r.error()};
+  }
+  return s;
+}
+
+Status Session::ReplayOwnLog() {
+  auto events = own_log_.ReadAll();
+  if (!events) return Unexpected<Error>{events.error()};
+  if (events->empty() || !replica_->circle()) return {};
+  auto own = replica_->OwnLog(key_->public_key());
+  if (!own) return Unexpected<Error>{own.error()};
+  // Most runs find nothing to do: the replica already holds everything the own log holds.
+  if (own->max_seen_seq >= events->size()) return {};
+  auto results = replica_->Ingest(*events, storage::IngestOptions{NowMs()});
+  if (!results) return Unexpected<Error>{results.error()};
+  std::size_t restored = 0;
+  for (const auto& r : *results) restored += r.outcome == storage::Outcome::kApplied;
+  if (restored > 0) {
+    notes_.push_back("restored " + std::to_string(restored) +
+                     " of your own events from the own log (the replica had lost them)");
+  }
+  return {};
+}
+
+Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody&)>& fill) {
+  if (!key_) return Fail(Errc::kNotFound, "no identity");
+  const auto circle = replica_->circle();
+  if (!circle) {
+    return Fail(
+        Errc::kInvalidArgument,
+        "this replica belongs to no circle yet: run `polder circle create` or import a bundle");
+  }
+  auto own = replica_->OwnLog(key_->public_key());
+  if (!own) return Unexpected<Error>{own.error()};
+  if (own->forked) {
+    return Fail(Errc::kRefused,
+                "your own log is forked (two different events at one sequence number); the circle "
+                "has frozen it and new events would not count");
+  }
+  if (own->max_seen_seq > own->head_seq) {
+    return Fail(Errc::kRefused,
+                "your log is behind: events of yours up to seq " +
+                    std::to_string(own->max_seen_seq) + " exist but only " +
+                    std::to_string(own->head_seq) +
+                    " are applied here; import the missing events before writing, or you would "
+                    "fork your own log");
+  }
+  v1::EventBody body;
+  body.set_circle_id(circle->str());
+  body.set_author(key_->public_key().str());
+  body.set_seq(own->head_seq + 1);
+  if (own->head_id) body.set_prev(own->head_id->str());
+  // Never earlier than the previous event, so a clock that stepped back cannot break the log.
+  const std::int64_t now = NowMs();
+  body.set_timestamp_ms(std::max(now, own->head_ts));
+  fill(body);
+  if (body.payload_case() != v1::EventBody::kCharter && !replica_->IsMember(key_->public_key())) {
+    return Fail(Errc::kRefused,
+                "you are not a member of this circle yet: ask a member to run "
+                "`polder admit " +
+                    crypto::FormatMemberId(key_->public_key()) + "` and import their export");
+  }
+  EventId id;
+  const Bytes bytes = storage::Sign(*key_, body, &id);
+  auto r = replica_->IngestAuthored(bytes, storage::IngestOptions{now},
+                                    [&]() -> Status { return own_log_.Append(bytes); });
+  if (!r) return Unexpected<Error>{r.error()};
+  if (r->outcome != storage::Outcome::kApplied) {
+    if (r->refusal) {
+      return Fail(Errc::kRefused,
+                  std::string(storage::ToString(r->refusal->code)) + ": " + r->refusal->message);
+    }
+    return Fail(Errc::kRefused, std::string("event not applied (") + storage::ToString(r->outcome) +
+                                    (r->waiting_for.empty() ? "" : ": " + r->waiting_for) + ")");
+  }
+  return Authored{id, body.seq(), storage::KindName(body.payload_case())};
+}
+
+std::vector<std::string> Session::Warnings() {
+  std::vector<std::string> out;
+  if (!key_) {
+    out.push_back("no identity in this home (run `polder init`)");
+    return out;
+  }
+  auto own = replica_->OwnLog(key_->public_key());
+  if (own && own->forked)
+    out.push_back("your own log is FORKED: two different events share a sequence number");
+  if (own && own->max_seen_seq > own->head_seq) {
+    out.push_back("your log is BEHIND: events of yours up to seq " +
+                  std::to_string(own->max_seen_seq) + " have been seen but only " +
+                  std::to_string(own->head_seq) +
+                  " are applied; import the missing ones before writing");
+  }
+  auto logged = own_log_.ReadAll();
+  if (logged && own && logged->size() > own->head_seq && replica_->circle()) {
+    out.push_back("the own log holds " + std::to_string(logged->size()) +
+                  " events but the replica only " + std::to_string(own->head_seq) +
+                  "; run any writing command to restore them");
+  }
+  if (replica_->circle() && !replica_->IsMember(key_->public_key())) {
+    out.push_back("you are not a member of this circle yet");
+  }
+  return out;
+}
+
+}  // namespace polder::app

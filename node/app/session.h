@@ -1,0 +1,63 @@
+// Session: what one CLI command works with — the home, the identity, the replica and the own log —
+// and Author(), the only way this node creates events.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/identity.h"
+#include "node/app/home.h"
+#include "storage/own_log.h"
+#include "storage/replica.h"
+
+namespace polder::app {
+
+// The local clock. POLDER_FAKE_NOW_MS (tests only) pins it.
+std::int64_t NowMs();
+
+struct SessionOptions {
+  bool need_identity = true;
+  bool write = true;  // take the home's exclusive lock
+};
+
+class Session {
+ public:
+  static Result<Session> Open(const Home& home, const SessionOptions& opt);
+
+  const Home& home() const { return home_; }
+  const crypto::SigningKey& key() const { return *key_; }
+  bool has_identity() const { return key_.has_value(); }
+  storage::Replica& replica() { return *replica_; }
+  // Messages about what opening found (e.g. own events replayed after a crash).
+  const std::vector<std::string>& notes() const { return notes_; }
+
+  struct Authored {
+    EventId id;
+    std::uint64_t seq = 0;
+    std::string kind;
+  };
+  // Creates, signs and applies one event of this member. Succeeds only once the event is durable
+  // in both the own log and the replica. A refused event changes nothing and uses no sequence
+  // number.
+  Result<Authored> Author(const std::function<void(v1::EventBody&)>& fill);
+
+  // Warnings for `status`: the member's log is behind what is held, forked, not a member, ...
+  std::vector<std::string> Warnings();
+
+ private:
+  Session(Home home) : home_(std::move(home)), own_log_(home_.own_log_file()) {}
+  Status ReplayOwnLog();
+
+  Home home_;
+  std::optional<HomeLock> lock_;
+  std::optional<crypto::SigningKey> key_;
+  std::unique_ptr<storage::Replica> replica_;
+  storage::OwnLog own_log_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace polder::app

@@ -1,0 +1,261 @@
+#include "storage/event.h"
+
+#include "crypto/hash.h"
+#include "storage/limits.h"
+
+namespace polder::storage {
+namespace {
+
+using v1::EventBody;
+
+Unexpected<Refusal> Refuse(RefusalCode code, std::string message) {
+  return {Refusal{code, std::move(message)}};
+}
+
+std::optional<Refusal> CheckText(const std::string& value, std::size_t max, const char* field,
+                                 bool required = false) {
+  if (value.size() > max) {
+    return Refusal{RefusalCode::kTooLarge, std::string(field) + " is " +
+                                               std::to_string(value.size()) + " bytes; at most " +
+                                               std::to_string(max) + " allowed"};
+  }
+  if (required && value.empty()) {
+    return Refusal{RefusalCode::kMalformed, std::string(field) + " must not be empty"};
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> CheckId(const std::string& value, const char* field, bool optional = false) {
+  if (optional && value.empty()) return std::nullopt;
+  if (value.size() != 32) {
+    return Refusal{RefusalCode::kMalformed, std::string(field) + " must be a 32-byte id"};
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> CheckMemberInfo(const v1::MemberInfo& m) {
+  if (auto r = CheckText(m.name(), kMaxNameBytes, "member name", true)) return r;
+  if (auto r = CheckText(m.organisation(), kMaxNameBytes, "organisation", true)) return r;
+  if (auto r = CheckText(m.role(), kMaxNameBytes, "role")) return r;
+  return std::nullopt;
+}
+
+bool KnownSeverity(int s) { return s >= v1::INFO && s <= v1::CRITICAL; }
+
+// Everything about the payload that can be checked without the replica.
+std::optional<Refusal> CheckPayload(const EventBody& b) {
+  switch (b.payload_case()) {
+    case EventBody::kCharter: {
+      const auto& c = b.charter();
+      if (b.seq() != 1)
+        return Refusal{RefusalCode::kBadCharter, "a charter must be the founder's first event"};
+      if (auto r = CheckText(c.name(), kMaxNameBytes, "circle name", true)) return r;
+      if (auto r = CheckText(c.purpose(), kMaxBodyBytes, "purpose", true)) return r;
+      if (auto r = CheckText(c.unit(), kMaxShortBytes, "unit", true)) return r;
+      if (c.pool_minor() < 0 || c.pool_minor() > kMaxAmountMinor) {
+        return Refusal{RefusalCode::kMalformed,
+                       "budget pool must be between 0 and 10^15 minor units"};
+      }
+      if (c.decimals() > kMaxDecimals)
+        return Refusal{RefusalCode::kMalformed, "at most 6 decimals"};
+      if (c.salt().size() != 16)
+        return Refusal{RefusalCode::kBadCharter, "charter salt must be 16 bytes"};
+      if (auto r = CheckMemberInfo(c.founder())) return r;
+      const auto& rules = c.rules();
+      if (rules.quorum_bps() > 10000 || rules.approval_bps() > 10000 ||
+          rules.max_share_per_proposal_bps() > 10000 || rules.max_share_per_org_bps() > 10000 ||
+          rules.override_bps() > 10000 || rules.voting_window_ms() < 0) {
+        return Refusal{RefusalCode::kMalformed,
+                       "decision rule out of range (shares are 0..10000 bps)"};
+      }
+      if (rules.blocking_severity() != 0 && !KnownSeverity(rules.blocking_severity())) {
+        return Refusal{RefusalCode::kMalformed, "unknown blocking severity"};
+      }
+      if (!v1::DecisionRules::Weighting_IsValid(rules.weighting()) ||
+          !v1::DecisionRules::Allocation_IsValid(rules.allocation())) {
+        return Refusal{RefusalCode::kMalformed, "unknown weighting or allocation method"};
+      }
+      const auto expected =
+          CircleIdFor(*MemberKey::FromBytes(AsBytes(b.author())), AsBytes(c.salt()));
+      if (expected.str() != b.circle_id()) {
+        return Refusal{RefusalCode::kBadCharter, "circle id is not bound to the founder and salt"};
+      }
+      return std::nullopt;
+    }
+    case EventBody::kAdmit:
+      if (auto r = CheckId(b.admit().member(), "admitted member key")) return r;
+      return CheckMemberInfo(b.admit().info());
+    case EventBody::kProposal: {
+      const auto& p = b.proposal();
+      if (auto r = CheckText(p.title(), kMaxShortBytes, "title", true)) return r;
+      if (auto r = CheckText(p.body(), kMaxBodyBytes, "proposal body")) return r;
+      if (auto r = CheckText(p.purpose_fit(), kMaxTextBytes, "purpose fit")) return r;
+      if (auto r = CheckText(p.topic(), kMaxShortBytes, "topic")) return r;
+      if (p.amount_minor() <= 0 || p.amount_minor() > kMaxAmountMinor) {
+        return Refusal{RefusalCode::kMalformed,
+                       "amount requested must be positive and at most 10^15"};
+      }
+      if (p.deadline_ms() <= b.timestamp_ms()) {
+        return Refusal{RefusalCode::kMalformed,
+                       "voting deadline must be after the proposal's time"};
+      }
+      return std::nullopt;
+    }
+    case EventBody::kVote:
+      if (auto r = CheckId(b.vote().proposal(), "proposal id")) return r;
+      if (b.vote().choice() < v1::FOR || b.vote().choice() > v1::ABSTAIN) {
+        return Refusal{RefusalCode::kMalformed, "vote choice must be for, against or abstain"};
+      }
+      return std::nullopt;
+    case EventBody::kRiskFlag: {
+      const auto& f = b.risk_flag();
+      if (auto r = CheckId(f.proposal(), "proposal id")) return r;
+      if (!KnownSeverity(f.severity())) return Refusal{RefusalCode::kMalformed, "unknown severity"};
+      if (auto r = CheckText(f.category(), kMaxShortBytes, "category", true)) return r;
+      return CheckText(f.rationale(), kMaxTextBytes, "rationale", true);
+    }
+    case EventBody::kFlagResolution: {
+      const auto& r = b.flag_resolution();
+      if (auto e = CheckId(r.flag(), "flag id")) return e;
+      if (r.kind() != v1::FlagResolution::WITHDRAW && r.kind() != v1::FlagResolution::ANSWER) {
+        return Refusal{RefusalCode::kMalformed, "resolution must be withdraw or answer"};
+      }
+      return CheckText(r.mitigation(), kMaxTextBytes, "mitigation",
+                       r.kind() == v1::FlagResolution::ANSWER);
+    }
+    case EventBody::kEndorsement:
+      if (auto r = CheckId(b.endorsement().proposal(), "proposal id")) return r;
+      return CheckText(b.endorsement().note(), kMaxTextBytes, "note");
+    case EventBody::kComment:
+      if (auto r = CheckId(b.comment().target(), "comment target", true)) return r;
+      return CheckText(b.comment().text(), kMaxTextBytes, "comment", true);
+    case EventBody::kDelegation: {
+      const auto& d = b.delegation();
+      if (auto r = CheckText(d.topic(), kMaxShortBytes, "topic")) return r;
+      if (d.revoke()) {
+        if (!d.delegate().empty())
+          return Refusal{RefusalCode::kMalformed, "a revocation names no delegate"};
+        return std::nullopt;
+      }
+      if (auto r = CheckId(d.delegate(), "delegate key")) return r;
+      if (d.delegate() == b.author())
+        return Refusal{RefusalCode::kNotAllowed, "a member cannot delegate to themselves"};
+      return std::nullopt;
+    }
+    case EventBody::kWithdraw:
+      if (auto r = CheckId(b.withdraw().proposal(), "proposal id")) return r;
+      return CheckText(b.withdraw().reason(), kMaxTextBytes, "reason");
+    case EventBody::PAYLOAD_NOT_SET: break;
+  }
+  return Refusal{RefusalCode::kMalformed, "event has no payload this version knows"};
+}
+
+}  // namespace
+
+const char* ToString(RefusalCode code) {
+  switch (code) {
+    case RefusalCode::kTooLarge: return "too_large";
+    case RefusalCode::kMalformed: return "malformed";
+    case RefusalCode::kBadSignature: return "bad_signature";
+    case RefusalCode::kWrongCircle: return "wrong_circle";
+    case RefusalCode::kBadCharter: return "bad_charter";
+    case RefusalCode::kFutureTimestamp: return "future_timestamp";
+    case RefusalCode::kTimestampRegression: return "timestamp_regression";
+    case RefusalCode::kBadReference: return "bad_reference";
+    case RefusalCode::kNotAllowed: return "not_allowed";
+    case RefusalCode::kForkedAuthor: return "forked_author";
+    case RefusalCode::kPendingFull: return "pending_full";
+  }
+  return "unknown";
+}
+
+const char* KindName(v1::EventBody::PayloadCase kind) {
+  switch (kind) {
+    case EventBody::kCharter: return "charter";
+    case EventBody::kAdmit: return "admit";
+    case EventBody::kProposal: return "proposal";
+    case EventBody::kVote: return "vote";
+    case EventBody::kRiskFlag: return "flag";
+    case EventBody::kFlagResolution: return "resolution";
+    case EventBody::kEndorsement: return "endorsement";
+    case EventBody::kComment: return "comment";
+    case EventBody::kDelegation: return "delegation";
+    case EventBody::kWithdraw: return "withdraw";
+    case EventBody::PAYLOAD_NOT_SET: break;
+  }
+  return "unknown";
+}
+
+CircleId CircleIdFor(const MemberKey& founder, ByteView salt) {
+  Bytes input(founder.bytes.begin(), founder.bytes.end());
+  input.insert(input.end(), salt.begin(), salt.end());
+  CircleId id;
+  id.bytes = crypto::DomainHash(crypto::kDomainCircleId, input).bytes;
+  return id;
+}
+
+Result<DecodedEvent, Refusal> Decode(ByteView signed_event, std::int64_t now_ms) {
+  if (signed_event.size() > kMaxEventBytes) {
+    return Refuse(RefusalCode::kTooLarge, "event is " + std::to_string(signed_event.size()) +
+                                              " bytes; at most " + std::to_string(kMaxEventBytes));
+  }
+  v1::SignedEvent envelope;
+  if (!envelope.ParseFromArray(signed_event.data(), static_cast<int>(signed_event.size()))) {
+    return Refuse(RefusalCode::kMalformed, "not a signed event");
+  }
+  if (envelope.signature().size() != 64) {
+    return Refuse(RefusalCode::kMalformed, "signature must be 64 bytes");
+  }
+  DecodedEvent ev;
+  ev.body_bytes = std::move(*envelope.mutable_body());
+  ev.signature = std::move(*envelope.mutable_signature());
+  if (!ev.body.ParseFromString(ev.body_bytes)) {
+    return Refuse(RefusalCode::kMalformed, "event body does not parse");
+  }
+  const auto& b = ev.body;
+  if (b.circle_id().size() != 32)
+    return Refuse(RefusalCode::kMalformed, "circle id must be 32 bytes");
+  auto author = MemberKey::FromBytes(AsBytes(b.author()));
+  if (!author) return Refuse(RefusalCode::kMalformed, "author must be a 32-byte key");
+  ev.author = *author;
+  if (b.seq() == 0) return Refuse(RefusalCode::kMalformed, "sequence numbers start at 1");
+  if (b.seq() >= (1ull << 62))
+    return Refuse(RefusalCode::kMalformed, "sequence number out of range");
+  if (b.seq() == 1 ? !b.prev().empty() : b.prev().size() != 32) {
+    return Refuse(RefusalCode::kMalformed,
+                  "prev must be empty at seq 1 and a 32-byte event id after it");
+  }
+  if (b.timestamp_ms() <= 0) return Refuse(RefusalCode::kMalformed, "timestamp must be positive");
+  if (b.timestamp_ms() > now_ms + kMaxFutureSkewMs) {
+    return Refuse(RefusalCode::kFutureTimestamp,
+                  "timestamp is " + std::to_string((b.timestamp_ms() - now_ms) / 1000) +
+                      " s ahead of this clock (at most 300 s allowed)");
+  }
+  if (auto r = CheckPayload(b)) return Unexpected<Refusal>{std::move(*r)};
+  if (!crypto::Verify(ev.author, crypto::kContextEvent, AsBytes(ev.body_bytes),
+                      AsBytes(ev.signature))) {
+    return Refuse(RefusalCode::kBadSignature, "signature does not verify");
+  }
+  ev.id.bytes = crypto::Blake2b256(AsBytes(ev.body_bytes)).bytes;
+  return ev;
+}
+
+Bytes Envelope(std::string_view body_bytes, std::string_view signature) {
+  v1::SignedEvent envelope;
+  envelope.set_body(std::string(body_bytes));
+  envelope.set_signature(std::string(signature));
+  Bytes out(envelope.ByteSizeLong());
+  envelope.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+Bytes Sign(const crypto::SigningKey& key, const v1::EventBody& body, EventId* id_out) {
+  std::string body_bytes;
+  body.SerializeToString(&body_bytes);
+  const auto sig = key.Sign(crypto::kContextEvent, AsBytes(body_bytes));
+  if (id_out) id_out->bytes = crypto::Blake2b256(AsBytes(body_bytes)).bytes;
+  return Envelope(body_bytes,
+                  std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size()));
+}
+
+}  // namespace polder::storage

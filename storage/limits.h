@@ -1,0 +1,30 @@
+// Tunables of the storage module: every bound the ingest gate enforces, in one place.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace polder::storage {
+
+// A whole signed event (envelope) as it arrives. Bounded before any parsing.
+inline constexpr std::size_t kMaxEventBytes = 64 * 1024;
+// Field limits inside a body (bytes of UTF-8).
+inline constexpr std::size_t kMaxNameBytes = 120;  // names, organisations, roles, titles of circles
+inline constexpr std::size_t kMaxShortBytes = 200;  // proposal titles, categories, topics, units
+inline constexpr std::size_t kMaxTextBytes =
+    8 * 1024;  // comments, rationales, mitigations, purpose fit
+inline constexpr std::size_t kMaxBodyBytes = 32 * 1024;  // proposal bodies, charter purpose
+// Amounts are minor units; 10^15 leaves room for sums of many proposals in int64.
+inline constexpr std::int64_t kMaxAmountMinor = 1'000'000'000'000'000;
+inline constexpr std::uint32_t kMaxDecimals = 6;
+// An event may be at most this far ahead of the local clock when it arrives (clock skew allowance).
+inline constexpr std::int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
+// Events waiting for their author's admission or a referenced event. A hostile source can only
+// fill this much; beyond it new waiting events are refused (they can be fetched again later).
+inline constexpr std::int64_t kMaxPendingEvents = 100'000;
+// Events per transaction when importing a file: a crash loses at most one batch, never part of one.
+inline constexpr std::size_t kImportBatchEvents = 1000;
+// A bundle file holds at most this many events (bounds the memory of one import).
+inline constexpr std::uint64_t kMaxBundleEvents = 10'000'000;
+
+}  // namespace polder::storage

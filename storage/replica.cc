@@ -1,0 +1,1254 @@
+#include "storage/replica.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include "crypto/hash.h"
+#include "crypto/member_id.h"
+#include "storage/limits.h"
+#include "storage/schema.h"
+
+namespace polder::storage {
+namespace {
+
+using v1::EventBody;
+
+// waiting_for value of events that can never be applied: equivocation proofs and the frozen part
+// of a forked author's log.
+const std::string kFrozen = "F";
+
+void Bind(SQLite::Statement& st, int i, const std::string& blob) {
+  st.bind(i, blob.data(), static_cast<int>(blob.size()));
+}
+void Bind(SQLite::Statement& st, int i, ByteView blob) {
+  st.bind(i, blob.data(), static_cast<int>(blob.size()));
+}
+void BindText(SQLite::Statement& st, int i, const std::string& text) { st.bind(i, text); }
+
+std::string Blob(const SQLite::Column& c) {
+  if (c.isNull()) return {};
+  return std::string(static_cast<const char*>(c.getBlob()), static_cast<std::size_t>(c.getBytes()));
+}
+
+template <class IdT>
+IdT ToId(const std::string& s) {
+  auto id = IdT::FromBytes(AsBytes(s));
+  return id ? *id : IdT{};
+}
+
+// Runs `fn`, turning SQLite exceptions into errors at the module boundary.
+template <class F>
+auto Guard(F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    const int code = e.getErrorCode();
+    const Errc errc = code == SQLITE_BUSY || code == SQLITE_LOCKED      ? Errc::kUnavailable
+                      : code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? Errc::kCorruption
+                                                                        : Errc::kIo;
+    return Fail(errc, std::string("replica: ") + e.what());
+  }
+}
+
+const char* SeverityName(int s) {
+  switch (s) {
+    case v1::INFO: return "info";
+    case v1::LOW: return "low";
+    case v1::MEDIUM: return "medium";
+    case v1::HIGH: return "high";
+    case v1::CRITICAL: return "critical";
+    default: return "unknown";
+  }
+}
+
+const char* ChoiceName(int c) {
+  switch (c) {
+    case v1::FOR: return "for";
+    case v1::AGAINST: return "against";
+    case v1::ABSTAIN: return "abstain";
+    default: return "unknown";
+  }
+}
+
+}  // namespace
+
+const char* ToString(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kApplied: return "applied";
+    case Outcome::kPending: return "pending";
+    case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kEquivocation: return "equivocation";
+    case Outcome::kRefused: return "refused";
+  }
+  return "unknown";
+}
+
+// An event loaded back from the table.
+struct StoredEvent {
+  std::int64_t rowid = 0;
+  EventId id;
+  MemberKey author;
+  EventBody body;
+};
+
+// What trying to apply an event found.
+struct ApplyResult {
+  enum Kind { kApplied, kWaiting, kInvalid } kind = kApplied;
+  std::string waiting_key;  // kWaiting: event id or member key (raw bytes), or kFrozen
+  std::string waiting_text;
+  std::optional<Refusal> refusal;  // kInvalid
+  std::vector<std::string> wakes;  // kApplied: keys other events may be waiting for
+};
+
+struct Replica::Impl {
+  explicit Impl(const std::filesystem::path& file)
+      : db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {}
+
+  SQLite::Database db;
+  bool in_tx = false;
+  std::int64_t next_apply_order = 1;
+  std::int64_t pending_count = 0;
+  std::map<std::string, std::unique_ptr<SQLite::Statement>> cache;
+
+  // Prepared statements are cached by their SQL text: the ingest path prepares nothing twice.
+  SQLite::Statement& Q(const char* sql) {
+    auto it = cache.find(sql);
+    if (it == cache.end()) {
+      it = cache.emplace(sql, std::make_unique<SQLite::Statement>(db, sql)).first;
+    }
+    auto& st = *it->second;
+    st.reset();
+    st.clearBindings();
+    return st;
+  }
+
+  void LoadCounters() {
+    auto& a = Q("SELECT coalesce(max(apply_order), 0) FROM events WHERE state = 1");
+    a.executeStep();
+    next_apply_order = a.getColumn(0).getInt64() + 1;
+    auto& p = Q("SELECT count(*) FROM events WHERE state = 0 AND waiting_for <> X'46'");
+    p.executeStep();
+    pending_count = p.getColumn(0).getInt64();
+  }
+
+  std::optional<std::uint64_t> ForkSeq(const std::string& author) {
+    auto& st = Q("SELECT seq FROM forks WHERE author = ?");
+    Bind(st, 1, author);
+    if (!st.executeStep()) return std::nullopt;
+    return static_cast<std::uint64_t>(st.getColumn(0).getInt64());
+  }
+
+  std::optional<StoredEvent> Load(std::int64_t rowid) {
+    auto& st = Q("SELECT id, author, body, state FROM events WHERE rowid = ?");
+    st.bind(1, rowid);
+    if (!st.executeStep() || st.getColumn(3).getInt() != 0) return std::nullopt;
+    StoredEvent ev;
+    ev.rowid = rowid;
+    ev.id = ToId<EventId>(Blob(st.getColumn(0)));
+    ev.author = ToId<MemberKey>(Blob(st.getColumn(1)));
+    const std::string body = Blob(st.getColumn(2));
+    if (!ev.body.ParseFromString(body)) return std::nullopt;  // validated on the way in
+    return ev;
+  }
+
+  // Kind of an applied event, if it is applied.
+  std::optional<int> AppliedKind(const std::string& id) {
+    auto& st = Q("SELECT kind FROM events WHERE id = ? AND state = 1");
+    Bind(st, 1, id);
+    if (!st.executeStep()) return std::nullopt;
+    return st.getColumn(0).getInt();
+  }
+
+  // For references: applied event of the wanted kind → nullopt (fine); otherwise why not.
+  std::optional<ApplyResult> NeedApplied(const std::string& id, int kind, const char* what) {
+    auto k = AppliedKind(id);
+    if (k && *k == kind) return std::nullopt;
+    ApplyResult r;
+    if (k) {
+      r.kind = ApplyResult::kInvalid;
+      r.refusal = Refusal{RefusalCode::kBadReference,
+                          std::string("refers to an event that is not a ") + what};
+    } else {
+      r.kind = ApplyResult::kWaiting;
+      r.waiting_key = id;
+      r.waiting_text = std::string(what) + " " + ToHex(AsBytes(id)).substr(0, 12) + " not yet held";
+    }
+    return r;
+  }
+
+  ApplyResult Waiting(std::string key, std::string text) {
+    ApplyResult r;
+    r.kind = ApplyResult::kWaiting;
+    r.waiting_key = std::move(key);
+    r.waiting_text = std::move(text);
+    return r;
+  }
+  ApplyResult Invalid(RefusalCode code, std::string text) {
+    ApplyResult r;
+    r.kind = ApplyResult::kInvalid;
+    r.refusal = Refusal{code, std::move(text)};
+    return r;
+  }
+
+  // The heart of the gate's second half: can `ev` be applied now, and if so, apply it.
+  ApplyResult TryApply(const StoredEvent& ev) {
+    const auto& b = ev.body;
+    const std::string& author = b.author();
+    if (auto fork = ForkSeq(author); fork && b.seq() >= *fork) {
+      return Waiting(kFrozen, "author's log is frozen at its fork");
+    }
+    if (b.payload_case() == EventBody::kCharter) return ApplyCharter(ev);
+
+    auto& head = Q("SELECT head_seq, head_id, head_ts FROM members WHERE key = ?");
+    Bind(head, 1, author);
+    if (!head.executeStep()) {
+      return Waiting(author, "author " + crypto::Fingerprint(ev.author) + " not yet admitted");
+    }
+    const auto head_seq = static_cast<std::uint64_t>(head.getColumn(0).getInt64());
+    const std::string head_id = Blob(head.getColumn(1));
+    const std::int64_t head_ts = head.getColumn(2).getInt64();
+    if (b.seq() <= head_seq) {
+      // Only reachable for an event at an applied position with no equivocation record, which
+      // the gate prevents; refuse rather than apply twice.
+      return Invalid(RefusalCode::kMalformed, "sequence number already used");
+    }
+    if (b.seq() != head_seq + 1 || b.prev() != head_id) {
+      return Waiting(b.prev(), "previous event " + ToHex(AsBytes(b.prev())).substr(0, 12) +
+                                   " (seq " + std::to_string(b.seq() - 1) + ") not yet held");
+    }
+    if (b.timestamp_ms() < head_ts) {
+      return Invalid(RefusalCode::kTimestampRegression,
+                     "timestamp is earlier than the author's previous event");
+    }
+
+    ApplyResult r;
+    switch (b.payload_case()) {
+      case EventBody::kAdmit: {
+        const auto& a = b.admit();
+        const auto& info = a.info();
+        auto& existing = Q("SELECT admit_event FROM members WHERE key = ?");
+        Bind(existing, 1, a.member());
+        if (existing.executeStep()) {
+          // Admitted more than once: the record from the smallest admitting event id stands, so
+          // every replica shows the same name whatever the arrival order.
+          const std::string current = Blob(existing.getColumn(0));
+          if (ev.id.str() < current) {
+            auto& up =
+                Q("UPDATE members SET name = ?, organisation = ?, role = ?, formal_leader = ?, "
+                  "admit_event = ? WHERE key = ?");
+            BindText(up, 1, info.name());
+            BindText(up, 2, info.organisation());
+            BindText(up, 3, info.role());
+            up.bind(4, info.formal_leader() ? 1 : 0);
+            Bind(up, 5, ev.id.view());
+            Bind(up, 6, a.member());
+            up.exec();
+          }
+        } else {
+          InsertMember(a.member(), info, ev.id.str());
+        }
+        auto& adm = Q("INSERT OR IGNORE INTO admissions(member, event, admitter) VALUES (?, ?, ?)");
+        Bind(adm, 1, a.member());
+        Bind(adm, 2, ev.id.view());
+        Bind(adm, 3, author);
+        adm.exec();
+        r.wakes.push_back(a.member());
+        break;
+      }
+      case EventBody::kProposal: {
+        const auto& p = b.proposal();
+        auto& st = Q(
+            "INSERT INTO proposals(id, author, title, body, amount_minor, purpose_fit, deadline_ms,"
+            " topic, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        Bind(st, 1, ev.id.view());
+        Bind(st, 2, author);
+        BindText(st, 3, p.title());
+        BindText(st, 4, p.body());
+        st.bind(5, static_cast<std::int64_t>(p.amount_minor()));
+        BindText(st, 6, p.purpose_fit());
+        st.bind(7, static_cast<std::int64_t>(p.deadline_ms()));
+        BindText(st, 8, p.topic());
+        st.bind(9, static_cast<std::int64_t>(b.timestamp_ms()));
+        st.exec();
+        break;
+      }
+      case EventBody::kVote: {
+        if (auto w = NeedApplied(b.vote().proposal(), EventBody::kProposal, "proposal")) return *w;
+        auto& st =
+            Q("INSERT OR REPLACE INTO votes(proposal, voter, choice, event, ts) VALUES (?, ?, ?, "
+              "?, ?)");
+        Bind(st, 1, b.vote().proposal());
+        Bind(st, 2, author);
+        st.bind(3, static_cast<int>(b.vote().choice()));
+        Bind(st, 4, ev.id.view());
+        st.bind(5, static_cast<std::int64_t>(b.timestamp_ms()));
+        st.exec();
+        break;
+      }
+      case EventBody::kRiskFlag: {
+        const auto& f = b.risk_flag();
+        if (auto w = NeedApplied(f.proposal(), EventBody::kProposal, "proposal")) return *w;
+        auto& st =
+            Q("INSERT INTO flags(id, proposal, flagger, severity, category, rationale, created_ms)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?)");
+        Bind(st, 1, ev.id.view());
+        Bind(st, 2, f.proposal());
+        Bind(st, 3, author);
+        st.bind(4, static_cast<int>(f.severity()));
+        BindText(st, 5, f.category());
+        BindText(st, 6, f.rationale());
+        st.bind(7, static_cast<std::int64_t>(b.timestamp_ms()));
+        st.exec();
+        break;
+      }
+      case EventBody::kFlagResolution: {
+        const auto& res = b.flag_resolution();
+        if (auto w = NeedApplied(res.flag(), EventBody::kRiskFlag, "risk flag")) return *w;
+        auto& who =
+            Q("SELECT f.flagger, p.author FROM flags f JOIN proposals p ON p.id = f.proposal "
+              "WHERE f.id = ?");
+        Bind(who, 1, res.flag());
+        if (!who.executeStep()) return Invalid(RefusalCode::kBadReference, "flag has no proposal");
+        const std::string flagger = Blob(who.getColumn(0));
+        const std::string proposer = Blob(who.getColumn(1));
+        if (res.kind() == v1::FlagResolution::WITHDRAW && author != flagger) {
+          return Invalid(RefusalCode::kNotAllowed,
+                         "only the member who raised a flag can withdraw it");
+        }
+        if (res.kind() == v1::FlagResolution::ANSWER && author != proposer) {
+          return Invalid(RefusalCode::kNotAllowed,
+                         "only the proposer can answer a flag with a mitigation");
+        }
+        auto& st =
+            Q("INSERT INTO resolutions(id, flag, author, kind, mitigation, ts) VALUES (?, ?, ?, ?, "
+              "?, ?)");
+        Bind(st, 1, ev.id.view());
+        Bind(st, 2, res.flag());
+        Bind(st, 3, author);
+        st.bind(4, static_cast<int>(res.kind()));
+        BindText(st, 5, res.mitigation());
+        st.bind(6, static_cast<std::int64_t>(b.timestamp_ms()));
+        st.exec();
+        break;
+      }
+      case EventBody::kEndorsement: {
+        const auto& e = b.endorsement();
+        if (auto w = NeedApplied(e.proposal(), EventBody::kProposal, "proposal")) return *w;
+        auto& st =
+            Q("INSERT OR REPLACE INTO endorsements(proposal, member, event, note) VALUES (?, ?, ?, "
+              "?)");
+        Bind(st, 1, e.proposal());
+        Bind(st, 2, author);
+        Bind(st, 3, ev.id.view());
+        BindText(st, 4, e.note());
+        st.exec();
+        break;
+      }
+      case EventBody::kComment: {
+        const auto& c = b.comment();
+        if (!c.target().empty() && !AppliedKind(c.target())) {
+          return Waiting(c.target(), "commented event " + ToHex(AsBytes(c.target())).substr(0, 12) +
+                                         " not yet held");
+        }
+        auto& st = Q("INSERT INTO comments(id, author, target, text, ts) VALUES (?, ?, ?, ?, ?)");
+        Bind(st, 1, ev.id.view());
+        Bind(st, 2, author);
+        if (c.target().empty()) {
+          st.bind(3);
+        } else {
+          Bind(st, 3, c.target());
+        }
+        BindText(st, 4, c.text());
+        st.bind(5, static_cast<std::int64_t>(b.timestamp_ms()));
+        st.exec();
+        break;
+      }
+      case EventBody::kDelegation: {
+        const auto& d = b.delegation();
+        if (d.revoke()) {
+          auto& st = Q("DELETE FROM delegations WHERE delegator = ? AND topic = ?");
+          Bind(st, 1, author);
+          BindText(st, 2, d.topic());
+          st.exec();
+          break;
+        }
+        auto& m = Q("SELECT 1 FROM members WHERE key = ?");
+        Bind(m, 1, d.delegate());
+        if (!m.executeStep()) {
+          return Waiting(d.delegate(), "delegate not yet admitted");
+        }
+        auto& st =
+            Q("INSERT OR REPLACE INTO delegations(delegator, topic, delegate, event) VALUES (?, ?, "
+              "?, ?)");
+        Bind(st, 1, author);
+        BindText(st, 2, d.topic());
+        Bind(st, 3, d.delegate());
+        Bind(st, 4, ev.id.view());
+        st.exec();
+        break;
+      }
+      case EventBody::kWithdraw: {
+        const auto& w = b.withdraw();
+        if (auto need = NeedApplied(w.proposal(), EventBody::kProposal, "proposal")) return *need;
+        auto& owner = Q("SELECT author FROM proposals WHERE id = ?");
+        Bind(owner, 1, w.proposal());
+        if (!owner.executeStep() || Blob(owner.getColumn(0)) != author) {
+          return Invalid(RefusalCode::kNotAllowed, "only its author can withdraw a proposal");
+        }
+        auto& st =
+            Q("UPDATE proposals SET withdrawn_event = ?, withdraw_reason = ? "
+              "WHERE id = ? AND withdrawn_event IS NULL");
+        Bind(st, 1, ev.id.view());
+        BindText(st, 2, w.reason());
+        Bind(st, 3, w.proposal());
+        st.exec();
+        break;
+      }
+      case EventBody::kCharter:
+      case EventBody::PAYLOAD_NOT_SET:
+        return Invalid(RefusalCode::kMalformed, "unexpected payload");
+    }
+
+    auto& up = Q("UPDATE members SET head_seq = ?, head_id = ?, head_ts = ? WHERE key = ?");
+    up.bind(1, static_cast<std::int64_t>(b.seq()));
+    Bind(up, 2, ev.id.view());
+    up.bind(3, static_cast<std::int64_t>(b.timestamp_ms()));
+    Bind(up, 4, author);
+    up.exec();
+    MarkApplied(ev.rowid);
+    r.wakes.push_back(ev.id.str());
+    return r;
+  }
+
+  ApplyResult ApplyCharter(const StoredEvent& ev) {
+    const auto& b = ev.body;
+    const auto& c = b.charter();
+    auto& exists = Q("SELECT 1 FROM charter");
+    if (exists.executeStep()) {
+      // A second charter for this circle id can only come from the same founder at seq 1, which
+      // the equivocation check catches first.
+      return Invalid(RefusalCode::kBadCharter, "the circle already has a charter");
+    }
+    std::string rules;
+    c.rules().SerializeToString(&rules);
+    auto& st = Q(
+        "INSERT INTO charter(one, event, founder, name, purpose, pool_minor, unit, decimals, rules)"
+        " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)");
+    Bind(st, 1, ev.id.view());
+    Bind(st, 2, b.author());
+    BindText(st, 3, c.name());
+    BindText(st, 4, c.purpose());
+    st.bind(5, static_cast<std::int64_t>(c.pool_minor()));
+    BindText(st, 6, c.unit());
+    st.bind(7, static_cast<int>(c.decimals()));
+    Bind(st, 8, rules);
+    st.exec();
+    InsertMember(b.author(), c.founder(), ev.id.str());
+    auto& up = Q("UPDATE members SET head_seq = 1, head_id = ?, head_ts = ? WHERE key = ?");
+    Bind(up, 1, ev.id.view());
+    up.bind(2, static_cast<std::int64_t>(b.timestamp_ms()));
+    Bind(up, 3, b.author());
+    up.exec();
+    auto& adm = Q("INSERT OR IGNORE INTO admissions(member, event, admitter) VALUES (?, ?, ?)");
+    Bind(adm, 1, b.author());
+    Bind(adm, 2, ev.id.view());
+    Bind(adm, 3, b.author());
+    adm.exec();
+    MarkApplied(ev.rowid);
+    ApplyResult r;
+    r.wakes = {ev.id.str(), b.author()};
+    return r;
+  }
+
+  void InsertMember(const std::string& key, const v1::MemberInfo& info, const std::string& event) {
+    auto& st =
+        Q("INSERT INTO members(key, name, organisation, role, formal_leader, admit_event, head_seq,"
+          " head_id, head_ts) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, 0)");
+    Bind(st, 1, key);
+    BindText(st, 2, info.name());
+    BindText(st, 3, info.organisation());
+    BindText(st, 4, info.role());
+    st.bind(5, info.formal_leader() ? 1 : 0);
+    Bind(st, 6, event);
+    st.exec();
+  }
+
+  void MarkApplied(std::int64_t rowid) {
+    auto& st =
+        Q("UPDATE events SET state = 1, waiting_for = NULL, apply_order = ? WHERE rowid = ?");
+    st.bind(1, next_apply_order++);
+    st.bind(2, rowid);
+    st.exec();
+  }
+
+  void SetWaiting(std::int64_t rowid, const std::string& key) {
+    auto& st = Q("UPDATE events SET waiting_for = ? WHERE rowid = ?");
+    Bind(st, 1, key);
+    st.bind(2, rowid);
+    st.exec();
+  }
+
+  void Delete(std::int64_t rowid) {
+    auto& st = Q("DELETE FROM events WHERE rowid = ?");
+    st.bind(1, rowid);
+    st.exec();
+  }
+
+  // Applies everything that was waiting for one of `keys`, transitively.
+  void Wake(std::vector<std::string> keys) {
+    while (!keys.empty()) {
+      const std::string key = std::move(keys.back());
+      keys.pop_back();
+      std::vector<std::int64_t> rows;
+      {
+        auto& st = Q("SELECT rowid FROM events WHERE state = 0 AND waiting_for = ? ORDER BY rowid");
+        Bind(st, 1, key);
+        while (st.executeStep()) rows.push_back(st.getColumn(0).getInt64());
+      }
+      for (auto rowid : rows) {
+        auto ev = Load(rowid);
+        if (!ev) continue;
+        auto r = TryApply(*ev);
+        Settle(rowid, r, /*was_pending=*/true);
+        if (r.kind == ApplyResult::kApplied) {
+          keys.insert(keys.end(), r.wakes.begin(), r.wakes.end());
+        }
+      }
+    }
+  }
+
+  // Records what TryApply found for a stored event.
+  void Settle(std::int64_t rowid, const ApplyResult& r, bool was_pending) {
+    switch (r.kind) {
+      case ApplyResult::kApplied:
+        if (was_pending) --pending_count;
+        break;
+      case ApplyResult::kWaiting:
+        SetWaiting(rowid, r.waiting_key);
+        if (r.waiting_key == kFrozen && was_pending) --pending_count;
+        if (r.waiting_key != kFrozen && !was_pending) ++pending_count;
+        break;
+      case ApplyResult::kInvalid:
+        Delete(rowid);
+        if (was_pending) --pending_count;
+        break;
+    }
+  }
+
+  std::int64_t Insert(const DecodedEvent& ev, const std::string& waiting) {
+    auto& st =
+        Q("INSERT INTO events(id, author, seq, ts, kind, body, sig, state, waiting_for)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)");
+    Bind(st, 1, ev.id.view());
+    Bind(st, 2, ev.author.view());
+    st.bind(3, static_cast<std::int64_t>(ev.body.seq()));
+    st.bind(4, static_cast<std::int64_t>(ev.body.timestamp_ms()));
+    st.bind(5, static_cast<int>(ev.body.payload_case()));
+    Bind(st, 6, ev.body_bytes);
+    Bind(st, 7, ev.signature);
+    if (waiting.empty()) {
+      st.bind(8);
+    } else {
+      Bind(st, 8, waiting);
+    }
+    st.exec();
+    return db.getLastInsertRowid();
+  }
+
+  // Recomputes derived state from the events table. Runs inside the caller's transaction.
+  void RebuildLocked() {
+    db.exec(
+        "DELETE FROM charter; DELETE FROM members; DELETE FROM admissions; DELETE FROM proposals;"
+        "DELETE FROM votes; DELETE FROM flags; DELETE FROM resolutions; DELETE FROM endorsements;"
+        "DELETE FROM comments; DELETE FROM delegations;"
+        "UPDATE events SET state = 0, waiting_for = NULL, apply_order = NULL;");
+    next_apply_order = 1;
+    pending_count = 0;
+    std::vector<std::int64_t> rows;
+    {
+      auto& st = Q("SELECT rowid FROM events ORDER BY rowid");
+      while (st.executeStep()) rows.push_back(st.getColumn(0).getInt64());
+    }
+    for (auto rowid : rows) {
+      auto& check = Q("SELECT waiting_for IS NULL FROM events WHERE rowid = ? AND state = 0");
+      check.bind(1, rowid);
+      if (!check.executeStep() || check.getColumn(0).getInt() == 0) continue;  // already settled
+      auto ev = Load(rowid);
+      if (!ev) continue;
+      auto r = TryApply(*ev);
+      Settle(rowid, r, /*was_pending=*/false);
+      if (r.kind == ApplyResult::kApplied) Wake(r.wakes);
+    }
+  }
+
+  IngestResult IngestLocked(ByteView bytes, const IngestOptions& opt,
+                            const std::optional<CircleId>& circle) {
+    IngestResult out;
+    auto decoded = Decode(bytes, opt.now_ms);
+    if (!decoded) {
+      out.refusal = decoded.error();
+      return out;
+    }
+    DecodedEvent& ev = *decoded;
+    out.id = ev.id;
+    if (!circle) {
+      out.refusal =
+          Refusal{RefusalCode::kWrongCircle,
+                  "this replica belongs to no circle yet (create one or import a bundle)"};
+      return out;
+    }
+    if (ev.body.circle_id() != circle->str()) {
+      out.refusal = Refusal{RefusalCode::kWrongCircle, "event belongs to another circle"};
+      return out;
+    }
+    {
+      auto& dup = Q("SELECT 1 FROM events WHERE id = ?");
+      Bind(dup, 1, ev.id.view());
+      if (dup.executeStep()) {
+        out.outcome = Outcome::kDuplicate;
+        return out;
+      }
+    }
+    const std::string author = ev.author.str();
+    const auto fork = ForkSeq(author);
+    if (fork && ev.body.seq() >= *fork) {
+      out.refusal = Refusal{RefusalCode::kForkedAuthor,
+                            "author " + crypto::Fingerprint(ev.author) + " equivocated at seq " +
+                                std::to_string(*fork) + "; their log is frozen there"};
+      return out;
+    }
+    std::optional<std::string> other;
+    {
+      auto& same = Q("SELECT id FROM events WHERE author = ? AND seq = ? LIMIT 1");
+      Bind(same, 1, author);
+      same.bind(2, static_cast<std::int64_t>(ev.body.seq()));
+      if (same.executeStep()) other = Blob(same.getColumn(0));
+    }
+    if (other) {
+      // Equivocation: two different signed events at one (author, seq). Keep both as proof and
+      // freeze the author's log from there on, on every replica alike.
+      Insert(ev, kFrozen);
+      auto& f =
+          Q("INSERT OR REPLACE INTO forks(author, seq, event_a, event_b) VALUES (?, ?, ?, ?)");
+      Bind(f, 1, author);
+      f.bind(2, static_cast<std::int64_t>(ev.body.seq()));
+      const std::string mine = ev.id.str();
+      Bind(f, 3, std::min(mine, *other));
+      Bind(f, 4, std::max(mine, *other));
+      f.exec();
+      auto& applied = Q("SELECT 1 FROM events WHERE author = ? AND seq >= ? AND state = 1 LIMIT 1");
+      Bind(applied, 1, author);
+      applied.bind(2, static_cast<std::int64_t>(ev.body.seq()));
+      if (applied.executeStep()) {
+        RebuildLocked();  // derived state must not keep anything from the frozen part
+      } else {
+        auto& freeze =
+            Q("UPDATE events SET waiting_for = X'46' WHERE author = ? AND seq >= ? AND state = 0");
+        Bind(freeze, 1, author);
+        freeze.bind(2, static_cast<std::int64_t>(ev.body.seq()));
+        freeze.exec();
+        LoadCounters();
+      }
+      out.outcome = Outcome::kEquivocation;
+      return out;
+    }
+
+    const std::int64_t rowid = Insert(ev, "");
+    StoredEvent stored{rowid, ev.id, ev.author, std::move(ev.body)};
+    auto r = TryApply(stored);
+    switch (r.kind) {
+      case ApplyResult::kApplied:
+        out.outcome = Outcome::kApplied;
+        Wake(std::move(r.wakes));
+        break;
+      case ApplyResult::kWaiting:
+        if (r.waiting_key != kFrozen && pending_count >= kMaxPendingEvents) {
+          Delete(rowid);
+          out.refusal = Refusal{RefusalCode::kPendingFull, "the pending set is full (" +
+                                                               std::to_string(kMaxPendingEvents) +
+                                                               " events wait for missing ones)"};
+          break;
+        }
+        Settle(rowid, r, /*was_pending=*/false);
+        out.outcome = Outcome::kPending;
+        out.waiting_for = r.waiting_text;
+        break;
+      case ApplyResult::kInvalid:
+        Delete(rowid);
+        out.refusal = r.refusal;
+        break;
+    }
+    return out;
+  }
+
+  void Begin() {
+    db.exec("BEGIN IMMEDIATE");
+    in_tx = true;
+    LoadCounters();
+  }
+  void Commit() {
+    db.exec("COMMIT");
+    in_tx = false;
+  }
+  void Rollback() {
+    if (!in_tx) return;
+    in_tx = false;
+    try {
+      db.exec("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+      // The transaction is gone already (SQLite rolls back on some errors by itself).
+    }
+  }
+
+  // Hashes the rows of `sql` (every column, typed) into `h`.
+  void HashRows(crypto::Hasher& h, const char* table, const char* sql) {
+    h.Update(std::string_view(table));
+    SQLite::Statement st(db, sql);
+    std::uint64_t rows = 0;
+    const int cols = st.getColumnCount();
+    while (st.executeStep()) {
+      ++rows;
+      for (int i = 0; i < cols; ++i) {
+        const auto c = st.getColumn(i);
+        switch (c.getType()) {
+          case SQLITE_INTEGER:
+            h.Update(AsBytes("i")).UpdateU64(static_cast<std::uint64_t>(c.getInt64()));
+            break;
+          case SQLITE_NULL: h.Update(AsBytes("n")); break;
+          case SQLITE_TEXT:
+            h.Update(AsBytes("t")).Update(std::string_view(c.getText(), c.getBytes()));
+            break;
+          default: {
+            h.Update(AsBytes("b"))
+                .Update(std::string_view(static_cast<const char*>(c.getBlob()),
+                                         static_cast<std::size_t>(c.getBytes())));
+          }
+        }
+      }
+    }
+    h.UpdateU64(rows);
+  }
+
+  Digest32 ComputeDigest() {
+    crypto::Hasher h(crypto::kDomainDigest);
+    HashRows(
+        h, "charter",
+        "SELECT event, founder, name, purpose, pool_minor, unit, decimals, rules FROM charter");
+    HashRows(h, "members",
+             "SELECT key, name, organisation, role, formal_leader, admit_event, head_seq, head_id,"
+             " head_ts FROM members ORDER BY key");
+    HashRows(h, "admissions",
+             "SELECT member, event, admitter FROM admissions ORDER BY member, event");
+    HashRows(h, "forks", "SELECT author, seq, event_a, event_b FROM forks ORDER BY author");
+    HashRows(h, "proposals",
+             "SELECT id, author, title, body, amount_minor, purpose_fit, deadline_ms, topic,"
+             " created_ms, withdrawn_event, withdraw_reason FROM proposals ORDER BY id");
+    HashRows(h, "votes",
+             "SELECT proposal, voter, choice, event, ts FROM votes ORDER BY proposal, voter");
+    HashRows(h, "flags",
+             "SELECT id, proposal, flagger, severity, category, rationale, created_ms FROM flags"
+             " ORDER BY id");
+    HashRows(h, "resolutions",
+             "SELECT id, flag, author, kind, mitigation, ts FROM resolutions ORDER BY id");
+    HashRows(h, "endorsements",
+             "SELECT proposal, member, event, note FROM endorsements ORDER BY proposal, member");
+    HashRows(h, "comments", "SELECT id, author, target, text, ts FROM comments ORDER BY id");
+    HashRows(h, "delegations",
+             "SELECT delegator, topic, delegate, event FROM delegations ORDER BY delegator, topic");
+    return h.Final();
+  }
+};
+
+Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Replica::~Replica() = default;
+
+Result<std::unique_ptr<Replica>> Replica::Open(const std::filesystem::path& file) {
+  return Guard([&]() -> Result<std::unique_ptr<Replica>> {
+    auto impl = std::make_unique<Impl>(file);
+    auto& db = impl->db;
+    db.setBusyTimeout(5000);
+    {
+      SQLite::Statement wal(db, "PRAGMA journal_mode = WAL");
+      wal.executeStep();
+      if (wal.getColumn(0).getString() != "wal") {
+        return Fail(Errc::kIo, "replica: cannot switch " + file.string() + " to WAL mode");
+      }
+    }
+    // FULL: a commit is on disk before Ingest() returns, so an acknowledged event survives a
+    // power cut, not just a process crash.
+    db.exec("PRAGMA synchronous = FULL");
+    db.exec("PRAGMA foreign_keys = ON");
+    int version = db.execAndGet("PRAGMA user_version").getInt();
+    const auto migrations = Migrations();
+    if (version > static_cast<int>(migrations.size())) {
+      return Fail(Errc::kCorruption, "replica " + file.string() + " has schema version " +
+                                         std::to_string(version) +
+                                         ", newer than this program knows; upgrade polder");
+    }
+    if (version < static_cast<int>(migrations.size())) {
+      SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+      version = db.execAndGet("PRAGMA user_version").getInt();  // another process may have migrated
+      for (auto i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
+        db.exec(std::string(migrations[i]));
+        db.exec("PRAGMA user_version = " + std::to_string(i + 1));
+      }
+      tx.commit();
+    }
+    std::unique_ptr<Replica> replica(new Replica(std::move(impl)));
+    auto& q = replica->impl_->Q("SELECT value FROM meta WHERE key = 'circle_id'");
+    if (q.executeStep()) replica->circle_ = CircleId::FromBytes(AsBytes(Blob(q.getColumn(0))));
+    return replica;
+  });
+}
+
+Status Replica::SetCircle(const CircleId& circle) {
+  if (circle_ && *circle_ == circle) return {};
+  if (circle_)
+    return Fail(Errc::kInvalidArgument, "this replica already belongs to another circle");
+  return Guard([&]() -> Status {
+    auto& st = impl_->Q("INSERT INTO meta(key, value) VALUES ('circle_id', ?)");
+    Bind(st, 1, circle.view());
+    st.exec();
+    circle_ = circle;
+    return {};
+  });
+}
+
+Result<std::vector<IngestResult>> Replica::Ingest(std::span<const Bytes> batch,
+                                                  const IngestOptions& opt) {
+  return Guard([&]() -> Result<std::vector<IngestResult>> {
+    std::vector<IngestResult> results;
+    results.reserve(batch.size());
+    try {
+      impl_->Begin();
+      for (const auto& ev : batch) results.push_back(impl_->IngestLocked(ev, opt, circle_));
+      impl_->Commit();
+    } catch (...) {
+      impl_->Rollback();
+      throw;
+    }
+    return results;
+  });
+}
+
+Result<IngestResult> Replica::IngestOne(ByteView event, const IngestOptions& opt) {
+  Bytes copy(event.begin(), event.end());
+  auto r = Ingest(std::span<const Bytes>(&copy, 1), opt);
+  if (!r) return Unexpected<Error>{r.error()};
+  return std::move(r->front());
+}
+
+Result<IngestResult> Replica::IngestAuthored(ByteView event, const IngestOptions& opt,
+                                             const std::function<Status()>& before_commit) {
+  return Guard([&]() -> Result<IngestResult> {
+    try {
+      impl_->Begin();
+      IngestResult r = impl_->IngestLocked(event, opt, circle_);
+      if (r.outcome != Outcome::kApplied) {
+        impl_->Rollback();
+        return r;
+      }
+      if (Status s = before_commit(); !s) {
+        impl_->Rollback();
+        return Unexpected<Error>{s.error()};
+      }
+      impl_->Commit();
+      return r;
+    } catch (...) {
+      impl_->Rollback();
+      throw;
+    }
+  });
+}
+
+Status Replica::Rebuild() {
+  return Guard([&]() -> Status {
+    try {
+      impl_->Begin();
+      impl_->RebuildLocked();
+      impl_->Commit();
+    } catch (...) {
+      impl_->Rollback();
+      throw;
+    }
+    return {};
+  });
+}
+
+Result<Digest32> Replica::StateDigest() {
+  return Guard([&]() -> Result<Digest32> { return impl_->ComputeDigest(); });
+}
+
+Result<v1::VerifyReport> Replica::Verify() {
+  return Guard([&]() -> Result<v1::VerifyReport> {
+    v1::VerifyReport report;
+    SQLite::Statement st(impl_->db, "SELECT id, author, seq, body, sig FROM events ORDER BY rowid");
+    const IngestOptions far_future{std::numeric_limits<std::int64_t>::max() / 2};
+    while (st.executeStep()) {
+      report.set_events_checked(report.events_checked() + 1);
+      const std::string id = Blob(st.getColumn(0));
+      const Bytes envelope = Envelope(Blob(st.getColumn(3)), Blob(st.getColumn(4)));
+      auto decoded = Decode(envelope, far_future.now_ms);
+      std::string problem;
+      if (!decoded) {
+        problem = std::string(ToString(decoded.error().code)) + ": " + decoded.error().message;
+      } else if (decoded->id.str() != id) {
+        problem = "stored id does not match the hash of the stored body";
+      } else if (decoded->author.str() != Blob(st.getColumn(1)) ||
+                 static_cast<std::int64_t>(decoded->body.seq()) != st.getColumn(2).getInt64()) {
+        problem = "stored author or sequence does not match the body";
+      }
+      if (!problem.empty()) {
+        report.set_bad(report.bad() + 1);
+        auto* p = report.add_problems();
+        p->set_event_id(ToHex(AsBytes(id)));
+        p->set_code("corruption");
+        p->set_message(problem);
+      }
+    }
+    // Derived state: recompute it from the events in a transaction that is rolled back.
+    const Digest32 before = impl_->ComputeDigest();
+    try {
+      impl_->Begin();
+      impl_->RebuildLocked();
+      const Digest32 after = impl_->ComputeDigest();
+      impl_->Rollback();
+      report.set_derived_state_matches(before == after);
+    } catch (...) {
+      impl_->Rollback();
+      throw;
+    }
+    impl_->LoadCounters();
+    report.set_digest(before.hex());
+    return report;
+  });
+}
+
+Result<ReplicaCounts> Replica::Counts() {
+  return Guard([&]() -> Result<ReplicaCounts> {
+    ReplicaCounts c;
+    SQLite::Statement st(impl_->db,
+                         "SELECT count(*), coalesce(sum(state = 1), 0),"
+                         " coalesce(sum(state = 0 AND waiting_for = X'46'), 0) FROM events");
+    st.executeStep();
+    c.events = static_cast<std::uint64_t>(st.getColumn(0).getInt64());
+    c.applied = static_cast<std::uint64_t>(st.getColumn(1).getInt64());
+    c.frozen = static_cast<std::uint64_t>(st.getColumn(2).getInt64());
+    c.pending = c.events - c.applied - c.frozen;
+    c.forked_authors =
+        static_cast<std::uint64_t>(impl_->db.execAndGet("SELECT count(*) FROM forks").getInt64());
+    return c;
+  });
+}
+
+Result<OwnLogState> Replica::OwnLog(const MemberKey& author) {
+  return Guard([&]() -> Result<OwnLogState> {
+    OwnLogState s;
+    auto& m = impl_->Q("SELECT head_seq, head_id, head_ts FROM members WHERE key = ?");
+    Bind(m, 1, author.view());
+    if (m.executeStep()) {
+      s.head_seq = static_cast<std::uint64_t>(m.getColumn(0).getInt64());
+      if (!m.getColumn(1).isNull()) s.head_id = ToId<EventId>(Blob(m.getColumn(1)));
+      s.head_ts = m.getColumn(2).getInt64();
+    }
+    auto& mx = impl_->Q("SELECT coalesce(max(seq), 0) FROM events WHERE author = ?");
+    Bind(mx, 1, author.view());
+    mx.executeStep();
+    s.max_seen_seq = static_cast<std::uint64_t>(mx.getColumn(0).getInt64());
+    s.forked = impl_->ForkSeq(author.str()).has_value();
+    return s;
+  });
+}
+
+Status Replica::ForEachEvent(const std::function<Status(ByteView)>& sink) {
+  return Guard([&]() -> Status {
+    SQLite::Statement st(impl_->db,
+                         "SELECT body, sig FROM events ORDER BY state DESC, apply_order, rowid");
+    while (st.executeStep()) {
+      const Bytes env = Envelope(Blob(st.getColumn(0)), Blob(st.getColumn(1)));
+      if (Status s = sink(env); !s) return s;
+    }
+    return {};
+  });
+}
+
+bool Replica::IsMember(const MemberKey& key) {
+  try {
+    auto& st = impl_->Q("SELECT 1 FROM members WHERE key = ?");
+    Bind(st, 1, key.view());
+    return st.executeStep();
+  } catch (const SQLite::Exception&) {
+    return false;
+  }
+}
+
+Result<v1::Charter> Replica::Charter() {
+  return Guard([&]() -> Result<v1::Charter> {
+    SQLite::Statement st(impl_->db,
+                         "SELECT c.name, c.purpose, c.pool_minor, c.unit, c.decimals, c.rules,"
+                         " m.name, m.organisation, m.role, m.formal_leader FROM charter c"
+                         " JOIN members m ON m.key = c.founder");
+    if (!st.executeStep()) return Fail(Errc::kNotFound, "this replica holds no charter yet");
+    v1::Charter c;
+    c.set_name(st.getColumn(0).getString());
+    c.set_purpose(st.getColumn(1).getString());
+    c.set_pool_minor(st.getColumn(2).getInt64());
+    c.set_unit(st.getColumn(3).getString());
+    c.set_decimals(static_cast<std::uint32_t>(st.getColumn(4).getInt()));
+    c.mutable_rules()->ParseFromString(Blob(st.getColumn(5)));
+    c.mutable_founder()->set_name(st.getColumn(6).getString());
+    c.mutable_founder()->set_organisation(st.getColumn(7).getString());
+    c.mutable_founder()->set_role(st.getColumn(8).getString());
+    c.mutable_founder()->set_formal_leader(st.getColumn(9).getInt() != 0);
+    return c;
+  });
+}
+
+std::string Replica::FormatAmount(std::int64_t minor) {
+  std::uint32_t decimals = 2;
+  std::string unit;
+  try {
+    auto& st = impl_->Q("SELECT decimals, unit FROM charter");
+    if (st.executeStep()) {
+      decimals = static_cast<std::uint32_t>(st.getColumn(0).getInt());
+      unit = st.getColumn(1).getString();
+    }
+  } catch (const SQLite::Exception&) {
+  }
+  const bool negative = minor < 0;
+  std::uint64_t v =
+      negative ? 0 - static_cast<std::uint64_t>(minor) : static_cast<std::uint64_t>(minor);
+  std::uint64_t scale = 1;
+  for (std::uint32_t i = 0; i < decimals; ++i) scale *= 10;
+  std::string whole = std::to_string(v / scale);
+  std::string out = negative ? "-" + whole : whole;
+  if (decimals > 0) {
+    std::string frac = std::to_string(v % scale);
+    out += "." + std::string(decimals - frac.size(), '0') + frac;
+  }
+  if (!unit.empty()) out += " " + unit;
+  return out;
+}
+
+std::string Replica::MemberLabel(const MemberKey& key) {
+  try {
+    auto& st = impl_->Q("SELECT name FROM members WHERE key = ?");
+    Bind(st, 1, key.view());
+    if (st.executeStep())
+      return st.getColumn(0).getString() + " (" + crypto::Fingerprint(key) + ")";
+  } catch (const SQLite::Exception&) {
+  }
+  return "(" + crypto::Fingerprint(key) + ")";
+}
+
+Result<v1::MemberList> Replica::Members() {
+  return Guard([&]() -> Result<v1::MemberList> {
+    v1::MemberList list;
+    SQLite::Statement st(
+        impl_->db,
+        "SELECT m.key, m.name, m.organisation, m.role, m.formal_leader, m.head_seq,"
+        " (SELECT count(*) FROM forks f WHERE f.author = m.key),"
+        " (SELECT count(*) FROM charter c WHERE c.founder = m.key)"
+        " FROM members m ORDER BY m.organisation, m.name, m.key");
+    while (st.executeStep()) {
+      auto* m = list.add_members();
+      const auto key = ToId<MemberKey>(Blob(st.getColumn(0)));
+      m->set_member_id(crypto::FormatMemberId(key));
+      m->set_fingerprint(crypto::Fingerprint(key));
+      m->set_name(st.getColumn(1).getString());
+      m->set_organisation(st.getColumn(2).getString());
+      m->set_role(st.getColumn(3).getString());
+      m->set_formal_leader(st.getColumn(4).getInt() != 0);
+      m->set_head_seq(static_cast<std::uint64_t>(st.getColumn(5).getInt64()));
+      m->set_forked(st.getColumn(6).getInt() != 0);
+      m->set_founder(st.getColumn(7).getInt() != 0);
+    }
+    return list;
+  });
+}
+
+namespace {
+
+constexpr const char* kProposalSelect =
+    "SELECT p.id, p.title, p.author, m.name, m.organisation, p.amount_minor, p.deadline_ms,"
+    " p.withdrawn_event IS NOT NULL, p.topic, p.purpose_fit, p.body, p.created_ms,"
+    " (SELECT count(*) FROM votes v WHERE v.proposal = p.id AND v.choice = 1),"
+    " (SELECT count(*) FROM votes v WHERE v.proposal = p.id AND v.choice = 2),"
+    " (SELECT count(*) FROM votes v WHERE v.proposal = p.id AND v.choice = 3),"
+    " (SELECT count(*) FROM endorsements e WHERE e.proposal = p.id),"
+    " (SELECT count(*) FROM flags f WHERE f.proposal = p.id AND NOT EXISTS"
+    "   (SELECT 1 FROM resolutions r WHERE r.flag = f.id AND r.kind = 1))"
+    " FROM proposals p JOIN members m ON m.key = p.author";
+
+}  // namespace
+
+Result<v1::ProposalList> Replica::Proposals() {
+  return Guard([&]() -> Result<v1::ProposalList> {
+    v1::ProposalList list;
+    SQLite::Statement st(impl_->db, std::string(kProposalSelect) + " ORDER BY p.created_ms, p.id");
+    while (st.executeStep()) {
+      auto* p = list.add_proposals();
+      p->set_proposal_id(ToHex(AsBytes(Blob(st.getColumn(0)))));
+      p->set_title(st.getColumn(1).getString());
+      const auto author = ToId<MemberKey>(Blob(st.getColumn(2)));
+      p->set_author(crypto::FormatMemberId(author));
+      p->set_author_name(st.getColumn(3).getString());
+      p->set_organisation(st.getColumn(4).getString());
+      p->set_amount_minor(st.getColumn(5).getInt64());
+      p->set_amount(FormatAmount(p->amount_minor()));
+      p->set_deadline_ms(st.getColumn(6).getInt64());
+      p->set_withdrawn(st.getColumn(7).getInt() != 0);
+      p->set_topic(st.getColumn(8).getString());
+      p->set_purpose_fit(st.getColumn(9).getString());
+      p->set_body(st.getColumn(10).getString());
+      p->set_created_ms(st.getColumn(11).getInt64());
+      p->set_votes_for(static_cast<std::uint32_t>(st.getColumn(12).getInt()));
+      p->set_votes_against(static_cast<std::uint32_t>(st.getColumn(13).getInt()));
+      p->set_votes_abstain(static_cast<std::uint32_t>(st.getColumn(14).getInt()));
+      p->set_endorsements(static_cast<std::uint32_t>(st.getColumn(15).getInt()));
+      p->set_open_flags(static_cast<std::uint32_t>(st.getColumn(16).getInt()));
+    }
+    return list;
+  });
+}
+
+Result<v1::FlagView> Replica::ShowFlag(const EventId& id) {
+  return Guard([&]() -> Result<v1::FlagView> {
+    v1::FlagView f;
+    SQLite::Statement st(impl_->db,
+                         "SELECT proposal, flagger, severity, category, rationale, created_ms FROM"
+                         " flags WHERE id = ?");
+    Bind(st, 1, id.view());
+    if (!st.executeStep()) return Fail(Errc::kNotFound, "no flag " + id.hex());
+    f.set_flag_id(id.hex());
+    f.set_proposal_id(ToHex(AsBytes(Blob(st.getColumn(0)))));
+    f.set_flagger(MemberLabel(ToId<MemberKey>(Blob(st.getColumn(1)))));
+    f.set_severity(SeverityName(st.getColumn(2).getInt()));
+    f.set_category(st.getColumn(3).getString());
+    f.set_rationale(st.getColumn(4).getString());
+    f.set_created_ms(st.getColumn(5).getInt64());
+    SQLite::Statement rs(impl_->db,
+                         "SELECT id, author, kind, mitigation FROM resolutions WHERE flag = ?"
+                         " ORDER BY ts, id");
+    Bind(rs, 1, id.view());
+    bool withdrawn = false;
+    bool answered = false;
+    while (rs.executeStep()) {
+      auto* r = f.add_resolutions();
+      r->set_event_id(ToHex(AsBytes(Blob(rs.getColumn(0)))));
+      r->set_author(MemberLabel(ToId<MemberKey>(Blob(rs.getColumn(1)))));
+      const int kind = rs.getColumn(2).getInt();
+      r->set_kind(kind == v1::FlagResolution::WITHDRAW ? "withdraw" : "answer");
+      r->set_mitigation(rs.getColumn(3).getString());
+      withdrawn |= kind == v1::FlagResolution::WITHDRAW;
+      answered |= kind == v1::FlagResolution::ANSWER;
+    }
+    f.set_state(withdrawn ? "withdrawn" : answered ? "answered" : "open");
+    return f;
+  });
+}
+
+Result<v1::ProposalDetail> Replica::ShowProposal(const EventId& id) {
+  return Guard([&]() -> Result<v1::ProposalDetail> {
+    v1::ProposalDetail d;
+    auto list = Proposals();
+    if (!list) return Unexpected<Error>{list.error()};
+    bool found = false;
+    for (const auto& p : list->proposals()) {
+      if (p.proposal_id() == id.hex()) {
+        *d.mutable_proposal() = p;
+        found = true;
+      }
+    }
+    if (!found) return Fail(Errc::kNotFound, "no proposal " + id.hex());
+    SQLite::Statement vs(impl_->db,
+                         "SELECT v.voter, m.name, m.organisation, v.choice, v.ts FROM votes v"
+                         " JOIN members m ON m.key = v.voter WHERE v.proposal = ?"
+                         " ORDER BY m.organisation, m.name");
+    Bind(vs, 1, id.view());
+    while (vs.executeStep()) {
+      auto* v = d.add_votes();
+      v->set_voter(crypto::FormatMemberId(ToId<MemberKey>(Blob(vs.getColumn(0)))));
+      v->set_name(vs.getColumn(1).getString());
+      v->set_organisation(vs.getColumn(2).getString());
+      v->set_choice(ChoiceName(vs.getColumn(3).getInt()));
+      v->set_timestamp_ms(vs.getColumn(4).getInt64());
+    }
+    SQLite::Statement fs(impl_->db,
+                         "SELECT id FROM flags WHERE proposal = ? ORDER BY created_ms, id");
+    Bind(fs, 1, id.view());
+    while (fs.executeStep()) {
+      auto flag = ShowFlag(ToId<EventId>(Blob(fs.getColumn(0))));
+      if (flag) *d.add_flags() = *flag;
+    }
+    SQLite::Statement es(
+        impl_->db,
+        "SELECT m.key, m.name, m.organisation FROM endorsements e JOIN members m"
+        " ON m.key = e.member WHERE e.proposal = ? ORDER BY m.organisation, m.name");
+    Bind(es, 1, id.view());
+    while (es.executeStep()) {
+      auto* m = d.add_endorsers();
+      const auto key = ToId<MemberKey>(Blob(es.getColumn(0)));
+      m->set_member_id(crypto::FormatMemberId(key));
+      m->set_fingerprint(crypto::Fingerprint(key));
+      m->set_name(es.getColumn(1).getString());
+      m->set_organisation(es.getColumn(2).getString());
+    }
+    SQLite::Statement cs(
+        impl_->db, "SELECT id, author, text, ts FROM comments WHERE target = ? ORDER BY ts, id");
+    Bind(cs, 1, id.view());
+    while (cs.executeStep()) {
+      auto* c = d.add_comments();
+      c->set_event_id(ToHex(AsBytes(Blob(cs.getColumn(0)))));
+      c->set_author(MemberLabel(ToId<MemberKey>(Blob(cs.getColumn(1)))));
+      c->set_text(cs.getColumn(2).getString());
+      c->set_timestamp_ms(cs.getColumn(3).getInt64());
+    }
+    return d;
+  });
+}
+
+Result<EventId> Replica::ResolvePrefix(std::string_view hex_prefix, std::string_view kind) {
+  std::string prefix;
+  for (char c : hex_prefix) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return Fail(Errc::kInvalidArgument,
+                  "'" + std::string(hex_prefix) + "' is not a hex id prefix");
+    }
+    prefix.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  if (prefix.size() < 4) {
+    return Fail(Errc::kInvalidArgument, "give at least 4 hex digits of the id");
+  }
+  if (prefix.size() > 64) return Fail(Errc::kInvalidArgument, "an id has 64 hex digits");
+  int kind_number = 0;
+  for (int k = EventBody::kCharter; k <= EventBody::kWithdraw; ++k) {
+    if (kind == KindName(static_cast<EventBody::PayloadCase>(k))) kind_number = k;
+  }
+  return Guard([&]() -> Result<EventId> {
+    SQLite::Statement st(impl_->db,
+                         "SELECT id FROM events WHERE state = 1 AND (? = 0 OR kind = ?)"
+                         " AND substr(hex(id), 1, ?) = ? LIMIT 2");
+    st.bind(1, kind_number);
+    st.bind(2, kind_number);
+    st.bind(3, static_cast<int>(prefix.size()));
+    st.bind(4, prefix);
+    std::vector<std::string> hits;
+    while (st.executeStep()) hits.push_back(Blob(st.getColumn(0)));
+    const std::string what = kind.empty() ? "event" : std::string(kind);
+    if (hits.empty()) {
+      return Fail(Errc::kNotFound, "no " + what + " with id starting " + std::string(hex_prefix));
+    }
+    if (hits.size() > 1) {
+      return Fail(Errc::kInvalidArgument, "more than one " + what + " has an id starting " +
+                                              std::string(hex_prefix) + "; give more digits");
+    }
+    return ToId<EventId>(hits.front());
+  });
+}
+
+}  // namespace polder::storage

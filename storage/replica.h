@@ -1,0 +1,129 @@
+// Replica is this node's copy of one circle's signed events, kept in SQLite, with the derived
+// state (members, proposals, votes, flags, ...) that the events imply.
+//
+// Every event, from the CLI, a file or (later) the network, enters through Ingest(): the one
+// validation gate. Derived state is a pure function of the set of stored events: it is the least
+// fixpoint of "an event is applied when its author is admitted, its predecessor in the author's log
+// is applied and the events it refers to are applied", with an equivocating author's log frozen
+// below the first sequence number at which two different events exist. Events that cannot be
+// applied yet wait in the pending set and are applied as soon as what they wait for arrives.
+//
+// Thread-safety: not thread-safe. One writer per replica file (callers hold the home's lock);
+// other processes may read concurrently (WAL).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "polder/v1/api.pb.h"
+#include "polder/v1/event.pb.h"
+#include "proto/bytes.h"
+#include "storage/event.h"
+
+namespace polder::storage {
+
+enum class Outcome {
+  kApplied,       // passed the gate; derived state updated
+  kPending,       // stored, waits for its author's admission or a referenced event
+  kDuplicate,     // already held: nothing changed
+  kEquivocation,  // a second, different event at an existing (author, seq): kept as proof
+  kRefused,       // not stored; `refusal` says why
+};
+const char* ToString(Outcome outcome);
+
+struct IngestResult {
+  Outcome outcome = Outcome::kRefused;
+  EventId id{};
+  std::optional<Refusal> refusal;  // set when refused
+  std::string waiting_for;         // pending: what it waits for, in words
+};
+
+struct IngestOptions {
+  std::int64_t now_ms = 0;  // the local clock, for the future-timestamp rule
+};
+
+// Counts, for status lines and tests.
+struct ReplicaCounts {
+  std::uint64_t events = 0;  // stored events, all states
+  std::uint64_t applied = 0;
+  std::uint64_t pending = 0;  // waiting for something that may still arrive
+  std::uint64_t frozen = 0;   // held as proof or beyond a fork; never applied
+  std::uint64_t forked_authors = 0;
+};
+
+struct OwnLogState {
+  std::uint64_t head_seq = 0;  // applied head of this author's log
+  std::optional<EventId> head_id;
+  std::int64_t head_ts = 0;
+  std::uint64_t max_seen_seq = 0;  // highest sequence of this author held in any state
+  bool forked = false;
+};
+
+class Replica {
+ public:
+  // Opens or creates the replica file, applying schema migrations.
+  static Result<std::unique_ptr<Replica>> Open(const std::filesystem::path& file);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // The circle this replica belongs to; unset until a charter is created or a first import.
+  std::optional<CircleId> circle() const { return circle_; }
+  Status SetCircle(const CircleId& circle);
+
+  // Runs every event of `batch` through the gate in one transaction. Refused events change
+  // nothing; when this returns a value, everything it applied is durable (synchronous=FULL).
+  // An error (I/O, corruption) rolls the whole batch back.
+  Result<std::vector<IngestResult>> Ingest(std::span<const Bytes> batch, const IngestOptions& opt);
+  Result<IngestResult> IngestOne(ByteView event, const IngestOptions& opt);
+
+  // Authoring: runs `event` through the gate inside one transaction and calls `before_commit`
+  // (which makes the event durable elsewhere, e.g. the author's own log) only when it was applied.
+  // Commits only if `before_commit` succeeds; otherwise nothing changes.
+  Result<IngestResult> IngestAuthored(ByteView event, const IngestOptions& opt,
+                                      const std::function<Status()>& before_commit);
+
+  // Recomputes all derived state from the stored events alone.
+  Status Rebuild();
+
+  // Re-verifies every stored event's signature and id; reports problems without changing anything.
+  Result<v1::VerifyReport> Verify();
+
+  // BLAKE2b-256 over a canonical form of the derived state. Equal event sets give equal digests
+  // whatever order the events arrived in.
+  Result<Digest32> StateDigest();
+
+  Result<ReplicaCounts> Counts();
+  Result<OwnLogState> OwnLog(const MemberKey& author);
+
+  // Stored events in an order any replica can ingest without waiting: applied events in apply
+  // order, then the rest. Calls `sink` with each serialized SignedEvent.
+  Status ForEachEvent(const std::function<Status(ByteView)>& sink);
+
+  // Queries used by the CLI.
+  bool IsMember(const MemberKey& key);
+  Result<v1::Charter> Charter();
+  Result<v1::MemberList> Members();
+  Result<v1::ProposalList> Proposals();
+  Result<v1::ProposalDetail> ShowProposal(const EventId& id);
+  Result<v1::FlagView> ShowFlag(const EventId& id);
+  // Resolves a unique hex prefix of an applied event id of `kind` ("" for any kind).
+  Result<EventId> ResolvePrefix(std::string_view hex_prefix, std::string_view kind);
+  std::string FormatAmount(std::int64_t minor);
+  std::string MemberLabel(const MemberKey& key);  // "name (FINGERP)"
+
+ private:
+  struct Impl;
+  explicit Replica(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+  std::optional<CircleId> circle_;
+};
+
+}  // namespace polder::storage

@@ -1,0 +1,147 @@
+#include "storage/schema.h"
+
+#include <array>
+
+namespace polder::storage {
+namespace {
+
+// Version 1. `events` holds every stored event with the exact bytes that were signed; everything
+// else is derived state, rebuildable from `events` alone (Replica::Rebuild).
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE meta(
+  key TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) STRICT;
+
+-- state: 0 = not applied (pending, or frozen when waiting_for = X'46'), 1 = applied.
+CREATE TABLE events(
+  rowid INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  sig BLOB NOT NULL,
+  state INTEGER NOT NULL,
+  waiting_for BLOB,
+  apply_order INTEGER
+) STRICT;
+CREATE INDEX events_by_author_seq ON events(author, seq);
+CREATE INDEX events_waiting ON events(waiting_for) WHERE state = 0;
+
+CREATE TABLE charter(
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  event BLOB NOT NULL,
+  founder BLOB NOT NULL,
+  name TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  pool_minor INTEGER NOT NULL,
+  unit TEXT NOT NULL,
+  decimals INTEGER NOT NULL,
+  rules BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE members(
+  key BLOB PRIMARY KEY,
+  name TEXT NOT NULL,
+  organisation TEXT NOT NULL,
+  role TEXT NOT NULL,
+  formal_leader INTEGER NOT NULL,
+  admit_event BLOB NOT NULL,
+  head_seq INTEGER NOT NULL,
+  head_id BLOB,
+  head_ts INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE admissions(
+  member BLOB NOT NULL,
+  event BLOB NOT NULL,
+  admitter BLOB NOT NULL,
+  PRIMARY KEY (member, event)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE forks(
+  author BLOB PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  event_a BLOB NOT NULL,
+  event_b BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE proposals(
+  id BLOB PRIMARY KEY,
+  author BLOB NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  amount_minor INTEGER NOT NULL,
+  purpose_fit TEXT NOT NULL,
+  deadline_ms INTEGER NOT NULL,
+  topic TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  withdrawn_event BLOB,
+  withdraw_reason TEXT
+) STRICT;
+
+CREATE TABLE votes(
+  proposal BLOB NOT NULL,
+  voter BLOB NOT NULL,
+  choice INTEGER NOT NULL,
+  event BLOB NOT NULL,
+  ts INTEGER NOT NULL,
+  PRIMARY KEY (proposal, voter)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE flags(
+  id BLOB PRIMARY KEY,
+  proposal BLOB NOT NULL,
+  flagger BLOB NOT NULL,
+  severity INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  rationale TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX flags_by_proposal ON flags(proposal);
+
+CREATE TABLE resolutions(
+  id BLOB PRIMARY KEY,
+  flag BLOB NOT NULL,
+  author BLOB NOT NULL,
+  kind INTEGER NOT NULL,
+  mitigation TEXT NOT NULL,
+  ts INTEGER NOT NULL
+) STRICT;
+CREATE INDEX resolutions_by_flag ON resolutions(flag);
+
+CREATE TABLE endorsements(
+  proposal BLOB NOT NULL,
+  member BLOB NOT NULL,
+  event BLOB NOT NULL,
+  note TEXT NOT NULL,
+  PRIMARY KEY (proposal, member)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE comments(
+  id BLOB PRIMARY KEY,
+  author BLOB NOT NULL,
+  target BLOB,
+  text TEXT NOT NULL,
+  ts INTEGER NOT NULL
+) STRICT;
+CREATE INDEX comments_by_target ON comments(target);
+
+CREATE TABLE delegations(
+  delegator BLOB NOT NULL,
+  topic TEXT NOT NULL,
+  delegate BLOB NOT NULL,
+  event BLOB NOT NULL,
+  PRIMARY KEY (delegator, topic)
+) STRICT, WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+
+}  // namespace
+
+std::span<const std::string_view> Migrations() { return kMigrations; }
+
+}  // namespace polder::storage
