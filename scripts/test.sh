@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and runs every test twice: a normal build (build/) and an
+# AddressSanitizer + UndefinedBehaviorSanitizer build (build/asan). Warnings are errors in both.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== normal build =="
+bash scripts/build.sh "$root/build" -DPOLDER_WERROR=ON
+(cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
+
+echo "== sanitizer build (address, undefined) =="
+bash scripts/build.sh "$root/build/asan" -DPOLDER_WERROR=ON -DPOLDER_SANITIZE=ON -DPOLDER_BENCH=OFF
+(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure -j"$jobs" --timeout 900)
