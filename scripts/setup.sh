@@ -7,7 +7,7 @@ packages=(
   g++ cmake make pkg-config git ca-certificates
   libasio-dev libprotobuf-dev protobuf-compiler libsodium-dev
   libsqlite3-dev libsqlitecpp-dev libcli11-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
 )
 
 missing=()

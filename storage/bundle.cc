@@ -161,10 +161,14 @@ Result<BundleInfo> ReadBundle(const std::filesystem::path& path,
       return Fail(Errc::kCorruption, path.string() + " is truncated or damaged (record length)");
     }
     const std::uint32_t len = GetU32(len_bytes);
-    if (len > kMaxEventBytes || body_end - pos - 4 < len) {
+    if (len > kMaxEventBytes) {
       return Fail(Errc::kCorruption, path.string() + " is damaged: record of " +
                                          std::to_string(len) + " bytes at offset " +
                                          std::to_string(pos));
+    }
+    if (body_end - pos - 4 < len) {
+      return Fail(Errc::kCorruption, path.string() + " is truncated or damaged: record at offset " +
+                                         std::to_string(pos) + " runs past the end");
     }
     if (std::fread(buf.data(), 1, len, file.f) != len) {
       return Fail(Errc::kCorruption, path.string() + " is truncated");

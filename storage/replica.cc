@@ -126,6 +126,17 @@ struct Replica::Impl {
     return st;
   }
 
+  // Cached statements keep a read snapshot open until reset; release them whenever a public
+  // operation ends, so this connection never pins an old snapshot (which would make its next write
+  // fail with SQLITE_BUSY_SNAPSHOT and keep the WAL from being checkpointed).
+  void ResetAll() {
+    for (auto& [sql, st] : cache) st->reset();
+  }
+  struct Release {
+    Impl* impl;
+    ~Release() { impl->ResetAll(); }
+  };
+
   void LoadCounters() {
     auto& a = Q("SELECT coalesce(max(apply_order), 0) FROM events WHERE state = 1");
     a.executeStep();
@@ -666,7 +677,7 @@ struct Replica::Impl {
         Wake(std::move(r.wakes));
         break;
       case ApplyResult::kWaiting:
-        if (r.waiting_key != kFrozen && pending_count >= kMaxPendingEvents) {
+        if (r.waiting_key != kFrozen && pending_count >= opt.max_pending) {
           Delete(rowid);
           out.refusal = Refusal{RefusalCode::kPendingFull, "the pending set is full (" +
                                                                std::to_string(kMaxPendingEvents) +
@@ -686,17 +697,20 @@ struct Replica::Impl {
   }
 
   void Begin() {
+    ResetAll();
     db.exec("BEGIN IMMEDIATE");
     in_tx = true;
     LoadCounters();
   }
   void Commit() {
+    ResetAll();
     db.exec("COMMIT");
     in_tx = false;
   }
   void Rollback() {
     if (!in_tx) return;
     in_tx = false;
+    ResetAll();
     try {
       db.exec("ROLLBACK");
     } catch (const SQLite::Exception&) {
@@ -799,6 +813,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::filesystem::path& file
       tx.commit();
     }
     std::unique_ptr<Replica> replica(new Replica(std::move(impl)));
+    Impl::Release release{replica->impl_.get()};
     auto& q = replica->impl_->Q("SELECT value FROM meta WHERE key = 'circle_id'");
     if (q.executeStep()) replica->circle_ = CircleId::FromBytes(AsBytes(Blob(q.getColumn(0))));
     return replica;
@@ -810,6 +825,7 @@ Status Replica::SetCircle(const CircleId& circle) {
   if (circle_)
     return Fail(Errc::kInvalidArgument, "this replica already belongs to another circle");
   return Guard([&]() -> Status {
+    Impl::Release release{impl_.get()};
     auto& st = impl_->Q("INSERT INTO meta(key, value) VALUES ('circle_id', ?)");
     Bind(st, 1, circle.view());
     st.exec();
@@ -948,6 +964,7 @@ Result<ReplicaCounts> Replica::Counts() {
 Result<OwnLogState> Replica::OwnLog(const MemberKey& author) {
   return Guard([&]() -> Result<OwnLogState> {
     OwnLogState s;
+    Impl::Release release{impl_.get()};
     auto& m = impl_->Q("SELECT head_seq, head_id, head_ts FROM members WHERE key = ?");
     Bind(m, 1, author.view());
     if (m.executeStep()) {
@@ -978,6 +995,7 @@ Status Replica::ForEachEvent(const std::function<Status(ByteView)>& sink) {
 
 bool Replica::IsMember(const MemberKey& key) {
   try {
+    Impl::Release release{impl_.get()};
     auto& st = impl_->Q("SELECT 1 FROM members WHERE key = ?");
     Bind(st, 1, key.view());
     return st.executeStep();
@@ -1012,6 +1030,7 @@ std::string Replica::FormatAmount(std::int64_t minor) {
   std::uint32_t decimals = 2;
   std::string unit;
   try {
+    Impl::Release release{impl_.get()};
     auto& st = impl_->Q("SELECT decimals, unit FROM charter");
     if (st.executeStep()) {
       decimals = static_cast<std::uint32_t>(st.getColumn(0).getInt());
@@ -1036,6 +1055,7 @@ std::string Replica::FormatAmount(std::int64_t minor) {
 
 std::string Replica::MemberLabel(const MemberKey& key) {
   try {
+    Impl::Release release{impl_.get()};
     auto& st = impl_->Q("SELECT name FROM members WHERE key = ?");
     Bind(st, 1, key.view());
     if (st.executeStep())

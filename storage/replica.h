@@ -25,6 +25,7 @@
 #include "polder/v1/event.pb.h"
 #include "proto/bytes.h"
 #include "storage/event.h"
+#include "storage/limits.h"
 
 namespace polder::storage {
 
@@ -46,6 +47,7 @@ struct IngestResult {
 
 struct IngestOptions {
   std::int64_t now_ms = 0;  // the local clock, for the future-timestamp rule
+  std::int64_t max_pending = kMaxPendingEvents;
 };
 
 // Counts, for status lines and tests.

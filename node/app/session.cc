@@ -18,9 +18,7 @@ std::int64_t NowMs() {
 
 Result<Session> Session::Open(const Home& home, const SessionOptions& opt) {
   Session s(home);
-  if (opt.need_identity || opt.write) {
-    if (auto c = home.Create(); !c) return Unexpected<Error>{c.error()};
-  }
+  if (auto c = home.Create(); !c) return Unexpected<Error>{c.error()};
   if (opt.write) {
     auto lock = HomeLock::Acquire(home, std::chrono::seconds(10));
     if (!lock) return Unexpected<Error>{lock.error()};
