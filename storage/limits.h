@@ -23,7 +23,11 @@ inline constexpr std::int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
 // fill this much; beyond it new waiting events are refused (they can be fetched again later).
 inline constexpr std::int64_t kMaxPendingEvents = 100'000;
 // Events per transaction when importing a file: a crash loses at most one batch, never part of one.
-inline constexpr std::size_t kImportBatchEvents = 1000;
+// Large, because each commit costs an fsync and rewrites the random-key index pages it touched
+// (bench/ingest: 1,000 → 0.43 of the raw verification rate, 5,000 → 0.74, 20,000 → 0.77).
+inline constexpr std::size_t kImportBatchEvents = 20'000;
+// ... or this many bytes of events, whichever comes first (bounds the memory of one batch).
+inline constexpr std::size_t kImportBatchBytes = 16 << 20;
 // A bundle file holds at most this many events (bounds the memory of one import).
 inline constexpr std::uint64_t kMaxBundleEvents = 10'000'000;
 

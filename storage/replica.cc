@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <unordered_map>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
@@ -21,17 +22,29 @@ using v1::EventBody;
 // of a forked author's log.
 const std::string kFrozen = "F";
 
+// Bindings do not copy: every caller executes the statement while the bound value is alive, and
+// Q() clears bindings before a statement is used again. (Copying cost a malloc per column.)
 void Bind(SQLite::Statement& st, int i, const std::string& blob) {
-  st.bind(i, blob.data(), static_cast<int>(blob.size()));
+  st.bindNoCopy(i, blob.data(), static_cast<int>(blob.size()));
 }
 void Bind(SQLite::Statement& st, int i, ByteView blob) {
-  st.bind(i, blob.data(), static_cast<int>(blob.size()));
+  st.bindNoCopy(i, blob.data(), static_cast<int>(blob.size()));
 }
-void BindText(SQLite::Statement& st, int i, const std::string& text) { st.bind(i, text); }
+void BindText(SQLite::Statement& st, int i, const std::string& text) { st.bindNoCopy(i, text); }
+// Temporaries would dangle before the statement runs.
+void Bind(SQLite::Statement&, int, std::string&&) = delete;
+void BindText(SQLite::Statement&, int, std::string&&) = delete;
 
 std::string Blob(const SQLite::Column& c) {
   if (c.isNull()) return {};
   return std::string(static_cast<const char*>(c.getBlob()), static_cast<std::size_t>(c.getBytes()));
+}
+
+// The short key of an event id (events.idp).
+std::int64_t IdPrefix(ByteView id) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8 && i < id.size(); ++i) v = v << 8 | id[i];
+  return static_cast<std::int64_t>(v);
 }
 
 template <class IdT>
@@ -106,13 +119,16 @@ struct ApplyResult {
 
 struct Replica::Impl {
   explicit Impl(const std::filesystem::path& file)
-      : db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {}
+      : db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX) {}
 
   SQLite::Database db;
   bool in_tx = false;
   std::int64_t next_apply_order = 1;
   std::int64_t pending_count = 0;
-  std::map<std::string, std::unique_ptr<SQLite::Statement>> cache;
+  // Keyed by the address of the SQL string literal: no string is built on the hot path.
+  std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> cache;
+  // Forked authors → fork seq, loaded when a write transaction begins (the ingest path's copy).
+  std::map<std::string, std::uint64_t> forks;
 
   // Prepared statements are cached by their SQL text: the ingest path prepares nothing twice.
   SQLite::Statement& Q(const char* sql) {
@@ -138,12 +154,26 @@ struct Replica::Impl {
   };
 
   void LoadCounters() {
-    auto& a = Q("SELECT coalesce(max(apply_order), 0) FROM events WHERE state = 1");
-    a.executeStep();
-    next_apply_order = a.getColumn(0).getInt64() + 1;
+    // Kept in meta so a write transaction does not start with a scan of every event.
+    auto& a = Q("SELECT value FROM meta WHERE key = 'next_apply_order'");
+    next_apply_order = a.executeStep() ? a.getColumn(0).getInt64() : 1;
     auto& p = Q("SELECT count(*) FROM events WHERE state = 0 AND waiting_for <> X'46'");
     p.executeStep();
     pending_count = p.getColumn(0).getInt64();
+  }
+
+  std::optional<std::uint64_t> CachedForkSeq(const std::string& author) const {
+    auto it = forks.find(author);
+    if (it == forks.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void LoadForks() {
+    forks.clear();
+    auto& st = Q("SELECT author, seq FROM forks");
+    while (st.executeStep()) {
+      forks[Blob(st.getColumn(0))] = static_cast<std::uint64_t>(st.getColumn(1).getInt64());
+    }
   }
 
   std::optional<std::uint64_t> ForkSeq(const std::string& author) {
@@ -167,11 +197,20 @@ struct Replica::Impl {
   }
 
   // Kind of an applied event, if it is applied.
+  // Kinds of applied events looked up during the open transaction. Applied events stay applied
+  // until a rebuild (which clears this), so a hit is always current. Proposals are referenced by
+  // every vote, flag and comment on them: this saves an index probe per such event.
+  std::unordered_map<std::string, int> applied_kinds;
+
   std::optional<int> AppliedKind(const std::string& id) {
-    auto& st = Q("SELECT kind FROM events WHERE id = ? AND state = 1");
-    Bind(st, 1, id);
+    if (auto it = applied_kinds.find(id); it != applied_kinds.end()) return it->second;
+    auto& st = Q("SELECT kind FROM events WHERE idp = ? AND id = ? AND state = 1");
+    st.bind(1, IdPrefix(AsBytes(id)));
+    Bind(st, 2, id);
     if (!st.executeStep()) return std::nullopt;
-    return st.getColumn(0).getInt();
+    const int kind = st.getColumn(0).getInt();
+    applied_kinds.emplace(id, kind);
+    return kind;
   }
 
   // For references: applied event of the wanted kind → nullopt (fine); otherwise why not.
@@ -191,6 +230,49 @@ struct Replica::Impl {
     return r;
   }
 
+  // Members' log heads, cached for the open transaction and written back before it commits, so
+  // applying an event costs no members-table round trip.
+  struct Head {
+    std::uint64_t seq = 0;
+    std::string id;
+    std::int64_t ts = 0;
+    bool dirty = false;
+  };
+  std::unordered_map<std::string, Head> heads;
+
+  const Head* GetHead(const std::string& author) {
+    if (auto it = heads.find(author); it != heads.end()) return &it->second;
+    auto& st = Q("SELECT head_seq, head_id, head_ts FROM members WHERE key = ?");
+    Bind(st, 1, author);
+    if (!st.executeStep()) return nullptr;  // not a member (yet): not cached
+    Head h;
+    h.seq = static_cast<std::uint64_t>(st.getColumn(0).getInt64());
+    h.id = Blob(st.getColumn(1));
+    h.ts = st.getColumn(2).getInt64();
+    return &heads.emplace(author, std::move(h)).first->second;
+  }
+
+  void SetHead(const std::string& author, std::uint64_t seq, std::string id, std::int64_t ts) {
+    Head& h = heads[author];
+    h.seq = seq;
+    h.id = std::move(id);
+    h.ts = ts;
+    h.dirty = true;
+  }
+
+  void FlushHeads() {
+    for (auto& [author, h] : heads) {
+      if (!h.dirty) continue;
+      auto& up = Q("UPDATE members SET head_seq = ?, head_id = ?, head_ts = ? WHERE key = ?");
+      up.bind(1, static_cast<std::int64_t>(h.seq));
+      Bind(up, 2, h.id);
+      up.bind(3, h.ts);
+      Bind(up, 4, author);
+      up.exec();
+      h.dirty = false;
+    }
+  }
+
   ApplyResult Waiting(std::string key, std::string text) {
     ApplyResult r;
     r.kind = ApplyResult::kWaiting;
@@ -206,22 +288,22 @@ struct Replica::Impl {
   }
 
   // The heart of the gate's second half: can `ev` be applied now, and if so, apply it.
-  ApplyResult TryApply(const StoredEvent& ev) {
-    const auto& b = ev.body;
+  ApplyResult TryApply(const StoredEvent& ev) { return TryApply(ev.id, ev.author, ev.body); }
+
+  ApplyResult TryApply(const EventId& id, const MemberKey& author_key, const EventBody& b) {
     const std::string& author = b.author();
-    if (auto fork = ForkSeq(author); fork && b.seq() >= *fork) {
+    if (auto fork = CachedForkSeq(author); fork && b.seq() >= *fork) {
       return Waiting(kFrozen, "author's log is frozen at its fork");
     }
-    if (b.payload_case() == EventBody::kCharter) return ApplyCharter(ev);
+    if (b.payload_case() == EventBody::kCharter) return ApplyCharter(id, b);
 
-    auto& head = Q("SELECT head_seq, head_id, head_ts FROM members WHERE key = ?");
-    Bind(head, 1, author);
-    if (!head.executeStep()) {
-      return Waiting(author, "author " + crypto::Fingerprint(ev.author) + " not yet admitted");
+    const Head* head = GetHead(author);
+    if (!head) {
+      return Waiting(author, "author " + crypto::Fingerprint(author_key) + " not yet admitted");
     }
-    const auto head_seq = static_cast<std::uint64_t>(head.getColumn(0).getInt64());
-    const std::string head_id = Blob(head.getColumn(1));
-    const std::int64_t head_ts = head.getColumn(2).getInt64();
+    const std::uint64_t head_seq = head->seq;
+    const std::string& head_id = head->id;
+    const std::int64_t head_ts = head->ts;
     if (b.seq() <= head_seq) {
       // Only reachable for an event at an applied position with no equivocation record, which
       // the gate prevents; refuse rather than apply twice.
@@ -247,7 +329,7 @@ struct Replica::Impl {
           // Admitted more than once: the record from the smallest admitting event id stands, so
           // every replica shows the same name whatever the arrival order.
           const std::string current = Blob(existing.getColumn(0));
-          if (ev.id.str() < current) {
+          if (id.str() < current) {
             auto& up =
                 Q("UPDATE members SET name = ?, organisation = ?, role = ?, formal_leader = ?, "
                   "admit_event = ? WHERE key = ?");
@@ -255,16 +337,16 @@ struct Replica::Impl {
             BindText(up, 2, info.organisation());
             BindText(up, 3, info.role());
             up.bind(4, info.formal_leader() ? 1 : 0);
-            Bind(up, 5, ev.id.view());
+            Bind(up, 5, id.view());
             Bind(up, 6, a.member());
             up.exec();
           }
         } else {
-          InsertMember(a.member(), info, ev.id.str());
+          InsertMember(a.member(), info, id.str());
         }
         auto& adm = Q("INSERT OR IGNORE INTO admissions(member, event, admitter) VALUES (?, ?, ?)");
         Bind(adm, 1, a.member());
-        Bind(adm, 2, ev.id.view());
+        Bind(adm, 2, id.view());
         Bind(adm, 3, author);
         adm.exec();
         r.wakes.push_back(a.member());
@@ -275,7 +357,7 @@ struct Replica::Impl {
         auto& st = Q(
             "INSERT INTO proposals(id, author, title, body, amount_minor, purpose_fit, deadline_ms,"
             " topic, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        Bind(st, 1, ev.id.view());
+        Bind(st, 1, id.view());
         Bind(st, 2, author);
         BindText(st, 3, p.title());
         BindText(st, 4, p.body());
@@ -295,7 +377,7 @@ struct Replica::Impl {
         Bind(st, 1, b.vote().proposal());
         Bind(st, 2, author);
         st.bind(3, static_cast<int>(b.vote().choice()));
-        Bind(st, 4, ev.id.view());
+        Bind(st, 4, id.view());
         st.bind(5, static_cast<std::int64_t>(b.timestamp_ms()));
         st.exec();
         break;
@@ -306,7 +388,7 @@ struct Replica::Impl {
         auto& st =
             Q("INSERT INTO flags(id, proposal, flagger, severity, category, rationale, created_ms)"
               " VALUES (?, ?, ?, ?, ?, ?, ?)");
-        Bind(st, 1, ev.id.view());
+        Bind(st, 1, id.view());
         Bind(st, 2, f.proposal());
         Bind(st, 3, author);
         st.bind(4, static_cast<int>(f.severity()));
@@ -337,7 +419,7 @@ struct Replica::Impl {
         auto& st =
             Q("INSERT INTO resolutions(id, flag, author, kind, mitigation, ts) VALUES (?, ?, ?, ?, "
               "?, ?)");
-        Bind(st, 1, ev.id.view());
+        Bind(st, 1, id.view());
         Bind(st, 2, res.flag());
         Bind(st, 3, author);
         st.bind(4, static_cast<int>(res.kind()));
@@ -354,7 +436,7 @@ struct Replica::Impl {
               "?)");
         Bind(st, 1, e.proposal());
         Bind(st, 2, author);
-        Bind(st, 3, ev.id.view());
+        Bind(st, 3, id.view());
         BindText(st, 4, e.note());
         st.exec();
         break;
@@ -366,13 +448,9 @@ struct Replica::Impl {
                                          " not yet held");
         }
         auto& st = Q("INSERT INTO comments(id, author, target, text, ts) VALUES (?, ?, ?, ?, ?)");
-        Bind(st, 1, ev.id.view());
+        Bind(st, 1, id.view());
         Bind(st, 2, author);
-        if (c.target().empty()) {
-          st.bind(3);
-        } else {
-          Bind(st, 3, c.target());
-        }
+        Bind(st, 3, c.target());  // X'' when the comment is about the circle as a whole
         BindText(st, 4, c.text());
         st.bind(5, static_cast<std::int64_t>(b.timestamp_ms()));
         st.exec();
@@ -398,7 +476,7 @@ struct Replica::Impl {
         Bind(st, 1, author);
         BindText(st, 2, d.topic());
         Bind(st, 3, d.delegate());
-        Bind(st, 4, ev.id.view());
+        Bind(st, 4, id.view());
         st.exec();
         break;
       }
@@ -413,7 +491,7 @@ struct Replica::Impl {
         auto& st =
             Q("UPDATE proposals SET withdrawn_event = ?, withdraw_reason = ? "
               "WHERE id = ? AND withdrawn_event IS NULL");
-        Bind(st, 1, ev.id.view());
+        Bind(st, 1, id.view());
         BindText(st, 2, w.reason());
         Bind(st, 3, w.proposal());
         st.exec();
@@ -424,19 +502,12 @@ struct Replica::Impl {
         return Invalid(RefusalCode::kMalformed, "unexpected payload");
     }
 
-    auto& up = Q("UPDATE members SET head_seq = ?, head_id = ?, head_ts = ? WHERE key = ?");
-    up.bind(1, static_cast<std::int64_t>(b.seq()));
-    Bind(up, 2, ev.id.view());
-    up.bind(3, static_cast<std::int64_t>(b.timestamp_ms()));
-    Bind(up, 4, author);
-    up.exec();
-    MarkApplied(ev.rowid);
-    r.wakes.push_back(ev.id.str());
+    SetHead(author, b.seq(), id.str(), b.timestamp_ms());
+    r.wakes.push_back(id.str());
     return r;
   }
 
-  ApplyResult ApplyCharter(const StoredEvent& ev) {
-    const auto& b = ev.body;
+  ApplyResult ApplyCharter(const EventId& id, const EventBody& b) {
     const auto& c = b.charter();
     auto& exists = Q("SELECT 1 FROM charter");
     if (exists.executeStep()) {
@@ -449,7 +520,7 @@ struct Replica::Impl {
     auto& st = Q(
         "INSERT INTO charter(one, event, founder, name, purpose, pool_minor, unit, decimals, rules)"
         " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)");
-    Bind(st, 1, ev.id.view());
+    Bind(st, 1, id.view());
     Bind(st, 2, b.author());
     BindText(st, 3, c.name());
     BindText(st, 4, c.purpose());
@@ -458,20 +529,15 @@ struct Replica::Impl {
     st.bind(7, static_cast<int>(c.decimals()));
     Bind(st, 8, rules);
     st.exec();
-    InsertMember(b.author(), c.founder(), ev.id.str());
-    auto& up = Q("UPDATE members SET head_seq = 1, head_id = ?, head_ts = ? WHERE key = ?");
-    Bind(up, 1, ev.id.view());
-    up.bind(2, static_cast<std::int64_t>(b.timestamp_ms()));
-    Bind(up, 3, b.author());
-    up.exec();
+    InsertMember(b.author(), c.founder(), id.str());
+    SetHead(b.author(), 1, id.str(), b.timestamp_ms());
     auto& adm = Q("INSERT OR IGNORE INTO admissions(member, event, admitter) VALUES (?, ?, ?)");
     Bind(adm, 1, b.author());
-    Bind(adm, 2, ev.id.view());
+    Bind(adm, 2, id.view());
     Bind(adm, 3, b.author());
     adm.exec();
-    MarkApplied(ev.rowid);
     ApplyResult r;
-    r.wakes = {ev.id.str(), b.author()};
+    r.wakes = {id.str(), b.author()};
     return r;
   }
 
@@ -536,6 +602,7 @@ struct Replica::Impl {
   void Settle(std::int64_t rowid, const ApplyResult& r, bool was_pending) {
     switch (r.kind) {
       case ApplyResult::kApplied:
+        MarkApplied(rowid);
         if (was_pending) --pending_count;
         break;
       case ApplyResult::kWaiting:
@@ -550,10 +617,11 @@ struct Replica::Impl {
     }
   }
 
-  std::int64_t Insert(const DecodedEvent& ev, const std::string& waiting) {
-    auto& st =
-        Q("INSERT INTO events(id, author, seq, ts, kind, body, sig, state, waiting_for)"
-          " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)");
+  // Stores a new event: applied (with the next apply order) or not (waiting for `waiting`).
+  std::int64_t Insert(const DecodedEvent& ev, bool applied, const std::string& waiting) {
+    auto& st = Q(
+        "INSERT INTO events(id, author, seq, ts, kind, body, sig, state, waiting_for, apply_order,"
+        " idp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     Bind(st, 1, ev.id.view());
     Bind(st, 2, ev.author.view());
     st.bind(3, static_cast<std::int64_t>(ev.body.seq()));
@@ -561,17 +629,23 @@ struct Replica::Impl {
     st.bind(5, static_cast<int>(ev.body.payload_case()));
     Bind(st, 6, ev.body_bytes);
     Bind(st, 7, ev.signature);
-    if (waiting.empty()) {
-      st.bind(8);
+    st.bind(8, applied ? 1 : 0);
+    if (applied) {
+      st.bind(9);
+      st.bind(10, next_apply_order++);
     } else {
-      Bind(st, 8, waiting);
+      Bind(st, 9, waiting);
+      st.bind(10);
     }
+    st.bind(11, IdPrefix(ev.id.view()));
     st.exec();
     return db.getLastInsertRowid();
   }
 
   // Recomputes derived state from the events table. Runs inside the caller's transaction.
   void RebuildLocked() {
+    heads.clear();
+    applied_kinds.clear();
     db.exec(
         "DELETE FROM charter; DELETE FROM members; DELETE FROM admissions; DELETE FROM proposals;"
         "DELETE FROM votes; DELETE FROM flags; DELETE FROM resolutions; DELETE FROM endorsements;"
@@ -616,33 +690,38 @@ struct Replica::Impl {
       out.refusal = Refusal{RefusalCode::kWrongCircle, "event belongs to another circle"};
       return out;
     }
-    {
-      auto& dup = Q("SELECT 1 FROM events WHERE id = ?");
-      Bind(dup, 1, ev.id.view());
-      if (dup.executeStep()) {
-        out.outcome = Outcome::kDuplicate;
-        return out;
+    // One probe of (author, seq) finds both a duplicate (same id) and an equivocation (another id):
+    // an event id is the hash of a body that contains the author and the sequence number.
+    const std::string author = ev.author.str();
+    std::optional<std::string> other;
+    // Fast path: with nothing pending or frozen for this author, every stored event of theirs is
+    // applied, so a seq beyond their applied head cannot be held yet.
+    const Head* head = pending_count == 0 ? GetHead(author) : nullptr;
+    const bool beyond_head = head && ev.body.seq() > head->seq && !CachedForkSeq(author);
+    if (!beyond_head) {
+      auto& same = Q("SELECT id FROM events WHERE author = ? AND seq = ?");
+      Bind(same, 1, author);
+      same.bind(2, static_cast<std::int64_t>(ev.body.seq()));
+      while (same.executeStep()) {
+        std::string id = Blob(same.getColumn(0));
+        if (id == ev.id.str()) {
+          out.outcome = Outcome::kDuplicate;
+          return out;
+        }
+        other = std::move(id);
       }
     }
-    const std::string author = ev.author.str();
-    const auto fork = ForkSeq(author);
+    const auto fork = CachedForkSeq(author);
     if (fork && ev.body.seq() >= *fork) {
       out.refusal = Refusal{RefusalCode::kForkedAuthor,
                             "author " + crypto::Fingerprint(ev.author) + " equivocated at seq " +
                                 std::to_string(*fork) + "; their log is frozen there"};
       return out;
     }
-    std::optional<std::string> other;
-    {
-      auto& same = Q("SELECT id FROM events WHERE author = ? AND seq = ? LIMIT 1");
-      Bind(same, 1, author);
-      same.bind(2, static_cast<std::int64_t>(ev.body.seq()));
-      if (same.executeStep()) other = Blob(same.getColumn(0));
-    }
     if (other) {
       // Equivocation: two different signed events at one (author, seq). Keep both as proof and
       // freeze the author's log from there on, on every replica alike.
-      Insert(ev, kFrozen);
+      Insert(ev, false, kFrozen);
       auto& f =
           Q("INSERT OR REPLACE INTO forks(author, seq, event_a, event_b) VALUES (?, ?, ?, ?)");
       Bind(f, 1, author);
@@ -651,6 +730,7 @@ struct Replica::Impl {
       Bind(f, 3, std::min(mine, *other));
       Bind(f, 4, std::max(mine, *other));
       f.exec();
+      forks[author] = ev.body.seq();
       auto& applied = Q("SELECT 1 FROM events WHERE author = ? AND seq >= ? AND state = 1 LIMIT 1");
       Bind(applied, 1, author);
       applied.bind(2, static_cast<std::int64_t>(ev.body.seq()));
@@ -668,41 +748,45 @@ struct Replica::Impl {
       return out;
     }
 
-    const std::int64_t rowid = Insert(ev, "");
-    StoredEvent stored{rowid, ev.id, ev.author, std::move(ev.body)};
-    auto r = TryApply(stored);
+    // Decide first, then store once with the final state: no insert-then-update on the hot path.
+    auto r = TryApply(ev.id, ev.author, ev.body);
     switch (r.kind) {
       case ApplyResult::kApplied:
+        Insert(ev, true, "");
         out.outcome = Outcome::kApplied;
-        Wake(std::move(r.wakes));
+        if (pending_count > 0) Wake(std::move(r.wakes));
         break;
       case ApplyResult::kWaiting:
         if (r.waiting_key != kFrozen && pending_count >= opt.max_pending) {
-          Delete(rowid);
           out.refusal = Refusal{RefusalCode::kPendingFull, "the pending set is full (" +
-                                                               std::to_string(kMaxPendingEvents) +
+                                                               std::to_string(opt.max_pending) +
                                                                " events wait for missing ones)"};
           break;
         }
-        Settle(rowid, r, /*was_pending=*/false);
+        Insert(ev, false, r.waiting_key);
+        if (r.waiting_key != kFrozen) ++pending_count;
         out.outcome = Outcome::kPending;
         out.waiting_for = r.waiting_text;
         break;
-      case ApplyResult::kInvalid:
-        Delete(rowid);
-        out.refusal = r.refusal;
-        break;
+      case ApplyResult::kInvalid: out.refusal = r.refusal; break;
     }
     return out;
   }
 
   void Begin() {
+    heads.clear();
+    applied_kinds.clear();
     ResetAll();
     db.exec("BEGIN IMMEDIATE");
     in_tx = true;
     LoadCounters();
+    LoadForks();
   }
   void Commit() {
+    FlushHeads();
+    auto& order = Q("INSERT OR REPLACE INTO meta(key, value) VALUES ('next_apply_order', ?)");
+    order.bind(1, next_apply_order);
+    order.exec();
     ResetAll();
     db.exec("COMMIT");
     in_tx = false;
@@ -710,6 +794,8 @@ struct Replica::Impl {
   void Rollback() {
     if (!in_tx) return;
     in_tx = false;
+    heads.clear();
+    applied_kinds.clear();
     ResetAll();
     try {
       db.exec("ROLLBACK");
@@ -748,6 +834,7 @@ struct Replica::Impl {
   }
 
   Digest32 ComputeDigest() {
+    FlushHeads();
     crypto::Hasher h(crypto::kDomainDigest);
     HashRows(
         h, "charter",
@@ -795,6 +882,9 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::filesystem::path& file
     // FULL: a commit is on disk before Ingest() returns, so an acknowledged event survives a
     // power cut, not just a process crash.
     db.exec("PRAGMA synchronous = FULL");
+    // Event ids are random, so their index pages are touched all over: keep them in memory.
+    db.exec("PRAGMA cache_size = -65536");
+    db.exec("PRAGMA wal_autocheckpoint = 16384");
     db.exec("PRAGMA foreign_keys = ON");
     int version = db.execAndGet("PRAGMA user_version").getInt();
     const auto migrations = Migrations();

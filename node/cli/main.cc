@@ -516,6 +516,7 @@ int CmdImport(const Globals& g, const std::string& file) {
   rep.set_file(file);
   rep.set_events_in_file(info.events);
   std::vector<Bytes> batch;
+  std::size_t batch_bytes = 0;
   auto flush = [&]() -> Status {
     if (batch.empty()) return {};
     auto results = r.Ingest(batch, storage::IngestOptions{app::NowMs()});
@@ -539,11 +540,15 @@ int CmdImport(const Globals& g, const std::string& file) {
       }
     }
     batch.clear();
+    batch_bytes = 0;
     return {};
   };
   Must(storage::ReadBundle(file, [&](ByteView ev) -> Status {
     batch.emplace_back(ev.begin(), ev.end());
-    if (batch.size() >= storage::kImportBatchEvents) return flush();
+    batch_bytes += ev.size();
+    if (batch.size() >= storage::kImportBatchEvents || batch_bytes >= storage::kImportBatchBytes) {
+      return flush();
+    }
     return {};
   }));
   Must(flush());

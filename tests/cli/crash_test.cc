@@ -26,7 +26,8 @@ class CrashTest : public ::testing::Test {
   void SetUp() override {
     root_ = testutil::TempDir("crash");
     bundle_ = root_ + "/big.bundle";
-    // 24,000 events from 6 members, in an order any replica can apply as it reads.
+    // Three and a half import batches of events from 6 members, in an order any replica can
+    // apply as it reads.
     std::vector<int> who = {0};
     for (int i = 1; i < 6; ++i) who.push_back(c_.Admit(0, "M" + std::to_string(i), "Org"));
     while (c_.events().size() < kEvents) {
@@ -41,7 +42,7 @@ class CrashTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(root_); }
 
-  static constexpr std::size_t kEvents = 24'000;
+  static constexpr std::size_t kEvents = 3 * storage::kImportBatchEvents + 7'000;
 
   // Starts `polder import` in a child process and kills it with SIGKILL after `delay`.
   // Returns true if the child was still running when killed.
@@ -66,9 +67,13 @@ class CrashTest : public ::testing::Test {
 };
 
 TEST_F(CrashTest, KilledImportLeavesWholeBatchesAndCanBeResumed) {
-  // The digest of a complete, uninterrupted import.
+  // The digest of a complete, uninterrupted import, and how long one takes on this machine (and
+  // build: sanitizers are slower), so that the kills below land all along an import.
   const std::string ref_home = root_ + "/reference";
+  const auto start = std::chrono::steady_clock::now();
   auto ref = testutil::RunPolder(ref_home, "import " + testutil::Sh(bundle_));
+  const auto full = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
   ASSERT_EQ(ref.code, 0) << ref.err;
   auto ref_replica = storage::Replica::Open(ref_home + "/replica.sqlite3");
   ASSERT_TRUE(ref_replica.has_value());
@@ -78,9 +83,11 @@ TEST_F(CrashTest, KilledImportLeavesWholeBatchesAndCanBeResumed) {
 
   std::mt19937 rng(42);
   int killed_mid_import = 0;
-  for (int round = 0; round < 6; ++round) {
+  constexpr int kRounds = 4;
+  for (int round = 0; round < kRounds; ++round) {
     const std::string home = root_ + "/victim" + std::to_string(round);
-    const auto delay = std::chrono::milliseconds(40 + rng() % 700);
+    // Spread over 20%..95% of a full import: most kills land between two commits.
+    const auto delay = full * (20 + (round * 75 / kRounds) + rng() % (75 / kRounds)) / 100;
     const bool killed = ImportAndKill(home, delay);
     auto replica = storage::Replica::Open(home + "/replica.sqlite3");
     ASSERT_TRUE(replica.has_value()) << "round " << round << ": " << replica.error().message;
@@ -105,7 +112,8 @@ TEST_F(CrashTest, KilledImportLeavesWholeBatchesAndCanBeResumed) {
   }
   // The test is only meaningful if some kills landed in the middle of an import.
   EXPECT_GT(killed_mid_import, 0);
-  std::cout << "[ crash ] " << killed_mid_import << " of 6 kills landed mid-import\n";
+  std::cout << "[ crash ] full import " << full.count() << " ms; " << killed_mid_import << " of "
+            << kRounds << " kills left a partly imported replica\n";
 }
 
 }  // namespace
