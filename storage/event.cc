@@ -226,12 +226,12 @@ Result<DecodedEvent, Refusal> Decode(ByteView signed_event, std::int64_t now_ms)
                   "prev must be empty at seq 1 and a 32-byte event id after it");
   }
   if (b.timestamp_ms() <= 0) return Refuse(RefusalCode::kMalformed, "timestamp must be positive");
+  if (auto r = CheckPayload(b)) return Unexpected<Refusal>{std::move(*r)};
   if (b.timestamp_ms() > now_ms + kMaxFutureSkewMs) {
     return Refuse(RefusalCode::kFutureTimestamp,
                   "timestamp is " + std::to_string((b.timestamp_ms() - now_ms) / 1000) +
                       " s ahead of this clock (at most 300 s allowed)");
   }
-  if (auto r = CheckPayload(b)) return Unexpected<Refusal>{std::move(*r)};
   if (!crypto::Verify(ev.author, crypto::kContextEvent, AsBytes(ev.body_bytes),
                       AsBytes(ev.signature))) {
     return Refuse(RefusalCode::kBadSignature, "signature does not verify");

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto/key_file.h"
 #include "storage/bundle.h"
 #include "storage/limits.h"
 #include "storage/replica.h"
@@ -114,6 +115,38 @@ TEST_F(CrashTest, KilledImportLeavesWholeBatchesAndCanBeResumed) {
   EXPECT_GT(killed_mid_import, 0);
   std::cout << "[ crash ] full import " << full.count() << " ms; " << killed_mid_import << " of "
             << kRounds << " kills left a partly imported replica\n";
+}
+
+// A member whose home lost both replica and own log, and who gets back only part of their own
+// log from others, must be warned and must not write: the next sequence number may already exist.
+TEST(OwnLogBehind, StatusWarnsAndAuthoringRefuses) {
+  const std::string root = testutil::TempDir("behind");
+  const std::string home = root + "/home";
+  auto init = testutil::RunPolder(home, "init --name Founder --org Org --json");
+  ASSERT_EQ(init.code, 0) << init.err;
+  auto key = crypto::LoadKeyFile(home + "/identity.key");
+  ASSERT_TRUE(key.has_value());
+  const auto seed = key->Seed();
+  testutil::TestCircle c("Org", seed.view());
+  c.Comment(0, "two");
+  c.Comment(0, "three");
+  // The bundle holds seq 1 and seq 3 of the member's own log, but not seq 2.
+  const std::string file = root + "/partial.bundle";
+  {
+    auto w = storage::BundleWriter::Create(file, c.circle(), false);
+    ASSERT_TRUE(w.has_value());
+    ASSERT_TRUE(w->Add(c.events()[0]).has_value());
+    ASSERT_TRUE(w->Add(c.events()[2]).has_value());
+    ASSERT_TRUE(w->Finish().has_value());
+  }
+  auto imp = testutil::RunPolder(home, "import " + testutil::Sh(file));
+  ASSERT_EQ(imp.code, 0) << imp.err;
+  auto status = testutil::RunPolder(home, "status");
+  EXPECT_NE(status.out.find("BEHIND"), std::string::npos) << status.out;
+  auto write = testutil::RunPolder(home, "comment 'would fork my own log'");
+  EXPECT_EQ(write.code, 65);
+  EXPECT_NE(write.err.find("behind"), std::string::npos) << write.err;
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

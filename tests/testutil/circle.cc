@@ -2,8 +2,13 @@
 
 namespace polder::testutil {
 
-TestCircle::TestCircle(std::string org) {
-  authors_.push_back({crypto::SigningKey::Generate(), 0, {}});
+TestCircle::TestCircle(std::string org) : TestCircle(std::move(org), ByteView()) {}
+
+TestCircle::TestCircle(std::string org, ByteView founder_seed) {
+  authors_.push_back({founder_seed.empty() ? crypto::SigningKey::Generate()
+                                           : *crypto::SigningKey::FromSeed(founder_seed),
+                      0,
+                      {}});
   std::string salt(16, 's');
   circle_ = storage::CircleIdFor(authors_[0].key.public_key(), AsBytes(salt));
   Next(0, [&](v1::EventBody& b) {

@@ -17,6 +17,8 @@ inline constexpr std::int64_t kStartMs = 1'700'000'000'000;  // 2023-11-14, far 
 class TestCircle {
  public:
   explicit TestCircle(std::string org = "Org A");
+  // A circle founded by the holder of `founder_seed` (32 bytes).
+  TestCircle(std::string org, ByteView founder_seed);
 
   const CircleId& circle() const { return circle_; }
   const std::vector<Bytes>& events() const { return events_; }
