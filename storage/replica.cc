@@ -671,7 +671,7 @@ struct Replica::Impl {
   }
 
   IngestResult IngestLocked(ByteView bytes, const IngestOptions& opt,
-                            const std::optional<CircleId>& circle) {
+                            std::optional<CircleId>& circle) {
     IngestResult out;
     auto decoded = Decode(bytes, opt.now_ms);
     if (!decoded) {
@@ -680,6 +680,14 @@ struct Replica::Impl {
     }
     DecodedEvent& ev = *decoded;
     out.id = ev.id;
+    if (!circle && opt.adopt_circle && ev.body.payload_case() == EventBody::kCharter) {
+      // Founding a circle: the replica joins it in the same transaction as its charter, so a
+      // refused charter leaves the replica as it was.
+      circle = CircleId::FromBytes(AsBytes(ev.body.circle_id()));
+      auto& st = Q("INSERT INTO meta(key, value) VALUES ('circle_id', ?)");
+      Bind(st, 1, circle->view());
+      st.exec();
+    }
     if (!circle) {
       out.refusal =
           Refusal{RefusalCode::kWrongCircle,
@@ -931,8 +939,10 @@ Result<std::vector<IngestResult>> Replica::Ingest(std::span<const Bytes> batch,
     results.reserve(batch.size());
     try {
       impl_->Begin();
-      for (const auto& ev : batch) results.push_back(impl_->IngestLocked(ev, opt, circle_));
+      std::optional<CircleId> circle = circle_;
+      for (const auto& ev : batch) results.push_back(impl_->IngestLocked(ev, opt, circle));
       impl_->Commit();
+      circle_ = circle;
     } catch (...) {
       impl_->Rollback();
       throw;
@@ -953,7 +963,8 @@ Result<IngestResult> Replica::IngestAuthored(ByteView event, const IngestOptions
   return Guard([&]() -> Result<IngestResult> {
     try {
       impl_->Begin();
-      IngestResult r = impl_->IngestLocked(event, opt, circle_);
+      std::optional<CircleId> circle = circle_;
+      IngestResult r = impl_->IngestLocked(event, opt, circle);
       if (r.outcome != Outcome::kApplied) {
         impl_->Rollback();
         return r;
@@ -963,6 +974,7 @@ Result<IngestResult> Replica::IngestAuthored(ByteView event, const IngestOptions
         return Unexpected<Error>{s.error()};
       }
       impl_->Commit();
+      circle_ = circle;
       return r;
     } catch (...) {
       impl_->Rollback();

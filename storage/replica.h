@@ -48,6 +48,9 @@ struct IngestResult {
 struct IngestOptions {
   std::int64_t now_ms = 0;  // the local clock, for the future-timestamp rule
   std::int64_t max_pending = kMaxPendingEvents;
+  // A replica that belongs to no circle yet joins the circle of a charter it is given (used when
+  // founding a circle; imports name their circle in the bundle header instead).
+  bool adopt_circle = false;
 };
 
 // Counts, for status lines and tests.

@@ -63,11 +63,6 @@ Status Session::ReplayOwnLog() {
 Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody&)>& fill) {
   if (!key_) return Fail(Errc::kNotFound, "no identity");
   const auto circle = replica_->circle();
-  if (!circle) {
-    return Fail(
-        Errc::kInvalidArgument,
-        "this replica belongs to no circle yet: run `polder circle create` or import a bundle");
-  }
   auto own = replica_->OwnLog(key_->public_key());
   if (!own) return Unexpected<Error>{own.error()};
   if (own->forked) {
@@ -84,7 +79,7 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
                     "fork your own log");
   }
   v1::EventBody body;
-  body.set_circle_id(circle->str());
+  if (circle) body.set_circle_id(circle->str());
   body.set_author(key_->public_key().str());
   body.set_seq(own->head_seq + 1);
   if (own->head_id) body.set_prev(own->head_id->str());
@@ -92,6 +87,14 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
   const std::int64_t now = NowMs();
   body.set_timestamp_ms(std::max(now, own->head_ts));
   fill(body);
+  // Founding: the charter names its own circle id, and the replica joins that circle only if
+  // the charter is applied.
+  const bool founding = !circle && body.payload_case() == v1::EventBody::kCharter;
+  if (!circle && !founding) {
+    return Fail(
+        Errc::kInvalidArgument,
+        "this replica belongs to no circle yet: run `polder circle create` or import a bundle");
+  }
   if (body.payload_case() != v1::EventBody::kCharter && !replica_->IsMember(key_->public_key())) {
     return Fail(Errc::kRefused,
                 "you are not a member of this circle yet: ask a member to run "
@@ -100,8 +103,9 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
   }
   EventId id;
   const Bytes bytes = storage::Sign(*key_, body, &id);
-  auto r = replica_->IngestAuthored(bytes, storage::IngestOptions{now},
-                                    [&]() -> Status { return own_log_.Append(bytes); });
+  storage::IngestOptions opt{now};
+  opt.adopt_circle = founding;
+  auto r = replica_->IngestAuthored(bytes, opt, [&]() -> Status { return own_log_.Append(bytes); });
   if (!r) return Unexpected<Error>{r.error()};
   if (r->outcome != storage::Outcome::kApplied) {
     if (r->refusal) {

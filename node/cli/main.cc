@@ -201,8 +201,10 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   crypto::RandomBytes(std::span(reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()));
   c.set_salt(salt);
   const CircleId circle = storage::CircleIdFor(s.key().public_key(), AsBytes(salt));
-  Must(s.replica().SetCircle(circle));
-  auto authored = Must(s.Author([&](v1::EventBody& b) { *b.mutable_charter() = c; }));
+  auto authored = Must(s.Author([&](v1::EventBody& b) {
+    b.set_circle_id(circle.str());
+    *b.mutable_charter() = c;
+  }));
   PrintReceipt(
       g, s, authored,
       "✓ Created circle \"" + a.name + "\" (" + circle.hex().substr(0, 16) + ")\n  pool " +

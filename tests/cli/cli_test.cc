@@ -175,6 +175,18 @@ TEST_F(CliTest, BadInputGetsAClearErrorAndChangesNothing) {
   EXPECT_EQ(Ok(a, "status")["own_head_seq"], seq);
 }
 
+// A refused charter must not leave the replica tied to a circle that has no charter.
+TEST_F(CliTest, RefusedCharterLeavesTheReplicaFree) {
+  const auto a = Home("a");
+  Ok(a, "init --name A --org O");
+  auto r = RunPolder(a, "circle create --name " + std::string(121, 'n') + " --purpose P --pool 1");
+  EXPECT_EQ(r.code, 65) << r.err;
+  EXPECT_NE(r.err.find("circle name"), std::string::npos) << r.err;
+  EXPECT_EQ(Ok(a, "status")["circle_id"], "");
+  Ok(a, "circle create --name Fine --purpose P --pool 1");
+  EXPECT_EQ(Ok(a, "status")["circle_name"], "Fine");
+}
+
 TEST_F(CliTest, JsonErrorsAreJsonToo) {
   const auto a = Home("a");
   auto r = RunPolder(a, "status --json");
