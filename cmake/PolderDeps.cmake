@@ -8,3 +8,11 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 if(POLDER_TESTS)
   find_package(GTest REQUIRED)
 endif()
+
+# Asio (standalone, header-only) has no CMake or pkg-config file in Debian.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+add_library(polder_asio INTERFACE)
+add_library(polder::asio ALIAS polder_asio)
+target_include_directories(polder_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(polder_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(polder_asio INTERFACE Threads::Threads)

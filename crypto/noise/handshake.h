@@ -57,6 +57,10 @@ class Handshake {
   bool done() const { return next_ >= patterns_.size(); }
   bool my_turn() const { return !done() && (next_ % 2 == 0) == initiator_; }
   const Hash64& handshake_hash() const { return ss_.handshake_hash(); }
+  // Our static public key (empty if the pattern has none).
+  ByteView local_static_public() const {
+    return s_ ? ByteView(s_->public_key.data(), s_->public_key.size()) : ByteView();
+  }
   // The peer's static public key, once the handshake has revealed it.
   const std::optional<std::array<std::uint8_t, 32>>& remote_static() const { return rs_; }
   // After done(): the transport cipher states (send, recv) for this side.
