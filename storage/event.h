@@ -25,7 +25,7 @@ enum class RefusalCode {
   kBadReference,         // refers to an event of the wrong kind
   kNotAllowed,           // the author may not do this (e.g. withdraw someone else's proposal)
   kForkedAuthor,         // the author equivocated; their log is frozen at the fork
-  kPendingFull,          // the pending set is full
+  kPendingFull,          // the pending set (or one stranger's share of it) is full
 };
 
 const char* ToString(RefusalCode code);

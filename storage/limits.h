@@ -22,6 +22,8 @@ inline constexpr std::int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
 // Events waiting for their author's admission or a referenced event. A hostile source can only
 // fill this much; beyond it new waiting events are refused (they can be fetched again later).
 inline constexpr std::int64_t kMaxPendingEvents = 100'000;
+// Of which one author who is not (yet) admitted may hold at most this many.
+inline constexpr std::int64_t kMaxPendingPerStranger = 1'000;
 // Events per transaction when importing a file: a crash loses at most one batch, never part of one.
 // Large, because each commit costs an fsync and rewrites the random-key index pages it touched
 // (bench/ingest: 1,000 → 0.43 of the raw verification rate, 5,000 → 0.74, 20,000 → 0.77).

@@ -95,6 +95,7 @@ const char* ToString(Outcome outcome) {
     case Outcome::kPending: return "pending";
     case Outcome::kDuplicate: return "duplicate";
     case Outcome::kEquivocation: return "equivocation";
+    case Outcome::kVoid: return "void";
     case Outcome::kRefused: return "refused";
   }
   return "unknown";
@@ -108,12 +109,18 @@ struct StoredEvent {
   EventBody body;
 };
 
+// AppliedKind() of a void event: it exists, but refers to nothing a reference may rely on.
+constexpr int kVoidKind = -1;
+
 // What trying to apply an event found.
 struct ApplyResult {
-  enum Kind { kApplied, kWaiting, kInvalid } kind = kApplied;
+  // kVoid: the event takes its place in the author's log (the log stays linear and a second,
+  // different event at that seq is still an equivocation) but breaks a rule that depends on other
+  // events, so it has no effect on the derived state. kInvalid: refused outright (not stored).
+  enum Kind { kApplied, kWaiting, kVoid, kInvalid } kind = kApplied;
   std::string waiting_key;  // kWaiting: event id or member key (raw bytes), or kFrozen
   std::string waiting_text;
-  std::optional<Refusal> refusal;  // kInvalid
+  std::optional<Refusal> refusal;  // kVoid, kInvalid
   std::vector<std::string> wakes;  // kApplied: keys other events may be waiting for
 };
 
@@ -157,9 +164,7 @@ struct Replica::Impl {
     // Kept in meta so a write transaction does not start with a scan of every event.
     auto& a = Q("SELECT value FROM meta WHERE key = 'next_apply_order'");
     next_apply_order = a.executeStep() ? a.getColumn(0).getInt64() : 1;
-    auto& p = Q("SELECT count(*) FROM events WHERE state = 0 AND waiting_for <> X'46'");
-    p.executeStep();
-    pending_count = p.getColumn(0).getInt64();
+    RecountPending();
   }
 
   std::optional<std::uint64_t> CachedForkSeq(const std::string& author) const {
@@ -204,11 +209,12 @@ struct Replica::Impl {
 
   std::optional<int> AppliedKind(const std::string& id) {
     if (auto it = applied_kinds.find(id); it != applied_kinds.end()) return it->second;
-    auto& st = Q("SELECT kind FROM events WHERE idp = ? AND id = ? AND state = 1");
+    auto& st =
+        Q("SELECT kind, void_code IS NULL FROM events WHERE idp = ? AND id = ? AND state = 1");
     st.bind(1, IdPrefix(AsBytes(id)));
     Bind(st, 2, id);
     if (!st.executeStep()) return std::nullopt;
-    const int kind = st.getColumn(0).getInt();
+    const int kind = st.getColumn(1).getInt() ? st.getColumn(0).getInt() : kVoidKind;
     applied_kinds.emplace(id, kind);
     return kind;
   }
@@ -313,11 +319,27 @@ struct Replica::Impl {
       return Waiting(b.prev(), "previous event " + ToHex(AsBytes(b.prev())).substr(0, 12) +
                                    " (seq " + std::to_string(b.seq() - 1) + ") not yet held");
     }
+    ApplyResult r;
     if (b.timestamp_ms() < head_ts) {
-      return Invalid(RefusalCode::kTimestampRegression,
-                     "timestamp is earlier than the author's previous event");
+      r = Invalid(RefusalCode::kTimestampRegression,
+                  "timestamp is earlier than the author's previous event");
+    } else {
+      r = ApplyPayload(id, b);
     }
+    switch (r.kind) {
+      case ApplyResult::kWaiting: return r;
+      case ApplyResult::kInvalid: r.kind = ApplyResult::kVoid; break;
+      case ApplyResult::kApplied:
+      case ApplyResult::kVoid: break;
+    }
+    SetHead(author, b.seq(), id.str(), b.timestamp_ms());
+    r.wakes.push_back(id.str());
+    return r;
+  }
 
+  // The payload's effect on the derived state, once the author and the chain are in order.
+  ApplyResult ApplyPayload(const EventId& id, const EventBody& b) {
+    const std::string& author = b.author();
     ApplyResult r;
     switch (b.payload_case()) {
       case EventBody::kAdmit: {
@@ -327,9 +349,13 @@ struct Replica::Impl {
         Bind(existing, 1, a.member());
         if (existing.executeStep()) {
           // Admitted more than once: the record from the smallest admitting event id stands, so
-          // every replica shows the same name whatever the arrival order.
+          // every replica shows the same name whatever the arrival order. The founder's record
+          // is the charter's and no admission changes it.
           const std::string current = Blob(existing.getColumn(0));
-          if (id.str() < current) {
+          auto& founder = Q("SELECT 1 FROM charter WHERE founder = ?");
+          Bind(founder, 1, a.member());
+          const bool is_founder = founder.executeStep();
+          if (!is_founder && id.str() < current) {
             auto& up =
                 Q("UPDATE members SET name = ?, organisation = ?, role = ?, formal_leader = ?, "
                   "admit_event = ? WHERE key = ?");
@@ -498,12 +524,10 @@ struct Replica::Impl {
         break;
       }
       case EventBody::kCharter:
+        return Invalid(RefusalCode::kBadCharter, "a charter must be the founder's first event");
       case EventBody::PAYLOAD_NOT_SET:
         return Invalid(RefusalCode::kMalformed, "unexpected payload");
     }
-
-    SetHead(author, b.seq(), id.str(), b.timestamp_ms());
-    r.wakes.push_back(id.str());
     return r;
   }
 
@@ -554,11 +578,18 @@ struct Replica::Impl {
     st.exec();
   }
 
-  void MarkApplied(std::int64_t rowid) {
+  // `void_code` >= 0 marks the event void (RefusalCode); -1 means it took effect.
+  void MarkApplied(std::int64_t rowid, int void_code) {
     auto& st =
-        Q("UPDATE events SET state = 1, waiting_for = NULL, apply_order = ? WHERE rowid = ?");
+        Q("UPDATE events SET state = 1, waiting_for = NULL, apply_order = ?, void_code = ?"
+          " WHERE rowid = ?");
     st.bind(1, next_apply_order++);
-    st.bind(2, rowid);
+    if (void_code >= 0) {
+      st.bind(2, void_code);
+    } else {
+      st.bind(2);
+    }
+    st.bind(3, rowid);
     st.exec();
   }
 
@@ -591,7 +622,7 @@ struct Replica::Impl {
         if (!ev) continue;
         auto r = TryApply(*ev);
         Settle(rowid, r, /*was_pending=*/true);
-        if (r.kind == ApplyResult::kApplied) {
+        if (r.kind == ApplyResult::kApplied || r.kind == ApplyResult::kVoid) {
           keys.insert(keys.end(), r.wakes.begin(), r.wakes.end());
         }
       }
@@ -602,7 +633,8 @@ struct Replica::Impl {
   void Settle(std::int64_t rowid, const ApplyResult& r, bool was_pending) {
     switch (r.kind) {
       case ApplyResult::kApplied:
-        MarkApplied(rowid);
+      case ApplyResult::kVoid:
+        MarkApplied(rowid, r.kind == ApplyResult::kVoid ? static_cast<int>(r.refusal->code) : -1);
         if (was_pending) --pending_count;
         break;
       case ApplyResult::kWaiting:
@@ -618,10 +650,11 @@ struct Replica::Impl {
   }
 
   // Stores a new event: applied (with the next apply order) or not (waiting for `waiting`).
-  std::int64_t Insert(const DecodedEvent& ev, bool applied, const std::string& waiting) {
+  std::int64_t Insert(const DecodedEvent& ev, bool applied, const std::string& waiting,
+                      int void_code = -1) {
     auto& st = Q(
         "INSERT INTO events(id, author, seq, ts, kind, body, sig, state, waiting_for, apply_order,"
-        " idp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " idp, void_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     Bind(st, 1, ev.id.view());
     Bind(st, 2, ev.author.view());
     st.bind(3, static_cast<std::int64_t>(ev.body.seq()));
@@ -638,6 +671,11 @@ struct Replica::Impl {
       st.bind(10);
     }
     st.bind(11, IdPrefix(ev.id.view()));
+    if (void_code >= 0) {
+      st.bind(12, void_code);
+    } else {
+      st.bind(12);
+    }
     st.exec();
     return db.getLastInsertRowid();
   }
@@ -650,7 +688,7 @@ struct Replica::Impl {
         "DELETE FROM charter; DELETE FROM members; DELETE FROM admissions; DELETE FROM proposals;"
         "DELETE FROM votes; DELETE FROM flags; DELETE FROM resolutions; DELETE FROM endorsements;"
         "DELETE FROM comments; DELETE FROM delegations;"
-        "UPDATE events SET state = 0, waiting_for = NULL, apply_order = NULL;");
+        "UPDATE events SET state = 0, waiting_for = NULL, apply_order = NULL, void_code = NULL;");
     next_apply_order = 1;
     pending_count = 0;
     std::vector<std::int64_t> rows;
@@ -663,11 +701,24 @@ struct Replica::Impl {
       check.bind(1, rowid);
       if (!check.executeStep() || check.getColumn(0).getInt() == 0) continue;  // already settled
       auto ev = Load(rowid);
-      if (!ev) continue;
+      if (!ev) {
+        SetWaiting(rowid, kFrozen);  // damaged body (verify reports it): never applied, counted
+        continue;
+      }
       auto r = TryApply(*ev);
       Settle(rowid, r, /*was_pending=*/false);
-      if (r.kind == ApplyResult::kApplied) Wake(r.wakes);
+      if (r.kind == ApplyResult::kApplied || r.kind == ApplyResult::kVoid) Wake(r.wakes);
     }
+    rebuild_needed = false;
+  }
+
+  // Set when an equivocation unapplies events; the rebuild runs once, before the batch commits.
+  bool rebuild_needed = false;
+
+  void RecountPending() {
+    auto& p = Q("SELECT count(*) FROM events WHERE state = 0 AND waiting_for <> X'46'");
+    p.executeStep();
+    pending_count = p.getColumn(0).getInt64();
   }
 
   IngestResult IngestLocked(ByteView bytes, const IngestOptions& opt,
@@ -680,24 +731,30 @@ struct Replica::Impl {
     }
     DecodedEvent& ev = *decoded;
     out.id = ev.id;
-    if (!circle && opt.adopt_circle && ev.body.payload_case() == EventBody::kCharter) {
-      // Founding a circle: the replica joins it in the same transaction as its charter, so a
-      // refused charter leaves the replica as it was.
-      circle = CircleId::FromBytes(AsBytes(ev.body.circle_id()));
-      auto& st = Q("INSERT INTO meta(key, value) VALUES ('circle_id', ?)");
-      Bind(st, 1, circle->view());
-      st.exec();
-    }
-    if (!circle) {
+    // A replica that belongs to no circle yet joins the one it is told to (founding, or a first
+    // import) with the first event it stores, in the same transaction: if nothing is stored,
+    // nothing changes.
+    std::optional<CircleId> effective = circle;
+    const bool adopting =
+        !circle && opt.adopt_circle && ev.body.circle_id() == opt.adopt_circle->str();
+    if (adopting) effective = opt.adopt_circle;
+    if (!effective) {
       out.refusal =
           Refusal{RefusalCode::kWrongCircle,
                   "this replica belongs to no circle yet (create one or import a bundle)"};
       return out;
     }
-    if (ev.body.circle_id() != circle->str()) {
+    if (ev.body.circle_id() != effective->str()) {
       out.refusal = Refusal{RefusalCode::kWrongCircle, "event belongs to another circle"};
       return out;
     }
+    auto stored = [&] {
+      if (!adopting || circle) return;
+      auto& st = Q("INSERT INTO meta(key, value) VALUES ('circle_id', ?)");
+      Bind(st, 1, effective->view());
+      st.exec();
+      circle = effective;
+    };
     // One probe of (author, seq) finds both a duplicate (same id) and an equivocation (another id):
     // an event id is the hash of a body that contains the author and the sequence number.
     const std::string author = ev.author.str();
@@ -721,15 +778,24 @@ struct Replica::Impl {
     }
     const auto fork = CachedForkSeq(author);
     if (fork && ev.body.seq() >= *fork) {
+      // Also a third version at the fork: the fork is known, and the digest records only
+      // (author, fork seq), so keeping it would change nothing but the disk.
       out.refusal = Refusal{RefusalCode::kForkedAuthor,
                             "author " + crypto::Fingerprint(ev.author) + " equivocated at seq " +
                                 std::to_string(*fork) + "; their log is frozen there"};
       return out;
     }
     if (other) {
+      if (!GetHead(author) && StrangerQuotaFull(author)) {
+        out.refusal = Refusal{RefusalCode::kPendingFull,
+                              "this not-yet-admitted author already has " +
+                                  std::to_string(kMaxPendingPerStranger) + " events held"};
+        return out;
+      }
       // Equivocation: two different signed events at one (author, seq). Keep both as proof and
       // freeze the author's log from there on, on every replica alike.
       Insert(ev, false, kFrozen);
+      stored();
       auto& f =
           Q("INSERT OR REPLACE INTO forks(author, seq, event_a, event_b) VALUES (?, ?, ?, ?)");
       Bind(f, 1, author);
@@ -739,19 +805,17 @@ struct Replica::Impl {
       Bind(f, 4, std::max(mine, *other));
       f.exec();
       forks[author] = ev.body.seq();
+      auto& freeze =
+          Q("UPDATE events SET waiting_for = X'46' WHERE author = ? AND seq >= ? AND state = 0");
+      Bind(freeze, 1, author);
+      freeze.bind(2, static_cast<std::int64_t>(ev.body.seq()));
+      freeze.exec();
+      RecountPending();
       auto& applied = Q("SELECT 1 FROM events WHERE author = ? AND seq >= ? AND state = 1 LIMIT 1");
       Bind(applied, 1, author);
       applied.bind(2, static_cast<std::int64_t>(ev.body.seq()));
-      if (applied.executeStep()) {
-        RebuildLocked();  // derived state must not keep anything from the frozen part
-      } else {
-        auto& freeze =
-            Q("UPDATE events SET waiting_for = X'46' WHERE author = ? AND seq >= ? AND state = 0");
-        Bind(freeze, 1, author);
-        freeze.bind(2, static_cast<std::int64_t>(ev.body.seq()));
-        freeze.exec();
-        LoadCounters();
-      }
+      // Derived state must not keep anything from the frozen part: rebuild it, once per batch.
+      if (applied.executeStep()) rebuild_needed = true;
       out.outcome = Outcome::kEquivocation;
       return out;
     }
@@ -760,30 +824,59 @@ struct Replica::Impl {
     auto r = TryApply(ev.id, ev.author, ev.body);
     switch (r.kind) {
       case ApplyResult::kApplied:
-        Insert(ev, true, "");
-        out.outcome = Outcome::kApplied;
+      case ApplyResult::kVoid: {
+        const bool is_void = r.kind == ApplyResult::kVoid;
+        Insert(ev, true, "", is_void ? static_cast<int>(r.refusal->code) : -1);
+        stored();
+        out.outcome = is_void ? Outcome::kVoid : Outcome::kApplied;
+        if (is_void) out.refusal = r.refusal;
         if (pending_count > 0) Wake(std::move(r.wakes));
         break;
-      case ApplyResult::kWaiting:
+      }
+      case ApplyResult::kWaiting: {
         if (r.waiting_key != kFrozen && pending_count >= opt.max_pending) {
           out.refusal = Refusal{RefusalCode::kPendingFull, "the pending set is full (" +
                                                                std::to_string(opt.max_pending) +
                                                                " events wait for missing ones)"};
           break;
         }
+        if (r.waiting_key == author && StrangerQuotaFull(author)) {
+          out.refusal = Refusal{RefusalCode::kPendingFull,
+                                "this not-yet-admitted author already has " +
+                                    std::to_string(kMaxPendingPerStranger) + " events held"};
+          break;
+        }
         Insert(ev, false, r.waiting_key);
+        stored();
         if (r.waiting_key != kFrozen) ++pending_count;
         out.outcome = Outcome::kPending;
         out.waiting_for = r.waiting_text;
         break;
+      }
       case ApplyResult::kInvalid: out.refusal = r.refusal; break;
     }
     return out;
   }
 
+  // A stranger's events (pending or frozen) wait for their admission; one stranger gets a small
+  // share of the pending set. (Limits are local: only under abuse can they make replicas hold
+  // different events.)
+  bool StrangerQuotaFull(const std::string& author) {
+    auto& n = Q("SELECT count(*) FROM events WHERE author = ? AND state = 0");
+    Bind(n, 1, author);
+    n.executeStep();
+    return n.getColumn(0).getInt64() >= kMaxPendingPerStranger;
+  }
+
+  // Ends a batch: the deferred rebuild, if an equivocation asked for one.
+  void FinishBatch() {
+    if (rebuild_needed) RebuildLocked();
+  }
+
   void Begin() {
     heads.clear();
     applied_kinds.clear();
+    rebuild_needed = false;
     ResetAll();
     db.exec("BEGIN IMMEDIATE");
     in_tx = true;
@@ -843,6 +936,21 @@ struct Replica::Impl {
 
   Digest32 ComputeDigest() {
     FlushHeads();
+    // One snapshot for all tables, even while another process commits.
+    const bool own_tx = !in_tx;
+    if (own_tx) db.exec("BEGIN");
+    struct End {
+      SQLite::Database& db;
+      bool active;
+      ~End() {
+        if (active) {
+          try {
+            db.exec("COMMIT");
+          } catch (const SQLite::Exception&) {
+          }
+        }
+      }
+    } end{db, own_tx};
     crypto::Hasher h(crypto::kDomainDigest);
     HashRows(
         h, "charter",
@@ -852,7 +960,8 @@ struct Replica::Impl {
              " head_ts FROM members ORDER BY key");
     HashRows(h, "admissions",
              "SELECT member, event, admitter FROM admissions ORDER BY member, event");
-    HashRows(h, "forks", "SELECT author, seq, event_a, event_b FROM forks ORDER BY author");
+    // Which two versions prove a fork depends on arrival order; that there is one does not.
+    HashRows(h, "forks", "SELECT author, seq FROM forks ORDER BY author");
     HashRows(h, "proposals",
              "SELECT id, author, title, body, amount_minor, purpose_fit, deadline_ms, topic,"
              " created_ms, withdrawn_event, withdraw_reason FROM proposals ORDER BY id");
@@ -941,6 +1050,7 @@ Result<std::vector<IngestResult>> Replica::Ingest(std::span<const Bytes> batch,
       impl_->Begin();
       std::optional<CircleId> circle = circle_;
       for (const auto& ev : batch) results.push_back(impl_->IngestLocked(ev, opt, circle));
+      impl_->FinishBatch();
       impl_->Commit();
       circle_ = circle;
     } catch (...) {

@@ -34,6 +34,8 @@ enum class Outcome {
   kPending,       // stored, waits for its author's admission or a referenced event
   kDuplicate,     // already held: nothing changed
   kEquivocation,  // a second, different event at an existing (author, seq): kept as proof
+  kVoid,          // takes its place in the author's log but breaks a rule: no effect; `refusal`
+                  // says which
   kRefused,       // not stored; `refusal` says why
 };
 const char* ToString(Outcome outcome);
@@ -46,11 +48,15 @@ struct IngestResult {
 };
 
 struct IngestOptions {
+  IngestOptions() = default;
+  explicit IngestOptions(std::int64_t now, std::int64_t max_pending_events = kMaxPendingEvents)
+      : now_ms(now), max_pending(max_pending_events) {}
+
   std::int64_t now_ms = 0;  // the local clock, for the future-timestamp rule
   std::int64_t max_pending = kMaxPendingEvents;
-  // A replica that belongs to no circle yet joins the circle of a charter it is given (used when
-  // founding a circle; imports name their circle in the bundle header instead).
-  bool adopt_circle = false;
+  // A replica that belongs to no circle yet joins this circle with the first event it stores
+  // (founding a circle; a first import). Nothing stored, nothing joined.
+  std::optional<CircleId> adopt_circle;
 };
 
 // Counts, for status lines and tests.

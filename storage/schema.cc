@@ -28,7 +28,8 @@ CREATE TABLE events(
   sig BLOB NOT NULL,
   state INTEGER NOT NULL,
   waiting_for BLOB,
-  apply_order INTEGER
+  apply_order INTEGER,
+  void_code INTEGER  -- applied but without effect: the RefusalCode of the rule it broke
 ) STRICT;
 -- Unique on id as well: an id fixes author and seq, so this is "an event is stored at most once".
 CREATE UNIQUE INDEX events_by_author_seq ON events(author, seq, id);

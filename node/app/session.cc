@@ -1,6 +1,7 @@
 #include "node/app/session.h"
 
 #include <cstdlib>
+#include <limits>
 
 #include "crypto/key_file.h"
 #include "crypto/member_id.h"
@@ -41,15 +42,41 @@ Result<Session> Session::Open(const Home& home, const SessionOptions& opt) {
   return s;
 }
 
+namespace {
+
+// The highest sequence number among the own log's records, and the circle they belong to.
+std::uint64_t MaxSeq(const std::vector<Bytes>& events, std::optional<CircleId>* circle) {
+  std::uint64_t max = 0;
+  for (const auto& ev : events) {
+    v1::SignedEvent env;
+    v1::EventBody body;
+    if (!env.ParseFromArray(ev.data(), static_cast<int>(ev.size())) ||
+        !body.ParseFromString(env.body())) {
+      continue;
+    }
+    max = std::max<std::uint64_t>(max, body.seq());
+    if (circle && !*circle) *circle = CircleId::FromBytes(AsBytes(body.circle_id()));
+  }
+  return max;
+}
+
+}  // namespace
+
 Status Session::ReplayOwnLog() {
   auto events = own_log_.ReadAll();
   if (!events) return Unexpected<Error>{events.error()};
-  if (events->empty() || !replica_->circle()) return {};
+  std::optional<CircleId> circle;
+  own_log_max_seq_ = MaxSeq(*events, &circle);
+  if (events->empty()) return {};
   auto own = replica_->OwnLog(key_->public_key());
   if (!own) return Unexpected<Error>{own.error()};
   // Most runs find nothing to do: the replica already holds everything the own log holds.
-  if (own->max_seen_seq >= events->size()) return {};
-  auto results = replica_->Ingest(*events, storage::IngestOptions{NowMs()});
+  if (own->head_seq >= own_log_max_seq_) return {};
+  // These are our own signed events: the clock rule (which guards against other nodes' clocks)
+  // must not stop them, or a clock stepped back would make us sign a second event at their seq.
+  storage::IngestOptions opt(std::numeric_limits<std::int64_t>::max() / 4);
+  if (!replica_->circle()) opt.adopt_circle = circle;
+  auto results = replica_->Ingest(*events, opt);
   if (!results) return Unexpected<Error>{results.error()};
   std::size_t restored = 0;
   for (const auto& r : *results) restored += r.outcome == storage::Outcome::kApplied;
@@ -69,6 +96,13 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
     return Fail(Errc::kRefused,
                 "your own log is forked (two different events at one sequence number); the circle "
                 "has frozen it and new events would not count");
+  }
+  if (own_log_max_seq_ > own->head_seq) {
+    return Fail(Errc::kRefused, "your own log holds events up to seq " +
+                                    std::to_string(own_log_max_seq_) + " but only " +
+                                    std::to_string(own->head_seq) +
+                                    " are applied here (see `polder status`); writing now would "
+                                    "fork your own log");
   }
   if (own->max_seen_seq > own->head_seq) {
     return Fail(Errc::kRefused,
@@ -104,7 +138,7 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
   EventId id;
   const Bytes bytes = storage::Sign(*key_, body, &id);
   storage::IngestOptions opt{now};
-  opt.adopt_circle = founding;
+  if (founding) opt.adopt_circle = CircleId::FromBytes(AsBytes(body.circle_id()));
   auto r = replica_->IngestAuthored(bytes, opt, [&]() -> Status { return own_log_.Append(bytes); });
   if (!r) return Unexpected<Error>{r.error()};
   if (r->outcome != storage::Outcome::kApplied) {
@@ -134,9 +168,10 @@ std::vector<std::string> Session::Warnings() {
                   " are applied; import the missing ones before writing");
   }
   auto logged = own_log_.ReadAll();
-  if (logged && own && logged->size() > own->head_seq && replica_->circle()) {
-    out.push_back("the own log holds " + std::to_string(logged->size()) +
-                  " events but the replica only " + std::to_string(own->head_seq) +
+  const std::uint64_t logged_max = logged ? MaxSeq(*logged, nullptr) : 0;
+  if (own && logged_max > own->head_seq) {
+    out.push_back("the own log holds your events up to seq " + std::to_string(logged_max) +
+                  " but the replica only " + std::to_string(own->head_seq) +
                   "; run any writing command to restore them");
   }
   if (replica_->circle() && !replica_->IsMember(key_->public_key())) {

@@ -58,6 +58,7 @@ class Session {
   std::unique_ptr<storage::Replica> replica_;
   storage::OwnLog own_log_;
   std::vector<std::string> notes_;
+  std::uint64_t own_log_max_seq_ = 0;  // highest seq in the own log, read when opening to write
 };
 
 }  // namespace polder::app

@@ -509,11 +509,7 @@ int CmdImport(const Globals& g, const std::string& file) {
     throw CommandError{Error{Errc::kRefused, file + " holds events of another circle (" +
                                                  info.circle.hex().substr(0, 16) + ")"}};
   }
-  if (!r.circle()) {
-    Must(r.SetCircle(info.circle));
-    std::cerr << "note: this replica now follows circle " << info.circle.hex().substr(0, 16)
-              << "\n";
-  }
+  const bool joining = !r.circle();
   v1::ImportReport rep;
   rep.set_file(file);
   rep.set_events_in_file(info.events);
@@ -521,7 +517,9 @@ int CmdImport(const Globals& g, const std::string& file) {
   std::size_t batch_bytes = 0;
   auto flush = [&]() -> Status {
     if (batch.empty()) return {};
-    auto results = r.Ingest(batch, storage::IngestOptions{app::NowMs()});
+    storage::IngestOptions opt{app::NowMs()};
+    if (joining) opt.adopt_circle = info.circle;  // joined with the first event stored
+    auto results = r.Ingest(batch, opt);
     if (!results) return Unexpected<Error>{results.error()};
     for (const auto& res : *results) {
       switch (res.outcome) {
@@ -529,6 +527,16 @@ int CmdImport(const Globals& g, const std::string& file) {
         case storage::Outcome::kPending: rep.set_pending(rep.pending() + 1); break;
         case storage::Outcome::kDuplicate: rep.set_duplicates(rep.duplicates() + 1); break;
         case storage::Outcome::kEquivocation: rep.set_equivocations(rep.equivocations() + 1); break;
+        case storage::Outcome::kVoid: {
+          rep.set_voided(rep.voided() + 1);
+          if (rep.refusals_size() < 100) {
+            auto* x = rep.add_refusals();
+            x->set_event_id(res.id.hex());
+            x->set_code(std::string("void:") + storage::ToString(res.refusal->code));
+            x->set_message("kept in its author's log without effect: " + res.refusal->message);
+          }
+          break;
+        }
         case storage::Outcome::kRefused: {
           rep.set_refused(rep.refused() + 1);
           if (rep.refusals_size() < 100) {
@@ -554,12 +562,16 @@ int CmdImport(const Globals& g, const std::string& file) {
     return {};
   }));
   Must(flush());
+  if (joining && r.circle()) {
+    std::cerr << "note: this replica now follows circle " << info.circle.hex().substr(0, 16)
+              << "\n";
+  }
   rep.set_digest(Must(r.StateDigest()).hex());
-  std::string h = "✓ Imported " + file + ": " + std::to_string(rep.applied()) + " applied, " +
-                  std::to_string(rep.duplicates()) + " already held, " +
-                  std::to_string(rep.pending()) + " pending, " +
-                  std::to_string(rep.equivocations()) + " equivocations, " +
-                  std::to_string(rep.refused()) + " refused\n";
+  std::string h =
+      "✓ Imported " + file + ": " + std::to_string(rep.applied()) + " applied, " +
+      std::to_string(rep.duplicates()) + " already held, " + std::to_string(rep.pending()) +
+      " pending, " + std::to_string(rep.equivocations()) + " equivocations, " +
+      std::to_string(rep.voided()) + " void, " + std::to_string(rep.refused()) + " refused\n";
   for (const auto& x : rep.refusals()) {
     h += "  refused " + Short(x.event_id()) + ": " + x.code() + ": " + x.message() + "\n";
   }

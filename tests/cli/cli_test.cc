@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "tests/testutil/run.h"
 
@@ -267,6 +268,57 @@ TEST_F(CliTest, RestoredReplicaBackupNeverReusesASequenceNumber) {
   EXPECT_EQ(s["forked"], "0");
   EXPECT_EQ(s["proposals"], 4);
   EXPECT_EQ(Digest(a), Digest(b));
+}
+
+// Review finding: after a crash between the own-log append and the commit, a clock that was
+// stepped back made the replay refuse the logged event as "from the future", and the member then
+// signed a different event at the same seq.
+TEST_F(CliTest, ReplayOfTheOwnLogIgnoresAClockSteppedBack) {
+  const auto a = Home("a"), b = Home("b");
+  const std::string t0 = "POLDER_FAKE_NOW_MS=1800000000000 ";
+  const std::string earlier = "POLDER_FAKE_NOW_MS=1799990000000 ";  // 10,000 s earlier (correct)
+  auto run = [&](const std::string& env, const std::string& home, const std::string& args) {
+    const std::string cmd =
+        env + Sh(testutil::PolderBin()) + " --home " + Sh(home) + " " + args + " >/dev/null 2>&1";
+    return std::system(cmd.c_str());
+  };
+  ASSERT_EQ(run(earlier, a, "init --name A --org O"), 0);
+  ASSERT_EQ(run(earlier, a, "circle create --name F --purpose P --pool 100"), 0);
+  const std::string backup = root_ + "/backup.sqlite3";
+  std::filesystem::copy_file(a + "/replica.sqlite3", backup);
+  // The clock jumps ahead; seq 2 is signed and logged, and (we pretend) the commit is lost.
+  ASSERT_EQ(run(t0, a, "propose --title Two --amount 2"), 0);
+  ASSERT_EQ(run(t0, a, "export " + Sh(root_ + "/two.bundle")), 0);
+  for (const char* ext : {"", "-wal", "-shm"})
+    std::filesystem::remove(a + "/replica.sqlite3" + ext);
+  std::filesystem::copy_file(backup, a + "/replica.sqlite3");  // as if seq 2 never committed
+  // With the clock stepped back, the command still restores seq 2 from the own log; it then
+  // cannot write (seq 3 may not be earlier than seq 2, nor 5 minutes ahead of this clock), so it
+  // refuses instead of signing a second seq 2.
+  EXPECT_EQ(WEXITSTATUS(run(earlier, a, "propose --title Three --amount 3")), 65);
+  EXPECT_EQ(Ok(a, "status")["own_head_seq"], "2");
+  ASSERT_EQ(run(t0, a, "propose --title Three --amount 3"), 0);
+  ASSERT_EQ(run(t0, b, "import " + Sh(root_ + "/two.bundle")), 0);
+  ASSERT_EQ(run(t0, a, "export " + Sh(root_ + "/three.bundle")), 0);
+  ASSERT_EQ(run(t0, b, "import " + Sh(root_ + "/three.bundle")), 0);
+  auto s = Ok(b, "status");
+  EXPECT_EQ(s["forked"], "0") << s.dump();
+  EXPECT_EQ(s["proposals"], 2);
+}
+
+// Review finding: importing a bundle whose events were all refused still tied a fresh replica
+// to the bundle's circle.
+TEST_F(CliTest, ImportThatStoresNothingJoinsNoCircle) {
+  const auto a = Home("a"), b = Home("b");
+  Ok(a, "init --name A --org O");
+  Ok(a, "circle create --name F --purpose P --pool 100");
+  const std::string file = root_ + "/x.bundle";
+  Ok(a, "export " + Sh(file));
+  // To b's clock (a day behind) every event is from the future, so each is refused.
+  const std::string cmd = "POLDER_FAKE_NOW_MS=1000000000000 " + Sh(testutil::PolderBin()) +
+                          " --home " + Sh(b) + " import " + Sh(file) + " >/dev/null 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 65);
+  EXPECT_EQ(Ok(b, "status")["circle_id"], "");
 }
 
 // Restoring the whole home (own log included) from an old backup: importing what peers hold

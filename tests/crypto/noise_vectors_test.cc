@@ -130,7 +130,7 @@ Tally RunFile(const std::string& path) {
 
 std::string Shared() {
   const char* s = std::getenv("POLDER_SHARED");
-  return s ? s : "../shared";
+  return s && *s ? s : POLDER_SHARED_DIR;
 }
 
 TEST(NoiseVectors, SharedVectorsReproduceByteForByte) {
