@@ -24,6 +24,7 @@ std::array<std::uint8_t, 4> Check(ByteView event) {
 Result<std::vector<Bytes>> OwnLog::ReadAll() {
   std::vector<Bytes> out;
   read_ = true;
+  damaged_ = false;
   valid_bytes_ = 0;
   std::ifstream in(path_, std::ios::binary);
   if (!in) return out;
@@ -37,7 +38,17 @@ Result<std::vector<Bytes>> OwnLog::ReadAll() {
     if (len > kMaxEventBytes || data.size() - pos - 4 < static_cast<std::size_t>(len) + 4) break;
     ByteView event(p + 4, len);
     const auto check = Check(event);
-    if (std::memcmp(check.data(), p + 4 + len, 4) != 0) break;  // torn or damaged tail
+    if (std::memcmp(check.data(), p + 4 + len, 4) != 0) {
+      // A bad last record is a torn append (it was never committed); a bad record with more
+      // after it is damage, and appending past it would throw the later records away.
+      if (pos + 4 + len + 4 < data.size()) {
+        damaged_ = true;
+        return Fail(Errc::kCorruption, path_.string() + " is damaged at offset " +
+                                           std::to_string(pos) +
+                                           "; restore it from a backup (records after it exist)");
+      }
+      break;
+    }
     out.emplace_back(event.begin(), event.end());
     pos += 4 + len + 4;
   }
@@ -46,7 +57,7 @@ Result<std::vector<Bytes>> OwnLog::ReadAll() {
 }
 
 Status OwnLog::Append(ByteView event) {
-  if (!read_) {
+  if (!read_ || damaged_) {
     if (auto r = ReadAll(); !r) return Unexpected<Error>{r.error()};
   }
   const bool created = !std::filesystem::exists(path_);

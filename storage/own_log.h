@@ -6,7 +6,8 @@
 // backup is repaired the same way, since the replay brings back every event the member signed.
 //
 // Record: length u32 BE | SignedEvent | first 4 bytes of BLAKE2b-256("polder-ownlog-v1", event).
-// A torn last record (crash mid-append, never committed) is ignored and cut off on the next append.
+// A torn last record (crash mid-append, never committed) is ignored and cut off on the next append;
+// a damaged record with others after it is reported, and nothing is appended past it.
 #pragma once
 
 #include <filesystem>
@@ -29,6 +30,7 @@ class OwnLog {
   std::filesystem::path path_;
   std::uint64_t valid_bytes_ = 0;  // length of the complete records found by ReadAll
   bool read_ = false;
+  bool damaged_ = false;
 };
 
 }  // namespace polder::storage

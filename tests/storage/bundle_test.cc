@@ -82,3 +82,44 @@ TEST_F(BundleTest, TruncationIsDetected) {
 
 }  // namespace
 }  // namespace polder::storage
+
+#include "storage/own_log.h"
+
+namespace polder::storage {
+namespace {
+
+TEST(OwnLog, TornTailIsIgnoredAndDamageInTheMiddleIsReported) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("polder-ownlog-" + std::to_string(::getpid()));
+  std::filesystem::remove(path);
+  {
+    OwnLog log(path);
+    ASSERT_TRUE(log.Append(AsBytes("first")).has_value());
+    ASSERT_TRUE(log.Append(AsBytes("second")).has_value());
+  }
+  const auto size = std::filesystem::file_size(path);
+  {  // a torn append: half a record at the end
+    std::ofstream(path, std::ios::binary | std::ios::app) << std::string("\0\0\0\x09thi", 7);
+    OwnLog log(path);
+    auto all = log.ReadAll();
+    ASSERT_TRUE(all.has_value());
+    EXPECT_EQ(all->size(), 2u);
+    ASSERT_TRUE(log.Append(AsBytes("third")).has_value());
+    EXPECT_EQ(OwnLog(path).ReadAll()->size(), 3u);
+  }
+  {  // a flipped byte inside the first record, with records after it
+    std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(6);
+    f.put('X');
+  }
+  OwnLog log(path);
+  auto all = log.ReadAll();
+  ASSERT_FALSE(all.has_value());
+  EXPECT_EQ(all.error().code, Errc::kCorruption);
+  EXPECT_FALSE(log.Append(AsBytes("fourth")).has_value());
+  EXPECT_GT(std::filesystem::file_size(path), size);  // nothing was cut away
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace polder::storage
