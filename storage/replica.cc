@@ -989,6 +989,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::filesystem::path& file
     auto impl = std::make_unique<Impl>(file);
     auto& db = impl->db;
     db.setBusyTimeout(5000);
+    db.exec("PRAGMA page_size = 16384");  // takes effect only when the file is created
     {
       SQLite::Statement wal(db, "PRAGMA journal_mode = WAL");
       wal.executeStep();
