@@ -1,0 +1,199 @@
+#include "node/net/session.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/read.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/write.hpp>
+
+namespace polder::net {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunk = 64 * 1024;
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+Result<std::shared_ptr<Session>, Closed> Session::Create(asio::ip::tcp::socket socket,
+                                                         TransportConfig transport,
+                                                         SessionConfig config) {
+  auto t = Transport::Create(std::move(transport));
+  if (!t) return Unexpected<Closed>{t.error()};
+  return std::shared_ptr<Session>(new Session(std::move(socket), std::move(*t), config));
+}
+
+Session::Session(asio::ip::tcp::socket socket, Transport transport, SessionConfig config)
+    : socket_(std::move(socket)),
+      transport_(std::move(transport)),
+      config_(config),
+      write_signal_(socket_.get_executor()),
+      room_signal_(socket_.get_executor()),
+      ready_signal_(socket_.get_executor()) {
+  write_signal_.expires_at(Clock::time_point::max());
+  room_signal_.expires_at(Clock::time_point::max());
+  ready_signal_.expires_at(Clock::time_point::max());
+  started_ = last_progress_ = last_sent_ = Clock::now();
+}
+
+asio::awaitable<void> Session::Run() {
+  auto self = shared_from_this();  // the coroutines own the session while they run
+  auto first = transport_.Start();
+  if (!first) {
+    Close(first.error().reason, first.error().message);
+  } else if (!first->empty()) {
+    Enqueue(std::move(*first));
+  }
+  if (!closed_) co_await (ReadLoop() || WriteLoop() || Watchdog());
+  if (!closed_) Close(CloseReason::kShutdown);
+}
+
+void Session::Enqueue(Bytes wire) {
+  queued_bytes_ += wire.size();
+  queue_.push_back(std::move(wire));
+  Wake(write_signal_);
+}
+
+asio::awaitable<bool> Session::WaitReady() {
+  auto self = shared_from_this();
+  while (!transport_.ready() && !closed_) co_await ready_signal_.async_wait(kUseTuple);
+  co_return transport_.ready() && !closed_;
+}
+
+asio::awaitable<bool> Session::Send(Bytes message) {
+  auto self = shared_from_this();
+  // Backpressure: wait for room rather than letting the queue grow.
+  while (!closed_ && !shutting_down_ && queued_bytes_ > config_.max_queued_write_bytes) {
+    co_await room_signal_.async_wait(kUseTuple);
+  }
+  if (closed_ || shutting_down_ || !transport_.ready()) co_return false;
+  auto wire = transport_.Send(message);
+  if (!wire) {
+    Close(wire.error().reason, wire.error().message);
+    co_return false;
+  }
+  Enqueue(std::move(*wire));
+  co_return true;
+}
+
+asio::awaitable<void> Session::ReadLoop() {
+  std::vector<std::uint8_t> buf(kReadChunk);
+  while (!closed_) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), kUseTuple);
+    if (ec) {
+      if (shutting_down_) {
+        Close(CloseReason::kShutdown);
+      } else {
+        Close(ec == asio::error::eof ? CloseReason::kPeerClosed : CloseReason::kIoError,
+              ec.message());
+      }
+      co_return;
+    }
+    auto out = transport_.Feed(ByteView(buf.data(), n));
+    if (!out) {
+      Close(out.error().reason, out.error().message);
+      co_return;
+    }
+    if (out->keepalive || out->became_ready || !out->to_send.empty() || !out->messages.empty()) {
+      last_progress_ = Clock::now();
+    }
+    if (!out->to_send.empty()) Enqueue(std::move(out->to_send));
+    if (out->became_ready) Wake(ready_signal_);
+    for (auto& m : out->messages) {
+      if (closed_) co_return;
+      if (on_message_) on_message_(std::move(m));
+    }
+  }
+}
+
+asio::awaitable<void> Session::WriteLoop() {
+  while (!closed_) {
+    if (queue_.empty()) {
+      if (shutting_down_ && !half_closed_) {
+        std::error_code ignored;
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        half_closed_ = true;
+      }
+      write_signal_.expires_at(Clock::time_point::max());
+      co_await write_signal_.async_wait(kUseTuple);
+      continue;
+    }
+    Bytes wire = std::move(queue_.front());
+    queue_.pop_front();
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(wire), kUseTuple);
+    queued_bytes_ -= wire.size();
+    Wake(room_signal_);
+    if (ec) {
+      Close(CloseReason::kIoError, ec.message());
+      co_return;
+    }
+    last_sent_ = Clock::now();
+  }
+}
+
+asio::awaitable<void> Session::Watchdog() {
+  asio::steady_timer timer(socket_.get_executor());
+  const auto tick = std::max<std::chrono::milliseconds>(
+      std::chrono::milliseconds(10),
+      std::min({config_.handshake_timeout, config_.idle_timeout, config_.keepalive_interval}) / 4);
+  while (!closed_) {
+    timer.expires_after(tick);
+    co_await timer.async_wait(kUseTuple);
+    if (closed_) co_return;
+    const auto now = Clock::now();
+    if (!transport_.ready()) {
+      if (now - started_ > config_.handshake_timeout) {
+        Close(CloseReason::kHandshakeTimeout, "handshake not finished in time");
+        co_return;
+      }
+      continue;
+    }
+    if (shutdown_at_ && now - *shutdown_at_ > config_.close_timeout) {
+      Close(CloseReason::kShutdown);
+      co_return;
+    }
+    if (now - last_progress_ > config_.idle_timeout) {
+      Close(CloseReason::kIdle, "no complete message within the idle timeout");
+      co_return;
+    }
+    if (!shutting_down_ && queue_.empty() && now - last_sent_ > config_.keepalive_interval) {
+      auto k = transport_.Keepalive();
+      if (!k) {
+        Close(k.error().reason, k.error().message);
+        co_return;
+      }
+      Enqueue(std::move(*k));
+    }
+  }
+}
+
+void Session::Shutdown() {
+  if (closed_ || shutting_down_) return;
+  if (!transport_.ready()) {
+    Close(CloseReason::kShutdown);
+    return;
+  }
+  shutting_down_ = true;
+  shutdown_at_ = Clock::now();
+  Wake(write_signal_);
+  Wake(room_signal_);
+}
+
+void Session::Close(CloseReason why, std::string message) {
+  if (closed_) return;
+  closed_ = Closed{why, std::move(message)};
+  std::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  Wake(write_signal_);
+  Wake(room_signal_);
+  Wake(ready_signal_);
+  queue_.clear();
+  queued_bytes_ = 0;
+  if (on_close_) on_close_(*closed_);
+}
+
+}  // namespace polder::net

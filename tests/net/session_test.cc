@@ -1,0 +1,370 @@
+// Encrypted sessions over loopback TCP: handshake outcomes, timeouts, bulk traffic both ways,
+// limits, and many sessions at once. Every test runs its io_context for a bounded time.
+#include "node/net/session.h"
+
+#include <random>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <gtest/gtest.h>
+
+namespace polder::net {
+namespace {
+
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+class SessionTest : public ::testing::Test {
+ protected:
+  TransportConfig Config(bool initiator, const crypto::SigningKey& me) {
+    TransportConfig c;
+    c.initiator = initiator;
+    c.circle = *CircleId::FromBytes(Bytes(32, 0x5a));
+    c.network_key.fill(0x33);
+    c.identity = &me;
+    c.is_member = [this](const MemberKey& k) {
+      return k == a_.public_key() || k == b_.public_key();
+    };
+    return c;
+  }
+
+  tcp::acceptor Listen() {
+    tcp::acceptor acc(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return acc;
+  }
+
+  // Connects a client session to a server session over loopback; both start running.
+  std::pair<std::shared_ptr<Session>, std::shared_ptr<Session>> Pair(TransportConfig client_tc,
+                                                                     TransportConfig server_tc,
+                                                                     SessionConfig sc = {}) {
+    auto acc = Listen();
+    tcp::socket server_sock(io_), client_sock(io_);
+    client_sock.connect(acc.local_endpoint());
+    acc.accept(server_sock);
+    auto c = Session::Create(std::move(client_sock), std::move(client_tc), sc);
+    auto s = Session::Create(std::move(server_sock), std::move(server_tc), sc);
+    EXPECT_TRUE(c && s);
+    asio::co_spawn(io_, (*c)->Run(), asio::detached);
+    asio::co_spawn(io_, (*s)->Run(), asio::detached);
+    return {*c, *s};
+  }
+
+  void RunFor(std::chrono::milliseconds limit) {
+    io_.restart();
+    io_.run_for(limit);
+  }
+
+  asio::io_context io_;
+  crypto::SigningKey a_ = crypto::SigningKey::Generate();
+  crypto::SigningKey b_ = crypto::SigningKey::Generate();
+};
+
+TEST_F(SessionTest, HandshakeSucceedsOnLoopbackAndMessagesFlow) {
+  auto [c, s] = Pair(Config(true, a_), Config(false, b_));
+  std::vector<std::string> got;
+  s->on_message([&](Bytes m) { got.emplace_back(m.begin(), m.end()); });
+  bool ready = false, sent = false;
+  auto client = c;
+  const Bytes hi = {'h', 'i'};
+  asio::co_spawn(
+      io_,
+      [client, hi, &ready, &sent]() -> asio::awaitable<void> {
+        // No gtest assertions and no brace-initialised temporaries inside coroutines: GCC 12
+        // rejects them ("array used as initializer").
+        ready = co_await client->WaitReady();
+        sent = co_await client->Send(hi);
+        client->Shutdown();
+      },
+      asio::detached);
+  RunFor(5s);
+  EXPECT_TRUE(ready);
+  EXPECT_TRUE(sent);
+  EXPECT_TRUE(c->ready() && s->ready());
+  EXPECT_EQ(s->peer(), a_.public_key());
+  EXPECT_EQ(c->peer(), b_.public_key());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], "hi");
+  ASSERT_TRUE(c->closed() && s->closed());
+  EXPECT_EQ(c->closed()->reason, CloseReason::kShutdown);
+  EXPECT_EQ(s->closed()->reason, CloseReason::kPeerClosed);
+}
+
+TEST_F(SessionTest, WrongNetworkKeyEndsBothSidesWithAReason) {
+  auto tc = Config(false, b_);
+  tc.network_key[3] ^= 1;
+  auto [c, s] = Pair(Config(true, a_), std::move(tc));
+  RunFor(5s);
+  ASSERT_TRUE(c->closed() && s->closed());
+  // In XXpsk3 the PSK enters with the initiator's last message: the initiator finishes its side,
+  // the responder cannot decrypt that message and ends the session, and the initiator sees it go.
+  EXPECT_FALSE(s->ready());
+  EXPECT_EQ(s->closed()->reason, CloseReason::kHandshakeFailed);
+  EXPECT_NE(c->closed()->reason, CloseReason::kShutdown);
+}
+
+TEST_F(SessionTest, WrongCircleEndsTheSession) {
+  auto tc = Config(false, b_);
+  tc.circle.bytes[0] ^= 1;
+  auto [c, s] = Pair(Config(true, a_), std::move(tc));
+  RunFor(5s);
+  ASSERT_TRUE(c->closed() && s->closed());
+  EXPECT_FALSE(s->ready());
+}
+
+TEST_F(SessionTest, NonMemberIsRefused) {
+  const auto stranger = crypto::SigningKey::Generate();
+  auto [c, s] = Pair(Config(true, stranger), Config(false, b_));
+  RunFor(5s);
+  ASSERT_TRUE(s->closed());
+  EXPECT_EQ(s->closed()->reason, CloseReason::kNotMember);
+  EXPECT_FALSE(s->ready());
+}
+
+TEST_F(SessionTest, PeerSendingOneBytePerSecondIsTimedOut) {
+  auto acc = Listen();
+  tcp::socket server_sock(io_), slow(io_);
+  slow.connect(acc.local_endpoint());
+  acc.accept(server_sock);
+  SessionConfig sc;
+  sc.handshake_timeout = 1500ms;
+  auto s = *Session::Create(std::move(server_sock), Config(false, b_), sc);
+  asio::co_spawn(io_, s->Run(), asio::detached);
+  const auto start = std::chrono::steady_clock::now();
+  // The start of a plausible 32-byte first handshake message, one byte a second.
+  const Bytes trickle = {0, 32, 1, 2, 3, 4, 5};
+  asio::co_spawn(
+      io_,
+      [&slow, trickle]() -> asio::awaitable<void> {
+        asio::steady_timer t(slow.get_executor());
+        for (auto b : trickle) {
+          auto [ec, n] = co_await asio::async_write(slow, asio::buffer(&b, 1), kUseTuple);
+          if (ec) co_return;
+          t.expires_after(1s);
+          co_await t.async_wait(kUseTuple);
+        }
+      },
+      asio::detached);
+  RunFor(4s);
+  ASSERT_TRUE(s->closed());
+  EXPECT_EQ(s->closed()->reason, CloseReason::kHandshakeTimeout);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, 4s);
+}
+
+TEST_F(SessionTest, SilentPeerAfterTheHandshakeHitsTheIdleTimeout) {
+  SessionConfig quiet;
+  quiet.keepalive_interval = 1h;  // this side never shows liveness
+  quiet.idle_timeout = 1h;
+  SessionConfig strict;
+  strict.idle_timeout = 800ms;
+  auto acc = Listen();
+  tcp::socket server_sock(io_), client_sock(io_);
+  client_sock.connect(acc.local_endpoint());
+  acc.accept(server_sock);
+  auto c = *Session::Create(std::move(client_sock), Config(true, a_), quiet);
+  auto s = *Session::Create(std::move(server_sock), Config(false, b_), strict);
+  asio::co_spawn(io_, c->Run(), asio::detached);
+  asio::co_spawn(io_, s->Run(), asio::detached);
+  RunFor(3s);
+  ASSERT_TRUE(s->closed());
+  EXPECT_EQ(s->closed()->reason, CloseReason::kIdle);
+}
+
+TEST_F(SessionTest, KeepalivesHoldAnIdleSessionOpen) {
+  SessionConfig sc;
+  sc.idle_timeout = 600ms;
+  sc.keepalive_interval = 150ms;
+  auto [c, s] = Pair(Config(true, a_), Config(false, b_), sc);
+  RunFor(2s);
+  EXPECT_FALSE(c->closed().has_value());
+  EXPECT_FALSE(s->closed().has_value());
+  c->Shutdown();
+  RunFor(2s);
+}
+
+// 10,000 messages of mixed sizes (1 byte to 4 MiB) in each direction, content checked.
+TEST_F(SessionTest, TenThousandMixedMessagesBothWays) {
+  constexpr int kMessages = 10'000;
+  auto sizes = [](std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<std::size_t> out;
+    for (int i = 0; i < kMessages; ++i) {
+      const auto pick = rng() % 1000;
+      if (i == 0) {
+        out.push_back(1);
+      } else if (i == 1 || i == kMessages - 1) {
+        out.push_back(kDefaultMaxAppMessageBytes);
+      } else if (pick < 900) {
+        out.push_back(1 + rng() % 1000);
+      } else if (pick < 995) {
+        out.push_back(1 + rng() % (64 * 1024));
+      } else {
+        out.push_back(1 + rng() % kDefaultMaxAppMessageBytes);
+      }
+    }
+    return out;
+  };
+  // Message i of a stream is `size` bytes of a pattern derived from (seed, i).
+  auto make = [](std::uint32_t seed, int i, std::size_t size) {
+    Bytes m(size);
+    std::uint32_t x = seed * 2654435761u + static_cast<std::uint32_t>(i);
+    for (auto& b : m) {
+      x = x * 1664525u + 1013904223u;
+      b = static_cast<std::uint8_t>(x >> 24);
+    }
+    return m;
+  };
+  auto [c, s] = Pair(Config(true, a_), Config(false, b_));
+  struct Side {
+    std::vector<std::size_t> expect;
+    std::uint32_t seed;
+    int got = 0;
+    int bad = 0;
+  };
+  Side at_s{sizes(1), 1}, at_c{sizes(2), 2};
+  auto checker = [&make](Side& side) {
+    return [&side, &make](Bytes m) {
+      if (side.got >= kMessages || m != make(side.seed, side.got, side.expect[side.got]))
+        ++side.bad;
+      ++side.got;
+    };
+  };
+  s->on_message(checker(at_s));
+  c->on_message(checker(at_c));
+  auto sender = [&make](std::shared_ptr<Session> from, std::vector<std::size_t> sz,
+                        std::uint32_t seed) -> asio::awaitable<void> {
+    if (!co_await from->WaitReady()) co_return;
+    for (int i = 0; i < kMessages; ++i) {
+      if (!co_await from->Send(make(seed, i, sz[i]))) co_return;
+    }
+  };
+  asio::co_spawn(io_, sender(c, at_s.expect, 1), asio::detached);
+  asio::co_spawn(io_, sender(s, at_c.expect, 2), asio::detached);
+  // Bounded: stop as soon as both sides have everything, or after the limit.
+  const auto deadline = std::chrono::steady_clock::now() + 240s;
+  io_.restart();
+  while ((at_s.got < kMessages || at_c.got < kMessages) && !c->closed() && !s->closed() &&
+         std::chrono::steady_clock::now() < deadline) {
+    io_.run_for(200ms);
+  }
+  EXPECT_EQ(at_s.got, kMessages);
+  EXPECT_EQ(at_c.got, kMessages);
+  EXPECT_EQ(at_s.bad, 0);
+  EXPECT_EQ(at_c.bad, 0);
+  EXPECT_FALSE(c->closed().has_value()) << (c->closed() ? c->closed()->message : "");
+  c->Shutdown();
+  RunFor(3s);
+}
+
+TEST_F(SessionTest, MessageOverTheReceiversLimitEndsTheSession) {
+  auto tc = Config(false, b_);
+  tc.max_app_message = 1000;
+  auto [c, s] = Pair(Config(true, a_), std::move(tc));
+  auto client = c;
+  asio::co_spawn(
+      io_,
+      [client]() -> asio::awaitable<void> {
+        if (!co_await client->WaitReady()) co_return;
+        co_await client->Send(Bytes(5000, 1));
+      },
+      asio::detached);
+  RunFor(5s);
+  ASSERT_TRUE(s->closed());
+  EXPECT_EQ(s->closed()->reason, CloseReason::kMessageTooLarge);
+}
+
+TEST_F(SessionTest, WriteQueueStaysWithinItsLimit) {
+  SessionConfig sc;
+  sc.max_queued_write_bytes = 256 * 1024;
+  auto [c, s] = Pair(Config(true, a_), Config(false, b_), sc);
+  std::size_t peak = 0;
+  int received = 0;
+  s->on_message([&](Bytes) { ++received; });
+  auto client = c;
+  asio::co_spawn(
+      io_,
+      [&peak, client]() -> asio::awaitable<void> {
+        if (!co_await client->WaitReady()) co_return;
+        for (int i = 0; i < 200; ++i) {
+          if (!co_await client->Send(Bytes(100 * 1024, 7))) co_return;
+          peak = std::max(peak, client->queued_bytes());
+        }
+      },
+      asio::detached);
+  io_.restart();
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (received < 200 && !c->closed() && std::chrono::steady_clock::now() < deadline) {
+    io_.run_for(100ms);
+  }
+  EXPECT_EQ(received, 200);
+  // Never more than the limit plus the one message that was admitted below it.
+  EXPECT_LE(peak, sc.max_queued_write_bytes + 110 * 1024);
+  c->Shutdown();
+  RunFor(2s);
+}
+
+TEST_F(SessionTest, HundredConcurrentSessionsToOneListener) {
+  constexpr int kClients = 100;
+  auto acc = std::make_shared<tcp::acceptor>(Listen());
+  const auto endpoint = acc->local_endpoint();
+  std::vector<std::shared_ptr<Session>> servers, clients;
+  int echoed = 0;
+  asio::co_spawn(
+      io_,
+      [&, acc]() -> asio::awaitable<void> {
+        for (int i = 0; i < kClients; ++i) {
+          auto [ec, sock] = co_await acc->async_accept(kUseTuple);
+          if (ec) co_return;
+          auto s = *Session::Create(std::move(sock), Config(false, b_), {});
+          servers.push_back(s);
+          s->on_message([&](Bytes m) {
+            if (std::string(m.begin(), m.end()).rfind("client ", 0) == 0) ++echoed;
+          });
+          asio::co_spawn(co_await asio::this_coro::executor, s->Run(), asio::detached);
+        }
+      },
+      asio::detached);
+  for (int i = 0; i < kClients; ++i) {
+    asio::co_spawn(
+        io_,
+        [&, i]() -> asio::awaitable<void> {
+          tcp::socket sock(co_await asio::this_coro::executor);
+          auto [ec] = co_await sock.async_connect(endpoint, kUseTuple);
+          if (ec) co_return;
+          auto c = *Session::Create(std::move(sock), Config(true, a_), {});
+          clients.push_back(c);
+          asio::co_spawn(co_await asio::this_coro::executor, c->Run(), asio::detached);
+          if (!co_await c->WaitReady()) co_return;
+          const std::string text = "client " + std::to_string(i);
+          co_await c->Send(Bytes(text.begin(), text.end()));
+        },
+        asio::detached);
+  }
+  io_.restart();
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  auto all_ready = [&] {
+    if (static_cast<int>(servers.size()) < kClients) return false;
+    for (auto& s : servers) {
+      if (!s->ready()) return false;
+    }
+    return echoed == kClients;
+  };
+  while (!all_ready() && std::chrono::steady_clock::now() < deadline) io_.run_for(100ms);
+  EXPECT_EQ(static_cast<int>(servers.size()), kClients);
+  EXPECT_EQ(echoed, kClients);
+  int ready = 0;
+  for (auto& s : servers) ready += s->ready();
+  EXPECT_EQ(ready, kClients);
+  for (auto& c : clients) c->Shutdown();
+  RunFor(3s);
+}
+
+}  // namespace
+}  // namespace polder::net
