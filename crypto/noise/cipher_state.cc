@@ -23,37 +23,55 @@ void CipherState::InitializeKey(ByteView key) {
 
 Result<Bytes> CipherState::EncryptWithAd(ByteView ad, ByteView plaintext) {
   if (!has_key_) return Bytes(plaintext.begin(), plaintext.end());
-  if (n_ > kMaxNonce) return Fail(Errc::kLimit, "noise: nonce exhausted; rekey or start over");
-  if (plaintext.size() + kTagLen > kMaxMessageLen) {
-    return Fail(Errc::kLimit, "noise: message larger than 65535 bytes");
-  }
-  Bytes out(plaintext.size() + kTagLen);
-  unsigned long long len = 0;
-  const auto nonce = Nonce(n_);
-  crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), &len, plaintext.data(), plaintext.size(),
-                                            ad.data(), ad.size(), nullptr, nonce.data(), k_.data());
-  ++n_;
+  Bytes out;
+  if (auto s = EncryptAppend(ad, plaintext, out); !s) return Unexpected<Error>{s.error()};
   return out;
 }
 
 Result<Bytes> CipherState::DecryptWithAd(ByteView ad, ByteView ciphertext) {
   if (!has_key_) return Bytes(ciphertext.begin(), ciphertext.end());
+  Bytes out;
+  if (auto s = DecryptAppend(ad, ciphertext, out); !s) return Unexpected<Error>{s.error()};
+  return out;
+}
+
+Status CipherState::EncryptAppend(ByteView ad, ByteView plaintext, Bytes& out) {
+  if (!has_key_) return Fail(Errc::kInternal, "noise: no key");
+  if (n_ > kMaxNonce) return Fail(Errc::kLimit, "noise: nonce exhausted; rekey or start over");
+  if (plaintext.size() + kTagLen > kMaxMessageLen) {
+    return Fail(Errc::kLimit, "noise: message larger than 65535 bytes");
+  }
+  const std::size_t at = out.size();
+  out.resize(at + plaintext.size() + kTagLen);
+  unsigned long long len = 0;
+  const auto nonce = Nonce(n_);
+  crypto_aead_chacha20poly1305_ietf_encrypt(out.data() + at, &len, plaintext.data(),
+                                            plaintext.size(), ad.data(), ad.size(), nullptr,
+                                            nonce.data(), k_.data());
+  ++n_;
+  return {};
+}
+
+Status CipherState::DecryptAppend(ByteView ad, ByteView ciphertext, Bytes& out) {
+  if (!has_key_) return Fail(Errc::kInternal, "noise: no key");
   if (n_ > kMaxNonce) return Fail(Errc::kLimit, "noise: nonce exhausted");
   if (ciphertext.size() < kTagLen)
     return Fail(Errc::kRefused, "noise: ciphertext shorter than a tag");
   if (ciphertext.size() > kMaxMessageLen) return Fail(Errc::kLimit, "noise: message too large");
-  Bytes out(ciphertext.size() - kTagLen);
+  const std::size_t at = out.size();
+  out.resize(at + ciphertext.size() - kTagLen);
   unsigned long long len = 0;
   const auto nonce = Nonce(n_);
-  if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data(), &len, nullptr, ciphertext.data(),
+  if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data() + at, &len, nullptr, ciphertext.data(),
                                                 ciphertext.size(), ad.data(), ad.size(),
                                                 nonce.data(), k_.data()) != 0) {
+    out.resize(at);
     // The nonce is not advanced: a forged or replayed message does not desynchronise us, and the
     // caller ends the session anyway.
     return Fail(Errc::kRefused, "noise: decryption failed (tampered, replayed or wrong key)");
   }
   ++n_;
-  return out;
+  return {};
 }
 
 void CipherState::Rekey() {

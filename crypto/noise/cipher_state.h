@@ -33,6 +33,10 @@ class CipherState {
   // With no key these return the input unchanged, as the spec says.
   Result<Bytes> EncryptWithAd(ByteView ad, ByteView plaintext);
   Result<Bytes> DecryptWithAd(ByteView ad, ByteView ciphertext);
+  // The same, appending to `out` (no intermediate buffer). REQUIRES: HasKey(). On failure `out`
+  // is left as it was.
+  Status EncryptAppend(ByteView ad, ByteView plaintext, Bytes& out);
+  Status DecryptAppend(ByteView ad, ByteView ciphertext, Bytes& out);
   // REKEY: k = first 32 bytes of ENCRYPT(k, 2^64-1, empty, 32 zero bytes).
   void Rekey();
 

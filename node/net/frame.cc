@@ -6,29 +6,11 @@ namespace polder::net {
 
 Result<std::vector<Bytes>> FrameReader::Feed(ByteView in) {
   std::vector<Bytes> out;
-  std::size_t pos = 0;
-  while (pos < in.size()) {
-    if (header_have_ < 2) {
-      header_[header_have_++] = in[pos++];
-      if (header_have_ == 2) {
-        want_ = static_cast<std::size_t>(header_[0]) << 8 | header_[1];
-        if (want_ == 0) return Fail(Errc::kRefused, "empty frame");
-        partial_.clear();
-        partial_.reserve(want_);  // at most 65535: the header cannot say more
-      }
-      continue;
-    }
-    const std::size_t take = std::min(want_ - partial_.size(), in.size() - pos);
-    partial_.insert(partial_.end(), in.begin() + static_cast<long>(pos),
-                    in.begin() + static_cast<long>(pos + take));
-    pos += take;
-    if (partial_.size() == want_) {
-      out.push_back(std::move(partial_));
-      partial_ = Bytes();
-      header_have_ = 0;
-      want_ = 0;
-    }
-  }
+  Status s = FeedFrames(in, [&](ByteView frame) -> Status {
+    out.emplace_back(frame.begin(), frame.end());
+    return {};
+  });
+  if (!s) return Unexpected<Error>{s.error()};
   return out;
 }
 
@@ -55,6 +37,7 @@ Result<std::vector<Bytes>> AppReader::Feed(ByteView in) {
       }
       want_ = len;
       body_.clear();
+      body_.reserve(std::min<std::size_t>(len, 1 << 20));  // at most the limit, checked above
       if (len == 0) {
         out.emplace_back();
         want_.reset();

@@ -21,6 +21,11 @@ class FrameReader {
  public:
   // Appends `incoming`; returns the frames it completed. A zero-length frame is an error.
   Result<std::vector<Bytes>> Feed(ByteView incoming);
+  // The same without copies where possible: calls `on_frame(ByteView) -> Status` for each
+  // complete frame (frames lying whole in `incoming` are passed as views into it) and stops at
+  // the first error it returns.
+  template <class F>
+  Status FeedFrames(ByteView incoming, F&& on_frame);
   std::size_t buffered() const { return partial_.size(); }
 
  private:

@@ -100,55 +100,65 @@ Result<Bytes, Closed> Transport::Start() {
 
 Result<Transport::Output, Closed> Transport::Feed(ByteView incoming) {
   Output out;
-  auto frames = frames_.Feed(incoming);
-  if (!frames) return Close(CloseReason::kBadFrame, frames.error().message);
-  for (const auto& frame : *frames) {
+  std::optional<Closed> closed;
+  auto close = [&](CloseReason r, std::string m) -> Status {
+    closed = Closed{r, std::move(m)};
+    return Fail(Errc::kRefused, "closed");
+  };
+  Status fed = frames_.FeedFrames(incoming, [&](ByteView frame) -> Status {
     if (!ready_) {
       auto payload = hs_->Read(frame);
-      if (!payload) return Close(CloseReason::kHandshakeFailed, payload.error().message);
+      if (!payload) return close(CloseReason::kHandshakeFailed, payload.error().message);
       // XX: message 1 (from the initiator) carries nothing; messages 2 and 3 carry identities.
       const bool carries_identity = hs_->remote_static().has_value();
       if (carries_identity) {
-        if (auto bad = CheckIdentity(*payload)) return Unexpected<Closed>{std::move(*bad)};
+        if (auto bad = CheckIdentity(*payload)) return close(bad->reason, bad->message);
       } else if (!payload->empty()) {
-        return Close(CloseReason::kProtocol, "unexpected payload in the first handshake message");
+        return close(CloseReason::kProtocol, "unexpected payload in the first handshake message");
       }
       if (!hs_->done()) {
         auto id = IdentityPayload();
-        if (!id) return Unexpected<Closed>{id.error()};
+        if (!id) return close(id.error().reason, id.error().message);
         auto m = hs_->Write(*id);
-        if (!m) return Close(CloseReason::kHandshakeFailed, m.error().message);
+        if (!m) return close(CloseReason::kHandshakeFailed, m.error().message);
         AppendFrame(out.to_send, *m);
       }
       if (hs_->done()) {
         auto keys = hs_->Split();
-        if (!keys) return Close(CloseReason::kHandshakeFailed, keys.error().message);
+        if (!keys) return close(CloseReason::kHandshakeFailed, keys.error().message);
         keys_.emplace(std::move(*keys));
         hs_.reset();  // wipes handshake secrets
         ready_ = true;
         out.became_ready = true;
       }
-      continue;
+      return {};
     }
-    auto plain = keys_->recv.DecryptWithAd({}, frame);
-    if (!plain) return Close(CloseReason::kDecryptFailed, plain.error().message);
+    plain_.clear();
+    if (auto d = keys_->recv.DecryptAppend({}, frame, plain_); !d) {
+      return close(CloseReason::kDecryptFailed, d.error().message);
+    }
     if (++received_ % config_.rekey_every == 0) keys_->recv.Rekey();
     out.keepalive = true;
-    if (plain->empty()) continue;
-    auto msgs = app_.Feed(*plain);
-    if (!msgs) return Close(CloseReason::kMessageTooLarge, msgs.error().message);
+    if (plain_.empty()) return {};
+    auto msgs = app_.Feed(plain_);
+    if (!msgs) return close(CloseReason::kMessageTooLarge, msgs.error().message);
     for (auto& m : *msgs) out.messages.push_back(std::move(m));
-  }
+    return {};
+  });
+  if (closed) return Unexpected<Closed>{std::move(*closed)};
+  if (!fed) return Close(CloseReason::kBadFrame, fed.error().message);
   return out;
 }
 
-Result<Bytes, Closed> Transport::SealChunk(ByteView plaintext) {
-  auto c = keys_->send.EncryptWithAd({}, plaintext);
-  if (!c) return Close(CloseReason::kProtocol, c.error().message);
+std::optional<Closed> Transport::SealInto(ByteView plaintext, Bytes& out) {
+  const std::size_t len = plaintext.size() + kNoiseTagBytes;
+  out.push_back(static_cast<std::uint8_t>(len >> 8));
+  out.push_back(static_cast<std::uint8_t>(len & 0xff));
+  if (auto c = keys_->send.EncryptAppend({}, plaintext, out); !c) {
+    return Closed{CloseReason::kProtocol, c.error().message};
+  }
   if (++sent_ % config_.rekey_every == 0) keys_->send.Rekey();
-  Bytes out;
-  AppendFrame(out, *c);
-  return out;
+  return std::nullopt;
 }
 
 Result<Bytes, Closed> Transport::Send(ByteView message) {
@@ -156,25 +166,28 @@ Result<Bytes, Closed> Transport::Send(ByteView message) {
   if (message.size() > config_.max_app_message) {
     return Close(CloseReason::kMessageTooLarge, "outgoing message over the limit");
   }
+  // Chunks of at most kMaxChunkBytes of the stream "length (4 bytes BE) || message", each sealed
+  // straight into the output (one buffer, no intermediate copies but the first chunk's).
   Bytes out;
   out.reserve(message.size() + (message.size() / kMaxChunkBytes + 1) * (2 + kNoiseTagBytes) + 4);
-  std::optional<Closed> err;
-  ChunkAppMessage(message, [&](ByteView chunk) {
-    if (err) return;
-    auto sealed = SealChunk(chunk);
-    if (!sealed) {
-      err = sealed.error();
-      return;
-    }
-    out.insert(out.end(), sealed->begin(), sealed->end());
-  });
-  if (err) return Unexpected<Closed>{std::move(*err)};
+  const auto n = static_cast<std::uint32_t>(message.size());
+  const std::size_t first = std::min(message.size(), kMaxChunkBytes - 4);
+  scratch_.assign({static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
+                   static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
+  scratch_.insert(scratch_.end(), message.begin(), message.begin() + static_cast<long>(first));
+  if (auto e = SealInto(scratch_, out)) return Unexpected<Closed>{std::move(*e)};
+  for (std::size_t pos = first; pos < message.size(); pos += kMaxChunkBytes) {
+    const auto chunk = message.subspan(pos, std::min(kMaxChunkBytes, message.size() - pos));
+    if (auto e = SealInto(chunk, out)) return Unexpected<Closed>{std::move(*e)};
+  }
   return out;
 }
 
 Result<Bytes, Closed> Transport::Keepalive() {
   if (!ready_) return Close(CloseReason::kProtocol, "keepalive before the handshake finished");
-  return SealChunk({});
+  Bytes out;
+  if (auto e = SealInto({}, out)) return Unexpected<Closed>{std::move(*e)};
+  return out;
 }
 
 }  // namespace polder::net

@@ -89,7 +89,8 @@ class Transport {
       : config_(std::move(config)), hs_(std::move(hs)), app_(config_.max_app_message) {}
   Result<Bytes, Closed> IdentityPayload() const;
   std::optional<Closed> CheckIdentity(ByteView payload);
-  Result<Bytes, Closed> SealChunk(ByteView plaintext);
+  // Appends one framed transport message carrying `plaintext` to `out`.
+  std::optional<Closed> SealInto(ByteView plaintext, Bytes& out);
 
   TransportConfig config_;
   std::optional<crypto::noise::Handshake> hs_;
@@ -100,6 +101,8 @@ class Transport {
   MemberKey peer_{};
   std::uint64_t sent_ = 0;
   std::uint64_t received_ = 0;
+  Bytes plain_;    // decrypted chunk, reused
+  Bytes scratch_;  // first chunk of an outgoing message, reused
 };
 
 // The prologue both sides mix into the handshake: "polder/1" || circle id.
