@@ -8,6 +8,7 @@ packages=(
   libasio-dev libprotobuf-dev protobuf-compiler libsodium-dev
   libsqlite3-dev libsqlitecpp-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()
