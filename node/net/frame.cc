@@ -37,7 +37,7 @@ Result<std::vector<Bytes>> AppReader::Feed(ByteView in) {
       }
       want_ = len;
       body_.clear();
-      body_.reserve(std::min<std::size_t>(len, 1 << 20));  // at most the limit, checked above
+      body_.reserve(std::min<std::size_t>(len, 64 << 10));  // more only as bytes arrive
       if (len == 0) {
         out.emplace_back();
         want_.reset();

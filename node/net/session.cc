@@ -14,6 +14,7 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr std::size_t kHandshakeReadChunk = 4 * 1024;
 // One write system call carries up to this many queued buffers.
 constexpr std::size_t kMaxGather = 16;
 using Clock = std::chrono::steady_clock;
@@ -43,6 +44,7 @@ Session::Session(asio::ip::tcp::socket socket, Transport transport, SessionConfi
 
 asio::awaitable<void> Session::Run() {
   auto self = shared_from_this();  // the coroutines own the session while they run
+  started_ = last_progress_ = last_sent_ = Clock::now();  // the handshake clock starts here
   auto first = transport_.Start();
   if (!first) {
     Close(first.error().reason, first.error().message);
@@ -74,7 +76,10 @@ asio::awaitable<bool> Session::Send(Bytes message) {
   if (closed_ || shutting_down_ || !transport_.ready()) co_return false;
   auto wire = transport_.Send(message);
   if (!wire) {
-    Close(wire.error().reason, wire.error().message);
+    // Too large to send is the caller's mistake; nothing was encrypted, the session goes on.
+    if (wire.error().reason != CloseReason::kMessageTooLarge) {
+      Close(wire.error().reason, wire.error().message);
+    }
     co_return false;
   }
   Enqueue(std::move(*wire));
@@ -82,12 +87,18 @@ asio::awaitable<bool> Session::Send(Bytes message) {
 }
 
 asio::awaitable<void> Session::ReadLoop() {
-  std::vector<std::uint8_t> buf(kReadChunk);
+  // Small until the peer has proved it belongs to the circle: unauthenticated connections are
+  // cheap to open, so they get little memory.
+  std::vector<std::uint8_t> buf(kHandshakeReadChunk);
   while (!closed_) {
+    if (transport_.ready() && buf.size() < kReadChunk) buf.resize(kReadChunk);
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), kUseTuple);
     if (ec) {
       if (shutting_down_) {
         Close(CloseReason::kShutdown);
+      } else if (!transport_.ready()) {
+        Close(CloseReason::kHandshakeFailed,
+              "peer closed during the handshake (wrong network key or circle?): " + ec.message());
       } else {
         Close(ec == asio::error::eof ? CloseReason::kPeerClosed : CloseReason::kIoError,
               ec.message());
@@ -106,7 +117,12 @@ asio::awaitable<void> Session::ReadLoop() {
     if (out->became_ready) Wake(ready_signal_);
     for (auto& m : out->messages) {
       if (closed_) co_return;
-      if (on_message_) on_message_(std::move(m));
+      try {
+        if (on_message_) on_message_(std::move(m));
+      } catch (const std::exception& e) {
+        Close(CloseReason::kProtocol, std::string("message handler failed: ") + e.what());
+        co_return;
+      }
     }
   }
 }
@@ -118,6 +134,7 @@ asio::awaitable<void> Session::WriteLoop() {
         std::error_code ignored;
         socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
         half_closed_ = true;
+        shutdown_at_ = Clock::now();  // flushed: now give the peer close_timeout to close
       }
       write_signal_.expires_at(Clock::time_point::max());
       co_await write_signal_.async_wait(kUseTuple);
@@ -133,7 +150,9 @@ asio::awaitable<void> Session::WriteLoop() {
       batch_bytes += batch.back().size();
     }
     for (const auto& b : batch) buffers.push_back(asio::buffer(b));
+    write_started_ = Clock::now();
     auto [ec, n] = co_await asio::async_write(socket_, buffers, kUseTuple);
+    write_started_.reset();
     queued_bytes_ = closed_ ? 0 : queued_bytes_ - batch_bytes;  // Close() empties the queue
     Wake(room_signal_);
     if (ec) {
@@ -165,6 +184,10 @@ asio::awaitable<void> Session::Watchdog() {
       Close(CloseReason::kShutdown);
       co_return;
     }
+    if (write_started_ && now - *write_started_ > config_.idle_timeout) {
+      Close(CloseReason::kIdle, "peer does not read what we send");
+      co_return;
+    }
     if (now - last_progress_ > config_.idle_timeout) {
       Close(CloseReason::kIdle, "no complete message within the idle timeout");
       co_return;
@@ -187,7 +210,6 @@ void Session::Shutdown() {
     return;
   }
   shutting_down_ = true;
-  shutdown_at_ = Clock::now();
   Wake(write_signal_);
   Wake(room_signal_);
 }
@@ -203,7 +225,11 @@ void Session::Close(CloseReason why, std::string message) {
   Wake(ready_signal_);
   queue_.clear();
   queued_bytes_ = 0;
-  if (on_close_) on_close_(*closed_);
+  // Handlers may hold the session; release them so it can go.
+  auto on_close = std::move(on_close_);
+  on_close_ = nullptr;
+  on_message_ = nullptr;
+  if (on_close) on_close(*closed_);
 }
 
 }  // namespace polder::net

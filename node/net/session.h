@@ -7,7 +7,8 @@
 //   Shutdown() flushes what is queued, half-closes, and waits briefly for the peer to close
 //
 // The watchdog enforces the handshake time limit, the idle timeout (a complete Noise message must
-// arrive at least that often; keepalives count) and sends keepalives when we have been quiet.
+// arrive at least that often, keepalives count, and a write may not stall that long) and sends
+// keepalives when we have been quiet.
 #pragma once
 
 #include <chrono>
@@ -81,7 +82,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_progress_;
   std::chrono::steady_clock::time_point last_sent_;
-  std::optional<std::chrono::steady_clock::time_point> shutdown_at_;
+  std::optional<std::chrono::steady_clock::time_point> shutdown_at_;    // set once flushed
+  std::optional<std::chrono::steady_clock::time_point> write_started_;  // a write in flight
   bool shutting_down_ = false;
   bool half_closed_ = false;
   std::optional<Closed> closed_;

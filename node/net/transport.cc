@@ -41,32 +41,38 @@ Result<Transport, Closed> Transport::Create(TransportConfig config) {
   if (!config.identity || !config.is_member) {
     return Close(CloseReason::kProtocol, "transport needs an identity and a membership check");
   }
+  if (config.rekey_every == 0 || config.max_app_message == 0 ||
+      config.max_app_message > 0xffffffffu) {
+    return Close(CloseReason::kProtocol, "rekey interval and message limit must be 1 .. 2^32-1");
+  }
   crypto::noise::HandshakeConfig hc;
   hc.protocol_name = std::string(kNoiseProtocol);
   hc.initiator = config.initiator;
   hc.prologue = Prologue(config.circle);
   hc.s = config.noise_static ? std::move(config.noise_static) : crypto::noise::KeyPair::Generate();
   config.noise_static.reset();
+  const auto local_static = hc.s->public_key;
   hc.psks = {config.network_key};
   auto hs = crypto::noise::Handshake::Create(std::move(hc));
   if (!hs) return Close(CloseReason::kProtocol, hs.error().message);
-  return Transport(std::move(config), std::move(*hs));
+  Transport t(std::move(config), std::move(*hs));
+  std::copy(local_static.begin(), local_static.end(), t.local_static_.begin());
+  return t;
 }
 
 Result<Bytes, Closed> Transport::IdentityPayload() const {
-  // Our static key is the one the handshake is about to reveal; bind our member key to it.
-  // The handshake object knows it; we re-derive it from the state we configured.
+  // Bind our member key to the Noise static key this session uses.
   v1::HandshakeIdentity id;
   id.set_version(kSessionProtocolVersion);
   id.set_member_key(config_.identity->public_key().str());
-  const auto sig = config_.identity->Sign(kBindingContext, hs_->local_static_public());
+  const auto sig = config_.identity->Sign(kBindingContext, local_static_);
   id.set_binding(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
   Bytes out(id.ByteSizeLong());
   id.SerializeToArray(out.data(), static_cast<int>(out.size()));
   return out;
 }
 
-std::optional<Closed> Transport::CheckIdentity(ByteView payload) {
+std::optional<Closed> Transport::CheckIdentity(ByteView payload, ByteView remote_static) {
   v1::HandshakeIdentity id;
   if (!id.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     return Closed{CloseReason::kBadIdentity, "identity payload does not parse"};
@@ -77,9 +83,8 @@ std::optional<Closed> Transport::CheckIdentity(ByteView payload) {
   }
   auto key = MemberKey::FromBytes(AsBytes(id.member_key()));
   if (!key) return Closed{CloseReason::kBadIdentity, "member key is not 32 bytes"};
-  const auto& rs = hs_->remote_static();
-  if (!rs || !crypto::Verify(*key, kBindingContext, ByteView(rs->data(), rs->size()),
-                             AsBytes(id.binding()))) {
+  if (remote_static.size() != 32 ||
+      !crypto::Verify(*key, kBindingContext, remote_static, AsBytes(id.binding()))) {
     return Closed{CloseReason::kBadIdentity, "member key is not bound to the session key"};
   }
   if (!config_.is_member(*key)) {
@@ -106,31 +111,53 @@ Result<Transport::Output, Closed> Transport::Feed(ByteView incoming) {
     return Fail(Errc::kRefused, "closed");
   };
   Status fed = frames_.FeedFrames(incoming, [&](ByteView frame) -> Status {
-    if (!ready_) {
+    if (!keys_) {
+      // The handshake. Identities travel only under keys that include the network key (PSK):
+      // the initiator's in message 3, the responder's in its first transport message. So a
+      // node without the network key learns no member's identity, and the initiator is ready
+      // only once the responder has proved it holds the key.
       auto payload = hs_->Read(frame);
       if (!payload) return close(CloseReason::kHandshakeFailed, payload.error().message);
-      // XX: message 1 (from the initiator) carries nothing; messages 2 and 3 carry identities.
-      const bool carries_identity = hs_->remote_static().has_value();
-      if (carries_identity) {
-        if (auto bad = CheckIdentity(*payload)) return close(bad->reason, bad->message);
-      } else if (!payload->empty()) {
-        return close(CloseReason::kProtocol, "unexpected payload in the first handshake message");
-      }
       if (!hs_->done()) {
-        auto id = IdentityPayload();
+        if (!payload->empty()) {
+          return close(CloseReason::kProtocol, "unexpected payload in a handshake message");
+        }
+        auto id = config_.initiator ? IdentityPayload() : Result<Bytes, Closed>(Bytes());
         if (!id) return close(id.error().reason, id.error().message);
         auto m = hs_->Write(*id);
         if (!m) return close(CloseReason::kHandshakeFailed, m.error().message);
         AppendFrame(out.to_send, *m);
+      } else {  // the responder has read message 3
+        const auto& rs = *hs_->remote_static();
+        if (auto bad = CheckIdentity(*payload, ByteView(rs.data(), rs.size()))) {
+          return close(bad->reason, bad->message);
+        }
       }
       if (hs_->done()) {
+        remote_static_ = *hs_->remote_static();
         auto keys = hs_->Split();
         if (!keys) return close(CloseReason::kHandshakeFailed, keys.error().message);
         keys_.emplace(std::move(*keys));
         hs_.reset();  // wipes handshake secrets
-        ready_ = true;
-        out.became_ready = true;
+        if (!config_.initiator) {
+          auto id = IdentityPayload();
+          if (!id) return close(id.error().reason, id.error().message);
+          if (auto e = SealInto(*id, out.to_send)) return close(e->reason, e->message);
+          ready_ = true;
+          out.became_ready = true;
+        }
       }
+      return {};
+    }
+    if (!ready_) {  // the initiator, waiting for the responder's identity
+      plain_.clear();
+      if (auto d = keys_->recv.DecryptAppend({}, frame, plain_); !d) {
+        return close(CloseReason::kDecryptFailed, d.error().message);
+      }
+      if (++received_ % config_.rekey_every == 0) keys_->recv.Rekey();
+      if (auto bad = CheckIdentity(plain_, remote_static_)) return close(bad->reason, bad->message);
+      ready_ = true;
+      out.became_ready = true;
       return {};
     }
     plain_.clear();

@@ -4,9 +4,10 @@
 //
 //   handshake  Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b, PSK = the circle's network key,
 //              prologue = "polder/1" || circle id
-//   identity   messages 2 and 3 carry HandshakeIdentity: the sender's Ed25519 member key and its
-//              signature over the sender's Noise static key; the receiver checks both and that
-//              the key is an admitted member before accepting anything else
+//   identity   HandshakeIdentity (the sender's Ed25519 member key and its signature over the
+//              sender's Noise static key) travels only under keys that include the PSK: the
+//              initiator's in message 3, the responder's as its first transport message; the
+//              receiver checks both and membership before accepting anything else
 //   framing    frame.h; rekey of each direction every `rekey_every` transport messages
 //
 // Any failure is final: the session must be closed with the returned reason.
@@ -88,7 +89,7 @@ class Transport {
   explicit Transport(TransportConfig config, crypto::noise::Handshake hs)
       : config_(std::move(config)), hs_(std::move(hs)), app_(config_.max_app_message) {}
   Result<Bytes, Closed> IdentityPayload() const;
-  std::optional<Closed> CheckIdentity(ByteView payload);
+  std::optional<Closed> CheckIdentity(ByteView payload, ByteView remote_static);
   // Appends one framed transport message carrying `plaintext` to `out`.
   std::optional<Closed> SealInto(ByteView plaintext, Bytes& out);
 
@@ -101,8 +102,10 @@ class Transport {
   MemberKey peer_{};
   std::uint64_t sent_ = 0;
   std::uint64_t received_ = 0;
-  Bytes plain_;    // decrypted chunk, reused
-  Bytes scratch_;  // first chunk of an outgoing message, reused
+  std::array<std::uint8_t, 32> local_static_{};   // our Noise static public key
+  std::array<std::uint8_t, 32> remote_static_{};  // the peer's, once the handshake revealed it
+  Bytes plain_;                                   // decrypted chunk, reused
+  Bytes scratch_;                                 // first chunk of an outgoing message, reused
 };
 
 // The prologue both sides mix into the handshake: "polder/1" || circle id.

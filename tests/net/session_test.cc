@@ -102,11 +102,13 @@ TEST_F(SessionTest, WrongNetworkKeyEndsBothSidesWithAReason) {
   auto [c, s] = Pair(Config(true, a_), std::move(tc));
   RunFor(5s);
   ASSERT_TRUE(c->closed() && s->closed());
-  // In XXpsk3 the PSK enters with the initiator's last message: the initiator finishes its side,
-  // the responder cannot decrypt that message and ends the session, and the initiator sees it go.
+  // In XXpsk3 the PSK enters with the initiator's last message: the responder cannot decrypt it
+  // and ends the session; the initiator, still waiting for the responder's identity (which only
+  // a holder of the network key can send), is never ready and sees the handshake fail.
   EXPECT_FALSE(s->ready());
+  EXPECT_FALSE(c->ready());
   EXPECT_EQ(s->closed()->reason, CloseReason::kHandshakeFailed);
-  EXPECT_NE(c->closed()->reason, CloseReason::kShutdown);
+  EXPECT_EQ(c->closed()->reason, CloseReason::kHandshakeFailed);
 }
 
 TEST_F(SessionTest, WrongCircleEndsTheSession) {
@@ -278,6 +280,29 @@ TEST_F(SessionTest, MessageOverTheReceiversLimitEndsTheSession) {
   RunFor(5s);
   ASSERT_TRUE(s->closed());
   EXPECT_EQ(s->closed()->reason, CloseReason::kMessageTooLarge);
+}
+
+TEST_F(SessionTest, SendingTooLargeAMessageFailsButKeepsTheSession) {
+  auto [c, s] = Pair(Config(true, a_), Config(false, b_));
+  bool big = true, small = false;
+  auto client = c;
+  asio::co_spawn(
+      io_,
+      [client, &big, &small]() -> asio::awaitable<void> {
+        if (!co_await client->WaitReady()) co_return;
+        big = co_await client->Send(Bytes(kDefaultMaxAppMessageBytes + 1, 0));
+        small = co_await client->Send(Bytes(10, 0));
+      },
+      asio::detached);
+  int got = 0;
+  s->on_message([&](Bytes) { ++got; });
+  RunFor(2s);
+  EXPECT_FALSE(big);
+  EXPECT_TRUE(small);
+  EXPECT_EQ(got, 1);
+  EXPECT_FALSE(c->closed().has_value());
+  c->Shutdown();
+  RunFor(2s);
 }
 
 TEST_F(SessionTest, WriteQueueStaysWithinItsLimit) {

@@ -119,6 +119,56 @@ TEST_F(TransportTest, WrongCircleFailsTheHandshake) {
   EXPECT_EQ(err->reason, CloseReason::kHandshakeFailed);
 }
 
+// Review finding: the responder used to put its member identity in handshake message 2, which
+// is encrypted only under keys anyone can reach without the network key.
+TEST_F(TransportTest, NobodyWithoutTheNetworkKeyLearnsAMembersIdentity) {
+  auto r = Transport::Create(Config(false, b_));
+  crypto::noise::HandshakeConfig probe;
+  probe.protocol_name = std::string(kNoiseProtocol);
+  probe.initiator = true;
+  probe.prologue = Prologue(circle_);
+  probe.s = crypto::noise::KeyPair::Generate();
+  probe.psks = {std::array<std::uint8_t, 32>{}};  // a guess
+  auto hs = crypto::noise::Handshake::Create(std::move(probe));
+  Bytes m1;
+  AppendFrame(m1, *hs->Write({}));
+  auto o = r->Feed(m1);
+  ASSERT_TRUE(o.has_value());
+  FrameReader frames;
+  auto m2 = frames.Feed(o->to_send);
+  ASSERT_TRUE(m2.has_value());
+  ASSERT_EQ(m2->size(), 1u);
+  auto payload = hs->Read((*m2)[0]);
+  ASSERT_TRUE(payload.has_value());  // readable without the PSK ...
+  EXPECT_TRUE(payload->empty());     // ... so it must say nothing
+}
+
+TEST_F(TransportTest, InitiatorIsReadyOnlyOnceTheResponderProvedTheKey) {
+  auto i = Transport::Create(Config(true, a_));
+  auto r = Transport::Create(Config(false, b_));
+  auto o1 = r->Feed(*i->Start());
+  auto o2 = i->Feed(o1->to_send);  // the initiator has sent message 3
+  ASSERT_TRUE(o2.has_value());
+  EXPECT_FALSE(i->ready());
+  auto o3 = r->Feed(o2->to_send);
+  ASSERT_TRUE(o3.has_value());
+  EXPECT_TRUE(r->ready());
+  auto o4 = i->Feed(o3->to_send);
+  ASSERT_TRUE(o4.has_value());
+  EXPECT_TRUE(o4->became_ready);
+  EXPECT_EQ(i->peer(), b_.key.public_key());
+}
+
+TEST_F(TransportTest, NonMemberResponderIsRefusedByTheInitiator) {
+  Member stranger;
+  auto i = Transport::Create(Config(true, a_));
+  auto r = Transport::Create(Config(false, stranger));
+  auto err = Pump(*i, *r, *i->Start());
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->reason, CloseReason::kNotMember);
+  EXPECT_FALSE(i->ready());
+}
+
 TEST_F(TransportTest, NonMemberIsRefused) {
   Member stranger;
   auto i = Transport::Create(Config(true, stranger));
