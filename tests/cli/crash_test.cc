@@ -94,7 +94,9 @@ TEST_F(CrashTest, KilledImportLeavesWholeBatchesAndCanBeResumed) {
     ASSERT_TRUE(replica.has_value()) << "round " << round << ": " << replica.error().message;
     auto& r = **replica;
     const auto counts = *r.Counts();
-    EXPECT_EQ(counts.events % storage::kImportBatchEvents, 0u)
+    // Whole batches only; the last batch is shorter, so a kill that came after the import
+    // finished (a slow machine) leaves all the events.
+    EXPECT_TRUE(counts.events % storage::kImportBatchEvents == 0 || counts.events == kEvents)
         << "round " << round << ": a partial batch survived (" << counts.events << " events)";
     EXPECT_EQ(counts.pending, 0u);
     auto v = r.Verify();
