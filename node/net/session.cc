@@ -40,6 +40,9 @@ Session::Session(asio::ip::tcp::socket socket, Transport transport, SessionConfi
   room_signal_.expires_at(Clock::time_point::max());
   ready_signal_.expires_at(Clock::time_point::max());
   started_ = last_progress_ = last_sent_ = Clock::now();
+  // Messages are whole when queued; waiting to fill a segment (Nagle) only adds latency.
+  std::error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
 }
 
 asio::awaitable<void> Session::Run() {
