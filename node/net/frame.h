@@ -55,9 +55,10 @@ class AppReader {
 };
 
 // Splits one application message (with its length prefix) into plaintext chunks of at most
-// kMaxChunkBytes, calling `chunk` for each.
+// kMaxChunkBytes, calling `chunk(ByteView) -> bool` for each until it returns false. Only the
+// first chunk (prefix + start of the message) is copied, into `scratch`.
 template <class F>
-void ChunkAppMessage(ByteView message, F&& chunk);
+bool ChunkAppMessage(ByteView message, Bytes& scratch, F&& chunk);
 
 }  // namespace polder::net
 

@@ -7,19 +7,17 @@
 namespace polder::net {
 
 template <class F>
-void ChunkAppMessage(ByteView message, F&& chunk) {
+bool ChunkAppMessage(ByteView message, Bytes& scratch, F&& chunk) {
   const auto n = static_cast<std::uint32_t>(message.size());
-  std::uint8_t header[4] = {static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
-                            static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
-  Bytes first;
   const std::size_t first_body = std::min(message.size(), kMaxChunkBytes - 4);
-  first.reserve(4 + first_body);
-  first.insert(first.end(), header, header + 4);
-  first.insert(first.end(), message.begin(), message.begin() + static_cast<long>(first_body));
-  chunk(ByteView(first));
+  scratch.assign({static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
+                  static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
+  scratch.insert(scratch.end(), message.begin(), message.begin() + static_cast<long>(first_body));
+  if (!chunk(ByteView(scratch))) return false;
   for (std::size_t pos = first_body; pos < message.size(); pos += kMaxChunkBytes) {
-    chunk(message.subspan(pos, std::min(kMaxChunkBytes, message.size() - pos)));
+    if (!chunk(message.subspan(pos, std::min(kMaxChunkBytes, message.size() - pos)))) return false;
   }
+  return true;
 }
 
 template <class F>

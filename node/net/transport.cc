@@ -193,20 +193,15 @@ Result<Bytes, Closed> Transport::Send(ByteView message) {
   if (message.size() > config_.max_app_message) {
     return Close(CloseReason::kMessageTooLarge, "outgoing message over the limit");
   }
-  // Chunks of at most kMaxChunkBytes of the stream "length (4 bytes BE) || message", each sealed
-  // straight into the output (one buffer, no intermediate copies but the first chunk's).
+  // Each chunk is sealed straight into the output: one buffer, no copies but the first chunk's.
   Bytes out;
   out.reserve(message.size() + (message.size() / kMaxChunkBytes + 1) * (2 + kNoiseTagBytes) + 4);
-  const auto n = static_cast<std::uint32_t>(message.size());
-  const std::size_t first = std::min(message.size(), kMaxChunkBytes - 4);
-  scratch_.assign({static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
-                   static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
-  scratch_.insert(scratch_.end(), message.begin(), message.begin() + static_cast<long>(first));
-  if (auto e = SealInto(scratch_, out)) return Unexpected<Closed>{std::move(*e)};
-  for (std::size_t pos = first; pos < message.size(); pos += kMaxChunkBytes) {
-    const auto chunk = message.subspan(pos, std::min(kMaxChunkBytes, message.size() - pos));
-    if (auto e = SealInto(chunk, out)) return Unexpected<Closed>{std::move(*e)};
-  }
+  std::optional<Closed> err;
+  ChunkAppMessage(message, scratch_, [&](ByteView chunk) {
+    err = SealInto(chunk, out);
+    return !err;
+  });
+  if (err) return Unexpected<Closed>{std::move(*err)};
   return out;
 }
 

@@ -43,9 +43,11 @@ TEST(AppReader, SplitsAndJoinsAcrossChunks) {
   Bytes msg(300'000);
   for (auto& b : msg) b = static_cast<std::uint8_t>(rng());
   std::vector<Bytes> chunks;
-  ChunkAppMessage(msg, [&](ByteView c) {
+  Bytes scratch;
+  ChunkAppMessage(msg, scratch, [&](ByteView c) {
     EXPECT_LE(c.size(), kMaxChunkBytes);
     chunks.emplace_back(c.begin(), c.end());
+    return true;
   });
   EXPECT_EQ(chunks.size(), (msg.size() + 4 + kMaxChunkBytes - 1) / kMaxChunkBytes);
   AppReader r(1 << 20);
@@ -58,11 +60,10 @@ TEST(AppReader, SplitsAndJoinsAcrossChunks) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0], msg);
   // An empty message is a message too.
-  ChunkAppMessage(ByteView(), [&](ByteView c) {
+  ChunkAppMessage(ByteView(), scratch, [&](ByteView c) {
     auto out = r.Feed(c);
-    ASSERT_TRUE(out.has_value());
-    ASSERT_EQ(out->size(), 1u);
-    EXPECT_TRUE((*out)[0].empty());
+    EXPECT_TRUE(out.has_value() && out->size() == 1 && (*out)[0].empty());
+    return true;
   });
 }
 

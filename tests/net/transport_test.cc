@@ -181,16 +181,8 @@ TEST_F(TransportTest, NonMemberIsRefused) {
 
 TEST_F(TransportTest, TamperedTransportAndReplayAreRefused) {
   auto [i, r] = Connected();
-  auto m1 = *i.Send(AsBytes("one"));
-  auto m2 = *i.Send(AsBytes("two"));
-  Bytes bad = m1;
+  Bytes bad = *i.Send(AsBytes("one"));
   bad[5] ^= 0x10;
-  {
-    auto [i2, r2] = Connected();
-    (void)i2;
-    auto o = r2.Feed(bad);  // r2 never saw these keys: fails too, but for a different reason
-    EXPECT_FALSE(o.has_value());
-  }
   auto o = r.Feed(bad);
   ASSERT_FALSE(o.has_value());
   EXPECT_EQ(o.error().reason, CloseReason::kDecryptFailed);
@@ -200,7 +192,6 @@ TEST_F(TransportTest, TamperedTransportAndReplayAreRefused) {
   auto replay = r3.Feed(n1);
   ASSERT_FALSE(replay.has_value());
   EXPECT_EQ(replay.error().reason, CloseReason::kDecryptFailed);
-  (void)m2;
 }
 
 TEST_F(TransportTest, OversizedLengthPrefixIsRefusedBeforeAllocating) {
