@@ -20,6 +20,12 @@ void AppendFrame(Bytes& out, ByteView message) {
   out.insert(out.end(), message.begin(), message.end());
 }
 
+void AppReader::Recycle(Bytes buffer) {
+  if (spare_.size() < kMaxSpare && buffer.capacity() <= kMaxSpareBytes) {
+    spare_.push_back(std::move(buffer));
+  }
+}
+
 Result<std::vector<Bytes>> AppReader::Feed(ByteView in) {
   std::vector<Bytes> out;
   std::size_t pos = 0;
@@ -36,6 +42,10 @@ Result<std::vector<Bytes>> AppReader::Feed(ByteView in) {
                                       " bytes exceeds the limit of " + std::to_string(max_));
       }
       want_ = len;
+      if (!spare_.empty()) {
+        body_ = std::move(spare_.back());
+        spare_.pop_back();
+      }
       body_.clear();
       body_.reserve(std::min<std::size_t>(len, 64 << 10));  // more only as bytes arrive
       if (len == 0) {

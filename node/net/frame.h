@@ -45,6 +45,11 @@ class AppReader {
   // Fails when a length prefix exceeds the limit (before allocating anything for it).
   Result<std::vector<Bytes>> Feed(ByteView plaintext);
   bool in_message() const { return header_have_ > 0 || want_.has_value(); }
+  // Takes back a delivered message's buffer to hold a later message: in a steady stream no
+  // allocation per message. Keeps at most kMaxSpare buffers of at most kMaxSpareBytes each.
+  void Recycle(Bytes buffer);
+  static constexpr std::size_t kMaxSpare = 2;
+  static constexpr std::size_t kMaxSpareBytes = 256 * 1024;
 
  private:
   std::size_t max_;
@@ -52,6 +57,7 @@ class AppReader {
   std::size_t header_have_ = 0;
   std::optional<std::size_t> want_;
   Bytes body_;
+  std::vector<Bytes> spare_;
 };
 
 // Splits one application message (with its length prefix) into plaintext chunks of at most

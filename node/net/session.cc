@@ -17,6 +17,9 @@ constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr std::size_t kHandshakeReadChunk = 4 * 1024;
 // One write system call carries up to this many queued buffers.
 constexpr std::size_t kMaxGather = 16;
+// Written buffers kept for reuse: at most this many, each at most this large.
+constexpr std::size_t kMaxSpare = 16;
+constexpr std::size_t kMaxSpareBytes = 256 * 1024;
 using Clock = std::chrono::steady_clock;
 
 }  // namespace
@@ -77,15 +80,17 @@ asio::awaitable<bool> Session::Send(Bytes message) {
     co_await room_signal_.async_wait(kUseTuple);
   }
   if (closed_ || shutting_down_ || !transport_.ready()) co_return false;
-  auto wire = transport_.Send(message);
-  if (!wire) {
+  Bytes wire;
+  if (!spare_.empty()) {
+    wire = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  if (auto err = transport_.SendInto(message, wire)) {
     // Too large to send is the caller's mistake; nothing was encrypted, the session goes on.
-    if (wire.error().reason != CloseReason::kMessageTooLarge) {
-      Close(wire.error().reason, wire.error().message);
-    }
+    if (err->reason != CloseReason::kMessageTooLarge) Close(err->reason, err->message);
     co_return false;
   }
-  Enqueue(std::move(*wire));
+  Enqueue(std::move(wire));
   co_return true;
 }
 
@@ -121,7 +126,8 @@ asio::awaitable<void> Session::ReadLoop() {
     for (auto& m : out->messages) {
       if (closed_) co_return;
       try {
-        if (on_message_) on_message_(std::move(m));
+        if (on_message_) on_message_(ByteView(m));
+        transport_.Recycle(std::move(m));
       } catch (const std::exception& e) {
         Close(CloseReason::kProtocol, std::string("message handler failed: ") + e.what());
         co_return;
@@ -157,6 +163,11 @@ asio::awaitable<void> Session::WriteLoop() {
     auto [ec, n] = co_await asio::async_write(socket_, buffers, kUseTuple);
     write_started_.reset();
     queued_bytes_ = closed_ ? 0 : queued_bytes_ - batch_bytes;  // Close() empties the queue
+    for (auto& b : batch) {
+      if (spare_.size() >= kMaxSpare || b.capacity() > kMaxSpareBytes) break;
+      b.clear();
+      spare_.push_back(std::move(b));
+    }
     Wake(room_signal_);
     if (ec) {
       Close(CloseReason::kIoError, ec.message());

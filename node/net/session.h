@@ -36,14 +36,15 @@ struct SessionConfig {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  using MessageHandler = std::function<void(Bytes)>;
+  using MessageHandler = std::function<void(ByteView)>;
   using CloseHandler = std::function<void(const Closed&)>;
 
   static Result<std::shared_ptr<Session>, Closed> Create(asio::ip::tcp::socket socket,
                                                          TransportConfig transport,
                                                          SessionConfig config);
 
-  // Called on the session's executor for each application message, in order.
+  // Called on the session's executor for each application message, in order. The view is
+  // valid only during the call (its buffer is reused); copy what must outlive it.
   void on_message(MessageHandler h) { on_message_ = std::move(h); }
   // Called once, when the session ends, with the reason.
   void on_close(CloseHandler h) { on_close_ = std::move(h); }
@@ -75,6 +76,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Transport transport_;
   SessionConfig config_;
   std::deque<Bytes> queue_;
+  // Written buffers kept for the next messages: no allocation (and no page faults from the
+  // allocator returning memory) per message in a steady stream.
+  std::vector<Bytes> spare_;
   std::size_t queued_bytes_ = 0;
   asio::steady_timer write_signal_;  // the writer waits on it while the queue is empty
   asio::steady_timer room_signal_;   // senders wait on it while the queue is full

@@ -189,20 +189,29 @@ std::optional<Closed> Transport::SealInto(ByteView plaintext, Bytes& out) {
 }
 
 Result<Bytes, Closed> Transport::Send(ByteView message) {
-  if (!ready_) return Close(CloseReason::kProtocol, "send before the handshake finished");
+  Bytes out;
+  if (auto e = SendInto(message, out)) return Unexpected<Closed>{std::move(*e)};
+  return out;
+}
+
+std::optional<Closed> Transport::SendInto(ByteView message, Bytes& out) {
+  if (!ready_) {
+    return Closed{CloseReason::kProtocol, "send before the handshake finished"};
+  }
   if (message.size() > config_.max_app_message) {
-    return Close(CloseReason::kMessageTooLarge, "outgoing message over the limit");
+    return Closed{CloseReason::kMessageTooLarge, "outgoing message over the limit"};
   }
   // Each chunk is sealed straight into the output: one buffer, no copies but the first chunk's.
-  Bytes out;
-  out.reserve(message.size() + (message.size() / kMaxChunkBytes + 1) * (2 + kNoiseTagBytes) + 4);
+  const std::size_t start = out.size();
+  out.reserve(start + message.size() +
+              (message.size() / kMaxChunkBytes + 1) * (2 + kNoiseTagBytes) + 4);
   std::optional<Closed> err;
   ChunkAppMessage(message, scratch_, [&](ByteView chunk) {
     err = SealInto(chunk, out);
     return !err;
   });
-  if (err) return Unexpected<Closed>{std::move(*err)};
-  return out;
+  if (err) out.resize(start);
+  return err;
 }
 
 Result<Bytes, Closed> Transport::Keepalive() {

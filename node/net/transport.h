@@ -77,6 +77,10 @@ class Transport {
 
   // Encrypts one application message. REQUIRES: ready().
   Result<Bytes, Closed> Send(ByteView message);
+  // The same, appended to `out` (so callers can reuse buffers). On failure `out` is unchanged.
+  std::optional<Closed> SendInto(ByteView message, Bytes& out);
+  // Hands a received message's buffer back for reuse (optional).
+  void Recycle(Bytes message) { app_.Recycle(std::move(message)); }
   // An empty transport message, to show liveness. REQUIRES: ready().
   Result<Bytes, Closed> Keepalive();
 

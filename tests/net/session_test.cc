@@ -2,6 +2,7 @@
 // limits, and many sessions at once. Every test runs its io_context for a bounded time.
 #include "node/net/session.h"
 
+#include <algorithm>
 #include <random>
 
 #include <asio/co_spawn.hpp>
@@ -10,6 +11,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <gtest/gtest.h>
@@ -69,7 +71,7 @@ class SessionTest : public ::testing::Test {
 TEST_F(SessionTest, HandshakeSucceedsOnLoopbackAndMessagesFlow) {
   auto [c, s] = Pair(Config(true, a_), Config(false, b_));
   std::vector<std::string> got;
-  s->on_message([&](Bytes m) { got.emplace_back(m.begin(), m.end()); });
+  s->on_message([&](ByteView m) { got.emplace_back(m.begin(), m.end()); });
   bool ready = false, sent = false;
   auto client = c;
   const Bytes hi = {'h', 'i'};
@@ -127,6 +129,105 @@ TEST_F(SessionTest, NonMemberIsRefused) {
   ASSERT_TRUE(s->closed());
   EXPECT_EQ(s->closed()->reason, CloseReason::kNotMember);
   EXPECT_FALSE(s->ready());
+}
+
+// A relay between client and server that flips one bit at byte `flip_at` of the client's stream.
+struct TamperingRelay {
+  tcp::acceptor acc;
+  std::size_t flip_at;
+  std::size_t forwarded = 0;
+  TamperingRelay(asio::io_context& io, std::size_t at)
+      : acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), flip_at(at) {}
+
+  static asio::awaitable<void> Pipe(tcp::socket& from, tcp::socket& to, std::size_t* count,
+                                    std::size_t flip_at) {
+    std::vector<std::uint8_t> buf(4096);
+    for (;;) {
+      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), kUseTuple);
+      if (ec) break;
+      if (count) {
+        if (flip_at >= *count && flip_at < *count + n) buf[flip_at - *count] ^= 0x04;
+        *count += n;
+      }
+      auto [wec, w] = co_await asio::async_write(to, asio::buffer(buf.data(), n), kUseTuple);
+      if (wec) break;
+    }
+    std::error_code ignored;
+    to.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  // Accepts one client and connects it to `server`.
+  asio::awaitable<void> Run(tcp::endpoint server) {
+    auto exec = co_await asio::this_coro::executor;
+    auto [aec, client] = co_await acc.async_accept(kUseTuple);
+    if (aec) co_return;
+    tcp::socket upstream(exec);
+    auto [cec] = co_await upstream.async_connect(server, kUseTuple);
+    if (cec) co_return;
+    auto c = std::make_shared<tcp::socket>(std::move(client));
+    auto u = std::make_shared<tcp::socket>(std::move(upstream));
+    asio::co_spawn(
+        exec, [c, u]() -> asio::awaitable<void> { co_await Pipe(*u, *c, nullptr, 0); },
+        asio::detached);
+    co_await Pipe(*c, *u, &forwarded, flip_at);
+  }
+};
+
+// Runs a client and a server session through a relay that flips one bit at `flip_at` in the
+// client's bytes, the client sending one 10 KiB message once ready.
+struct TamperOutcome {
+  std::optional<Closed> client, server;
+  bool client_ready = false, server_ready = false;
+  int server_messages = 0;
+};
+
+TEST_F(SessionTest, TamperedByteOnTheWireEndsTheSession) {
+  auto run = [&](std::size_t flip_at) {
+    auto listener = Listen();
+    TamperingRelay relay(io_, flip_at);
+    tcp::socket client_sock(io_);
+    client_sock.connect(relay.acc.local_endpoint());
+    asio::co_spawn(io_, relay.Run(listener.local_endpoint()), asio::detached);
+    tcp::socket server_sock(io_);
+    RunFor(50ms);  // the relay accepts and connects upstream
+    listener.accept(server_sock);
+    auto c = *Session::Create(std::move(client_sock), Config(true, a_), {});
+    auto s = *Session::Create(std::move(server_sock), Config(false, b_), {});
+    TamperOutcome out;
+    s->on_message([&](ByteView) { ++out.server_messages; });
+    asio::co_spawn(io_, c->Run(), asio::detached);
+    asio::co_spawn(io_, s->Run(), asio::detached);
+    const Bytes payload(10 * 1024, 0x61);
+    asio::co_spawn(
+        io_,
+        [c, payload]() -> asio::awaitable<void> {
+          if (co_await c->WaitReady()) co_await c->Send(payload);
+        },
+        asio::detached);
+    RunFor(3s);
+    out.client = c->closed();
+    out.server = s->closed();
+    out.client_ready = c->ready();
+    out.server_ready = s->ready();
+    c->Close(CloseReason::kShutdown);
+    s->Close(CloseReason::kShutdown);
+    RunFor(100ms);
+    return out;
+  };
+  // Byte 40 of the client's stream lies in handshake message 3 (message 1 is 2 + 32 bytes).
+  auto hs = run(40);
+  ASSERT_TRUE(hs.server.has_value());
+  EXPECT_EQ(hs.server->reason, CloseReason::kHandshakeFailed) << hs.server->message;
+  EXPECT_FALSE(hs.server_ready);
+  EXPECT_FALSE(hs.client_ready);
+  ASSERT_TRUE(hs.client.has_value());
+  // Far past the handshake (message 3 is a few hundred bytes): inside the 10 KiB message.
+  auto tr = run(4000);
+  EXPECT_TRUE(tr.client_ready && tr.server_ready);
+  ASSERT_TRUE(tr.server.has_value());
+  EXPECT_EQ(tr.server->reason, CloseReason::kDecryptFailed) << tr.server->message;
+  EXPECT_EQ(tr.server_messages, 0);
+  ASSERT_TRUE(tr.client.has_value());
+  EXPECT_EQ(tr.client->reason, CloseReason::kPeerClosed);
 }
 
 TEST_F(SessionTest, PeerSendingOneBytePerSecondIsTimedOut) {
@@ -232,8 +333,9 @@ TEST_F(SessionTest, TenThousandMixedMessagesBothWays) {
   };
   Side at_s{sizes(1), 1}, at_c{sizes(2), 2};
   auto checker = [&make](Side& side) {
-    return [&side, &make](Bytes m) {
-      if (side.got >= kMessages || m != make(side.seed, side.got, side.expect[side.got]))
+    return [&side, &make](ByteView m) {
+      if (side.got >= kMessages ||
+          !std::ranges::equal(m, make(side.seed, side.got, side.expect[side.got])))
         ++side.bad;
       ++side.got;
     };
@@ -295,7 +397,7 @@ TEST_F(SessionTest, SendingTooLargeAMessageFailsButKeepsTheSession) {
       },
       asio::detached);
   int got = 0;
-  s->on_message([&](Bytes) { ++got; });
+  s->on_message([&](ByteView) { ++got; });
   RunFor(2s);
   EXPECT_FALSE(big);
   EXPECT_TRUE(small);
@@ -311,7 +413,7 @@ TEST_F(SessionTest, WriteQueueStaysWithinItsLimit) {
   auto [c, s] = Pair(Config(true, a_), Config(false, b_), sc);
   std::size_t peak = 0;
   int received = 0;
-  s->on_message([&](Bytes) { ++received; });
+  s->on_message([&](ByteView) { ++received; });
   auto client = c;
   asio::co_spawn(
       io_,
@@ -349,7 +451,7 @@ TEST_F(SessionTest, HundredConcurrentSessionsToOneListener) {
           if (ec) co_return;
           auto s = *Session::Create(std::move(sock), Config(false, b_), {});
           servers.push_back(s);
-          s->on_message([&](Bytes m) {
+          s->on_message([&](ByteView m) {
             if (std::string(m.begin(), m.end()).rfind("client ", 0) == 0) ++echoed;
           });
           asio::co_spawn(co_await asio::this_coro::executor, s->Run(), asio::detached);

@@ -194,6 +194,47 @@ TEST_F(TransportTest, TamperedTransportAndReplayAreRefused) {
   EXPECT_EQ(replay.error().reason, CloseReason::kDecryptFailed);
 }
 
+// Flips each byte (after the 2-byte length) of each of the four handshake messages in turn:
+// every such change must end the handshake with an error, and the initiator is never ready.
+TEST_F(TransportTest, TamperedByteAnywhereInTheHandshakeFailsIt) {
+  int tampered = 0;
+  for (int which = 0; which < 4; ++which) {
+    for (std::size_t pos = 2;; ++pos) {
+      auto i = Transport::Create(Config(true, a_));
+      auto r = Transport::Create(Config(false, b_));
+      ASSERT_TRUE(i && r);
+      Bytes msg = *i->Start();
+      bool failed = false, past_end = false;
+      for (int step = 0; step < 4 && !failed; ++step) {
+        if (step == which) {
+          if (pos >= msg.size()) {
+            past_end = true;
+            break;
+          }
+          msg[pos] ^= 0x01;
+        }
+        Transport& to = step % 2 == 0 ? *r : *i;
+        auto o = to.Feed(msg);
+        if (!o) {
+          failed = true;
+          EXPECT_TRUE(o.error().reason == CloseReason::kHandshakeFailed ||
+                      o.error().reason == CloseReason::kDecryptFailed ||
+                      o.error().reason == CloseReason::kBadIdentity)
+              << "message " << which << " byte " << pos << ": " << o.error().message;
+          break;
+        }
+        msg = o->to_send;
+      }
+      if (past_end) break;
+      ++tampered;
+      EXPECT_TRUE(failed) << "message " << which << " byte " << pos;
+      EXPECT_FALSE(i->ready()) << "message " << which << " byte " << pos;
+    }
+  }
+  std::printf("[ info ] %d tampered handshakes, each refused\n", tampered);
+  EXPECT_GT(tampered, 200);
+}
+
 TEST_F(TransportTest, OversizedLengthPrefixIsRefusedBeforeAllocating) {
   auto ic = Config(true, a_);
   ic.max_app_message = 1 << 20;
