@@ -23,14 +23,18 @@ Status FsyncDir(const std::filesystem::path& dir) {
 }  // namespace
 
 Status WriteKeyFile(const std::filesystem::path& path, const SigningKey& key) {
+  SecretBytes seed = key.Seed();
+  return WriteSecretFile(path, kKeyFileHeader, seed.view());
+}
+
+Status WriteSecretFile(const std::filesystem::path& path, std::string_view header,
+                       ByteView secret) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
-    return Fail(Errc::kAlreadyExists,
-                "an identity already exists at " + path.string() + "; refusing to overwrite it");
+    return Fail(Errc::kAlreadyExists, path.string() + " already exists; refusing to overwrite it");
   }
-  SecretBytes seed = key.Seed();
-  std::string text(kKeyFileHeader);
-  text += "\n" + ToHex(seed.view()) + "\n";
+  std::string text(header);
+  text += "\n" + ToHex(secret) + "\n";
   const auto tmp = path.string() + ".tmp";
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -47,9 +51,7 @@ Status WriteKeyFile(const std::filesystem::path& path, const SigningKey& key) {
   if (::link(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    if (err == EEXIST) {
-      return Fail(Errc::kAlreadyExists, "an identity already exists at " + path.string());
-    }
+    if (err == EEXIST) return Fail(Errc::kAlreadyExists, path.string() + " already exists");
     return Fail(Errc::kIo, "cannot create " + path.string() + ": " + std::strerror(err));
   }
   ::unlink(tmp.c_str());
@@ -61,21 +63,31 @@ Result<SigningKey> LoadKeyFile(const std::filesystem::path& path) {
   if (::stat(path.c_str(), &st) != 0) {
     return Fail(Errc::kNotFound, "no identity at " + path.string() + " (run `polder init` first)");
   }
+  auto seed = LoadSecretFile(path, kKeyFileHeader, 32);
+  if (!seed) return Unexpected<Error>{seed.error()};
+  auto key = SigningKey::FromSeed(*seed);
+  std::fill(seed->begin(), seed->end(), 0);
+  return key;
+}
+
+Result<Bytes> LoadSecretFile(const std::filesystem::path& path, std::string_view header,
+                             std::size_t size) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Fail(Errc::kNotFound, "no file " + path.string());
   if ((st.st_mode & 077) != 0) {
-    return Fail(Errc::kPermission, "identity file " + path.string() +
-                                       " can be read by others; run: chmod 600 " + path.string());
+    return Fail(Errc::kPermission,
+                path.string() + " can be read by others; run: chmod 600 " + path.string());
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Fail(Errc::kIo, "cannot open " + path.string() + ": " + std::strerror(errno));
   char buf[256];
   ssize_t n = ::read(fd, buf, sizeof buf);
   ::close(fd);
-  if (n <= 0) return Fail(Errc::kCorruption, "identity file " + path.string() + " is empty");
+  if (n <= 0) return Fail(Errc::kCorruption, path.string() + " is empty");
   std::string_view text(buf, static_cast<std::size_t>(n));
   const auto nl = text.find('\n');
-  if (nl == std::string_view::npos || text.substr(0, nl) != kKeyFileHeader) {
-    return Fail(Errc::kCorruption, "identity file " + path.string() + " does not start with " +
-                                       std::string(kKeyFileHeader));
+  if (nl == std::string_view::npos || text.substr(0, nl) != header) {
+    return Fail(Errc::kCorruption, path.string() + " does not start with " + std::string(header));
   }
   std::string_view hex = text.substr(nl + 1);
   while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ')) {
@@ -83,12 +95,10 @@ Result<SigningKey> LoadKeyFile(const std::filesystem::path& path) {
   }
   auto seed = FromHex(hex);
   std::fill(std::begin(buf), std::end(buf), '\0');
-  if (!seed || seed->size() != 32) {
-    return Fail(Errc::kCorruption, "identity file " + path.string() + " has a malformed seed");
+  if (!seed || seed->size() != size) {
+    return Fail(Errc::kCorruption, path.string() + " holds a malformed secret");
   }
-  auto key = SigningKey::FromSeed(*seed);
-  std::fill(seed->begin(), seed->end(), 0);
-  return key;
+  return std::move(*seed);
 }
 
 }  // namespace polder::crypto

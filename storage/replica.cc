@@ -731,6 +731,8 @@ struct Replica::Impl {
     }
     DecodedEvent& ev = *decoded;
     out.id = ev.id;
+    out.author = ev.author;
+    out.seq = ev.body.seq();
     // A replica that belongs to no circle yet joins the one it is told to (founding, or a first
     // import) with the first event it stores, in the same transaction: if nothing is stored,
     // nothing changes.
@@ -1204,6 +1206,154 @@ Status Replica::ForEachEvent(const std::function<Status(ByteView)>& sink) {
       if (Status s = sink(env); !s) return s;
     }
     return {};
+  });
+}
+
+Result<VersionVector> Replica::Vector(BeyondGap* beyond) {
+  return Guard([&]() -> Result<VersionVector> {
+    VersionVector v;
+    SQLite::Statement st(impl_->db,
+                         "SELECT author, seq, min(id) FROM events GROUP BY author, seq"
+                         " ORDER BY author, seq");
+    std::string current;
+    AuthorHead* head = nullptr;
+    bool gap = false;
+    while (st.executeStep()) {
+      std::string author = Blob(st.getColumn(0));
+      if (author != current) {
+        current = author;
+        head = &v.heads[ToId<MemberKey>(author)];
+        gap = false;
+      }
+      const auto seq = static_cast<std::uint64_t>(st.getColumn(1).getInt64());
+      if (gap || seq != head->seq + 1) {
+        gap = true;  // held beyond a gap: not part of the run 1..seq
+        if (beyond) (*beyond)[ToId<MemberKey>(author)][seq] = ToId<EventId>(Blob(st.getColumn(2)));
+        continue;
+      }
+      head->seq = seq;
+      head->id = ToId<EventId>(Blob(st.getColumn(2)));
+    }
+    // An author whose first event is missing holds nothing in the vector's sense.
+    std::erase_if(v.heads, [](const auto& kv) { return kv.second.seq == 0; });
+    SQLite::Statement f(impl_->db, "SELECT author FROM forks");
+    while (f.executeStep()) {
+      auto it = v.heads.find(ToId<MemberKey>(Blob(f.getColumn(0))));
+      if (it != v.heads.end()) it->second.forked = true;
+    }
+    return v;
+  });
+}
+
+Result<EventPage> Replica::ReadEvents(
+    const EventCursor& cursor, std::size_t max_events, std::size_t max_bytes,
+    const std::function<bool(const MemberKey&, std::uint64_t)>& skip) {
+  return Guard([&]() -> Result<EventPage> {
+    EventPage page;
+    page.next = cursor;
+    Impl::Release release{impl_.get()};
+    auto full = [&] { return page.events.size() >= max_events || page.bytes >= max_bytes; };
+    // Reads rows until the page is full or the statement ends; returns how many it read.
+    auto take = [&](SQLite::Statement& st) {
+      std::int64_t rows = 0;
+      while (!full() && st.executeStep()) {
+        ++rows;
+        page.next.last = st.getColumn(4).getInt64();
+        const auto author = ToId<MemberKey>(Blob(st.getColumn(0)));
+        const auto seq = static_cast<std::uint64_t>(st.getColumn(1).getInt64());
+        if (skip && skip(author, seq)) continue;
+        page.events.push_back(Envelope(Blob(st.getColumn(2)), Blob(st.getColumn(3))));
+        page.bytes += page.events.back().size();
+        page.keys.emplace_back(author, seq);
+      }
+      return rows;
+    };
+    constexpr std::int64_t kRowsPerQuery = 4096;
+    while (!full()) {
+      const bool applied = !page.next.applied_done;
+      auto& st = impl_->Q(applied ? "SELECT author, seq, body, sig, apply_order FROM events"
+                                    " WHERE state = 1 AND apply_order > ? ORDER BY apply_order"
+                                    " LIMIT ?"
+                                  : "SELECT author, seq, body, sig, rowid FROM events"
+                                    " WHERE state <> 1 AND rowid > ? ORDER BY rowid LIMIT ?");
+      st.bind(1, page.next.last);
+      st.bind(2, kRowsPerQuery);
+      const std::int64_t rows = take(st);
+      st.reset();
+      if (full() || rows == kRowsPerQuery) continue;  // the loop ends if full
+      if (applied) {  // this phase is exhausted: on to the events not applied
+        page.next.applied_done = true;
+        page.next.last = 0;
+        continue;
+      }
+      page.end = true;
+      break;
+    }
+    return page;
+  });
+}
+
+Result<std::vector<Bytes>> Replica::ForkProof(const MemberKey& author) {
+  return Guard([&]() -> Result<std::vector<Bytes>> {
+    std::vector<Bytes> out;
+    Impl::Release release{impl_.get()};
+    auto& f = impl_->Q("SELECT event_a, event_b FROM forks WHERE author = ?");
+    Bind(f, 1, author.view());
+    if (!f.executeStep()) return out;
+    const std::string a = Blob(f.getColumn(0)), b = Blob(f.getColumn(1));
+    for (const auto& id : {a, b}) {
+      auto ev = EventBytes(ToId<EventId>(id));
+      if (!ev) return Unexpected<Error>{ev.error()};
+      if (*ev) out.push_back(std::move(**ev));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<Bytes>> Replica::EventBytes(const EventId& id) {
+  return Guard([&]() -> Result<std::optional<Bytes>> {
+    Impl::Release release{impl_.get()};
+    auto& st = impl_->Q("SELECT body, sig FROM events WHERE idp = ? AND id = ?");
+    st.bind(1, IdPrefix(id.view()));
+    Bind(st, 2, id.view());
+    if (!st.executeStep()) return std::optional<Bytes>();
+    return std::optional<Bytes>(Envelope(Blob(st.getColumn(0)), Blob(st.getColumn(1))));
+  });
+}
+
+Status Replica::PutPeer(const StoredPeer& peer) {
+  return Guard([&]() -> Status {
+    Impl::Release release{impl_.get()};
+    auto& st = impl_->Q(
+        "INSERT INTO peers(member, announced_ms, addresses, announcement) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(member) DO UPDATE SET announced_ms = excluded.announced_ms,"
+        " addresses = excluded.addresses, announcement = excluded.announcement"
+        " WHERE excluded.announced_ms > peers.announced_ms");
+    Bind(st, 1, peer.member.view());
+    st.bind(2, peer.announced_ms);
+    BindText(st, 3, peer.addresses);
+    Bind(st, 4, ByteView(peer.announcement));
+    st.exec();
+    return {};
+  });
+}
+
+Result<std::vector<StoredPeer>> Replica::Peers() {
+  return Guard([&]() -> Result<std::vector<StoredPeer>> {
+    std::vector<StoredPeer> out;
+    SQLite::Statement st(impl_->db,
+                         "SELECT member, announced_ms, addresses, announcement FROM peers"
+                         " ORDER BY member");
+    while (st.executeStep()) {
+      StoredPeer p;
+      p.member = ToId<MemberKey>(Blob(st.getColumn(0)));
+      p.announced_ms = st.getColumn(1).getInt64();
+      p.addresses = st.getColumn(2).getString();
+      const std::string a = Blob(st.getColumn(3));
+      p.announcement.assign(a.begin(), a.end());
+      out.push_back(std::move(p));
+    }
+    return out;
   });
 }
 

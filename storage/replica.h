@@ -26,6 +26,7 @@
 #include "proto/bytes.h"
 #include "storage/event.h"
 #include "storage/limits.h"
+#include "storage/version_vector.h"
 
 namespace polder::storage {
 
@@ -43,6 +44,8 @@ const char* ToString(Outcome outcome);
 struct IngestResult {
   Outcome outcome = Outcome::kRefused;
   EventId id{};
+  MemberKey author{};  // set once the event decoded
+  std::uint64_t seq = 0;
   std::optional<Refusal> refusal;  // set when refused
   std::string waiting_for;         // pending: what it waits for, in words
 };
@@ -57,6 +60,30 @@ struct IngestOptions {
   // A replica that belongs to no circle yet joins this circle with the first event it stores
   // (founding a circle; a first import). Nothing stored, nothing joined.
   std::optional<CircleId> adopt_circle;
+};
+
+// Where a reader of the stored events (a peer being caught up) has got to. Applied events come
+// first, in apply order; then the rest (pending, frozen), in arrival order.
+struct EventCursor {
+  bool applied_done = false;
+  std::int64_t last = 0;  // apply_order (first phase) or rowid (second phase) last read
+  bool operator==(const EventCursor&) const = default;
+};
+
+struct EventPage {
+  std::vector<Bytes> events;                              // serialized SignedEvents
+  std::vector<std::pair<MemberKey, std::uint64_t>> keys;  // (author, seq) of each
+  std::size_t bytes = 0;
+  EventCursor next;
+  bool end = false;  // nothing stored after `next` (for now)
+};
+
+// A member's signed announcement of where their node listens (node/sync keeps the format).
+struct StoredPeer {
+  MemberKey member{};
+  std::int64_t announced_ms = 0;
+  std::string addresses;  // newline-separated host:port
+  Bytes announcement;     // the signed bytes, to pass on to other peers
 };
 
 // Counts, for status lines and tests.
@@ -116,6 +143,23 @@ class Replica {
   // Stored events in an order any replica can ingest without waiting: applied events in apply
   // order, then the rest. Calls `sink` with each serialized SignedEvent.
   Status ForEachEvent(const std::function<Status(ByteView)>& sink);
+
+  // Sync. What this replica holds, per author (docs/protocol.md, section 12).
+  // `beyond`, when given, receives the events held past a gap.
+  Result<VersionVector> Vector(BeyondGap* beyond = nullptr);
+  // Stored events after `cursor` in an order a peer can ingest without waiting, leaving out those
+  // `skip(author, seq)` says the peer holds, until `max_events` or `max_bytes` (at least one).
+  Result<EventPage> ReadEvents(const EventCursor& cursor, std::size_t max_events,
+                               std::size_t max_bytes,
+                               const std::function<bool(const MemberKey&, std::uint64_t)>& skip);
+  // The two events that prove `author` forked (empty if they did not).
+  Result<std::vector<Bytes>> ForkProof(const MemberKey& author);
+  // The stored event with this id, if any.
+  Result<std::optional<Bytes>> EventBytes(const EventId& id);
+
+  // The peer table: the newest announcement per member (older ones are ignored).
+  Status PutPeer(const StoredPeer& peer);
+  Result<std::vector<StoredPeer>> Peers();
 
   // Queries used by the CLI.
   bool IsMember(const MemberKey& key);

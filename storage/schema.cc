@@ -146,7 +146,20 @@ CREATE TABLE delegations(
 ) STRICT, WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// Version 2: sync reads events in apply order; the peer table.
+constexpr std::string_view kV2 = R"sql(
+CREATE INDEX events_by_apply_order ON events(apply_order) WHERE state = 1;
+
+-- The newest signed announcement of each member's node addresses (node/sync).
+CREATE TABLE peers(
+  member BLOB PRIMARY KEY,
+  announced_ms INTEGER NOT NULL,
+  addresses TEXT NOT NULL,
+  announcement BLOB NOT NULL
+) STRICT;
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

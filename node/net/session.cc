@@ -94,6 +94,21 @@ asio::awaitable<bool> Session::Send(Bytes message) {
   co_return true;
 }
 
+bool Session::Post(ByteView message) {
+  if (closed_ || shutting_down_ || !transport_.ready()) return false;
+  Bytes wire;
+  if (!spare_.empty()) {
+    wire = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  if (auto err = transport_.SendInto(message, wire)) {
+    if (err->reason != CloseReason::kMessageTooLarge) Close(err->reason, err->message);
+    return false;
+  }
+  Enqueue(std::move(wire));
+  return true;
+}
+
 asio::awaitable<void> Session::ReadLoop() {
   // Small until the peer has proved it belongs to the circle: unauthenticated connections are
   // cheap to open, so they get little memory.
@@ -122,7 +137,15 @@ asio::awaitable<void> Session::ReadLoop() {
       last_progress_ = Clock::now();
     }
     if (!out->to_send.empty()) Enqueue(std::move(out->to_send));
-    if (out->became_ready) Wake(ready_signal_);
+    if (out->became_ready) {
+      Wake(ready_signal_);
+      if (on_ready_) {
+        auto h = std::move(on_ready_);
+        on_ready_ = nullptr;
+        h();
+        if (closed_) co_return;
+      }
+    }
     for (auto& m : out->messages) {
       if (closed_) co_return;
       try {
@@ -243,6 +266,7 @@ void Session::Close(CloseReason why, std::string message) {
   auto on_close = std::move(on_close_);
   on_close_ = nullptr;
   on_message_ = nullptr;
+  on_ready_ = nullptr;
   if (on_close) on_close(*closed_);
 }
 

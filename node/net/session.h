@@ -46,6 +46,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Called on the session's executor for each application message, in order. The view is
   // valid only during the call (its buffer is reused); copy what must outlive it.
   void on_message(MessageHandler h) { on_message_ = std::move(h); }
+  // Called once, when the handshake completes, before any message is delivered.
+  void on_ready(std::function<void()> h) { on_ready_ = std::move(h); }
   // Called once, when the session ends, with the reason.
   void on_close(CloseHandler h) { on_close_ = std::move(h); }
 
@@ -54,6 +56,9 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> WaitReady();
   // Queues `message`; false if the session is closed (or closes while waiting for room).
   asio::awaitable<bool> Send(Bytes message);
+  // Queues `message` without waiting for room (the caller bounds what it queues, e.g. by
+  // credit, and watches queued_bytes()); false if the session is not ready or is closing.
+  bool Post(ByteView message);
   // Ends the session now with `why` (no flushing).
   void Close(CloseReason why, std::string message = {});
   // Ends the session gracefully: queued messages are sent first.
@@ -92,6 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool half_closed_ = false;
   std::optional<Closed> closed_;
   MessageHandler on_message_;
+  std::function<void()> on_ready_;
   CloseHandler on_close_;
 };
 

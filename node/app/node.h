@@ -1,0 +1,108 @@
+// Node: the running daemon of one member — listens for sessions, dials known peers with backoff,
+// runs the sync protocol over every session, and authors events for the local CLI. Everything
+// runs on one io_context thread, which owns the replica.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "node/app/session.h"
+#include "node/net/session.h"
+#include "node/sync/syncer.h"
+#include "polder/v1/api.pb.h"
+
+namespace polder::app {
+
+struct NodeConfig {
+  std::string listen = "0.0.0.0:7714";  // host:port; port 0 picks a free port
+  std::vector<std::string> advertise;   // announced addresses; default: the listen address
+  std::vector<std::string> bootstrap;   // addresses to dial first (from the join code)
+  int max_outbound = 4;
+  int max_inbound = 32;
+  std::chrono::milliseconds anti_entropy{2000};
+  std::chrono::milliseconds dial_interval{250};
+  std::chrono::milliseconds backoff_min{500};
+  std::chrono::milliseconds backoff_max{60000};
+  std::chrono::milliseconds connect_timeout{5000};
+  net::SessionConfig session;
+  std::uint64_t sync_credit = sync::kInitialCredit;  // catch-up bytes in flight from each peer
+};
+
+class Node {
+ public:
+  Node(asio::io_context& io, Session& session, NodeConfig config,
+       std::array<std::uint8_t, 32> network_key);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Binds the listener and starts the loops. Fails if the replica belongs to no circle.
+  Status Start();
+  // Stops accepting and dialing, closes every session gracefully. The io_context then runs out
+  // of work once the sessions have closed.
+  void Stop();
+
+  asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+  // Authors one event of this member (see Session::Author) and pushes it to the peers.
+  // Call on the io_context's thread.
+  Result<Session::Authored> Author(const std::function<void(v1::EventBody&)>& fill);
+  // Adds an address to dial (e.g. from a test harness or a join code).
+  void AddAddress(const std::string& address);
+
+  v1::NodeView View() const;
+  sync::Syncer& syncer() { return syncer_; }
+  std::size_t ready_peers() const;
+  Session& session() { return session_; }
+
+ private:
+  struct Conn;
+  struct Target {
+    int failures = 0;
+    std::chrono::steady_clock::time_point next_try{};
+    bool busy = false;  // a connection to it is open or being made
+    bool self = false;  // it is this node
+    std::optional<MemberKey> member;
+  };
+  class SessionLink;
+
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> Dial(std::string address);
+  asio::awaitable<void> DialLoop();
+  asio::awaitable<void> AntiEntropyLoop();
+  asio::awaitable<void> PumpLoop();
+  void Attach(asio::ip::tcp::socket socket, bool outbound, const std::string& address);
+  void OnReady(const std::shared_ptr<Conn>& c);
+  void OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why);
+  void Backoff(Target& t);
+  net::TransportConfig TransportFor(bool initiator);
+
+  asio::io_context& io_;
+  Session& session_;
+  NodeConfig config_;
+  std::array<std::uint8_t, 32> network_key_;
+  asio::ip::tcp::acceptor acceptor_;
+  sync::Syncer syncer_;
+  std::map<net::Session*, std::shared_ptr<Conn>> conns_;
+  std::map<std::string, Target> targets_;
+  std::vector<std::unique_ptr<asio::steady_timer>> timers_;
+  std::mt19937_64 rng_;
+  bool stopping_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted work checks it
+};
+
+// Splits "host:port"; IPv6 hosts in brackets ("[::1]:7714").
+Result<asio::ip::tcp::endpoint> ParseEndpoint(const std::string& address);
+
+}  // namespace polder::app

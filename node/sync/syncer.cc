@@ -1,0 +1,499 @@
+#include "node/sync/syncer.h"
+
+#include <algorithm>
+
+#include "storage/event.h"
+
+namespace polder::sync {
+namespace {
+
+std::optional<MemberKey> KeyFrom(const std::string& bytes) {
+  return MemberKey::FromBytes(AsBytes(bytes));
+}
+
+// Refusals no honest node would pass on: it stores only events that pass these checks.
+bool Hostile(storage::RefusalCode code) {
+  switch (code) {
+    case storage::RefusalCode::kTooLarge:
+    case storage::RefusalCode::kMalformed:
+    case storage::RefusalCode::kBadSignature:
+    case storage::RefusalCode::kWrongCircle:
+    case storage::RefusalCode::kBadCharter: return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& sa) {
+  v1::Announcement a;
+  if (sa.body().size() > 4096 || !a.ParseFromString(sa.body())) {
+    return Fail(Errc::kInvalidArgument, "malformed announcement");
+  }
+  auto member = KeyFrom(a.member());
+  if (!member) return Fail(Errc::kInvalidArgument, "announcement without a member key");
+  if (!crypto::Verify(*member, kAnnounceContext, AsBytes(sa.body()), AsBytes(sa.signature()))) {
+    return Fail(Errc::kRefused, "announcement signature does not verify");
+  }
+  if (a.addresses_size() > static_cast<int>(kMaxAddressesPerAnnouncement)) {
+    return Fail(Errc::kLimit, "announcement lists too many addresses");
+  }
+  for (const auto& addr : a.addresses()) {
+    if (addr.empty() || addr.size() > 255) return Fail(Errc::kInvalidArgument, "bad address");
+  }
+  return a;
+}
+
+Syncer::Syncer(storage::Replica& replica, Options options)
+    : replica_(replica), opt_(std::move(options)) {}
+
+Status Syncer::Load() {
+  beyond_gap_.clear();
+  auto v = replica_.Vector(&beyond_gap_);
+  if (!v) return Unexpected<Error>{v.error()};
+  local_ = std::move(*v);
+  auto c = replica_.Counts();
+  if (!c) return Unexpected<Error>{c.error()};
+  held_ = c->events;
+  return {};
+}
+
+std::vector<PeerId> Syncer::peers() const {
+  std::vector<PeerId> out;
+  for (const auto& [id, p] : peers_) out.push_back(id);
+  return out;
+}
+
+std::optional<MemberKey> Syncer::member_of(PeerId peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return std::nullopt;
+  return it->second.member;
+}
+
+Bytes Syncer::Announcement() {
+  if (!opt_.identity) return {};
+  v1::Announcement a;
+  a.set_member(opt_.identity->public_key().str());
+  for (const auto& addr : opt_.listen_addresses) a.add_addresses(addr);
+  a.set_timestamp_ms(opt_.now_ms ? opt_.now_ms() : 0);
+  if (auto c = replica_.circle()) a.set_circle_id(c->str());
+  v1::SignedAnnouncement sa;
+  sa.set_body(a.SerializeAsString());
+  const auto sig = opt_.identity->Sign(kAnnounceContext, AsBytes(sa.body()));
+  sa.set_signature(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
+  const std::string s = sa.SerializeAsString();
+  return Bytes(s.begin(), s.end());
+}
+
+PeerId Syncer::AddPeer(const MemberKey& member, std::shared_ptr<Link> link) {
+  const PeerId id = next_id_++;
+  Peer& p = peers_[id];
+  p.member = member;
+  p.link = std::move(link);
+  const std::uint64_t credit = source_ ? 0 : opt_.initial_credit;
+  if (!source_) source_ = id;
+  p.credit_in = credit;
+  SendHello(p, /*reply=*/true, credit);
+  // Tell the peer where we (and the members we know of) can be reached.
+  v1::SyncMessage m;
+  auto* list = m.mutable_peers();
+  if (opt_.identity && !opt_.listen_addresses.empty()) {
+    const Bytes own = Announcement();
+    list->add_announcements()->ParseFromArray(own.data(), static_cast<int>(own.size()));
+  }
+  if (auto known = replica_.Peers()) {
+    for (const auto& sp : *known) {
+      if (list->announcements_size() >= static_cast<int>(kMaxAnnouncements)) break;
+      if (opt_.identity && sp.member == opt_.identity->public_key()) continue;
+      list->add_announcements()->ParseFromArray(sp.announcement.data(),
+                                                static_cast<int>(sp.announcement.size()));
+    }
+  }
+  if (list->announcements_size() > 0) Send(p, m);
+  return id;
+}
+
+void Syncer::RemovePeer(PeerId peer) {
+  peers_.erase(peer);
+  if (source_ == peer) {
+    source_.reset();
+    PickSource();
+  }
+}
+
+void Syncer::PickSource() {
+  if (source_) {
+    auto it = peers_.find(*source_);
+    if (it != peers_.end() && (!it->second.have_vector || it->second.known.AheadOf(local_) > 0)) {
+      return;  // still has more for us (or has not told us yet)
+    }
+  }
+  Peer* best = nullptr;
+  PeerId best_id = 0;
+  std::uint64_t most = 0;
+  for (auto& [id, p] : peers_) {
+    if (!p.have_vector || (source_ && id == *source_)) continue;
+    const std::uint64_t ahead = p.known.AheadOf(local_);
+    if (ahead > most) {
+      most = ahead;
+      best = &p;
+      best_id = id;
+    }
+  }
+  if (!best) return;  // the current source (if any) stays; nobody holds more
+  source_ = best_id;
+  // It streams from what we hold now, not from what we held when we last told it.
+  SendVector(*best);
+  best->credit_in += opt_.initial_credit;
+  v1::SyncMessage m;
+  m.mutable_credit()->set_bytes(opt_.initial_credit);
+  Send(*best, m);
+}
+
+void Syncer::Send(Peer& p, const v1::SyncMessage& m) {
+  const std::string s = m.SerializeAsString();
+  stats_.bytes_out += s.size();
+  p.link->Send(Bytes(s.begin(), s.end()));
+}
+
+void Syncer::SendHello(Peer& p, bool reply, std::uint64_t credit) {
+  v1::SyncMessage m;
+  auto* h = m.mutable_hello();
+  h->set_version(kSyncVersion);
+  const Digest32 d = local_.Digest();
+  h->set_vector_digest(d.str());
+  h->set_events_held(held_);
+  h->set_reply(reply);
+  h->set_credit_bytes(credit);
+  Send(p, m);
+}
+
+void Syncer::SendVector(Peer& p) {
+  v1::SyncMessage m;
+  auto* v = m.mutable_vector();
+  for (const auto& [author, head] : local_.heads) {
+    auto* h = v->add_heads();
+    h->set_author(author.str());
+    h->set_seq(head.seq);
+    h->set_head(head.id.str());
+    h->set_forked(head.forked);
+  }
+  Send(p, m);
+}
+
+void Syncer::Probe(PeerId peer) {
+  auto it = peers_.find(peer);
+  if (it != peers_.end()) SendHello(it->second, /*reply=*/false, 0);
+}
+
+void Syncer::OnMessage(PeerId id, ByteView message) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  Peer& p = it->second;
+  stats_.bytes_in += message.size();
+  v1::SyncMessage m;
+  if (!m.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+    return CutOff(p, "malformed sync message");
+  }
+  switch (m.msg_case()) {
+    case v1::SyncMessage::kHello: return OnHello(p, m.hello());
+    case v1::SyncMessage::kVector: return OnVector(p, m.vector());
+    case v1::SyncMessage::kEvents: return OnEvents(id, p, m.events(), message.size());
+    case v1::SyncMessage::kCredit: p.credit_out += m.credit().bytes(); return Stream(p);
+    case v1::SyncMessage::kPeers: return OnPeers(p, m.peers());
+    default: return CutOff(p, "unknown sync message");
+  }
+}
+
+void Syncer::OnHello(Peer& p, const v1::Hello& h) {
+  if (h.version() != kSyncVersion) {
+    return CutOff(p, "sync protocol version " + std::to_string(h.version()) + " not supported");
+  }
+  if (h.vector_digest().size() != 32) return CutOff(p, "hello without a vector digest");
+  p.credit_out += std::min<std::uint64_t>(h.credit_bytes(), 64ull << 20);
+  if (!h.reply()) SendHello(p, /*reply=*/true, 0);
+  if (h.vector_digest() != local_.Digest().str()) {
+    SendVector(p);
+  } else {
+    // In sync: it holds what we hold.
+    p.known = local_;
+    p.have_vector = true;
+    p.expected = 0;
+    PickSource();
+  }
+}
+
+void Syncer::OnVector(Peer& p, const v1::Vector& v) {
+  storage::VersionVector theirs;
+  for (const auto& h : v.heads()) {
+    auto author = KeyFrom(h.author());
+    auto head = EventId::FromBytes(AsBytes(h.head()));
+    if (!author || !head || h.seq() == 0) return CutOff(p, "malformed vector entry");
+    auto& e = theirs.heads[*author];
+    e.seq = h.seq();
+    e.id = *head;
+    e.forked = h.forked();
+  }
+  p.known = std::move(theirs);
+  p.have_vector = true;
+  p.expected = p.known.AheadOf(local_);
+  stats_.expected = 0;
+  for (const auto& [id, q] : peers_) stats_.expected = std::max(stats_.expected, q.expected);
+  // Proofs of forks travel first, so every node learns of a forked author.
+  for (const auto& [author, head] : local_.heads) {
+    auto it = p.known.heads.find(author);
+    const bool they_know = it != p.known.heads.end() && it->second.forked;
+    const bool differ_here =
+        it != p.known.heads.end() && it->second.seq == head.seq && it->second.id != head.id;
+    std::vector<Bytes> proof;
+    if (head.forked && !they_know) {
+      auto fp = replica_.ForkProof(author);
+      if (fp) proof = std::move(*fp);
+    } else if (differ_here) {  // two versions of one event: ours proves the fork to them
+      auto ev = replica_.EventBytes(head.id);
+      if (ev && *ev) proof.push_back(std::move(**ev));
+    }
+    if (proof.empty()) continue;
+    v1::SyncMessage m;
+    auto* b = m.mutable_events();
+    b->set_push(true);
+    for (const auto& e : proof) b->add_events(e.data(), e.size());
+    stats_.events_sent += proof.size();
+    Send(p, m);
+  }
+  PickSource();
+  if (local_.AheadOf(p.known) > 0) {
+    p.streaming = true;
+    p.cursor = {};
+    Stream(p);
+  } else {
+    p.streaming = false;
+  }
+}
+
+void Syncer::Stream(Peer& p) {
+  while (p.streaming && p.credit_out > 0 && p.link->queued_bytes() < kPushQueueLimit) {
+    const std::size_t max_bytes =
+        static_cast<std::size_t>(std::min<std::uint64_t>(kBatchBytes, p.credit_out));
+    auto page = replica_.ReadEvents(
+        p.cursor, kBatchEvents, max_bytes,
+        [&](const MemberKey& author, std::uint64_t seq) { return p.known.SeqOf(author) >= seq; });
+    if (!page) {
+      p.streaming = false;
+      return;
+    }
+    p.cursor = page->next;
+    if (!page->events.empty()) {
+      v1::SyncMessage m;
+      auto* b = m.mutable_events();
+      for (std::size_t i = 0; i < page->events.size(); ++i) {
+        b->add_events(page->events[i].data(), page->events[i].size());
+        const auto& [author, seq] = page->keys[i];
+        auto& k = p.known.heads[author];
+        if (seq == k.seq + 1) k.seq = seq;  // the id is not needed for skipping
+      }
+      p.credit_out -= std::min<std::uint64_t>(p.credit_out, page->bytes);
+      stats_.events_sent += page->events.size();
+      Send(p, m);
+    }
+    if (page->end) p.streaming = false;
+  }
+}
+
+void Syncer::Pump() {
+  for (auto& [id, p] : peers_) Stream(p);
+}
+
+void Syncer::Advance(storage::VersionVector& v, const MemberKey& author, std::uint64_t seq,
+                     const EventId& id) {
+  auto& head = v.heads[author];
+  if (seq == head.seq + 1) {
+    head.seq = seq;
+    head.id = id;
+  }
+}
+
+void Syncer::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b, std::size_t wire_bytes) {
+  if (b.events_size() == 0) return;
+  if (static_cast<std::size_t>(b.events_size()) > kMaxBatchEventsIn) {
+    return CutOff(p, "event batch of " + std::to_string(b.events_size()) + " events");
+  }
+  if (!b.push()) {
+    if (wire_bytes > p.credit_in + 4096) return CutOff(p, "sent beyond its credit");
+    p.credit_in -= std::min<std::uint64_t>(p.credit_in, wire_bytes);
+  }
+  for (const auto& e : b.events()) inbox_.push_back(Inbound{from, Bytes(e.begin(), e.end())});
+  stats_.events_received += static_cast<std::uint64_t>(b.events_size());
+  if (!b.push()) credit_due_.push_back(CreditDue{from, wire_bytes});
+  if (!opt_.schedule_flush) {
+    Flush();
+  } else if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    opt_.schedule_flush();
+  }
+}
+
+void Syncer::Flush() {
+  flush_scheduled_ = false;
+  if (inbox_.empty() && credit_due_.empty()) return;
+  std::vector<Inbound> inbox = std::move(inbox_);
+  inbox_.clear();
+  std::vector<CreditDue> credits = std::move(credit_due_);
+  credit_due_.clear();
+  std::vector<Bytes> batch;
+  batch.reserve(inbox.size());
+  for (auto& in : inbox) batch.push_back(std::move(in.event));
+  storage::IngestOptions opt(opt_.now_ms ? opt_.now_ms() : 0);
+  auto results = replica_.Ingest(batch, opt);
+  if (!results) {
+    // Our own failure (disk, database): nothing was stored; the senders are not to blame, and
+    // anti-entropy brings the events again.
+    for (const auto& c : credits) {
+      auto it = peers_.find(c.to);
+      if (it != peers_.end()) it->second.link->Close("replica error: " + results.error().message);
+    }
+    return;
+  }
+  ++stats_.batches_committed;
+  std::size_t stored = 0;
+  std::map<PeerId, std::string> hostile;
+  for (std::size_t i = 0; i < results->size(); ++i) {
+    const auto& r = (*results)[i];
+    const PeerId from = inbox[i].from;
+    auto pit = peers_.find(from);
+    Peer* p = pit == peers_.end() ? nullptr : &pit->second;
+    switch (r.outcome) {
+      case storage::Outcome::kRefused:
+        ++stats_.refused;
+        if (r.refusal && Hostile(r.refusal->code) && !hostile.count(from)) {
+          hostile[from] =
+              std::string(storage::ToString(r.refusal->code)) + ": " + r.refusal->message;
+        }
+        continue;
+      case storage::Outcome::kDuplicate:
+        ++stats_.duplicates;
+        if (p) Advance(p->known, r.author, r.seq, r.id);
+        continue;
+      case storage::Outcome::kEquivocation: {
+        auto& head = local_.heads[r.author];
+        head.forked = true;
+        if (r.seq == head.seq && r.id < head.id) head.id = r.id;
+        break;
+      }
+      default: {  // applied, pending, void: new to this replica
+        auto& head = local_.heads[r.author];
+        if (r.seq == head.seq + 1) {
+          head.seq = r.seq;
+          head.id = r.id;
+          // Events held past a gap join the run once it closes.
+          auto bg = beyond_gap_.find(r.author);
+          if (bg != beyond_gap_.end()) {
+            auto& m = bg->second;
+            for (auto it = m.begin(); it != m.end() && it->first <= head.seq + 1;) {
+              if (it->first == head.seq + 1) {
+                head.seq = it->first;
+                head.id = it->second;
+              }
+              it = m.erase(it);
+            }
+            if (m.empty()) beyond_gap_.erase(bg);
+          }
+        } else if (r.seq > head.seq + 1) {
+          beyond_gap_[r.author][r.seq] = r.id;
+        }
+        if (head.seq == 0) local_.heads.erase(r.author);
+        break;
+      }
+    }
+    ++stored;
+    ++held_;
+    ++stats_.events_stored;
+    if (p) Advance(p->known, r.author, r.seq, r.id);
+    Push(from, batch[i], r.author, r.seq, r.id);
+  }
+  // Committed: each sender of a catch-up batch may send as much again.
+  for (const auto& c : credits) {
+    auto it = peers_.find(c.to);
+    if (it == peers_.end() || hostile.count(c.to)) continue;
+    it->second.credit_in += c.bytes;
+    v1::SyncMessage m;
+    m.mutable_credit()->set_bytes(c.bytes);
+    Send(it->second, m);
+  }
+  if (stored > 0 && on_stored) on_stored(stored);
+  for (const auto& [id, why] : hostile) {
+    auto it = peers_.find(id);
+    if (it != peers_.end()) CutOff(it->second, "sent an invalid event (" + why + ")");
+  }
+  PickSource();
+}
+
+void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& author,
+                  std::uint64_t seq, const EventId& id) {
+  for (auto& [pid, q] : peers_) {
+    if (from && pid == *from) continue;
+    if (q.known.SeqOf(author) >= seq) continue;  // it has it (as far as we know)
+    if (q.link->queued_bytes() > kPushQueueLimit) {
+      ++stats_.pushes_dropped;
+      continue;
+    }
+    v1::SyncMessage m;
+    m.mutable_events()->set_push(true);
+    m.mutable_events()->add_events(event.data(), event.size());
+    ++stats_.pushes_sent;
+    ++stats_.events_sent;
+    Advance(q.known, author, seq, id);
+    Send(q, m);
+  }
+}
+
+void Syncer::OnLocalEvent(ByteView event, const MemberKey& author, std::uint64_t seq) {
+  auto decoded = storage::Decode(event, std::numeric_limits<std::int64_t>::max() / 2);
+  if (!decoded) return;
+  auto& head = local_.heads[author];
+  if (seq == head.seq + 1) {
+    head.seq = seq;
+    head.id = decoded->id;
+  }
+  ++held_;
+  Push(std::nullopt, event, author, seq, decoded->id);
+}
+
+void Syncer::OnPeers(Peer& p, const v1::PeerList& l) {
+  if (static_cast<std::size_t>(l.announcements_size()) > kMaxAnnouncements) {
+    return CutOff(p, "peer list too long");
+  }
+  for (const auto& sa : l.announcements()) {
+    auto a = OpenAnnouncement(sa);
+    if (!a) return CutOff(p, "bad announcement: " + a.error().message);
+    const auto circle = replica_.circle();
+    if (circle && a->circle_id() != circle->str()) continue;  // another circle's: ignore
+    auto member = KeyFrom(a->member());
+    if (!member || !replica_.IsMember(*member)) continue;  // not (yet) a member here
+    if (opt_.identity && *member == opt_.identity->public_key()) continue;
+    storage::StoredPeer sp;
+    sp.member = *member;
+    sp.announced_ms = a->timestamp_ms();
+    for (const auto& addr : a->addresses()) sp.addresses += addr + "\n";
+    const std::string bytes = sa.SerializeAsString();
+    sp.announcement.assign(bytes.begin(), bytes.end());
+    auto known = replica_.Peers();
+    bool newer = true;
+    if (known) {
+      for (const auto& k : *known) {
+        if (k.member == sp.member && k.announced_ms >= sp.announced_ms) newer = false;
+      }
+    }
+    if (!newer) continue;
+    if (!replica_.PutPeer(sp)) continue;
+    if (on_peer_announced) on_peer_announced(sp);
+  }
+}
+
+void Syncer::CutOff(Peer& p, const std::string& reason) {
+  ++stats_.peers_cut_off;
+  p.streaming = false;
+  p.link->Close(reason);
+}
+
+}  // namespace polder::sync

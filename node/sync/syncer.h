@@ -1,0 +1,174 @@
+// Syncer: the sync protocol of one node, without sockets (docs/protocol.md, section 12).
+//
+// The node tells it when a session with a peer is ready (AddPeer), hands it every message the
+// peer sends (OnMessage) and every event authored here (OnLocalEvent); the syncer answers
+// through each peer's Link. It keeps the local version vector up to date, streams to each peer
+// what that peer lacks under the peer's credit, pushes new events eagerly, and ingests what peers
+// send through the replica's gate — nothing reaches the replica any other way.
+//
+// Thread-safety: none; the node calls it from one thread (the one that owns the replica).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crypto/identity.h"
+#include "polder/v1/wire.pb.h"
+#include "proto/bytes.h"
+#include "storage/replica.h"
+#include "storage/version_vector.h"
+
+namespace polder::sync {
+
+inline constexpr std::uint32_t kSyncVersion = 1;
+// Catch-up batches: at most this many events or bytes each (one transaction per batch).
+inline constexpr std::size_t kBatchEvents = 2000;
+inline constexpr std::size_t kBatchBytes = 256 * 1024;
+// A batch received may hold at most this many events (a peer sending more is cut off).
+inline constexpr std::size_t kMaxBatchEventsIn = 20000;
+// Credit each side grants the other for catch-up batches, renewed as batches are committed.
+inline constexpr std::uint64_t kInitialCredit = 4 << 20;
+// Eager pushes are dropped (and counted) while a peer's send queue holds more than this.
+inline constexpr std::size_t kPushQueueLimit = 2 << 20;
+// At most this many announcements are accepted in one PeerList.
+inline constexpr std::size_t kMaxAnnouncements = 1000;
+inline constexpr std::size_t kMaxAddressesPerAnnouncement = 8;
+inline constexpr std::string_view kAnnounceContext = "polder/v1/announce";
+
+// How the syncer reaches one peer's session.
+class Link {
+ public:
+  virtual ~Link() = default;
+  // Queues one application message; false if the session is gone.
+  virtual bool Send(Bytes message) = 0;
+  // Bytes queued and not yet written.
+  virtual std::size_t queued_bytes() const = 0;
+  // Ends the session; `reason` is logged and counted.
+  virtual void Close(std::string reason) = 0;
+};
+
+struct SyncStats {
+  std::uint64_t events_received = 0;  // events that arrived (any outcome)
+  std::uint64_t events_stored = 0;    // new to this replica
+  std::uint64_t duplicates = 0;
+  std::uint64_t refused = 0;
+  std::uint64_t events_sent = 0;  // in catch-up batches and pushes
+  std::uint64_t pushes_sent = 0;
+  std::uint64_t pushes_dropped = 0;  // queue full: anti-entropy repairs them
+  std::uint64_t batches_committed = 0;
+  std::uint64_t peers_cut_off = 0;  // for invalid data
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  std::uint64_t expected = 0;  // events peers hold that this replica lacks (last seen)
+};
+
+using PeerId = std::uint64_t;
+
+class Syncer {
+ public:
+  struct Options {
+    std::function<std::int64_t()> now_ms;          // the local clock (for the gate)
+    const crypto::SigningKey* identity = nullptr;  // to sign our announcement
+    std::vector<std::string> listen_addresses;     // what we announce
+    std::uint64_t initial_credit = kInitialCredit;
+    // Asks the caller to call Flush() soon (e.g. asio::post): events that arrive together, from
+    // any peer, are then committed in one transaction. Unset: every batch commits at once.
+    std::function<void()> schedule_flush;
+  };
+  Syncer(storage::Replica& replica, Options options);
+
+  // Reads the local vector from the replica. Call once before anything else.
+  Status Load();
+
+  // A session is ready with `member`. The syncer greets it.
+  PeerId AddPeer(const MemberKey& member, std::shared_ptr<Link> link);
+  void RemovePeer(PeerId peer);
+  // One application message from `peer`. A malformed or hostile message closes the link.
+  void OnMessage(PeerId peer, ByteView message);
+  // Anti-entropy: ask `peer` to compare vectors.
+  void Probe(PeerId peer);
+  // An event authored here (already in the replica): pushed to every peer that lacks it.
+  void OnLocalEvent(ByteView event, const MemberKey& author, std::uint64_t seq);
+  // Resumes catch-up streams that were waiting for send-queue room.
+  void Pump();
+  // Ingests every event received since the last flush, in one transaction.
+  void Flush();
+
+  // Called when a peer's announcement (verified, of a member, newer than what was held) arrives.
+  std::function<void(const storage::StoredPeer&)> on_peer_announced;
+  // Called after events were stored (new to this replica), e.g. to refresh views.
+  std::function<void(std::size_t stored)> on_stored;
+
+  const storage::VersionVector& vector() const { return local_; }
+  const SyncStats& stats() const { return stats_; }
+  std::vector<PeerId> peers() const;
+  std::optional<MemberKey> member_of(PeerId peer) const;
+  void set_listen_addresses(std::vector<std::string> a) { opt_.listen_addresses = std::move(a); }
+  void set_schedule_flush(std::function<void()> f) { opt_.schedule_flush = std::move(f); }
+  // Our own signed announcement (refreshed when the address list changes).
+  Bytes Announcement();
+
+ private:
+  struct Peer {
+    MemberKey member{};
+    std::shared_ptr<Link> link;
+    storage::VersionVector known;  // what the peer holds, as far as we know
+    bool have_vector = false;
+    std::uint64_t credit_out = 0;  // bytes of catch-up we may still send
+    std::uint64_t credit_in = 0;   // bytes of catch-up the peer may still send us
+    bool streaming = false;
+    storage::EventCursor cursor;
+    std::uint64_t expected = 0;  // what the peer said it holds beyond us
+  };
+
+  void Send(Peer& p, const v1::SyncMessage& m);
+  void SendHello(Peer& p, bool reply, std::uint64_t credit);
+  void SendVector(Peer& p);
+  void OnHello(Peer& p, const v1::Hello& h);
+  void OnVector(Peer& p, const v1::Vector& v);
+  void OnEvents(PeerId id, Peer& p, const v1::EventBatch& b, std::size_t wire_bytes);
+  struct Inbound {
+    PeerId from;
+    Bytes event;
+  };
+  struct CreditDue {
+    PeerId to;
+    std::uint64_t bytes;
+  };
+  void OnPeers(Peer& p, const v1::PeerList& l);
+  void Stream(Peer& p);
+  void CutOff(Peer& p, const std::string& reason);
+  // Catch-up comes from one peer at a time (the source), so a node that joins or returns does
+  // not receive the same events from every neighbour: only the source holds catch-up credit.
+  // When it has nothing more, the next peer that holds more gets our current vector and credit.
+  void PickSource();
+  // Records that a holder of the vector `v` now also holds (author, seq).
+  void Advance(storage::VersionVector& v, const MemberKey& author, std::uint64_t seq,
+               const EventId& id);
+  void Push(std::optional<PeerId> from, ByteView event, const MemberKey& author, std::uint64_t seq,
+            const EventId& id);
+
+  storage::Replica& replica_;
+  Options opt_;
+  storage::VersionVector local_;
+  // Sequence numbers held beyond a gap, per author: they join the run when the gap fills.
+  std::map<MemberKey, std::map<std::uint64_t, EventId>> beyond_gap_;
+  std::uint64_t held_ = 0;
+  std::map<PeerId, Peer> peers_;
+  PeerId next_id_ = 1;
+  SyncStats stats_;
+  std::vector<Inbound> inbox_;
+  std::vector<CreditDue> credit_due_;
+  bool flush_scheduled_ = false;
+  std::optional<PeerId> source_;
+};
+
+// Verifies a signed announcement; returns its content when the signature holds.
+Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& signed_announcement);
+
+}  // namespace polder::sync

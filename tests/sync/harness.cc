@@ -1,0 +1,189 @@
+#include "tests/sync/harness.h"
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "crypto/identity.h"
+#include "crypto/key_file.h"
+#include "storage/event.h"
+
+namespace polder::testing {
+namespace {
+
+template <class T>
+T Ok(Result<T> r, const char* what) {
+  if (!r) throw std::runtime_error(std::string(what) + ": " + r.error().message);
+  return std::move(*r);
+}
+void Ok(const Status& s, const char* what) {
+  if (!s) throw std::runtime_error(std::string(what) + ": " + s.error().message);
+}
+
+}  // namespace
+
+Network::Network(int n, int orgs, std::uint64_t seed) : rng_(seed) {
+  spdlog::set_level(spdlog::level::warn);
+  root_ = std::filesystem::temp_directory_path() /
+          ("polder-net-" + std::to_string(::getpid()) + "-" + std::to_string(rng_()));
+  std::filesystem::create_directories(root_);
+  crypto::RandomBytes(std::span(network_key_.data(), network_key_.size()));
+  members_.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    auto& m = members_[static_cast<std::size_t>(i)];
+    m.dir = root_ / ("m" + std::to_string(i));
+    m.org = "org" + std::to_string(i % orgs);
+    auto home = Ok(app::Home::Resolve(m.dir), "home");
+    Ok(home.Create(), "create home");
+    Ok(crypto::WriteKeyFile(home.key_file(), crypto::SigningKey::Generate()), "key");
+    v1::MemberInfo info;
+    info.set_name("member" + std::to_string(i));
+    info.set_organisation(m.org);
+    Ok(app::WriteProfile(home, info), "profile");
+    m.session = std::make_unique<app::Session>(
+        Ok(app::Session::Open(home, app::SessionOptions{true, true}), "open"));
+  }
+  // Member 0 founds the circle and admits everyone.
+  auto& f = *members_[0].session;
+  v1::Charter c;
+  c.set_name("test circle");
+  c.set_purpose("testing sync");
+  c.set_pool_minor(1'000'000);
+  c.set_unit("EUR");
+  c.set_decimals(2);
+  c.set_salt(std::string(16, 's'));
+  c.mutable_founder()->set_name("member0");
+  c.mutable_founder()->set_organisation(members_[0].org);
+  circle_ = storage::CircleIdFor(f.key().public_key(), AsBytes(c.salt()));
+  Ok(f.Author([&](v1::EventBody& b) {
+    b.set_circle_id(circle_.str());
+    *b.mutable_charter() = c;
+  }),
+     "charter");
+  for (int i = 1; i < n; ++i) {
+    const auto key = members_[static_cast<std::size_t>(i)].session->key().public_key();
+    Ok(f.Author([&](v1::EventBody& b) {
+      b.mutable_admit()->set_member(key.str());
+      b.mutable_admit()->mutable_info()->set_name("member" + std::to_string(i));
+      b.mutable_admit()->mutable_info()->set_organisation(
+          members_[static_cast<std::size_t>(i)].org);
+    }),
+       "admit");
+    Ok(members_[static_cast<std::size_t>(i)].session->replica().SetCircle(circle_), "circle");
+  }
+}
+
+Network::~Network() {
+  for (auto& m : members_) {
+    if (m.node) m.node->Stop();
+  }
+  io_.restart();
+  io_.run_for(std::chrono::milliseconds(500));
+  for (auto& m : members_) m.node.reset();
+  io_.restart();
+  io_.run_for(std::chrono::milliseconds(100));
+  members_.clear();
+  std::error_code ec;
+  std::filesystem::remove_all(root_, ec);
+}
+
+void Network::Start(int i, const std::vector<int>& peers, app::NodeConfig config) {
+  auto& m = members_[static_cast<std::size_t>(i)];
+  config.listen = m.address.empty() ? "127.0.0.1:0" : m.address;
+  for (int p : peers) {
+    const auto& a = members_[static_cast<std::size_t>(p)].address;
+    if (!a.empty()) config.bootstrap.push_back(a);
+  }
+  m.node = std::make_unique<app::Node>(io_, *m.session, config, network_key_);
+  Ok(m.node->Start(), "start node");
+  const auto ep = m.node->local_endpoint();
+  m.address = "127.0.0.1:" + std::to_string(ep.port());
+}
+
+void Network::Stop(int i) {
+  auto& m = members_[static_cast<std::size_t>(i)];
+  if (!m.node) return;
+  m.node->Stop();
+  RunFor(std::chrono::milliseconds(300));
+  m.node.reset();
+  RunFor(std::chrono::milliseconds(50));
+}
+
+void Network::Reopen(int i) {
+  auto& m = members_[static_cast<std::size_t>(i)];
+  m.session.reset();
+  auto home = Ok(app::Home::Resolve(m.dir), "home");
+  m.session = std::make_unique<app::Session>(
+      Ok(app::Session::Open(home, app::SessionOptions{true, true}), "reopen"));
+}
+
+bool Network::RunUntil(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    io_.restart();
+    io_.run_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+void Network::RunFor(std::chrono::milliseconds d) {
+  io_.restart();
+  io_.run_for(d);
+}
+
+Status Network::RandomEvent(int i) {
+  auto& m = members_[static_cast<std::size_t>(i)];
+  std::uniform_int_distribution<int> kind(0, 9);
+  const int k = kind(rng_);
+  auto author = [&](const std::function<void(v1::EventBody&)>& fill) -> Status {
+    auto r = m.node ? m.node->Author(fill) : m.session->Author(fill);
+    if (!r) return Unexpected<Error>{r.error()};
+    if (r->kind == "proposal") proposals_.push_back(r->id);
+    return {};
+  };
+  if (proposals_.empty() || k < 2) {
+    return author([&](v1::EventBody& b) {
+      auto* p = b.mutable_proposal();
+      p->set_title("proposal " + std::to_string(rng_() % 100000));
+      p->set_amount_minor(1000 + static_cast<std::int64_t>(rng_() % 100000));
+      p->set_deadline_ms(b.timestamp_ms() + 86'400'000);
+    });
+  }
+  // Only proposals this member's replica holds can be voted on.
+  std::vector<EventId> known;
+  for (const auto& id : proposals_) {
+    if (m.session->replica().ResolvePrefix(id.hex(), "proposal")) known.push_back(id);
+  }
+  if (known.empty() || k < 4) {
+    return author([&](v1::EventBody& b) {
+      b.mutable_comment()->set_text("comment " + std::to_string(rng_()));
+    });
+  }
+  const EventId target = known[rng_() % known.size()];
+  return author([&](v1::EventBody& b) {
+    b.mutable_vote()->set_proposal(target.str());
+    b.mutable_vote()->set_choice(rng_() % 2 ? v1::FOR : v1::AGAINST);
+  });
+}
+
+bool Network::VectorsEqual(const std::vector<int>& which) const {
+  std::optional<Digest32> first;
+  for (int i : which) {
+    const auto& m = members_[static_cast<std::size_t>(i)];
+    if (!m.node) return false;
+    const Digest32 d = m.node->syncer().vector().Digest();
+    if (!first) {
+      first = d;
+    } else if (d != *first) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Digest32 Network::StateDigest(int i) {
+  return Ok(members_[static_cast<std::size_t>(i)].session->replica().StateDigest(), "digest");
+}
+
+}  // namespace polder::testing

@@ -1,0 +1,64 @@
+// A circle of N member nodes on loopback, all on one io_context in this process (tests only).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+
+#include "node/app/node.h"
+#include "node/app/session.h"
+
+namespace polder::testing {
+
+struct Member {
+  std::filesystem::path dir;
+  std::unique_ptr<app::Session> session;
+  std::unique_ptr<app::Node> node;
+  std::string address;  // where its node listens, once started
+  std::string org;
+};
+
+class Network {
+ public:
+  // Creates `n` homes under a fresh temporary folder; member 0 founds the circle and admits
+  // the others (members i belong to organisation i % orgs).
+  Network(int n, int orgs = 3, std::uint64_t seed = 1);
+  ~Network();
+
+  // Starts member i's node; it dials `peers` (indices of members whose nodes run).
+  void Start(int i, const std::vector<int>& peers, app::NodeConfig config = {});
+  void Stop(int i);    // stops and destroys the node, keeps the session closed and reopened later
+  void Reopen(int i);  // reopens the home (after Stop) as a fresh process would
+
+  // Runs the io_context until `done()` or `limit` passes; true if done.
+  bool RunUntil(const std::function<bool()>& done, std::chrono::milliseconds limit);
+  void RunFor(std::chrono::milliseconds d);
+
+  // Authors a random proposal, vote or comment at member i's node.
+  Status RandomEvent(int i);
+  // Every running node's vector digest is equal.
+  bool VectorsEqual(const std::vector<int>& which) const;
+  Digest32 StateDigest(int i);
+
+  asio::io_context& io() { return io_; }
+  Member& member(int i) { return members_[static_cast<std::size_t>(i)]; }
+  int size() const { return static_cast<int>(members_.size()); }
+  const CircleId& circle() const { return circle_; }
+  std::array<std::uint8_t, 32> network_key() const { return network_key_; }
+  std::mt19937_64& rng() { return rng_; }
+
+ private:
+  std::filesystem::path root_;
+  asio::io_context io_;
+  std::vector<Member> members_;
+  CircleId circle_{};
+  std::array<std::uint8_t, 32> network_key_{};
+  std::mt19937_64 rng_;
+  std::vector<EventId> proposals_;
+};
+
+}  // namespace polder::testing
