@@ -97,6 +97,70 @@ Status WriteProfile(const Home& home, const v1::MemberInfo& me) {
   return {};
 }
 
+namespace {
+
+std::vector<std::string> Strings(const toml::node_view<toml::node>& n) {
+  std::vector<std::string> out;
+  if (auto* arr = n.as_array()) {
+    for (const auto& e : *arr) {
+      if (auto s = e.value<std::string>()) out.push_back(*s);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<NodeSettings> ReadNodeSettings(const Home& home) {
+  NodeSettings s;
+  std::error_code ec;
+  if (!std::filesystem::exists(home.profile_file(), ec)) return s;
+  try {
+    auto tbl = toml::parse_file(home.profile_file().string());
+    s.listen = tbl["node"]["listen"].value_or(s.listen);
+    s.advertise = Strings(tbl["node"]["advertise"]);
+    s.bootstrap = Strings(tbl["node"]["bootstrap"]);
+    return s;
+  } catch (const toml::parse_error& e) {
+    return Fail(Errc::kInvalidArgument,
+                home.profile_file().string() + ": " + std::string(e.description()));
+  }
+}
+
+Status WriteNodeSettings(const Home& home, const NodeSettings& s) {
+  toml::table tbl;
+  std::error_code ec;
+  if (std::filesystem::exists(home.profile_file(), ec)) {
+    try {
+      tbl = toml::parse_file(home.profile_file().string());
+    } catch (const toml::parse_error& e) {
+      return Fail(Errc::kInvalidArgument,
+                  home.profile_file().string() + ": " + std::string(e.description()));
+    }
+  }
+  toml::table node;
+  node.insert("listen", s.listen);
+  toml::array adv, boot;
+  for (const auto& a : s.advertise) adv.push_back(a);
+  for (const auto& a : s.bootstrap) boot.push_back(a);
+  node.insert("advertise", adv);
+  node.insert("bootstrap", boot);
+  tbl.insert_or_assign("node", std::move(node));
+  const auto tmp = home.profile_file().string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "# Polder settings. Secrets never go here: the identity key is identity.key and the\n"
+           "# network key network.key (both 0600).\n\n"
+        << tbl << "\n";
+    if (!out.flush()) return Fail(Errc::kIo, "cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, home.profile_file(), ec);
+  if (ec) {
+    return Fail(Errc::kIo, "cannot write " + home.profile_file().string() + ": " + ec.message());
+  }
+  return {};
+}
+
 Result<v1::MemberInfo> ReadProfile(const Home& home) {
   try {
     auto tbl = toml::parse_file(home.profile_file().string());

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "polder/v1/event.pb.h"
 #include "proto/result.h"
@@ -31,6 +32,11 @@ class Home {
   std::filesystem::path replica_file() const { return dir_ / "replica.sqlite3"; }
   std::filesystem::path own_log_file() const { return dir_ / "own-log"; }
   std::filesystem::path lock_file() const { return dir_ / "lock"; }
+  // The circle's network key (the session PSK), mode 0600, written by `circle create`/`join`.
+  std::filesystem::path network_key_file() const { return dir_ / "network.key"; }
+  // Where a running node says how to reach its local API, and the token it wants (0600).
+  std::filesystem::path api_file() const { return dir_ / "api.json"; }
+  std::filesystem::path api_token_file() const { return dir_ / "api.token"; }
 
   // Creates the folder (0700) if missing.
   Status Create() const;
@@ -53,6 +59,20 @@ class HomeLock {
   explicit HomeLock(int fd) : fd_(fd) {}
   int fd_ = -1;
 };
+
+inline constexpr std::string_view kNetworkKeyHeader = "polder-network-key-v1";
+inline constexpr std::string_view kApiTokenHeader = "polder-api-token-v1";
+
+// The [node] section of polder.toml: where the node listens, what it announces, whom it dials
+// first. Command-line flags override it.
+struct NodeSettings {
+  std::string listen = "0.0.0.0:7714";
+  std::vector<std::string> advertise;
+  std::vector<std::string> bootstrap;
+};
+Result<NodeSettings> ReadNodeSettings(const Home& home);
+// Rewrites the [node] section, keeping the rest of the file's settings.
+Status WriteNodeSettings(const Home& home, const NodeSettings& settings);
 
 // The member's own description, kept in polder.toml.
 Status WriteProfile(const Home& home, const v1::MemberInfo& me);

@@ -5,6 +5,7 @@
 
 #include "crypto/key_file.h"
 #include "crypto/member_id.h"
+#include "node/app/api.h"
 
 namespace polder::app {
 
@@ -20,7 +21,10 @@ std::int64_t NowMs() {
 Result<Session> Session::Open(const Home& home, const SessionOptions& opt) {
   Session s(home);
   if (auto c = home.Create(); !c) return Unexpected<Error>{c.error()};
-  if (opt.write) {
+  if (opt.write && opt.allow_remote) {
+    if (auto client = ApiClient::Find(home)) s.remote_ = std::make_shared<ApiClient>(*client);
+  }
+  if (opt.write && !s.remote_) {
     auto lock = HomeLock::Acquire(home, std::chrono::seconds(10));
     if (!lock) return Unexpected<Error>{lock.error()};
     s.lock_.emplace(std::move(*lock));
@@ -36,7 +40,7 @@ Result<Session> Session::Open(const Home& home, const SessionOptions& opt) {
   auto replica = storage::Replica::Open(home.replica_file());
   if (!replica) return Unexpected<Error>{replica.error()};
   s.replica_ = std::move(*replica);
-  if (s.key_ && opt.write) {
+  if (s.key_ && opt.write && !s.remote_) {
     if (auto r = s.ReplayOwnLog(); !r) return Unexpected<Error>{r.error()};
   }
   return s;
@@ -89,6 +93,22 @@ Status Session::ReplayOwnLog() {
 
 Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody&)>& fill) {
   if (!key_) return Fail(Errc::kNotFound, "no identity");
+  if (remote_) {
+    // The node holds the lock and the own log: it numbers, signs and stores the event.
+    v1::EventBody body;
+    if (auto c = replica_->circle()) body.set_circle_id(c->str());
+    body.set_timestamp_ms(NowMs());
+    fill(body);
+    auto r = remote_->Author(body);
+    if (!r) return Unexpected<Error>{r.error()};
+    auto id = FromHex(r->event_id());
+    if (!id || id->size() != 32) return Fail(Errc::kInternal, "node answered a malformed id");
+    Authored a;
+    a.id = *EventId::FromBytes(*id);
+    a.seq = r->seq();
+    a.kind = r->kind();
+    return a;
+  }
   const auto circle = replica_->circle();
   auto own = replica_->OwnLog(key_->public_key());
   if (!own) return Unexpected<Error>{own.error()};

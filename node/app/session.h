@@ -22,7 +22,11 @@ std::int64_t NowMs();
 struct SessionOptions {
   bool need_identity = true;
   bool write = true;  // take the home's exclusive lock
+  // When a node runs for this home (it holds the lock), write through its local API instead.
+  bool allow_remote = true;
 };
+
+class ApiClient;
 
 class Session {
  public:
@@ -45,6 +49,9 @@ class Session {
   // number.
   Result<Authored> Author(const std::function<void(v1::EventBody&)>& fill);
 
+  // The running node this session writes through, if any.
+  const ApiClient* remote() const { return remote_.get(); }
+
   // Warnings for `status`: the member's log is behind what is held, forked, not a member, ...
   std::vector<std::string> Warnings();
 
@@ -54,6 +61,7 @@ class Session {
 
   Home home_;
   std::optional<HomeLock> lock_;
+  std::shared_ptr<ApiClient> remote_;
   std::optional<crypto::SigningKey> key_;
   std::unique_ptr<storage::Replica> replica_;
   storage::OwnLog own_log_;

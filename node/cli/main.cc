@@ -6,12 +6,19 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 #include <google/protobuf/stubs/logging.h>
+#include <spdlog/cfg/env.h>
+#include <spdlog/spdlog.h>
 
 #include "crypto/identity.h"
 #include "crypto/key_file.h"
 #include "crypto/member_id.h"
+#include "node/app/api.h"
 #include "node/app/home.h"
+#include "node/app/join_code.h"
+#include "node/app/node.h"
 #include "node/app/session.h"
 #include "node/cli/amount.h"
 #include "node/cli/output.h"
@@ -205,16 +212,41 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
     b.set_circle_id(circle.str());
     *b.mutable_charter() = c;
   }));
-  PrintReceipt(
-      g, s, authored,
-      "✓ Created circle \"" + a.name + "\" (" + circle.hex().substr(0, 16) + ")\n  pool " +
-          s.replica().FormatAmount(c.pool_minor()) + "; you are its first member\n" +
-          "  next: `polder admit MEMBER-ID --name NAME --org ORG`, then `polder export FILE`");
+  // The network key: only holders can open a session with this circle's nodes.
+  Bytes network_key(32);
+  crypto::RandomBytes(std::span(network_key.data(), network_key.size()));
+  std::error_code ec;
+  std::filesystem::remove(s.home().network_key_file(), ec);  // a leftover of no circle
+  Must(crypto::WriteSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, network_key));
+  PrintReceipt(g, s, authored,
+               "✓ Created circle \"" + a.name + "\" (" + circle.hex().substr(0, 16) + ")\n  pool " +
+                   s.replica().FormatAmount(c.pool_minor()) + "; you are its first member\n" +
+                   "  next: `polder node` to run your node, then `polder admit MEMBER-ID --name "
+                   "NAME --org ORG`");
   return kExitOk;
 }
 
+// The addresses a newcomer's node should dial: --address flags, else the [node] advertise
+// setting, else the running node's listen address.
+std::vector<std::string> JoinAddresses(Session& s, const std::vector<std::string>& flags) {
+  if (!flags.empty()) return flags;
+  auto settings = Must(app::ReadNodeSettings(s.home()));
+  if (!settings.advertise.empty()) return settings.advertise;
+  if (auto client = app::ApiClient::Find(s.home())) {
+    if (auto info = client->NodeInfo(); info && !info->listen().empty()) {
+      std::string a = info->listen();
+      if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);
+      return {a};
+    }
+  }
+  std::string a = settings.listen;
+  if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);
+  return {a};
+}
+
 int CmdAdmit(const Globals& g, const std::string& id, const std::string& name,
-             const std::string& org, const std::string& role, bool leader) {
+             const std::string& org, const std::string& role, bool leader,
+             const std::vector<std::string>& addresses) {
   Session s = OpenSession(g, true, true);
   const MemberKey key = Must(crypto::ParseMemberId(id));
   auto a = Must(s.Author([&](v1::EventBody& b) {
@@ -225,7 +257,33 @@ int CmdAdmit(const Globals& g, const std::string& id, const std::string& name,
     adm->mutable_info()->set_role(role);
     adm->mutable_info()->set_formal_leader(leader);
   }));
-  PrintReceipt(g, s, a, "✓ Admitted " + name + " (" + crypto::Fingerprint(key) + ") of " + org);
+  std::string human = "✓ Admitted " + name + " (" + crypto::Fingerprint(key) + ") of " + org;
+  auto nk = crypto::LoadSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, 32);
+  std::string code;
+  if (nk) {
+    v1::JoinCode jc;
+    jc.set_circle_id(s.replica().circle()->str());
+    jc.set_network_key(std::string(nk->begin(), nk->end()));
+    for (const auto& addr : JoinAddresses(s, addresses)) jc.add_addresses(addr);
+    jc.set_member(key.str());
+    code = app::EncodeJoinCode(jc);
+    human += "\n  join code for " + name +
+             " (SECRET: it holds the circle's network key; send it "
+             "privately, once):\n\n" +
+             code + "\n\n  they run: polder join CODE && polder node";
+  }
+  if (g.json) {
+    v1::EventReceipt r;
+    r.set_event_id(a.id.hex());
+    r.set_kind(a.kind);
+    r.set_seq(a.seq);
+    r.set_author(crypto::FormatMemberId(s.key().public_key()));
+    r.set_circle_id(s.replica().circle()->hex());
+    r.set_join_code(code);
+    Emit(g, r, "");
+  } else {
+    PrintReceipt(g, s, a, human);
+  }
   return kExitOk;
 }
 
@@ -462,6 +520,9 @@ int CmdStatus(const Globals& g) {
     v.set_own_head_seq(Must(r.OwnLog(s.key().public_key())).head_seq);
   }
   for (auto& w : s.Warnings()) v.add_warnings(w);
+  if (auto client = app::ApiClient::Find(s.home())) {
+    if (auto info = client->NodeInfo()) *v.mutable_node() = *info;
+  }
   std::string h;
   h += "circle:    " + (v.circle_name().empty() ? std::string("(none yet)") : v.circle_name()) +
        (v.circle_id().empty() ? "" : "  " + v.circle_id().substr(0, 16)) + "\n";
@@ -478,7 +539,117 @@ int CmdStatus(const Globals& g) {
   if (!v.member_id().empty())
     h += "you:       " + v.member_id() + " (seq " + std::to_string(v.own_head_seq()) + ")\n";
   for (const auto& w : v.warnings()) h += "warning:   " + w + "\n";
+  if (v.has_node()) {
+    const auto& n = v.node();
+    h += "node:      running (pid " + std::to_string(n.pid()) + "), listening on " + n.listen() +
+         ", " + std::to_string(n.peers_size()) + " peers\n";
+    for (const auto& p : n.peers()) {
+      h +=
+          "  peer     " + p.name() + " " + p.address() + (p.outbound() ? " (out)" : " (in)") + "\n";
+    }
+    const auto& y = n.sync();
+    h += "sync:      " + std::to_string(y.events_stored()) + " events received new, " +
+         std::to_string(y.duplicates()) + " duplicates, " + std::to_string(y.refused()) +
+         " refused, " + std::to_string(y.events_sent()) + " sent";
+    if (y.expected() > 0) h += ", catching up: " + std::to_string(y.expected()) + " expected";
+    h += "\n";
+  } else {
+    h += "node:      not running (`polder node` starts it)\n";
+  }
   Emit(g, v, h);
+  return kExitOk;
+}
+
+int CmdJoin(const Globals& g, const std::string& text) {
+  const auto code = Must(app::DecodeJoinCode(text));
+  Session s = OpenSession(g, true, true);
+  if (s.remote()) Usage("a node is running for this home; stop it before joining a circle");
+  const auto circle = *CircleId::FromBytes(AsBytes(code.circle_id()));
+  if (!code.member().empty() && code.member() != s.key().public_key().str()) {
+    Usage("this join code was made for another member (" +
+          crypto::Fingerprint(*MemberKey::FromBytes(AsBytes(code.member()))) + "), not for you (" +
+          crypto::Fingerprint(s.key().public_key()) + ")");
+  }
+  if (auto have = s.replica().circle(); have && *have != circle) {
+    Usage("this home already belongs to another circle; use another --home");
+  }
+  const Bytes key(code.network_key().begin(), code.network_key().end());
+  auto existing = crypto::LoadSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, 32);
+  if (existing && *existing != key) Usage("this home holds a different network key");
+  if (!existing) {
+    Must(crypto::WriteSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, key));
+  }
+  if (!s.replica().circle()) Must(s.replica().SetCircle(circle));
+  auto settings = Must(app::ReadNodeSettings(s.home()));
+  for (const auto& a : code.addresses()) {
+    if (std::find(settings.bootstrap.begin(), settings.bootstrap.end(), a) ==
+        settings.bootstrap.end()) {
+      settings.bootstrap.push_back(a);
+    }
+  }
+  Must(app::WriteNodeSettings(s.home(), settings));
+  v1::JoinReport r;
+  r.set_circle_id(circle.hex());
+  for (const auto& a : code.addresses()) r.add_addresses(a);
+  std::string h = "✓ Joined circle " + circle.hex().substr(0, 16) + "\n  nodes to sync from:";
+  for (const auto& a : code.addresses()) h += " " + a;
+  h += "\n  next: `polder node` (your admission arrives with the circle's events)\n";
+  Emit(g, r, h);
+  return kExitOk;
+}
+
+struct NodeArgs {
+  std::string listen;
+  std::vector<std::string> peers, advertise;
+  std::string log_level;
+  std::string api_listen = "127.0.0.1";
+};
+
+int CmdNode(const Globals& g, const NodeArgs& a) {
+  if (const char* env = std::getenv("POLDER_LOG"); env && *env) spdlog::cfg::load_env_levels();
+  if (!a.log_level.empty()) spdlog::set_level(spdlog::level::from_str(a.log_level));
+  const Home home = ResolveHome(g);
+  auto opened = Session::Open(home, app::SessionOptions{true, true, /*allow_remote=*/false});
+  if (!opened) {
+    if (opened.error().code == Errc::kUnavailable) {
+      throw CommandError{
+          Error{Errc::kUnavailable, "another polder process holds " + home.dir().string() +
+                                        " (is a node already running for this home?)"}};
+    }
+    Must(std::move(opened));
+  }
+  Session& s = *opened;
+  if (!s.replica().circle()) {
+    Usage("this home belongs to no circle: run `polder circle create ...` or `polder join CODE`");
+  }
+  auto nk = Must(crypto::LoadSecretFile(home.network_key_file(), app::kNetworkKeyHeader, 32));
+  std::array<std::uint8_t, 32> network_key{};
+  std::copy(nk.begin(), nk.end(), network_key.begin());
+  auto settings = Must(app::ReadNodeSettings(home));
+  app::NodeConfig cfg;
+  cfg.listen = a.listen.empty() ? settings.listen : a.listen;
+  cfg.advertise = a.advertise.empty() ? settings.advertise : a.advertise;
+  cfg.bootstrap = settings.bootstrap;
+  cfg.bootstrap.insert(cfg.bootstrap.end(), a.peers.begin(), a.peers.end());
+  asio::io_context io;
+  app::Node node(io, s, cfg, network_key);
+  Must(node.Start());
+  app::LocalApi api(io, node, home);
+  Must(api.Start(a.api_listen, 0));
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const std::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", sig);
+    api.Stop();
+    node.Stop();
+  });
+  const auto ep = node.local_endpoint();
+  std::cerr << "polder node: member " << crypto::Fingerprint(s.key().public_key())
+            << ", listening on " << ep.address().to_string() << ":" << ep.port()
+            << ", local API on 127.0.0.1:" << api.port() << " (Ctrl-C stops)" << std::endl;
+  io.run();
+  api.Stop();
+  std::cerr << "polder node: stopped" << std::endl;
   return kExitOk;
 }
 
@@ -676,7 +847,25 @@ int Main(int argc, char** argv) {
   admit->add_option("--org", org, "their organisation")->required();
   admit->add_option("--role", role, "their role");
   admit->add_flag("--leader", leader, "they hold a formal leadership position");
-  admit->callback([&] { run = [&] { return CmdAdmit(g, member_id, name, org, role, leader); }; });
+  std::vector<std::string> addresses;
+  admit->add_option("--address", addresses,
+                    "node address for the join code, host:port (default: [node] advertise, or the "
+                    "running node's)");
+  admit->callback(
+      [&] { run = [&] { return CmdAdmit(g, member_id, name, org, role, leader, addresses); }; });
+
+  std::string code_text;
+  auto* join = app.add_subcommand("join", "join a circle with the join code a member gave you");
+  join->add_option("CODE", code_text, "the join code (polder1-...)")->required();
+  join->callback([&] { run = [&] { return CmdJoin(g, code_text); }; });
+
+  NodeArgs na;
+  auto* node = app.add_subcommand("node", "run your node in the foreground (Ctrl-C stops it)");
+  node->add_option("--listen", na.listen, "host:port to accept sessions on (default 0.0.0.0:7714)");
+  node->add_option("--peer", na.peers, "host:port of a node to dial (repeatable)");
+  node->add_option("--advertise", na.advertise, "host:port others should dial (repeatable)");
+  node->add_option("--log-level", na.log_level, "trace | debug | info | warn | error");
+  node->callback([&] { run = [&] { return CmdNode(g, na); }; });
 
   ProposeArgs pa;
   auto* propose = app.add_subcommand("propose", "propose spending from the pool");
