@@ -194,6 +194,9 @@ class MesRun {
   Money total_cost_ = 0;
   // Scratch space, reused.
   std::vector<const ClassCount*> sorted_;
+  std::vector<std::uint32_t> target_;           // per class: where Fund() moves it
+  std::vector<std::vector<ClassCount>> moved_;  // per candidate: voters leaving each class
+  std::vector<std::uint32_t> touched_;          // candidates with moves
   mpq_class rem_, tmp_;
 };
 
@@ -272,28 +275,31 @@ void MesRun::Fund(std::uint32_t c) {
   // Where each paying class goes: it keeps its id if all its voters approve c (the budget
   // changes in place); otherwise c's approvers in it move to a new class. Those who paid all
   // they had go to kBroke.
-  std::map<std::uint32_t, std::uint32_t> target;
+  target_.resize(budget_.size(), kNone);
   for (const auto& e : by_class_[c]) {
     mpq_class& b = budget_[e.cls];
     if (b <= cd.share) {
       round.payments.emplace_back(b, e.voters);
-      target[e.cls] = kBroke;
+      target_[e.cls] = kBroke;
       continue;
     }
     round.payments.emplace_back(cd.share, e.voters);
     if (e.voters == class_size_[e.cls]) {
       b -= cd.share;
-      target[e.cls] = e.cls;
+      target_[e.cls] = e.cls;
     } else {
-      target[e.cls] = static_cast<std::uint32_t>(budget_.size());
+      target_[e.cls] = static_cast<std::uint32_t>(budget_.size());
       budget_.push_back(b - cd.share);
       class_size_.push_back(0);
     }
   }
+  // Move c's approvers, adding up per (project, class) what moves, so each project's class list
+  // is updated once per class rather than once per ballot type.
+  touched_.clear();
   for (std::uint32_t t : m_.project_types[c]) {
     const std::uint32_t from = type_class_[t];
     if (from == kBroke) continue;
-    const std::uint32_t to = target.at(from);
+    const std::uint32_t to = target_[from];
     // Every project this ballot approves now has approvers with less money: its price may rise.
     for (std::uint32_t p : m_.type_projects[t]) cand_[p].exact = false;
     if (to == from) continue;
@@ -303,10 +309,18 @@ void MesRun::Fund(std::uint32_t c) {
     class_size_[to] += w;
     for (std::uint32_t p : m_.type_projects[t]) {
       if (!cand_[p].active) continue;
-      Remove(by_class_[p], from, w);
-      if (to != kBroke) Add(by_class_[p], to, w);
+      if (moved_[p].empty()) touched_.push_back(p);
+      Add(moved_[p], from, w);
     }
   }
+  for (std::uint32_t p : touched_) {
+    for (const auto& mv : moved_[p]) {
+      Remove(by_class_[p], mv.cls, mv.voters);
+      if (target_[mv.cls] != kBroke) Add(by_class_[p], target_[mv.cls], mv.voters);
+    }
+    moved_[p].clear();
+  }
+  for (const auto& e : by_class_[c]) target_[e.cls] = kNone;
   rounds_.push_back(std::move(round));
 }
 
@@ -318,6 +332,7 @@ void MesRun::Run() {
                  std::accumulate(m_.type_weight.begin(), m_.type_weight.end(), std::uint64_t{0})};
   type_class_.assign(m_.type_weight.size(), start_ > 0 ? 1 : kBroke);
   by_class_.assign(n, {});
+  moved_.assign(n, {});
   cand_.assign(n, Candidate{});
   if (start_ > 0) {
     for (std::uint32_t c = 0; c < n; ++c)
