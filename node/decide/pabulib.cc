@@ -21,6 +21,14 @@ Unexpected<Error> TooBig(std::size_t line, const std::string& what) {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
+bool AllDigits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string FieldTooLong() {
+  return "a field is over " + std::to_string(kMaxPbFieldBytes >> 20) + " MiB";
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
@@ -75,7 +83,7 @@ class CsvReader {
           }
           if (c == '\n') ++line_;
           field.push_back(c);
-          if (field.size() > kMaxPbFieldBytes) return TooBig(line, "a field is over 1 MiB");
+          if (field.size() > kMaxPbFieldBytes) return TooBig(line, FieldTooLong());
         }
         while (pos_ < text_.size() && IsSpace(text_[pos_])) ++pos_;
         if (pos_ < text_.size() && text_[pos_] != ';' && text_[pos_] != '\n' &&
@@ -87,7 +95,7 @@ class CsvReader {
         std::string_view raw = text_.substr(pos_, end == std::string_view::npos ? end : end - pos_);
         pos_ = end == std::string_view::npos ? text_.size() : end;
         if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
-        if (raw.size() > kMaxPbFieldBytes) return TooBig(line, "a field is over 1 MiB");
+        if (raw.size() > kMaxPbFieldBytes) return TooBig(line, FieldTooLong());
         field = Trim(raw);
       }
       fields.push_back(std::move(field));
@@ -127,10 +135,7 @@ Result<Decimal> ParseDecimal(std::string_view s, std::size_t line, const std::st
   const std::size_t dot = s.find('.');
   const std::string_view whole = s.substr(0, dot);
   std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
-  auto digits = [](std::string_view d) {
-    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  if (whole.empty() || !digits(whole) || !digits(frac)) return bad();
+  if (whole.empty() || !AllDigits(whole) || !AllDigits(frac)) return bad();
   if (dot != std::string_view::npos && frac.empty()) return bad();
   Decimal d;
   for (char c : whole) {
@@ -179,10 +184,7 @@ Result<bool> PositivePoints(std::string_view s, std::size_t line) {
   const std::string_view whole = body.substr(0, dot);
   const std::string_view frac =
       dot == std::string_view::npos ? std::string_view() : body.substr(dot + 1);
-  auto digits = [](std::string_view d) {
-    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  if (whole.empty() || !digits(whole) || !digits(frac) ||
+  if (whole.empty() || !AllDigits(whole) || !AllDigits(frac) ||
       (dot != std::string_view::npos && frac.empty())) {
     return Bad(line, "points " + Shown(s) + " is not a number");
   }
@@ -353,8 +355,7 @@ Status Parser::ProjectRow(std::vector<std::string>& fields, std::size_t line) {
   }
   if (selected_col_) {
     const std::string& s = fields[*selected_col_];
-    if (s.empty() ||
-        !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (s.empty() || !AllDigits(s)) {
       return Bad(line, "selected " + Shown(s) + " is not 0 or 1");
     }
     out_.selected.push_back(s.find_first_not_of('0') != std::string::npos);
