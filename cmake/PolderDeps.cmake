@@ -5,6 +5,8 @@ find_package(SQLiteCpp CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(Threads REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# GMP's C++ interface: exact big rationals for node/decide (libgmp-dev).
+pkg_check_modules(GMPXX REQUIRED IMPORTED_TARGET gmpxx)
 if(POLDER_TESTS)
   find_package(GTest REQUIRED)
 endif()

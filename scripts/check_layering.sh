@@ -14,6 +14,14 @@ check() {  # check DIR FORBIDDEN-PATTERN
 check proto 'crypto|storage|node'
 check crypto 'storage|node'
 check storage 'node'
+# node/decide is pure (decisions are functions of their inputs): proto/ and crypto/ only.
+check node/decide 'storage|node/(net|sync|api|app|cli|insights)'
+check node/net 'storage|node/(decide|sync|api|app|cli|insights)'
+check node/sync 'node/(decide|api|app|cli|insights)'
+if grep -rnE '#include <(asio|asio/.*)\.hpp>|#include <(chrono|ctime|thread|fstream|filesystem|random)>' \
+    node/decide --include='*.h' --include='*.cc'; then
+  echo "layering: node/decide must not use asio, clocks, threads, files or randomness" >&2; bad=1
+fi
 # Third-party libraries stay in their module.
 if grep -rnE '#include <(sodium|sodium/.*)\.h>' storage node --include='*.h' --include='*.cc'; then
   echo "layering: libsodium is private to crypto/" >&2; bad=1

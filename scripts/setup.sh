@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config git ca-certificates
   libasio-dev libprotobuf-dev protobuf-compiler libsodium-dev
-  libsqlite3-dev libsqlitecpp-dev libcli11-dev libtomlplusplus-dev
+  libsqlite3-dev libsqlitecpp-dev libgmp-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev
 )

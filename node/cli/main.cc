@@ -1,6 +1,7 @@
 // polder: the command-line program. One subcommand per action on a circle; every subcommand
 // takes --json and returns the exit codes in node/cli/output.h.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -22,6 +23,8 @@
 #include "node/app/session.h"
 #include "node/cli/amount.h"
 #include "node/cli/output.h"
+#include "node/decide/allocate.h"
+#include "node/decide/pabulib.h"
 #include "polder/v1/api.pb.h"
 #include "storage/bundle.h"
 #include "storage/limits.h"
@@ -781,6 +784,63 @@ int CmdVerify(const Globals& g) {
   return r.bad() == 0 && r.derived_state_matches() ? kExitOk : kExitFailed;
 }
 
+struct PbArgs {
+  std::string file, rule, utility = "cost", completion = "add1";
+  bool mes_options_given = false;
+};
+
+// Runs an allocation method on a Pabulib file; prints the funded project ids one per line, in
+// the order they were funded.
+int CmdPb(const Globals& g, const PbArgs& a) {
+  if (a.rule == "greedy" && a.mes_options_given) {
+    Usage("--utility and --completion apply to --rule mes only");
+  }
+  std::ifstream in(a.file, std::ios::binary);
+  if (!in) throw CommandError{Error{Errc::kIo, "cannot open " + a.file}};
+  auto parsed = decide::ReadPabulib(in);
+  if (!parsed) {
+    throw CommandError{Error{parsed.error().code, a.file + ": " + parsed.error().message}};
+  }
+  const decide::PabulibFile& pb = *parsed;
+  decide::MesOptions opt;
+  opt.utility = a.utility == "approval" ? decide::Utility::kApproval : decide::Utility::kCost;
+  opt.completion = a.completion == "none" ? decide::Completion::kNone : decide::Completion::kAdd1;
+  const auto r =
+      Must(a.rule == "greedy" ? decide::Greedy(pb.instance) : decide::Mes(pb.instance, opt));
+  v1::PbOutcomeView v;
+  v.set_file(a.file);
+  v.set_rule(a.rule);
+  if (a.rule == "mes") {
+    v.set_utility(decide::ToString(opt.utility));
+    v.set_completion(decide::ToString(opt.completion));
+    v.set_voter_budget_minor(r.voter_budget.ToString());
+    v.set_mes_runs(r.mes_runs);
+    v.set_add1_raise(r.add1_raise);
+    v.set_add1_capped(r.add1_capped);
+  }
+  v.set_budget(decide::FormatMoney(pb.instance.budget, pb.decimals));
+  v.set_total_cost(decide::FormatMoney(r.total_cost, pb.decimals));
+  v.set_voters(pb.instance.approvals.size());
+  v.set_decimals(pb.decimals);
+  std::string h;
+  for (const auto& f : r.funded) {
+    const auto& id = pb.instance.projects[f.project].id;
+    v.add_funded(id);
+    auto* p = v.add_projects();
+    p->set_project_id(id);
+    p->set_cost(decide::FormatMoney(f.cost, pb.decimals));
+    p->set_approvals(f.approvals);
+    p->set_step(decide::ToString(f.step));
+    if (f.step == decide::Step::kMes) p->set_price(f.price.ToString());
+    h += id + "\n";
+  }
+  if (r.add1_capped) {
+    std::cerr << "note: add1 stopped after " << r.add1_raise << " raises (the limit)\n";
+  }
+  Emit(g, v, h);
+  return kExitOk;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -946,6 +1006,23 @@ int Main(int argc, char** argv) {
   });
   app.add_subcommand("verify", "re-verify every stored event and the derived state")->callback([&] {
     run = [&] { return CmdVerify(g); };
+  });
+
+  PbArgs pb;
+  auto* pbc = app.add_subcommand(
+      "pb", "run a participatory-budgeting method on a Pabulib .pb file; prints the funded ids");
+  pbc->add_option("FILE", pb.file, "Pabulib file")->required();
+  pbc->add_option("--rule", pb.rule, "greedy | mes")
+      ->required()
+      ->check(CLI::IsMember({"greedy", "mes"}));
+  auto* utility = pbc->add_option("--utility", pb.utility, "mes: cost | approval (default cost)")
+                      ->check(CLI::IsMember({"cost", "approval"}));
+  auto* completion =
+      pbc->add_option("--completion", pb.completion, "mes: none | add1 (default add1)")
+          ->check(CLI::IsMember({"none", "add1"}));
+  pbc->callback([&] {
+    pb.mes_options_given = utility->count() > 0 || completion->count() > 0;
+    run = [&] { return CmdPb(g, pb); };
   });
 
   try {
