@@ -165,6 +165,16 @@ Status Node::Start() {
 
 void Node::AddAddress(const std::string& address) { targets_.try_emplace(address); }
 
+void Node::Recheck() {
+  if (!config_.accept_peer) return;
+  auto conns = conns_;
+  for (auto& [ptr, c] : conns) {
+    if (c->peer && !config_.accept_peer(c->member)) {
+      c->session->Close(net::CloseReason::kShutdown, "peer not accepted");
+    }
+  }
+}
+
 void Node::Stop() {
   if (stopping_) return;
   stopping_ = true;
@@ -238,6 +248,10 @@ void Node::OnReady(const std::shared_ptr<Conn>& c) {
       if (it != targets_.end()) it->second.self = true;
     }
     c->session->Close(net::CloseReason::kShutdown, "connected to itself");
+    return;
+  }
+  if (config_.accept_peer && !config_.accept_peer(c->member)) {
+    c->session->Close(net::CloseReason::kShutdown, "peer not accepted");
     return;
   }
   // One session per pair of members: keep the one the smaller member key initiated. Both ends

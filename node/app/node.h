@@ -38,6 +38,8 @@ struct NodeConfig {
   std::chrono::milliseconds connect_timeout{5000};
   net::SessionConfig session;
   std::uint64_t sync_credit = sync::kInitialCredit;  // catch-up bytes in flight from each peer
+  // Which members this node keeps sessions with (tests cut networks with it). Unset: all.
+  std::function<bool(const MemberKey&)> accept_peer;
 };
 
 class Node {
@@ -58,6 +60,8 @@ class Node {
   // Authors one event of this member (see Session::Author) and pushes it to the peers.
   // Call on the io_context's thread.
   Result<Session::Authored> Author(const std::function<void(v1::EventBody&)>& fill);
+  // Closes the sessions with members that config.accept_peer now refuses.
+  void Recheck();
   // Adds an address to dial (e.g. from a test harness or a join code).
   void AddAddress(const std::string& address);
 

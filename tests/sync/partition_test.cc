@@ -1,0 +1,194 @@
+// Partitions and hostile peers, on loopback in one process.
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/tcp.hpp>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include "node/net/session.h"
+#include "storage/event.h"
+#include "tests/sync/harness.h"
+
+namespace polder::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Partition, TwoGroupsKeepWorkingApartThenConverge) {
+  constexpr int kNodes = 6;
+  Network net(kNodes, 3, 7);
+  auto partitioned = std::make_shared<bool>(false);
+  std::vector<MemberKey> keys;
+  for (int i = 0; i < kNodes; ++i) keys.push_back(net.member(i).session->key().public_key());
+  auto group = [keys](const MemberKey& k) {
+    for (int i = 0; i < kNodes; ++i) {
+      if (keys[static_cast<std::size_t>(i)] == k) return i < kNodes / 2 ? 0 : 1;
+    }
+    return -1;
+  };
+  for (int i = 0; i < kNodes; ++i) {
+    app::NodeConfig cfg;
+    cfg.backoff_max = 1s;
+    cfg.anti_entropy = 500ms;
+    const int mine = i < kNodes / 2 ? 0 : 1;
+    cfg.accept_peer = [partitioned, group, mine](const MemberKey& k) {
+      return !*partitioned || group(k) == mine;
+    };
+    std::vector<int> peers;
+    for (int j = 0; j < i; ++j) peers.push_back(j);  // a full mesh of dials
+    net.Start(i, peers, cfg);
+  }
+  std::vector<int> all = {0, 1, 2, 3, 4, 5};
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(all); }, 20s));
+  // Cut the network in two: {0,1,2} and {3,4,5}.
+  *partitioned = true;
+  for (int i = 0; i < kNodes; ++i) net.member(i).node->Recheck();
+  net.RunFor(200ms);
+  for (int e = 0; e < 60; ++e) ASSERT_TRUE(net.RandomEvent(e % kNodes));
+  ASSERT_TRUE(net.RunUntil(
+      [&] {
+        return net.VectorsEqual({0, 1, 2}) && net.VectorsEqual({3, 4, 5});
+      },
+      20s))
+      << "each side converges on its own";
+  EXPECT_FALSE(net.VectorsEqual(all)) << "the sides cannot have exchanged anything";
+  EXPECT_NE(net.StateDigest(0), net.StateDigest(3));
+  // Heal.
+  *partitioned = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(all); }, 30s)) << "did not heal";
+  std::printf(
+      "[ info ] healed in %.0f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  const Digest32 d = net.StateDigest(0);
+  for (int i = 1; i < kNodes; ++i) EXPECT_EQ(net.StateDigest(i), d) << "node " << i;
+}
+
+// A member's node that misbehaves: connects to an honest node with valid credentials, then
+// sends `messages`. Returns why the honest node ended the session (if it did).
+struct HostileRun {
+  std::optional<net::Closed> closed;
+  bool ready = false;
+};
+
+HostileRun RunHostile(Network& net, int hostile, int honest, std::vector<Bytes> messages,
+                      std::chrono::milliseconds wait = 5s) {
+  HostileRun out;
+  auto& io = net.io();
+  asio::ip::tcp::socket sock(io);
+  sock.connect(net.member(honest).node->local_endpoint());
+  net::TransportConfig tc;
+  tc.initiator = true;
+  tc.circle = net.circle();
+  tc.network_key = net.network_key();
+  tc.identity = &net.member(hostile).session->key();
+  tc.is_member = [](const MemberKey&) { return true; };
+  auto s = *net::Session::Create(std::move(sock), std::move(tc), {});
+  s->on_ready([s, messages] {
+    for (const auto& m : messages) s->Post(m);
+  });
+  asio::co_spawn(io, s->Run(), asio::detached);
+  net.RunUntil([&] { return s->closed().has_value(); }, wait);
+  out.closed = s->closed();
+  out.ready = s->ready();
+  s->Close(net::CloseReason::kShutdown);
+  net.RunFor(50ms);
+  return out;
+}
+
+Bytes Message(const v1::SyncMessage& m) {
+  const std::string s = m.SerializeAsString();
+  return Bytes(s.begin(), s.end());
+}
+
+Bytes Batch(const std::vector<Bytes>& events, bool push = true) {
+  v1::SyncMessage m;
+  m.mutable_events()->set_push(push);
+  for (const auto& e : events) m.mutable_events()->add_events(e.data(), e.size());
+  return Message(m);
+}
+
+TEST(HostilePeer, IsCutOffAndChangesNothing) {
+  Network net(4, 2, 11);
+  net.Start(0, {});
+  net.Start(1, {0});
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 10s));
+  for (int e = 0; e < 10; ++e) ASSERT_TRUE(net.RandomEvent(e % 2));
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 10s));
+  const int hostile = 3;  // an admitted member whose node misbehaves
+  auto& hk = net.member(hostile).session->key();
+  const auto victim_key = net.member(2).session->key().public_key();
+  auto body = [&](std::uint64_t seq, const std::string& text) {
+    v1::EventBody b;
+    b.set_circle_id(net.circle().str());
+    b.set_author(hk.public_key().str());
+    b.set_seq(seq);
+    if (seq > 1) b.set_prev(std::string(32, '\x07'));  // an event nobody has
+    b.set_timestamp_ms(app::NowMs());
+    b.mutable_comment()->set_text(text);
+    return b;
+  };
+  const Digest32 before = net.StateDigest(0);
+  const auto counts_before = *net.member(0).session->replica().Counts();
+  std::uint64_t cut_before = net.member(0).node->syncer().stats().peers_cut_off;
+
+  // 1. Garbage instead of a sync message.
+  auto r = RunHostile(net, hostile, 0, {Bytes{0xff, 0xff, 0xff, 0x01, 0x02}});
+  ASSERT_TRUE(r.ready);
+  ASSERT_TRUE(r.closed.has_value()) << "garbage protobuf";
+  // 2. A bad signature.
+  Bytes bad = storage::Sign(hk, body(1, "x"), nullptr);
+  bad[bad.size() - 3] ^= 1;
+  r = RunHostile(net, hostile, 0, {Batch({bad})});
+  ASSERT_TRUE(r.closed.has_value()) << "bad signature";
+  // 3. A forged author: signed by the hostile key, claiming to be member 2.
+  v1::EventBody forged = body(1, "forged");
+  forged.set_author(victim_key.str());
+  r = RunHostile(net, hostile, 0, {Batch({storage::Sign(hk, forged, nullptr)})});
+  ASSERT_TRUE(r.closed.has_value()) << "forged author";
+  // 4. An oversized batch (more events than a batch may hold).
+  std::vector<Bytes> many(sync::kMaxBatchEventsIn + 1, Bytes{1});
+  r = RunHostile(net, hostile, 0, {Batch(many)});
+  ASSERT_TRUE(r.closed.has_value()) << "oversized batch";
+  // 5. Catch-up beyond the credit granted: node 0 catches up from node 1 and grants the newcomer
+  // no catch-up credit, so a catch-up batch of (valid, already held) events over the slack is
+  // a breach.
+  std::vector<Bytes> held;
+  ASSERT_TRUE(net.member(0).session->replica().ForEachEvent([&](ByteView e) -> Status {
+    held.emplace_back(e.begin(), e.end());
+    return {};
+  }));
+  ASSERT_GT(held.size(), 12u);
+  for (std::size_t i = 0, n = held.size(); i < 10 * n; ++i) held.push_back(held[i % n]);
+  r = RunHostile(net, hostile, 0, {Batch(held, /*push=*/false)});
+  ASSERT_TRUE(r.closed.has_value()) << "beyond credit";
+  EXPECT_EQ(net.member(0).node->syncer().stats().peers_cut_off, cut_before + 5);
+  EXPECT_EQ(net.StateDigest(0), before) << "nothing the hostile peer sent changed the state";
+  EXPECT_EQ(net.member(0).session->replica().Counts()->events, counts_before.events);
+
+  // 6. A gap: seq 5 without 1..4 is held pending (it may be honest data arriving out of order)
+  // and changes no decision.
+  r = RunHostile(net, hostile, 0, {Batch({storage::Sign(hk, body(5, "gap"), nullptr)})}, 1s);
+  const auto after_gap = *net.member(0).session->replica().Counts();
+  EXPECT_EQ(after_gap.pending, counts_before.pending + 1)
+      << "events " << after_gap.events << " (before " << counts_before.events << "), frozen "
+      << after_gap.frozen << ", refused " << net.member(0).node->syncer().stats().refused
+      << ", closed " << (r.closed ? r.closed->message : "no");
+  // 7. A fork: two different events at seq 1. Both are kept as proof; the author is frozen,
+  // and the proof reaches the other honest node.
+  r = RunHostile(net, hostile, 0,
+                 {Batch({storage::Sign(hk, body(1, "one"), nullptr),
+                         storage::Sign(hk, body(1, "two"), nullptr)})},
+                 1s);
+  auto forked = [&](int i) {
+    auto own = net.member(i).session->replica().OwnLog(hk.public_key());
+    return own && own->forked;
+  };
+  ASSERT_TRUE(net.RunUntil([&] { return forked(0) && forked(1); }, 10s))
+      << "the fork proof did not reach every honest node";
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 10s));
+  EXPECT_EQ(net.StateDigest(0), net.StateDigest(1));
+}
+
+}  // namespace
+}  // namespace polder::testing
