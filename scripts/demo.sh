@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and walks three members of two organisations
-# through a circle's life on one machine — charter, admissions, proposals, co-sponsoring, votes, a
-# risk flag and its resolution, a delegation — exchanging events by bundle files, and ends by
-# showing that every replica holds the same state (equal digests). Leaves nothing running.
+# The main job: installs what is missing, builds, and runs a circle of five members from three
+# organisations on this machine. Each member runs their own node (`polder node`, own home folder,
+# own port on 127.0.0.1); the founder admits the others with join codes; they propose, co-sponsor,
+# vote, delegate, flag a risky bet and resolve it, all through the CLI against their running
+# nodes, which sync over encrypted sessions. It ends by printing every node's state and checking
+# that all five digests are equal, then stops the nodes it started. Leaves nothing running.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,77 +13,131 @@ bash scripts/build.sh "$root/build" >/dev/null
 P="$root/build/polder"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/polder-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-ana="$work/ana" ben="$work/ben" chloe="$work/chloe"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 step() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
-# Moves every event `from` holds to `to`, as a person would with a USB stick or an e-mail.
-sync() { "$P" --home "$1" export "$work/x.bundle" --force >/dev/null; "$P" --home "$2" import "$work/x.bundle" >/dev/null; }
+json_field() { grep "\"$1\"" | head -1 | sed 's/.*: "\(.*\)".*/\1/'; }
+# Waits (at most 30 s) until the command succeeds.
+wait_until() {
+  local what=$1
+  shift
+  for _ in $(seq 1 300); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "✗ timed out waiting for: $what" >&2
+  for h in "${homes[@]}"; do echo "--- $(basename "$h") log:" >&2; tail -5 "$h.log" >&2; done
+  exit 1
+}
+start_node() {  # start_node HOME
+  "$P" --home "$1" node --listen 127.0.0.1:0 >"$1.log" 2>&1 &
+  pids+=($!)
+  wait_until "$(basename "$1")'s node to start" test -f "$1/api.json"
+}
+has_members() { [ "$("$P" --home "$1" members --json | grep -c '"member_id"')" -ge "$2" ]; }
+has_proposal() { "$P" --home "$1" show "$2" >/dev/null; }
 
-step "Three people create their identities"
-"$P" --home "$ana" init --name "Ana" --org "Riverside Co-op" --role "treasurer" --leader
-"$P" --home "$ben" init --name "Ben" --org "Riverside Co-op" --role "volunteer" >/dev/null
-"$P" --home "$chloe" init --name "Chloé" --org "Hill Foundation" --role "program officer" >/dev/null
-echo "(Ben and Chloé did the same)"
+names=(ana ben chloe dev eli)
+declare -A org=([ana]="Riverside Co-op" [ben]="Riverside Co-op" [chloe]="Hill Foundation"
+  [dev]="Hill Foundation" [eli]="City Youth Trust")
+declare -A role=([ana]="treasurer" [ben]="volunteer" [chloe]="program officer" [dev]="analyst"
+  [eli]="youth worker")
+homes=()
+for n in "${names[@]}"; do homes+=("$work/$n"); done
+ana="$work/ana"
 
-step "Ana founds the circle with a charter"
+step "Five people of three organisations create their identities"
+for n in "${names[@]}"; do
+  "$P" --home "$work/$n" init --name "${n^}" --org "${org[$n]}" --role "${role[$n]}" >/dev/null
+  printf '%-6s %-17s %s\n' "${n^}" "${org[$n]}" "$("$P" --home "$work/$n" id)"
+done
+
+step "Ana founds the circle and starts her node"
 "$P" --home "$ana" circle create --name "Neighbourhood Fund" \
   --purpose "Make the river district greener and safer for everyone who lives there" \
   --pool 20000 --unit EUR --quorum 50% --blocking-severity high
+start_node "$ana"
+sed -n 's/^polder node: /  /p' "$ana.log"
 
-step "Ana admits Ben and Chloé by their member IDs"
-"$P" --home "$ana" admit "$("$P" --home "$ben" id)" --name "Ben" --org "Riverside Co-op" --role volunteer
-"$P" --home "$ana" admit "$("$P" --home "$chloe" id)" --name "Chloé" --org "Hill Foundation" --role "program officer"
-sync "$ana" "$ben"; sync "$ana" "$chloe"
+step "Ana admits the others; each joins with their join code and starts a node"
+count=1
+for n in ben chloe dev eli; do
+  code=$("$P" --home "$ana" admit "$("$P" --home "$work/$n" id)" --name "${n^}" \
+    --org "${org[$n]}" --role "${role[$n]}" --json | json_field join_code)
+  echo "${n^}: join code ${code:0:32}… (secret, shown once)"
+  "$P" --home "$work/$n" join "$code" | head -1
+  start_node "$work/$n"
+  count=$((count + 1))
+  wait_until "${n^} to see their admission" has_members "$work/$n" "$count"
+done
 
 step "Anyone may propose: Ben and Chloé each propose something"
-trees=$("$P" --home "$ben" propose --title "Plant 40 street trees" --amount 8000 \
-  --purpose-fit "Shade and cooler streets" --json | grep '"event_id"' | sed 's/.*: "\(.*\)".*/\1/')
-lights=$("$P" --home "$chloe" propose --title "Solar path lights" --amount 12500.50 \
-  --purpose-fit "Safer walks home at night" --json | grep '"event_id"' | sed 's/.*: "\(.*\)".*/\1/')
-echo "trees:  ${trees:0:12}"; echo "lights: ${lights:0:12}"
-sync "$ben" "$ana"; sync "$chloe" "$ana"; sync "$ana" "$ben"; sync "$ana" "$chloe"
+trees=$("$P" --home "$work/ben" propose --title "Plant 40 street trees" --amount 8000 \
+  --purpose-fit "Shade and cooler streets" --json | json_field event_id)
+lights=$("$P" --home "$work/chloe" propose --title "Solar path lights" --amount 12500.50 \
+  --purpose-fit "Safer walks home at night" --json | json_field event_id)
+echo "trees:  ${trees:0:12}"
+echo "lights: ${lights:0:12}"
+for h in "${homes[@]}"; do
+  wait_until "both proposals at $(basename "$h")" has_proposal "$h" "${trees:0:12}"
+  wait_until "both proposals at $(basename "$h")" has_proposal "$h" "${lights:0:12}"
+done
 
-step "Peers co-sponsor, vote, and Ana flags a risky bet"
-"$P" --home "$chloe" endorse "${trees:0:8}" --note "We will water them in summer"
+step "Peers co-sponsor, vote and delegate; Dev flags a risky bet"
+"$P" --home "$work/chloe" endorse "${trees:0:8}" --note "We will water them in summer"
 "$P" --home "$ana" vote "${trees:0:8}" for
-"$P" --home "$chloe" vote "${trees:0:8}" for
-flag=$("$P" --home "$ana" flag "${lights:0:8}" --severity high --category delivery \
-  --rationale "No quote from an installer yet" --json | grep '"event_id"' | sed 's/.*: "\(.*\)".*/\1/')
-echo "flag: ${flag:0:12}"
-"$P" --home "$ben" delegate "$("$P" --home "$ana" id)" --topic ""
-sync "$ana" "$chloe"; sync "$chloe" "$ana"; sync "$ben" "$ana"
+"$P" --home "$work/chloe" vote "${trees:0:8}" for
+"$P" --home "$work/eli" vote "${trees:0:8}" for
+"$P" --home "$work/dev" vote "${lights:0:8}" against
+"$P" --home "$work/ben" delegate "$("$P" --home "$ana" id)"
+flag=$("$P" --home "$work/dev" flag "${lights:0:8}" --severity high --category delivery \
+  --rationale "No quote from an installer yet" --json | json_field event_id)
+echo "flag:   ${flag:0:12}"
+wait_until "the flag at Chloé's node" "$P" --home "$work/chloe" resolve "${flag:0:8}" \
+  --answer "Attached two installer quotes; 10% contingency"
+echo "Chloé answered the flag with a mitigation"
 
-step "Chloé answers the flag with a mitigation; Ana withdraws it"
-"$P" --home "$chloe" resolve "${flag:0:8}" --answer "Attached two installer quotes; 10% contingency"
-sync "$chloe" "$ana"
-"$P" --home "$ana" resolve "${flag:0:8}" --withdraw
-"$P" --home "$ana" vote "${lights:0:8}" for
-"$P" --home "$ben" comment "Happy to help plant on Saturdays" --on "${trees:0:8}"
+step "Dev is satisfied and withdraws his flag; Eli votes for the lights"
+has_answer() { "$P" --home "$work/dev" show "${lights:0:8}" | grep -q "answer"; }
+wait_until "the answer at Dev's node" has_answer
+"$P" --home "$work/dev" resolve "${flag:0:8}" --withdraw
+"$P" --home "$work/eli" vote "${lights:0:8}" for
+"$P" --home "$work/ben" comment "Happy to help plant on Saturdays" --on "${trees:0:8}"
 
 step "A refused command changes nothing (Ben may not withdraw Chloé's proposal)"
-sync "$ana" "$ben"
-if "$P" --home "$ben" withdraw "${lights:0:8}"; then echo "unexpected success"; exit 1; fi
+if "$P" --home "$work/ben" withdraw "${lights:0:8}"; then echo "unexpected success"; exit 1; fi
 
-step "Everyone exchanges everything"
-for a in "$ana" "$ben" "$chloe"; do for b in "$ana" "$ben" "$chloe"; do [ "$a" != "$b" ] && sync "$a" "$b"; done; done
-for a in "$ana" "$ben" "$chloe"; do for b in "$ana" "$ben" "$chloe"; do [ "$a" != "$b" ] && sync "$a" "$b"; done; done
+step "Waiting for every node to converge"
+digest_of() { "$P" --home "$1" status --json | json_field digest; }
+converged() {
+  local first
+  first=$(digest_of "$ana")
+  for h in "${homes[@]}"; do [ "$(digest_of "$h")" = "$first" ] || return 1; done
+}
+wait_until "all five digests to be equal" converged
 
-step "The circle as Ben sees it"
-"$P" --home "$ben" list
+step "The circle as Eli's node sees it"
+"$P" --home "$work/eli" list
 echo
-"$P" --home "$ben" show "${lights:0:8}"
+"$P" --home "$work/eli" show "${lights:0:8}"
+echo
+"$P" --home "$work/eli" status
 
-step "Every replica shows the same state"
-digests=()
-for h in "$ana" "$ben" "$chloe"; do
-  d=$("$P" --home "$h" status --json | grep '"digest"' | sed 's/.*: "\(.*\)".*/\1/')
-  "$P" --home "$h" verify >/dev/null
-  printf '%-6s %s  (verified)\n' "$(basename "$h")" "$d"
-  digests+=("$d")
+step "Every node holds the same state"
+for h in "${homes[@]}"; do
+  printf '%-6s %s  %s\n' "$(basename "$h")" "$(digest_of "$h")" \
+    "$("$P" --home "$h" status | sed -n 's/^node: *//p')"
 done
-if [ "${digests[0]}" = "${digests[1]}" ] && [ "${digests[1]}" = "${digests[2]}" ]; then
-  echo "✓ all three replicas converged"
-else
-  echo "✗ replicas differ" >&2
-  exit 1
-fi
+echo "✓ all five nodes converged (equal digests)"
+
+step "Stopping the nodes"
+for pid in "${pids[@]}"; do kill -TERM "$pid"; done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+pids=()
+for h in "${homes[@]}"; do "$P" --home "$h" verify >/dev/null; done
+echo "✓ stopped; every replica verifies"

@@ -424,7 +424,7 @@ v1::NodeView Node::View() const {
   sv->set_peers_cut_off(s.peers_cut_off);
   sv->set_bytes_in(s.bytes_in);
   sv->set_bytes_out(s.bytes_out);
-  sv->set_expected(s.expected);
+  sv->set_expected(syncer_.Expected());
   return v;
 }
 

@@ -58,6 +58,14 @@ Status Syncer::Load() {
   return {};
 }
 
+std::uint64_t Syncer::Expected() const {
+  std::uint64_t most = 0;
+  for (const auto& [id, p] : peers_) {
+    if (p.have_vector) most = std::max(most, p.known.AheadOf(local_));
+  }
+  return most;
+}
+
 std::vector<PeerId> Syncer::peers() const {
   std::vector<PeerId> out;
   for (const auto& [id, p] : peers_) out.push_back(id);
@@ -218,7 +226,6 @@ void Syncer::OnHello(Peer& p, const v1::Hello& h) {
     // In sync: it holds what we hold.
     p.known = local_;
     p.have_vector = true;
-    p.expected = 0;
     PickSource();
   }
 }
@@ -236,9 +243,6 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
   }
   p.known = std::move(theirs);
   p.have_vector = true;
-  p.expected = p.known.AheadOf(local_);
-  stats_.expected = 0;
-  for (const auto& [id, q] : peers_) stats_.expected = std::max(stats_.expected, q.expected);
   // Proofs of forks travel first, so every node learns of a forked author.
   for (const auto& [author, head] : local_.heads) {
     auto it = p.known.heads.find(author);
@@ -487,6 +491,12 @@ void Syncer::OnPeers(Peer& p, const v1::PeerList& l) {
     if (!newer) continue;
     if (!replica_.PutPeer(sp)) continue;
     if (on_peer_announced) on_peer_announced(sp);
+    // Pass news on: every other peer learns where this member can be reached.
+    v1::SyncMessage fwd;
+    *fwd.mutable_peers()->add_announcements() = sa;
+    for (auto& [id, q] : peers_) {
+      if (&q != &p) Send(q, fwd);
+    }
   }
 }
 

@@ -64,7 +64,6 @@ struct SyncStats {
   std::uint64_t batches_committed = 0;
   std::uint64_t peers_cut_off = 0;  // for invalid data
   std::uint64_t bytes_in = 0, bytes_out = 0;
-  std::uint64_t expected = 0;  // events peers hold that this replica lacks (last seen)
 };
 
 using PeerId = std::uint64_t;
@@ -106,6 +105,8 @@ class Syncer {
 
   const storage::VersionVector& vector() const { return local_; }
   const SyncStats& stats() const { return stats_; }
+  // Events connected peers hold that this replica lacks, as far as we know (for progress).
+  std::uint64_t Expected() const;
   std::vector<PeerId> peers() const;
   std::optional<MemberKey> member_of(PeerId peer) const;
   void set_listen_addresses(std::vector<std::string> a) { opt_.listen_addresses = std::move(a); }
@@ -123,7 +124,6 @@ class Syncer {
     std::uint64_t credit_in = 0;   // bytes of catch-up the peer may still send us
     bool streaming = false;
     storage::EventCursor cursor;
-    std::uint64_t expected = 0;  // what the peer said it holds beyond us
   };
 
   void Send(Peer& p, const v1::SyncMessage& m);
