@@ -11,6 +11,9 @@ echo "== normal build =="
 bash scripts/build.sh "$root/build" -DPOLDER_WERROR=ON
 (cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
 
+echo "== multi-host testnet (network namespaces; skipped without root and ip) =="
+bash deploy/testnet/netns.sh "$root/build/polder"
+
 echo "== sanitizer build (address, undefined) =="
 bash scripts/build.sh "$root/build/asan" -DPOLDER_WERROR=ON -DPOLDER_SANITIZE=ON -DPOLDER_BENCH=OFF
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
