@@ -1,5 +1,9 @@
 #include "storage/event.h"
 
+#include <algorithm>
+#include <optional>
+#include <thread>
+
 #include "crypto/hash.h"
 #include "storage/limits.h"
 
@@ -238,6 +242,25 @@ Result<DecodedEvent, Refusal> Decode(ByteView signed_event, std::int64_t now_ms)
   }
   ev.id.bytes = crypto::Blake2b256(AsBytes(ev.body_bytes)).bytes;
   return ev;
+}
+
+std::vector<Result<DecodedEvent, Refusal>> DecodeBatch(std::span<const Bytes> events,
+                                                       std::int64_t now_ms, unsigned threads) {
+  std::vector<std::optional<Result<DecodedEvent, Refusal>>> slots(events.size());
+  const std::size_t n = events.size();
+  const unsigned t = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n / 32 + 1)));
+  auto work = [&](unsigned k) {
+    const std::size_t from = n * k / t, to = n * (k + 1) / t;
+    for (std::size_t i = from; i < to; ++i) slots[i].emplace(Decode(events[i], now_ms));
+  };
+  std::vector<std::thread> helpers;
+  for (unsigned k = 1; k < t; ++k) helpers.emplace_back(work, k);
+  work(0);
+  for (auto& h : helpers) h.join();
+  std::vector<Result<DecodedEvent, Refusal>> out;
+  out.reserve(n);
+  for (auto& s : slots) out.push_back(std::move(*s));
+  return out;
 }
 
 Bytes Envelope(std::string_view body_bytes, std::string_view signature) {

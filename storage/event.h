@@ -5,7 +5,9 @@
 // sequence, references) against what it holds.
 #pragma once
 
+#include <span>
 #include <string>
+#include <vector>
 
 #include "crypto/identity.h"
 #include "polder/v1/event.pb.h"
@@ -50,6 +52,11 @@ const char* KindName(v1::EventBody::PayloadCase kind);
 
 // Parses and checks a serialized SignedEvent. `now_ms` is the local clock for the future-skew rule.
 Result<DecodedEvent, Refusal> Decode(ByteView signed_event, std::int64_t now_ms);
+
+// Decode() of every event, on up to `threads` threads (the calling one included); results in
+// input order.
+std::vector<Result<DecodedEvent, Refusal>> DecodeBatch(std::span<const Bytes> events,
+                                                       std::int64_t now_ms, unsigned threads);
 
 // Circle id of a circle founded by `founder` with `salt`.
 CircleId CircleIdFor(const MemberKey& founder, ByteView salt);

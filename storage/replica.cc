@@ -723,8 +723,12 @@ struct Replica::Impl {
 
   IngestResult IngestLocked(ByteView bytes, const IngestOptions& opt,
                             std::optional<CircleId>& circle) {
+    return IngestDecoded(Decode(bytes, opt.now_ms), opt, circle);
+  }
+
+  IngestResult IngestDecoded(Result<DecodedEvent, Refusal> decoded, const IngestOptions& opt,
+                             std::optional<CircleId>& circle) {
     IngestResult out;
-    auto decoded = Decode(bytes, opt.now_ms);
     if (!decoded) {
       out.refusal = decoded.error();
       return out;
@@ -1054,6 +1058,26 @@ Result<std::vector<IngestResult>> Replica::Ingest(std::span<const Bytes> batch,
       impl_->Begin();
       std::optional<CircleId> circle = circle_;
       for (const auto& ev : batch) results.push_back(impl_->IngestLocked(ev, opt, circle));
+      impl_->FinishBatch();
+      impl_->Commit();
+      circle_ = circle;
+    } catch (...) {
+      impl_->Rollback();
+      throw;
+    }
+    return results;
+  });
+}
+
+Result<std::vector<IngestResult>> Replica::IngestDecoded(
+    std::vector<Result<DecodedEvent, Refusal>> batch, const IngestOptions& opt) {
+  return Guard([&]() -> Result<std::vector<IngestResult>> {
+    std::vector<IngestResult> results;
+    results.reserve(batch.size());
+    try {
+      impl_->Begin();
+      std::optional<CircleId> circle = circle_;
+      for (auto& ev : batch) results.push_back(impl_->IngestDecoded(std::move(ev), opt, circle));
       impl_->FinishBatch();
       impl_->Commit();
       circle_ = circle;

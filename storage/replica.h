@@ -120,6 +120,10 @@ class Replica {
   // An error (I/O, corruption) rolls the whole batch back.
   Result<std::vector<IngestResult>> Ingest(std::span<const Bytes> batch, const IngestOptions& opt);
   Result<IngestResult> IngestOne(ByteView event, const IngestOptions& opt);
+  // The same for events already through Decode() (e.g. on several threads, see DecodeBatch):
+  // the stateful half of the gate, in one transaction. Decode with the same `opt.now_ms`.
+  Result<std::vector<IngestResult>> IngestDecoded(std::vector<Result<DecodedEvent, Refusal>> batch,
+                                                  const IngestOptions& opt);
 
   // Authoring: runs `event` through the gate inside one transaction and calls `before_commit`
   // (which makes the event durable elsewhere, e.g. the author's own log) only when it was applied.

@@ -1,6 +1,7 @@
 #include "node/sync/syncer.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "storage/event.h"
 
@@ -348,7 +349,11 @@ void Syncer::Flush() {
   batch.reserve(inbox.size());
   for (auto& in : inbox) batch.push_back(std::move(in.event));
   storage::IngestOptions opt(opt_.now_ms ? opt_.now_ms() : 0);
-  auto results = replica_.Ingest(batch, opt);
+  // The stateless half of the gate (parse, checks, signature, id) on every core; the stateful
+  // half on this thread, in one transaction.
+  auto results = replica_.IngestDecoded(
+      storage::DecodeBatch(batch, opt.now_ms, std::max(1u, std::thread::hardware_concurrency())),
+      opt);
   if (!results) {
     // Our own failure (disk, database): nothing was stored; the senders are not to blame, and
     // anti-entropy brings the events again.
