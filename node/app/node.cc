@@ -150,6 +150,16 @@ Status Node::Start() {
     }
   };
   if (auto s = syncer_.Load(); !s) return s;
+  // Benchmarks: POLDER_TRACE_EVENTS=FILE appends "event-id unix-µs bytes" for every event this
+  // node stores (received or authored), to measure propagation across processes.
+  if (const char* trace = std::getenv("POLDER_TRACE_EVENTS"); trace && *trace) {
+    trace_.reset(std::fopen(trace, "a"));
+    if (trace_) {
+      syncer_.on_event_stored = [this](const EventId& id, std::size_t bytes) {
+        Trace(id, bytes);
+      };
+    }
+  }
   for (const auto& a : config_.bootstrap) AddAddress(a);
   if (auto peers = session_.replica().Peers()) {
     for (const auto& p : *peers) syncer_.on_peer_announced(p);
@@ -394,8 +404,20 @@ Result<Session::Authored> Node::Author(const std::function<void(v1::EventBody&)>
   auto a = session_.Author(fill);
   if (!a) return a;
   auto bytes = session_.replica().EventBytes(a->id);
-  if (bytes && *bytes) syncer_.OnLocalEvent(**bytes, session_.key().public_key(), a->seq);
+  if (bytes && *bytes) {
+    Trace(a->id, (*bytes)->size());
+    syncer_.OnLocalEvent(**bytes, session_.key().public_key(), a->seq);
+  }
   return a;
+}
+
+void Node::Trace(const EventId& id, std::size_t bytes) {
+  if (!trace_) return;
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  std::fprintf(trace_.get(), "%s %lld %zu\n", id.hex().c_str(), static_cast<long long>(us), bytes);
+  std::fflush(trace_.get());
 }
 
 v1::NodeView Node::View() const {

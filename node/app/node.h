@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -104,6 +105,11 @@ class Node {
   std::mt19937_64 rng_;
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted work checks it
+  struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, FileCloser> trace_;  // POLDER_TRACE_EVENTS (benchmarks)
+  void Trace(const EventId& id, std::size_t bytes);
 };
 
 // Splits "host:port"; IPv6 hosts in brackets ("[::1]:7714").

@@ -210,6 +210,8 @@ void Syncer::OnMessage(PeerId id, ByteView message) {
     case v1::SyncMessage::kEvents: return OnEvents(id, p, m.events(), message.size());
     case v1::SyncMessage::kCredit: p.credit_out += m.credit().bytes(); return Stream(p);
     case v1::SyncMessage::kPeers: return OnPeers(p, m.peers());
+    case v1::SyncMessage::kPrune: return OnAuthors(p, m.prune(), true);
+    case v1::SyncMessage::kGraft: return OnAuthors(p, m.graft(), false);
     default: return CutOff(p, "unknown sync message");
   }
 }
@@ -327,7 +329,9 @@ void Syncer::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b, std::size_t
     if (wire_bytes > p.credit_in + 4096) return CutOff(p, "sent beyond its credit");
     p.credit_in -= std::min<std::uint64_t>(p.credit_in, wire_bytes);
   }
-  for (const auto& e : b.events()) inbox_.push_back(Inbound{from, Bytes(e.begin(), e.end())});
+  for (const auto& e : b.events()) {
+    inbox_.push_back(Inbound{from, Bytes(e.begin(), e.end()), b.push()});
+  }
   stats_.events_received += static_cast<std::uint64_t>(b.events_size());
   if (!b.push()) credit_due_.push_back(CreditDue{from, wire_bytes});
   if (!opt_.schedule_flush) {
@@ -366,6 +370,7 @@ void Syncer::Flush() {
   ++stats_.batches_committed;
   std::size_t stored = 0;
   std::map<PeerId, std::string> hostile;
+  std::map<PeerId, std::set<MemberKey>> prune, graft;
   for (std::size_t i = 0; i < results->size(); ++i) {
     const auto& r = (*results)[i];
     const PeerId from = inbox[i].from;
@@ -382,6 +387,9 @@ void Syncer::Flush() {
       case storage::Outcome::kDuplicate:
         ++stats_.duplicates;
         if (p) Advance(p->known, r.author, r.seq, r.id);
+        // A pushed copy of what we already hold: another peer delivers this author's events
+        // first, so this one may stop pushing them (Scuttlebutt's epidemic broadcast trees).
+        if (p && inbox[i].push) prune[from].insert(r.author);
         continue;
       case storage::Outcome::kEquivocation: {
         auto& head = local_.heads[r.author];
@@ -417,7 +425,11 @@ void Syncer::Flush() {
     ++stored;
     ++held_;
     ++stats_.events_stored;
+    if (on_event_stored) on_event_stored(r.id, batch[i].size());
     if (p) Advance(p->known, r.author, r.seq, r.id);
+    // New to us yet not pushed: repair found a gap in the push tree; have this peer push the
+    // author's events to us again.
+    if (p && !inbox[i].push) graft[from].insert(r.author);
     Push(from, batch[i], r.author, r.seq, r.id);
   }
   // Committed: each sender of a catch-up batch may send as much again.
@@ -428,6 +440,12 @@ void Syncer::Flush() {
     v1::SyncMessage m;
     m.mutable_credit()->set_bytes(c.bytes);
     Send(it->second, m);
+  }
+  for (auto& [id, authors] : prune) {
+    if (!hostile.count(id)) SendAuthors(id, authors, true);
+  }
+  for (auto& [id, authors] : graft) {
+    if (!hostile.count(id)) SendAuthors(id, authors, false);
   }
   if (stored > 0 && on_stored) on_stored(stored);
   for (const auto& [id, why] : hostile) {
@@ -442,6 +460,7 @@ void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& a
   for (auto& [pid, q] : peers_) {
     if (from && pid == *from) continue;
     if (q.known.SeqOf(author) >= seq) continue;  // it has it (as far as we know)
+    if (q.lazy.count(author)) continue;          // it gets this author's events elsewhere
     if (q.link->queued_bytes() > kPushQueueLimit) {
       ++stats_.pushes_dropped;
       continue;
@@ -453,6 +472,29 @@ void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& a
     ++stats_.events_sent;
     Advance(q.known, author, seq, id);
     Send(q, m);
+  }
+}
+
+void Syncer::SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool prune) {
+  auto it = peers_.find(to);
+  if (it == peers_.end() || authors.empty()) return;
+  v1::SyncMessage m;
+  auto* a = prune ? m.mutable_prune() : m.mutable_graft();
+  for (const auto& k : authors) a->add_authors(k.str());
+  if (prune) stats_.prunes_sent += authors.size();
+  Send(it->second, m);
+}
+
+void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
+  if (a.authors_size() > 10000) return CutOff(p, "prune or graft of too many authors");
+  for (const auto& bytes : a.authors()) {
+    auto k = KeyFrom(bytes);
+    if (!k) return CutOff(p, "malformed author in prune or graft");
+    if (prune) {
+      if (p.lazy.size() < 100000) p.lazy.insert(*k);
+    } else {
+      p.lazy.erase(*k);
+    }
   }
 }
 

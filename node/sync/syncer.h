@@ -61,6 +61,7 @@ struct SyncStats {
   std::uint64_t events_sent = 0;  // in catch-up batches and pushes
   std::uint64_t pushes_sent = 0;
   std::uint64_t pushes_dropped = 0;  // queue full: anti-entropy repairs them
+  std::uint64_t prunes_sent = 0;     // duplicates led us to ask a peer to stop pushing an author
   std::uint64_t batches_committed = 0;
   std::uint64_t peers_cut_off = 0;  // for invalid data
   std::uint64_t bytes_in = 0, bytes_out = 0;
@@ -102,6 +103,8 @@ class Syncer {
   std::function<void(const storage::StoredPeer&)> on_peer_announced;
   // Called after events were stored (new to this replica), e.g. to refresh views.
   std::function<void(std::size_t stored)> on_stored;
+  // Called for each event received from a peer and stored (new to this replica).
+  std::function<void(const EventId&, std::size_t bytes)> on_event_stored;
 
   const storage::VersionVector& vector() const { return local_; }
   const SyncStats& stats() const { return stats_; }
@@ -124,6 +127,7 @@ class Syncer {
     std::uint64_t credit_in = 0;   // bytes of catch-up the peer may still send us
     bool streaming = false;
     storage::EventCursor cursor;
+    std::set<MemberKey> lazy;  // authors the peer asked us not to push (it gets them elsewhere)
   };
 
   void Send(Peer& p, const v1::SyncMessage& m);
@@ -135,7 +139,10 @@ class Syncer {
   struct Inbound {
     PeerId from;
     Bytes event;
+    bool push;
   };
+  void OnAuthors(Peer& p, const v1::Authors& a, bool prune);
+  void SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool prune);
   struct CreditDue {
     PeerId to;
     std::uint64_t bytes;
