@@ -16,5 +16,11 @@ find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(polder_asio INTERFACE)
 add_library(polder::asio ALIAS polder_asio)
 target_include_directories(polder_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(polder_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio decides between aligned_alloc/free and operator new/delete
+# for its recycled coroutine frames by a libstdc++ macro that exists only once a standard header
+# was included. A file that includes an Asio header first (include sorting does that) then picks
+# the other pair, and a frame allocated in one file is freed in another with the wrong function
+# (AddressSanitizer: alloc-dealloc-mismatch in tests/sync). One choice for every file.
+target_compile_definitions(polder_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+                                                 ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(polder_asio INTERFACE Threads::Threads)

@@ -1334,6 +1334,21 @@ Result<std::vector<Bytes>> Replica::ForkProof(const MemberKey& author) {
   });
 }
 
+Result<std::vector<Bytes>> Replica::EventsOf(const MemberKey& author, std::uint64_t from_seq,
+                                             std::size_t max) {
+  return Guard([&]() -> Result<std::vector<Bytes>> {
+    std::vector<Bytes> out;
+    Impl::Release release{impl_.get()};
+    auto& st = impl_->Q(
+        "SELECT body, sig FROM events WHERE author = ? AND seq >= ? ORDER BY seq, id LIMIT ?");
+    Bind(st, 1, author.view());
+    st.bind(2, static_cast<std::int64_t>(std::min<std::uint64_t>(from_seq, 1ull << 62)));
+    st.bind(3, static_cast<std::int64_t>(max));
+    while (st.executeStep()) out.push_back(Envelope(Blob(st.getColumn(0)), Blob(st.getColumn(1))));
+    return out;
+  });
+}
+
 Result<std::optional<Bytes>> Replica::EventBytes(const EventId& id) {
   return Guard([&]() -> Result<std::optional<Bytes>> {
     Impl::Release release{impl_.get()};

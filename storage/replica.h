@@ -158,6 +158,9 @@ class Replica {
                                const std::function<bool(const MemberKey&, std::uint64_t)>& skip);
   // The two events that prove `author` forked (empty if they did not).
   Result<std::vector<Bytes>> ForkProof(const MemberKey& author);
+  // An author's stored events from `from_seq` on, in sequence order, at most `max`.
+  Result<std::vector<Bytes>> EventsOf(const MemberKey& author, std::uint64_t from_seq,
+                                      std::size_t max);
   // The stored event with this id, if any.
   Result<std::optional<Bytes>> EventBytes(const EventId& id);
 

@@ -397,6 +397,7 @@ asio::awaitable<void> Node::PumpLoop() {
     co_await timer->async_wait(kUseTuple);
     if (stopping_) co_return;
     syncer_.Pump();
+    syncer_.Tick();
   }
 }
 

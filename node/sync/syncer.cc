@@ -212,6 +212,8 @@ void Syncer::OnMessage(PeerId id, ByteView message) {
     case v1::SyncMessage::kPeers: return OnPeers(p, m.peers());
     case v1::SyncMessage::kPrune: return OnAuthors(p, m.prune(), true);
     case v1::SyncMessage::kGraft: return OnAuthors(p, m.graft(), false);
+    case v1::SyncMessage::kHave: return OnHave(id, p, m.have());
+    case v1::SyncMessage::kWant: return OnWant(p, m.want());
     default: return CutOff(p, "unknown sync message");
   }
 }
@@ -389,7 +391,7 @@ void Syncer::Flush() {
         if (p) Advance(p->known, r.author, r.seq, r.id);
         // A pushed copy of what we already hold: another peer delivers this author's events
         // first, so this one may stop pushing them (Scuttlebutt's epidemic broadcast trees).
-        if (p && inbox[i].push) prune[from].insert(r.author);
+        if (p && inbox[i].push) prune[from];  // the whole link: see OnAuthors
         continue;
       case storage::Outcome::kEquivocation: {
         auto& head = local_.heads[r.author];
@@ -460,7 +462,15 @@ void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& a
   for (auto& [pid, q] : peers_) {
     if (from && pid == *from) continue;
     if (q.known.SeqOf(author) >= seq) continue;  // it has it (as far as we know)
-    if (q.lazy.count(author)) continue;          // it gets this author's events elsewhere
+    if (q.lazy_all || q.lazy.count(author)) {
+      // It gets these events elsewhere: tell it only that we hold this one (lazy push).
+      v1::SyncMessage h;
+      auto* note = h.mutable_have()->add_notes();
+      note->set_author(author.str());
+      note->set_seq(seq);
+      Send(q, h);
+      continue;
+    }
     if (q.link->queued_bytes() > kPushQueueLimit) {
       ++stats_.pushes_dropped;
       continue;
@@ -477,16 +487,19 @@ void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& a
 
 void Syncer::SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool prune) {
   auto it = peers_.find(to);
-  if (it == peers_.end() || authors.empty()) return;
+  if (it == peers_.end()) return;  // (an empty list means the whole link)
   v1::SyncMessage m;
   auto* a = prune ? m.mutable_prune() : m.mutable_graft();
   for (const auto& k : authors) a->add_authors(k.str());
-  if (prune) stats_.prunes_sent += authors.size();
+  if (prune) ++stats_.prunes_sent;
   Send(it->second, m);
 }
 
 void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
   if (a.authors_size() > 10000) return CutOff(p, "prune or graft of too many authors");
+  // An empty prune stops every eager push on this link; any graft starts them again.
+  if (prune && a.authors_size() == 0) p.lazy_all = true;
+  if (!prune) p.lazy_all = false;
   for (const auto& bytes : a.authors()) {
     auto k = KeyFrom(bytes);
     if (!k) return CutOff(p, "malformed author in prune or graft");
@@ -495,6 +508,73 @@ void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
     } else {
       p.lazy.erase(*k);
     }
+  }
+}
+
+void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
+  if (n.notes_size() > 10000) return CutOff(p, "too many notes");
+  const auto deadline = std::chrono::steady_clock::now() + kHaveWait;
+  for (const auto& note : n.notes()) {
+    auto author = KeyFrom(note.author());
+    if (!author || note.seq() == 0) return CutOff(p, "malformed note");
+    Advance(p.known, *author, note.seq(), EventId{});
+    if (local_.SeqOf(*author) >= note.seq()) continue;
+    auto [it, added] = missing_.try_emplace(*author, Missing{note.seq(), id, deadline});
+    if (!added && note.seq() > it->second.seq) it->second.seq = note.seq();
+  }
+}
+
+void Syncer::Tick() {
+  const auto now = std::chrono::steady_clock::now();
+  std::map<PeerId, std::vector<std::pair<MemberKey, std::uint64_t>>> want;
+  for (auto it = missing_.begin(); it != missing_.end();) {
+    const std::uint64_t have = local_.SeqOf(it->first);
+    if (have >= it->second.seq) {
+      it = missing_.erase(it);
+      continue;
+    }
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    // The push tree did not bring it in time: ask the peer that has it, and have it push to us
+    // again from now on.
+    if (peers_.count(it->second.from)) want[it->second.from].emplace_back(it->first, have + 1);
+    it = missing_.erase(it);
+  }
+  for (const auto& [id, list] : want) {
+    auto& p = peers_.at(id);
+    v1::SyncMessage m;
+    for (const auto& [author, from] : list) {
+      auto* note = m.mutable_want()->add_notes();
+      note->set_author(author.str());
+      note->set_seq(from);
+    }
+    Send(p, m);
+    SendAuthors(id, {}, false);  // graft the whole link
+  }
+}
+
+void Syncer::OnWant(Peer& p, const v1::Notes& n) {
+  if (n.notes_size() > 10000) return CutOff(p, "too many notes");
+  v1::SyncMessage m;
+  auto* b = m.mutable_events();
+  b->set_push(true);
+  std::size_t bytes = 0;
+  for (const auto& note : n.notes()) {
+    auto author = KeyFrom(note.author());
+    if (!author || note.seq() == 0) return CutOff(p, "malformed note");
+    auto events = replica_.EventsOf(*author, note.seq(), 1000);
+    if (!events) continue;
+    for (const auto& e : *events) {
+      if (bytes > kBatchBytes) break;
+      b->add_events(e.data(), e.size());
+      bytes += e.size();
+    }
+  }
+  if (b->events_size() > 0) {
+    stats_.events_sent += static_cast<std::uint64_t>(b->events_size());
+    Send(p, m);
   }
 }
 

@@ -9,6 +9,7 @@
 // Thread-safety: none; the node calls it from one thread (the one that owns the replica).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -40,6 +41,8 @@ inline constexpr std::size_t kPushQueueLimit = 2 << 20;
 inline constexpr std::size_t kMaxAnnouncements = 1000;
 inline constexpr std::size_t kMaxAddressesPerAnnouncement = 8;
 inline constexpr std::string_view kAnnounceContext = "polder/v1/announce";
+// How long a node waits for an event a peer said it holds (Have) before asking that peer for it.
+inline constexpr std::chrono::milliseconds kHaveWait{100};
 
 // How the syncer reaches one peer's session.
 class Link {
@@ -98,6 +101,9 @@ class Syncer {
   void Pump();
   // Ingests every event received since the last flush, in one transaction.
   void Flush();
+  // Asks for events that peers announced lazily (Have) and that did not arrive by push within
+  // kHaveWait. Call often (the node does every 20 ms).
+  void Tick();
 
   // Called when a peer's announcement (verified, of a member, newer than what was held) arrives.
   std::function<void(const storage::StoredPeer&)> on_peer_announced;
@@ -128,6 +134,7 @@ class Syncer {
     bool streaming = false;
     storage::EventCursor cursor;
     std::set<MemberKey> lazy;  // authors the peer asked us not to push (it gets them elsewhere)
+    bool lazy_all = false;     // the peer asked us to push nothing
   };
 
   void Send(Peer& p, const v1::SyncMessage& m);
@@ -142,6 +149,14 @@ class Syncer {
     bool push;
   };
   void OnAuthors(Peer& p, const v1::Authors& a, bool prune);
+  void OnHave(PeerId id, Peer& p, const v1::Notes& n);
+  void OnWant(Peer& p, const v1::Notes& n);
+  struct Missing {
+    std::uint64_t seq;
+    PeerId from;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::map<MemberKey, Missing> missing_;  // announced by Have, not yet here
   void SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool prune);
   struct CreditDue {
     PeerId to;
