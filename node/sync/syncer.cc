@@ -519,6 +519,7 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
     if (!author || note.seq() == 0) return CutOff(p, "malformed note");
     Advance(p.known, *author, note.seq(), EventId{});
     if (local_.SeqOf(*author) >= note.seq()) continue;
+    if (missing_.size() >= kMaxMissing && !missing_.count(*author)) continue;  // repair later
     auto [it, added] = missing_.try_emplace(*author, Missing{note.seq(), id, deadline});
     if (!added && note.seq() > it->second.seq) it->second.seq = note.seq();
   }
@@ -562,6 +563,7 @@ void Syncer::OnWant(Peer& p, const v1::Notes& n) {
   b->set_push(true);
   std::size_t bytes = 0;
   for (const auto& note : n.notes()) {
+    if (bytes > kBatchBytes) break;  // one batch per Want; the rest comes by anti-entropy
     auto author = KeyFrom(note.author());
     if (!author || note.seq() == 0) return CutOff(p, "malformed note");
     auto events = replica_.EventsOf(*author, note.seq(), 1000);

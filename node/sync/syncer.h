@@ -43,6 +43,8 @@ inline constexpr std::size_t kMaxAddressesPerAnnouncement = 8;
 inline constexpr std::string_view kAnnounceContext = "polder/v1/announce";
 // How long a node waits for an event a peer said it holds (Have) before asking that peer for it.
 inline constexpr std::chrono::milliseconds kHaveWait{100};
+// At most this many announced-but-missing authors are tracked (anti-entropy covers the rest).
+inline constexpr std::size_t kMaxMissing = 10000;
 
 // How the syncer reaches one peer's session.
 class Link {
