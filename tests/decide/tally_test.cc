@@ -205,13 +205,13 @@ class Circle {
   int proposals_ = 0;
 };
 
-const ProposalOutcome& Find(const TallyResult& r, const EventId& id) {
+// By value: callers often pass a temporary TallyResult.
+ProposalOutcome Find(const TallyResult& r, const EventId& id) {
   for (const auto& o : r.proposals) {
     if (o.proposal == id) return o;
   }
   ADD_FAILURE() << "no outcome for " << id.hex();
-  static ProposalOutcome none;
-  return none;
+  return {};
 }
 
 // A circle of the founder (Org0) and `n` more members in orgs given by `orgs` (cycled).
@@ -258,7 +258,8 @@ TEST(Fold, EventBeyondAGapAndStrangersDoNotCount) {
   ASSERT_EQ(ignored.size(), 2u);
   EXPECT_EQ(ignored.at(orphan), Ignored::kPending);
   EXPECT_EQ(ignored.at(stranger), Ignored::kNotMember);
-  const auto& e = Find(Tally(st, kAfter), p).explanation;
+  const auto tally = Tally(st, kAfter);
+  const auto& e = Find(tally, p).explanation;
   ASSERT_EQ(e.excluded.size(), 2u);
   EXPECT_EQ(e.participants, 1u);
 }
@@ -392,6 +393,22 @@ TEST(Tally, LateVoteIgnoredAndTheEarlierOneStands) {
   EXPECT_EQ(o.explanation.excluded[0].reason, Exclusion::kLate);
 }
 
+TEST(Tally, MemberAdmittedAfterTheDeadlineDoesNotCount) {
+  Circle c;
+  auto m = Members(c, 2);
+  const auto p = c.Propose(m[1], 100);
+  c.Vote(m[1], p, v1::FOR);
+  const auto late_member = c.Admit("late", "Org0", kDeadline + 5);
+  const auto v = c.Vote(late_member, p, v1::AGAINST, kDeadline + 10);
+  const auto result = c.Run();
+  const auto& o = Find(result, p);
+  EXPECT_EQ(o.explanation.eligible_members, 3u);  // 1 of 3: quorum not met
+  EXPECT_EQ(o.reason, Reason::kQuorumNotMet);
+  ASSERT_EQ(o.explanation.excluded.size(), 1u);
+  EXPECT_EQ(o.explanation.excluded[0].event, v);
+  EXPECT_EQ(o.explanation.excluded[0].reason, Exclusion::kNotMember);
+}
+
 TEST(Tally, OpenBeforeTheDeadlineWithProvisionalFigures) {
   Circle c;
   auto m = Members(c, 1);
@@ -429,7 +446,8 @@ TEST(Tally, ForkedVoterIsExcluded) {
   c.Fork(m[2]);
   const auto st = c.State();
   ASSERT_TRUE(st.FindMember(m[2])->forked());
-  const auto& o = Find(Tally(st, kAfter), p);
+  const auto tally = Tally(st, kAfter);
+  const auto& o = Find(tally, p);
   EXPECT_EQ(o.status, Status::kFunded);  // the forked member's vote against is not counted
   EXPECT_EQ(o.explanation.against_count, 0u);
   ASSERT_EQ(o.explanation.excluded.size(), 1u);
@@ -886,7 +904,8 @@ TEST(TallyProperty, InvariantsHoldOnManyRandomCircles) {
 }
 
 // Under greedy, turning one against vote into an abstention (same participation, less
-// opposition) never turns the proposal it was cast on from funded into unfunded.
+// opposition) never turns the proposal it was cast on from funded into unfunded; nor does
+// removing it, as long as the proposal still meets its quorum.
 TEST(TallyProperty, LessOppositionNeverUnfundsUnderGreedy) {
   int checked = 0;
   for (std::uint32_t seed = 200; seed < 240; ++seed) {
@@ -904,6 +923,14 @@ TEST(TallyProperty, LessOppositionNeverUnfundsUnderGreedy) {
       const auto after = Tally(Fold(Build(changed)), kAfter);
       EXPECT_EQ(Find(after, p).status, Status::kFunded) << "seed " << seed << " action " << i;
       ++checked;
+      // Removed outright, participation may fall below the quorum; otherwise it stays funded.
+      RandomCircle removed = rc;
+      removed.actions.erase(removed.actions.begin() + static_cast<long>(i));
+      const auto removed_tally = Tally(Fold(Build(removed)), kAfter);
+      const auto& without = Find(removed_tally, p);
+      if (without.explanation.quorum_met) {
+        EXPECT_EQ(without.status, Status::kFunded) << "seed " << seed << " action " << i;
+      }
     }
   }
   EXPECT_GT(checked, 20);
