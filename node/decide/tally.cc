@@ -427,6 +427,7 @@ TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
     for (auto& [k, b] : ballots) in.approvals.push_back(std::move(b));
     auto mes = Mes(in, MesOptions{Utility::kCost, Completion::kAdd1});
     std::vector<bool> taken(within_cap.size(), false);
+    if (!mes) out.allocation_error = mes.error().message;
     if (mes) {
       for (const auto& f : mes->funded) {
         auto& o = out.proposals[within_cap[f.project]];
@@ -588,6 +589,7 @@ std::string ExplainText(const CircleState& st, const TallyResult& r) {
   std::string s = "Tally at " + std::to_string(r.as_of_ms) +
                   " ms: " + Amount(st, r.allocated_minor) + " of " + Amount(st, r.pool_minor) +
                   " allocated.\n";
+  if (!r.allocation_error.empty()) s += "Allocation failed: " + r.allocation_error + ".\n";
   for (const auto& o : r.proposals) s += ExplainText(st, o);
   return s;
 }

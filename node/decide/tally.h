@@ -7,7 +7,8 @@
 // * Time. A proposal is open while as_of_ms <= its deadline, closed after. Its cut-off is
 //   min(as_of_ms, deadline): votes, flags, flag resolutions, endorsements and delegations
 //   timestamped after the cut-off do not count (an open proposal shows provisional figures).
-//   A withdrawal counts when timestamped at or before as_of_ms.
+//   A withdrawal counts when timestamped at or before as_of_ms. The deadline is the proposal's
+//   own deadline_ms (the author's CLI derives it from voting_window_ms when proposing).
 // * Who counts. Members admitted (earliest admission) at or before the cut-off are eligible;
 //   they make the quorum's denominator. A forked member (one who equivocated) stays in the
 //   denominator but casts no vote, directly or through delegation; a delegation chain that
@@ -192,7 +193,10 @@ struct ProposalOutcome {
 struct TallyResult {
   std::int64_t as_of_ms = 0;
   Money pool_minor = 0;
-  Money allocated_minor = 0;               // total of the funded amounts, ≤ pool
+  Money allocated_minor = 0;  // total of the funded amounts, ≤ pool
+  // EQUAL_SHARES only: why Mes() refused the instance (a limit in limits.h), in which case no
+  // candidate is funded; empty otherwise.
+  std::string allocation_error;
   std::vector<ProposalOutcome> proposals;  // by proposal id
   bool operator==(const TallyResult&) const = default;
 };
