@@ -702,6 +702,36 @@ TEST(Allocation, EqualSharesFundsWhatItsApproversCanAfford) {
   EXPECT_LE(r.allocated_minor, r.pool_minor);
 }
 
+TEST(Allocation, EqualSharesRespectsTheOrganisationCap) {
+  v1::DecisionRules rules;
+  rules.set_allocation(v1::DecisionRules::EQUAL_SHARES);
+  rules.set_max_share_per_org_bps(5000);
+  Circle c(1000, rules);
+  auto m = Members(c, 3, {"A", "B"});  // m1, m3 in B; m2 in A; founder in Org0
+  const auto b1 = c.Propose(m[1], 300);
+  const auto b2 = c.Propose(m[3], 300);
+  for (auto& k : m) {
+    c.Vote(k, b1, v1::FOR);
+    c.Vote(k, b2, v1::FOR);
+  }
+  const auto r = c.Run();
+  const auto o1 = Find(r, b1), o2 = Find(r, b2);
+  EXPECT_EQ(r.allocated_minor, 300);  // both fit the pool, but B may take at most 500
+  EXPECT_NE(o1.status, o2.status);
+  EXPECT_TRUE(o1.reason == Reason::kOrgCapReached || o2.reason == Reason::kOrgCapReached);
+}
+
+TEST(RiskGate, FlagRaisedAfterTheDeadlineDoesNotBlock) {
+  Circle c;
+  auto m = Members(c, 2);
+  const auto p = c.Propose(m[1], 100);
+  for (auto& k : m) c.Vote(k, p, v1::FOR);
+  c.Flag(m[2], p, v1::CRITICAL, kDeadline + 1);
+  const auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.status, Status::kFunded);
+  EXPECT_TRUE(o.explanation.flags.empty());
+}
+
 TEST(Explain, TextNamesTheOutcomeQuorumAndFlags) {
   Flagged f;
   const auto st = f.c.State();
