@@ -1,0 +1,368 @@
+#include "node/decide/fold.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+namespace polder::decide {
+namespace {
+
+using v1::EventBody;
+
+template <class IdT>
+std::optional<IdT> ToId(const std::string& s) {
+  return IdT::FromBytes(AsBytes(s));
+}
+
+constexpr int kVoidKind = -1;  // applied-kind marker of a void event, as in the replica
+
+// What trying to apply an author's next event found.
+enum class Apply { kApplied, kVoid, kWaiting };
+
+struct Folder {
+  CircleState st;
+  std::map<std::string, Member> members;            // key bytes → member
+  std::unordered_map<std::string, int> applied;     // event id bytes → kind or void
+  std::map<std::string, ProposalRecord> proposals;  // id bytes → record
+  std::map<std::string, std::pair<std::string, FlagRecord>> flags;  // id → (proposal id, flag)
+  std::map<std::string, std::string> admit_event;  // member → smallest admitting id
+  std::vector<DelegationRecord> delegations;
+  std::vector<IgnoredEvent> ignored;
+
+  struct Head {
+    std::uint64_t seq = 0;
+    std::string id;
+    std::int64_t ts = 0;
+  };
+  std::map<std::string, Head> heads;
+
+  // Missing reference → waiting; applied but of another kind (or void) → void.
+  std::optional<Apply> Need(const std::string& id, int kind) const {
+    auto it = applied.find(id);
+    if (it == applied.end()) return Apply::kWaiting;
+    if (it->second != kind) return Apply::kVoid;
+    return std::nullopt;
+  }
+
+  Apply ApplyPayload(const FoldEvent& ev) {
+    const EventBody& b = ev.body;
+    const std::string& author = b.author();
+    const auto author_key = *ToId<MemberKey>(author);
+    switch (b.payload_case()) {
+      case EventBody::kAdmit: {
+        const auto& a = b.admit();
+        auto key = ToId<MemberKey>(a.member());
+        if (!key) return Apply::kVoid;
+        auto it = members.find(a.member());
+        if (it == members.end()) {
+          Member m;
+          m.key = *key;
+          m.name = a.info().name();
+          m.organisation = a.info().organisation();
+          m.admitted_ms = b.timestamp_ms();
+          members.emplace(a.member(), m);
+          admit_event[a.member()] = ev.id.str();
+        } else {
+          // As in the replica: the record of the smallest admitting event id stands (the
+          // founder's is the charter's); the member counts from their earliest admission.
+          Member& m = it->second;
+          m.admitted_ms = std::min(m.admitted_ms, b.timestamp_ms());
+          if (!m.founder && ev.id.str() < admit_event[a.member()]) {
+            m.name = a.info().name();
+            m.organisation = a.info().organisation();
+            admit_event[a.member()] = ev.id.str();
+          }
+        }
+        return Apply::kApplied;
+      }
+      case EventBody::kProposal: {
+        const auto& p = b.proposal();
+        ProposalRecord r;
+        r.event = ev.id;
+        r.author = author_key;
+        r.title = p.title();
+        r.topic = p.topic();
+        r.amount_minor = p.amount_minor();
+        r.created_ms = b.timestamp_ms();
+        r.deadline_ms = p.deadline_ms();
+        proposals.emplace(ev.id.str(), std::move(r));
+        return Apply::kApplied;
+      }
+      case EventBody::kVote: {
+        if (auto s = Need(b.vote().proposal(), EventBody::kProposal)) return *s;
+        proposals[b.vote().proposal()].votes.push_back(
+            {author_key, b.seq(), b.timestamp_ms(), b.vote().choice(), ev.id});
+        return Apply::kApplied;
+      }
+      case EventBody::kRiskFlag: {
+        const auto& f = b.risk_flag();
+        if (auto s = Need(f.proposal(), EventBody::kProposal)) return *s;
+        FlagRecord r;
+        r.event = ev.id;
+        r.flagger = author_key;
+        r.severity = f.severity();
+        r.category = f.category();
+        r.timestamp_ms = b.timestamp_ms();
+        flags.emplace(ev.id.str(), std::make_pair(f.proposal(), std::move(r)));
+        return Apply::kApplied;
+      }
+      case EventBody::kFlagResolution: {
+        const auto& res = b.flag_resolution();
+        if (auto s = Need(res.flag(), EventBody::kRiskFlag)) return *s;
+        auto& [proposal, flag] = flags[res.flag()];
+        const bool ok =
+            (res.kind() == v1::FlagResolution::WITHDRAW && author_key == flag.flagger) ||
+            (res.kind() == v1::FlagResolution::ANSWER && author_key == proposals[proposal].author);
+        if (!ok) return Apply::kVoid;
+        flag.resolutions.push_back({ev.id, author_key, res.kind(), b.timestamp_ms()});
+        return Apply::kApplied;
+      }
+      case EventBody::kEndorsement: {
+        if (auto s = Need(b.endorsement().proposal(), EventBody::kProposal)) return *s;
+        proposals[b.endorsement().proposal()].endorsements.push_back(
+            {author_key, b.seq(), b.timestamp_ms(), ev.id});
+        return Apply::kApplied;
+      }
+      case EventBody::kComment: {
+        const auto& t = b.comment().target();
+        if (!t.empty() && !applied.count(t)) return Apply::kWaiting;
+        return Apply::kApplied;
+      }
+      case EventBody::kDelegation: {
+        const auto& d = b.delegation();
+        DelegationRecord r;
+        r.delegator = author_key;
+        r.topic = d.topic();
+        r.seq = b.seq();
+        r.timestamp_ms = b.timestamp_ms();
+        r.revoke = d.revoke();
+        r.event = ev.id;
+        if (!d.revoke()) {
+          if (!members.count(d.delegate())) return Apply::kWaiting;  // delegate not yet admitted
+          r.delegate = *ToId<MemberKey>(d.delegate());
+        }
+        delegations.push_back(std::move(r));
+        return Apply::kApplied;
+      }
+      case EventBody::kWithdraw: {
+        const auto& w = b.withdraw();
+        if (auto s = Need(w.proposal(), EventBody::kProposal)) return *s;
+        auto& p = proposals[w.proposal()];
+        if (p.author != author_key) return Apply::kVoid;
+        // The author's events apply in seq order, so the first applied is the earliest.
+        if (!p.withdrawn_ms) p.withdrawn_ms = b.timestamp_ms();
+        return Apply::kApplied;
+      }
+      case EventBody::kCharter:  // a second charter, or not at seq 1
+      case EventBody::PAYLOAD_NOT_SET: return Apply::kVoid;
+    }
+    return Apply::kVoid;
+  }
+
+  void Ignore(const FoldEvent& ev, Ignored reason) {
+    IgnoredEvent ig;
+    ig.event = ev.id;
+    if (auto k = ToId<MemberKey>(ev.body.author())) ig.author = *k;
+    ig.seq = ev.body.seq();
+    ig.timestamp_ms = ev.body.timestamp_ms();
+    ig.kind = ev.body.payload_case();
+    if (ev.body.has_vote()) ig.proposal = ToId<EventId>(ev.body.vote().proposal());
+    ig.reason = reason;
+    ignored.push_back(ig);
+  }
+};
+
+}  // namespace
+
+const char* ToString(Ignored reason) {
+  switch (reason) {
+    case Ignored::kWrongCircle: return "wrong circle";
+    case Ignored::kNotMember: return "author not a member";
+    case Ignored::kPending: return "waits for an event not held (gap)";
+    case Ignored::kForked: return "author forked (equivocated)";
+    case Ignored::kVoid: return "void (breaks a rule)";
+  }
+  return "unknown";
+}
+
+Rules EffectiveRules(const v1::DecisionRules& r) {
+  Rules out;
+  if (r.voting_window_ms() > 0) out.voting_window_ms = r.voting_window_ms();
+  if (r.quorum_bps() != 0) out.quorum_bps = std::min(r.quorum_bps(), kBpsWhole);
+  if (r.approval_bps() != 0) out.approval_bps = std::min(r.approval_bps(), kBpsWhole);
+  if (r.weighting() == v1::DecisionRules::ORGANISATION_BALANCED) out.weighting = r.weighting();
+  if (r.allocation() == v1::DecisionRules::EQUAL_SHARES) out.allocation = r.allocation();
+  if (r.max_share_per_proposal_bps() != 0) {
+    out.max_share_per_proposal_bps = std::min(r.max_share_per_proposal_bps(), kBpsWhole);
+  }
+  if (r.max_share_per_org_bps() != 0) {
+    out.max_share_per_org_bps = std::min(r.max_share_per_org_bps(), kBpsWhole);
+  }
+  if (r.blocking_severity() != v1::SEVERITY_UNSPECIFIED)
+    out.blocking_severity = r.blocking_severity();
+  if (r.mitigation_acceptances() != 0) out.mitigation_acceptances = r.mitigation_acceptances();
+  if (r.override_bps() != 0) out.override_bps = std::min(r.override_bps(), kBpsWhole);
+  if (r.admission_quorum() != 0) out.admission_quorum = r.admission_quorum();
+  return out;
+}
+
+const Member* CircleState::FindMember(const MemberKey& key) const {
+  auto it = std::lower_bound(members.begin(), members.end(), key,
+                             [](const Member& m, const MemberKey& k) { return m.key < k; });
+  return it != members.end() && it->key == key ? &*it : nullptr;
+}
+
+const ProposalRecord* CircleState::FindProposal(const EventId& id) const {
+  auto it = std::lower_bound(proposals.begin(), proposals.end(), id,
+                             [](const ProposalRecord& p, const EventId& k) { return p.event < k; });
+  return it != proposals.end() && it->event == id ? &*it : nullptr;
+}
+
+CircleState Fold(const std::vector<FoldEvent>& input) {
+  Folder f;
+  // Canonical order first: (author, seq, id), duplicates dropped.
+  std::vector<const FoldEvent*> evs;
+  evs.reserve(input.size());
+  for (const auto& e : input) evs.push_back(&e);
+  auto key = [](const FoldEvent* e) {
+    return std::tuple<const std::string&, std::uint64_t, const EventId&>(e->body.author(),
+                                                                         e->body.seq(), e->id);
+  };
+  std::sort(evs.begin(), evs.end(), [&](auto* a, auto* b) { return key(a) < key(b); });
+  evs.erase(std::unique(evs.begin(), evs.end(), [](auto* a, auto* b) { return a->id == b->id; }),
+            evs.end());
+
+  // The charter: the founder's seq-1 charter with the smallest event id decides the circle.
+  const FoldEvent* charter = nullptr;
+  for (auto* e : evs) {
+    if (e->body.has_charter() && e->body.seq() == 1 && (!charter || e->id < charter->id)) {
+      charter = e;
+    }
+  }
+  if (!charter) {
+    for (auto* e : evs) f.Ignore(*e, Ignored::kNotMember);
+    f.st.ignored = std::move(f.ignored);
+    return f.st;
+  }
+  const std::string circle = charter->body.circle_id();
+
+  // Logs per author, and forks: two different events at one (author, seq).
+  std::map<std::string, std::map<std::uint64_t, std::vector<const FoldEvent*>>> logs;
+  for (auto* e : evs) {
+    if (e->body.circle_id() != circle) {
+      f.Ignore(*e, Ignored::kWrongCircle);
+      continue;
+    }
+    logs[e->body.author()][e->body.seq()].push_back(e);
+  }
+  std::map<std::string, std::uint64_t> forks;
+  for (const auto& [author, log] : logs) {
+    for (const auto& [seq, at] : log) {
+      if (at.size() > 1) {
+        forks[author] = seq;  // the lowest, since seqs iterate in order
+        break;
+      }
+    }
+  }
+
+  // The least fixpoint: apply each author's next event while anything can be applied.
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (const auto& [author, log] : logs) {
+      for (;;) {
+        auto& head = f.heads[author];
+        const std::uint64_t next = head.seq + 1;
+        if (auto fk = forks.find(author); fk != forks.end() && next >= fk->second) break;
+        auto at = log.find(next);
+        if (at == log.end()) break;
+        const FoldEvent& ev = *at->second.front();
+        const EventBody& b = ev.body;
+        Apply step;
+        if (b.has_charter() && &ev == charter) {
+          auto founder = ToId<MemberKey>(author);
+          if (!founder) break;
+          Member m;
+          m.key = *founder;
+          m.name = b.charter().founder().name();
+          m.organisation = b.charter().founder().organisation();
+          m.admitted_ms = b.timestamp_ms();
+          m.founder = true;
+          f.members[author] = m;
+          f.admit_event[author] = ev.id.str();
+          f.st.has_charter = true;
+          f.st.charter_event = ev.id;
+          f.st.circle = ToId<CircleId>(circle).value_or(CircleId{});
+          f.st.founder = *founder;
+          f.st.name = b.charter().name();
+          f.st.pool_minor = b.charter().pool_minor();
+          f.st.unit = b.charter().unit();
+          f.st.decimals = b.charter().decimals();
+          f.st.rules = EffectiveRules(b.charter().rules());
+          step = Apply::kApplied;
+        } else {
+          if (!f.members.count(author)) break;         // not (yet) admitted
+          if (next > 1 && b.prev() != head.id) break;  // not the successor of the head
+          step = b.timestamp_ms() < head.ts ? Apply::kVoid : f.ApplyPayload(ev);
+        }
+        if (step == Apply::kWaiting) break;
+        f.applied[ev.id.str()] =
+            step == Apply::kApplied ? static_cast<int>(b.payload_case()) : kVoidKind;
+        if (step == Apply::kVoid) f.Ignore(ev, Ignored::kVoid);
+        head = {next, ev.id.str(), b.timestamp_ms()};
+        progress = true;
+      }
+    }
+  }
+
+  // Everything not applied, with the reason.
+  for (const auto& [author, log] : logs) {
+    const auto fk = forks.find(author);
+    for (const auto& [seq, at] : log) {
+      for (auto* e : at) {
+        if (f.applied.count(e->id.str())) continue;
+        const Ignored why = fk != forks.end() && seq >= fk->second ? Ignored::kForked
+                            : !f.members.count(author)             ? Ignored::kNotMember
+                                                                   : Ignored::kPending;
+        f.Ignore(*e, why);
+      }
+    }
+  }
+
+  // Canonical, sorted output.
+  for (auto& [k, m] : f.members) {
+    if (auto fk = forks.find(k); fk != forks.end()) m.fork_seq = fk->second;
+    f.st.members.push_back(m);
+  }
+  for (auto& [id, fl] : f.flags) f.proposals[fl.first].flags.push_back(std::move(fl.second));
+  for (auto& [id, p] : f.proposals) {
+    auto by_member = [](const auto& a, const auto& b) {
+      return std::tie(a.voter, a.seq) < std::tie(b.voter, b.seq);
+    };
+    std::sort(p.votes.begin(), p.votes.end(), by_member);
+    std::sort(p.endorsements.begin(), p.endorsements.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.member, a.seq) < std::tie(b.member, b.seq);
+    });
+    for (auto& fl : p.flags) {
+      std::sort(fl.resolutions.begin(), fl.resolutions.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.timestamp_ms, a.event) < std::tie(b.timestamp_ms, b.event);
+      });
+    }
+    std::sort(p.flags.begin(), p.flags.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.timestamp_ms, a.event) < std::tie(b.timestamp_ms, b.event);
+    });
+    f.st.proposals.push_back(std::move(p));
+  }
+  std::sort(f.delegations.begin(), f.delegations.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.delegator, a.topic, a.seq) < std::tie(b.delegator, b.topic, b.seq);
+  });
+  f.st.delegations = std::move(f.delegations);
+  std::sort(f.ignored.begin(), f.ignored.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.author, a.seq, a.event) < std::tie(b.author, b.seq, b.event);
+  });
+  f.st.ignored = std::move(f.ignored);
+  return f.st;
+}
+
+}  // namespace polder::decide

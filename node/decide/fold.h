@@ -1,0 +1,187 @@
+// Fold: the circle's decision-relevant state, computed from a set of decoded events.
+//
+// Fold() applies the same validity rules as the replica's ingest gate (docs/protocol.md §4–§6) to
+// a plain set of events, so a tally computed from the result counts exactly the events the
+// replica applies: an author's events apply in sequence order from seq 1 (an event beyond a gap
+// or waiting for an event that is not in the set never applies, nor does anything after it in
+// that log); only admitted members' events apply; two different events at one (author, seq) fork
+// the author and freeze their log there; an event that breaks a rule needing other events
+// (timestamp regression, wrong reference kind, withdrawing someone else's proposal, resolving a
+// flag one may not resolve, a second charter) is void: it takes its place in the log but has no
+// effect. The applied set is the least fixpoint of these rules, so it does not depend on the
+// order of the input; every list in CircleState is sorted canonically (by ids, keys, sequence
+// numbers), so the whole CircleState does not either.
+//
+// Pure: no clock, no I/O, no global state. Thread-safety: none needed (no shared state).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/decide/allocate.h"
+#include "polder/v1/event.pb.h"
+#include "proto/bytes.h"
+
+namespace polder::decide {
+
+// Defaults of DecisionRules fields left at 0 (event.proto, docs/protocol.md §2).
+inline constexpr std::uint32_t kBpsWhole = 10'000;  // 100 % in basis points
+inline constexpr std::int64_t kDefaultVotingWindowMs = 7LL * 24 * 60 * 60 * 1000;
+inline constexpr std::uint32_t kDefaultQuorumBps = 5'000;
+inline constexpr std::uint32_t kDefaultApprovalBps = 5'000;  // strictly more than this share
+inline constexpr std::uint32_t kDefaultMaxSharePerProposalBps = kBpsWhole;  // no limit
+inline constexpr std::uint32_t kDefaultMaxSharePerOrgBps = kBpsWhole;       // no limit
+inline constexpr v1::Severity kDefaultBlockingSeverity = v1::HIGH;
+inline constexpr std::uint32_t kDefaultMitigationAcceptances = 2;
+inline constexpr std::uint32_t kDefaultOverrideBps = 6'667;
+inline constexpr std::uint32_t kDefaultAdmissionQuorum = 1;
+
+// DecisionRules with every default filled in.
+struct Rules {
+  std::int64_t voting_window_ms = kDefaultVotingWindowMs;
+  std::uint32_t quorum_bps = kDefaultQuorumBps;
+  std::uint32_t approval_bps = kDefaultApprovalBps;
+  v1::DecisionRules::Weighting weighting = v1::DecisionRules::ONE_MEMBER_ONE_VOTE;
+  v1::DecisionRules::Allocation allocation = v1::DecisionRules::GREEDY_APPROVAL;
+  std::uint32_t max_share_per_proposal_bps = kDefaultMaxSharePerProposalBps;
+  std::uint32_t max_share_per_org_bps = kDefaultMaxSharePerOrgBps;
+  v1::Severity blocking_severity = kDefaultBlockingSeverity;
+  std::uint32_t mitigation_acceptances = kDefaultMitigationAcceptances;
+  std::uint32_t override_bps = kDefaultOverrideBps;
+  // Stored and shown; like the replica, one applied Admit makes a member today.
+  std::uint32_t admission_quorum = kDefaultAdmissionQuorum;
+  bool operator==(const Rules&) const = default;
+};
+Rules EffectiveRules(const v1::DecisionRules& rules);
+
+// One decoded event: its id (BLAKE2b-256 of the signed body bytes) and its body.
+struct FoldEvent {
+  EventId id;
+  v1::EventBody body;
+};
+
+struct Member {
+  MemberKey key;
+  std::string name;
+  std::string organisation;
+  // Earliest timestamp of an applied event admitting them (the charter's for the founder).
+  std::int64_t admitted_ms = 0;
+  bool founder = false;
+  // Lowest seq at which the member equivocated; their events from there on never apply.
+  std::optional<std::uint64_t> fork_seq;
+  bool forked() const { return fork_seq.has_value(); }
+  bool operator==(const Member&) const = default;
+};
+
+struct VoteRecord {
+  MemberKey voter;
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  v1::Choice choice = v1::CHOICE_UNSPECIFIED;
+  EventId event;
+  bool operator==(const VoteRecord&) const = default;
+};
+
+struct EndorsementRecord {
+  MemberKey member;
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  EventId event;
+  bool operator==(const EndorsementRecord&) const = default;
+};
+
+struct ResolutionRecord {
+  EventId event;
+  MemberKey author;
+  v1::FlagResolution::Kind kind = v1::FlagResolution::KIND_UNSPECIFIED;
+  std::int64_t timestamp_ms = 0;
+  bool operator==(const ResolutionRecord&) const = default;
+};
+
+struct FlagRecord {
+  EventId event;
+  MemberKey flagger;
+  v1::Severity severity = v1::SEVERITY_UNSPECIFIED;
+  std::string category;
+  std::int64_t timestamp_ms = 0;
+  std::vector<ResolutionRecord> resolutions;  // sorted by (timestamp, event id)
+  bool operator==(const FlagRecord&) const = default;
+};
+
+struct ProposalRecord {
+  EventId event;
+  MemberKey author;
+  std::string title;
+  std::string topic;
+  Money amount_minor = 0;
+  std::int64_t created_ms = 0;
+  std::int64_t deadline_ms = 0;
+  std::optional<std::int64_t> withdrawn_ms;  // timestamp of the author's first applied Withdraw
+  // Every applied vote and endorsement (not only the latest: the tally picks, per member, the
+  // latest one timestamped before its cut-off). Sorted by (member, seq).
+  std::vector<VoteRecord> votes;
+  std::vector<EndorsementRecord> endorsements;
+  std::vector<FlagRecord> flags;  // sorted by (timestamp, event id)
+  bool operator==(const ProposalRecord&) const = default;
+};
+
+struct DelegationRecord {
+  MemberKey delegator;
+  std::string topic;  // empty: all proposals
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  bool revoke = false;
+  MemberKey delegate;  // zero when revoke
+  EventId event;
+  bool operator==(const DelegationRecord&) const = default;
+};
+
+// Why an event in the input has no effect.
+enum class Ignored {
+  kWrongCircle,  // not the circle of the chosen charter
+  kNotMember,    // its author was never admitted by an applied event
+  kPending,      // beyond a gap in its author's log, or waiting for an event not in the set
+  kForked,       // at or beyond the seq where its author equivocated
+  kVoid,         // applied in its author's log but breaks a rule (see the file comment)
+};
+const char* ToString(Ignored reason);
+
+struct IgnoredEvent {
+  EventId event;
+  MemberKey author;
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  v1::EventBody::PayloadCase kind = v1::EventBody::PAYLOAD_NOT_SET;
+  std::optional<EventId> proposal;  // votes: the proposal voted on
+  Ignored reason = Ignored::kPending;
+  bool operator==(const IgnoredEvent&) const = default;
+};
+
+struct CircleState {
+  bool has_charter = false;
+  EventId charter_event;
+  CircleId circle;
+  MemberKey founder;
+  std::string name;
+  Money pool_minor = 0;
+  std::string unit;
+  std::uint32_t decimals = 0;
+  Rules rules;
+  std::vector<Member> members;                // sorted by key
+  std::vector<ProposalRecord> proposals;      // sorted by event id
+  std::vector<DelegationRecord> delegations;  // sorted by (delegator, topic, seq)
+  std::vector<IgnoredEvent> ignored;          // sorted by (author, seq, event id)
+
+  const Member* FindMember(const MemberKey& key) const;  // nullptr when not a member
+  const ProposalRecord* FindProposal(const EventId& id) const;
+  bool operator==(const CircleState&) const = default;
+};
+
+// Folds `events` (any order; duplicates allowed) into the circle state. With several charters
+// in the input, the circle is the one of the charter with the smallest event id; events of other
+// circles are ignored (kWrongCircle). Never fails: what cannot apply is listed in `ignored`.
+CircleState Fold(const std::vector<FoldEvent>& events);
+
+}  // namespace polder::decide

@@ -1,0 +1,182 @@
+// Fold must count exactly the events the replica applies: the same signed circle (with a
+// stranger, void events, an event beyond a gap and an equivocating member) is ingested into a
+// Replica and folded, in random orders, and the derived facts are compared.
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "crypto/member_id.h"
+#include "node/decide/fold.h"
+#include "storage/event.h"
+#include "storage/replica.h"
+#include "tests/testutil/circle.h"
+
+namespace polder::decide {
+namespace {
+
+using testutil::TestCircle;
+
+// `extra`: events to add to the circle's (the other side of a fork); `lost`: events to leave out
+// of it (so the next event of their author is beyond a gap).
+TestCircle Circle(std::uint32_t seed, std::vector<Bytes>* extra, Bytes* lost) {
+  TestCircle c("Org A");
+  std::mt19937 rng(seed);
+  std::vector<int> m = {0};
+  const char* orgs[] = {"Org A", "Org B", "Org C"};
+  for (int i = 1; i < 8; ++i) {
+    m.push_back(c.Admit(m[rng() % m.size()], "Member " + std::to_string(i), orgs[i % 3]));
+  }
+  std::vector<EventId> proposals;
+  std::vector<int> proposer;
+  std::vector<std::pair<EventId, int>> flags;  // flag, flagger
+  for (int round = 0; round < 80; ++round) {
+    const int who = m[rng() % m.size()];
+    c.Advance(1000);
+    switch (proposals.empty() ? 0 : rng() % 9) {
+      case 0:
+        proposals.push_back(c.Propose(who, "P" + std::to_string(round), 1000 + rng() % 5000));
+        proposer.push_back(who);
+        break;
+      case 1:
+      case 2:
+        c.Vote(who, proposals[rng() % proposals.size()], static_cast<v1::Choice>(1 + rng() % 3));
+        break;
+      case 3: {
+        const auto i = rng() % proposals.size();
+        flags.emplace_back(c.Flag(who, proposals[i], static_cast<v1::Severity>(1 + rng() % 5)),
+                           who);
+        break;
+      }
+      case 4:
+        // Withdrawn by its flagger, or "withdrawn" by someone else (void).
+        if (!flags.empty()) {
+          const auto& [f, flagger] = flags[rng() % flags.size()];
+          c.Resolve(rng() % 2 ? flagger : who, f, v1::FlagResolution::WITHDRAW);
+        }
+        break;
+      case 5: c.Endorse(who, proposals[rng() % proposals.size()]); break;
+      case 6: {
+        const int to = m[rng() % m.size()];
+        if (to != who) c.Delegate(who, to, round % 2 ? "parks" : "");
+        break;
+      }
+      case 7: {
+        // Withdrawing a proposal: valid only for its author.
+        const auto i = rng() % proposals.size();
+        c.Withdraw(rng() % 2 ? proposer[i] : who, proposals[i]);
+        break;
+      }
+      case 8: c.Comment(who, "note"); break;
+    }
+  }
+  // A stranger votes; member 4 has an event beyond a gap; member 5 equivocates.
+  const int stranger = c.Stranger();
+  c.Vote(stranger, proposals[0], v1::FOR);
+  *lost = c.Next(m[4], [](v1::EventBody& b) { b.mutable_comment()->set_text("lost"); });
+  c.Vote(m[4], proposals[0], v1::AGAINST);
+  extra->push_back(c.Next(
+      m[5], [](v1::EventBody& b) { b.mutable_comment()->set_text("fork A"); }, nullptr, false));
+  c.Vote(m[5], proposals[0], v1::FOR);
+  return c;
+}
+
+class FoldReplicaTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (auto& d : dirs_) std::filesystem::remove_all(d);
+  }
+  std::unique_ptr<storage::Replica> NewReplica(int i) {
+    auto d = std::filesystem::temp_directory_path() /
+             ("polder-fold-" + std::to_string(::getpid()) + "-" + std::to_string(i));
+    std::filesystem::remove_all(d);
+    std::filesystem::create_directories(d);
+    dirs_.push_back(d);
+    auto r = storage::Replica::Open(d / "r.sqlite3");
+    EXPECT_TRUE(r.has_value());
+    return std::move(*r);
+  }
+  std::vector<std::filesystem::path> dirs_;
+};
+
+TEST_F(FoldReplicaTest, FoldCountsWhatTheReplicaApplies) {
+  for (std::uint32_t seed = 1; seed <= 3; ++seed) {
+    std::vector<Bytes> extra;
+    Bytes lost;
+    const TestCircle c = Circle(seed, &extra, &lost);
+    std::vector<Bytes> all = c.events();
+    all.erase(std::remove(all.begin(), all.end(), lost), all.end());
+    all.insert(all.end(), extra.begin(), extra.end());
+    std::mt19937 rng(seed);
+    std::shuffle(all.begin(), all.end(), rng);
+    const std::int64_t now = c.now() + 1000;
+
+    auto rep = NewReplica(static_cast<int>(seed));
+    ASSERT_TRUE(rep->SetCircle(c.circle()).has_value());
+    ASSERT_TRUE(rep->Ingest(all, storage::IngestOptions{now}).has_value());
+
+    std::vector<FoldEvent> evs;
+    for (const auto& bytes : all) {
+      auto d = storage::Decode(bytes, now);
+      ASSERT_TRUE(d.has_value());
+      evs.push_back({d->id, d->body});
+    }
+    const CircleState st = Fold(evs);
+    std::set<Ignored> reasons;
+    for (const auto& i : st.ignored) reasons.insert(i.reason);
+    EXPECT_EQ(reasons, (std::set<Ignored>{Ignored::kNotMember, Ignored::kPending, Ignored::kForked,
+                                          Ignored::kVoid}));
+
+    // Members, organisations and forks.
+    auto members = rep->Members();
+    ASSERT_TRUE(members.has_value());
+    ASSERT_EQ(static_cast<std::size_t>(members->members_size()), st.members.size());
+    std::map<std::string, const Member*> by_id;
+    for (const auto& m : st.members) by_id[crypto::FormatMemberId(m.key)] = &m;
+    int forked = 0;
+    for (const auto& mv : members->members()) {
+      ASSERT_TRUE(by_id.count(mv.member_id())) << mv.name();
+      const Member& m = *by_id[mv.member_id()];
+      EXPECT_EQ(m.name, mv.name());
+      EXPECT_EQ(m.organisation, mv.organisation());
+      EXPECT_EQ(m.forked(), mv.forked());
+      forked += mv.forked();
+    }
+    EXPECT_EQ(forked, 1);
+
+    // Proposals: latest vote per member, endorsers, flags not withdrawn, withdrawal.
+    auto proposals = rep->Proposals();
+    ASSERT_TRUE(proposals.has_value());
+    ASSERT_EQ(static_cast<std::size_t>(proposals->proposals_size()), st.proposals.size());
+    for (const auto& pv : proposals->proposals()) {
+      auto id = FromHex(pv.proposal_id());
+      ASSERT_TRUE(id.has_value());
+      const ProposalRecord* p = st.FindProposal(*EventId::FromBytes(*id));
+      ASSERT_NE(p, nullptr);
+      std::map<MemberKey, v1::Choice> latest;
+      for (const auto& v : p->votes) latest[v.voter] = v.choice;  // sorted by (voter, seq)
+      std::map<v1::Choice, std::uint32_t> counts;
+      for (const auto& [k, choice] : latest) ++counts[choice];
+      EXPECT_EQ(counts[v1::FOR], pv.votes_for()) << pv.title();
+      EXPECT_EQ(counts[v1::AGAINST], pv.votes_against()) << pv.title();
+      EXPECT_EQ(counts[v1::ABSTAIN], pv.votes_abstain()) << pv.title();
+      std::set<MemberKey> endorsers;
+      for (const auto& e : p->endorsements) endorsers.insert(e.member);
+      EXPECT_EQ(endorsers.size(), pv.endorsements()) << pv.title();
+      std::uint32_t open = 0;
+      for (const auto& f : p->flags) {
+        open += std::none_of(f.resolutions.begin(), f.resolutions.end(),
+                             [](const auto& r) { return r.kind == v1::FlagResolution::WITHDRAW; });
+      }
+      EXPECT_EQ(open, pv.open_flags()) << pv.title();
+      EXPECT_EQ(p->withdrawn_ms.has_value(), pv.withdrawn()) << pv.title();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace polder::decide
