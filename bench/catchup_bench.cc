@@ -86,20 +86,7 @@ int main(int argc, char** argv) {
   crypto::InitSodium();
   std::printf("generating %zu events...\n", n);
   testutil::TestCircle c("Org A");
-  std::vector<int> who = {0};
-  for (int i = 1; i < 20; ++i)
-    who.push_back(c.Admit(0, "Member " + std::to_string(i), i % 2 ? "Org B" : "Org C"));
-  std::vector<EventId> proposals;
-  for (std::size_t k = 0; c.events().size() < n; ++k) {
-    const int w = who[k % who.size()];
-    if (k % 10 == 0 || proposals.empty()) {
-      proposals.push_back(c.Propose(w, "Proposal " + std::to_string(k), 1000));
-    } else if (k % 3 == 0) {
-      c.Vote(w, proposals[k % proposals.size()], v1::FOR);
-    } else {
-      c.Comment(w, std::string(280, 'c'), &proposals[k % proposals.size()]);
-    }
-  }
+  testutil::FillBenchCircle(c, n);
   const auto dir =
       std::filesystem::temp_directory_path() / ("polder-catchup-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);

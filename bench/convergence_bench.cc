@@ -109,8 +109,8 @@ double Pct(std::vector<double> v, double p) {
 }
 
 int RunOnce(int n, int k, std::mt19937& rng) {
-  const fs::path dir = fs::temp_directory_path() / ("polder-conv-" + std::to_string(getpid()) +
-                                                    "-" + std::to_string(n));
+  const fs::path dir = fs::temp_directory_path() /
+                       ("polder-conv-" + std::to_string(getpid()) + "-" + std::to_string(n));
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto home = [&](int i) { return (dir / ("h" + std::to_string(i))).string(); };
@@ -123,25 +123,24 @@ int RunOnce(int n, int k, std::mt19937& rng) {
   Polder("--home " + home(0) + " circle create --name Bench --purpose bench --pool 100000");
   for (int i = 1; i < n; ++i) {
     const std::string id = Polder("--home " + home(i) + " id");
-    const std::string r = Polder("--home " + home(0) + " admit " +
-                                 id.substr(0, id.find('\n')) + " --name m" + std::to_string(i) +
-                                 " --org org" + std::to_string(i % 3) + " --address " + addr(0) +
-                                 " --json");
+    const std::string r = Polder("--home " + home(0) + " admit " + id.substr(0, id.find('\n')) +
+                                 " --name m" + std::to_string(i) + " --org org" +
+                                 std::to_string(i % 3) + " --address " + addr(0) + " --json");
     Polder("--home " + home(i) + " join " + Quote(Field(r, "join_code")));
   }
   // Each node dials 3 random others (and peer exchange adds more).
   std::vector<pid_t> pids;
   for (int i = 0; i < n; ++i) {
-    std::vector<std::string> args = {g_polder, "--home", home(i), "node", "--listen", addr(i),
-                                     "--log-level", "warn"};
+    std::vector<std::string> args = {g_polder,   "--home", home(i),       "node",
+                                     "--listen", addr(i),  "--log-level", "warn"};
     for (int j = 0; j < 3 && n > 1; ++j) {
       int p = static_cast<int>(rng() % n);
       if (p == i) p = (p + 1) % n;
       args.push_back("--peer");
       args.push_back(addr(p));
     }
-    pids.push_back(Spawn(args, (dir / ("t" + std::to_string(i))).string(),
-                         dir / ("log" + std::to_string(i))));
+    pids.push_back(
+        Spawn(args, (dir / ("t" + std::to_string(i))).string(), dir / ("log" + std::to_string(i))));
   }
   auto stop_all = [&] {
     for (pid_t p : pids) {
@@ -174,10 +173,9 @@ int RunOnce(int n, int k, std::mt19937& rng) {
   std::vector<std::pair<std::string, int>> published;
   for (int e = 0; e < k; ++e) {
     const int at = static_cast<int>(rng() % n);
-    const std::string r = Polder("--home " + home(at) + " comment " +
-                                 Quote("bench event " + std::to_string(e) + " " +
-                                       std::string(200, 'x')) +
-                                 " --json");
+    const std::string r =
+        Polder("--home " + home(at) + " comment " +
+               Quote("bench event " + std::to_string(e) + " " + std::string(200, 'x')) + " --json");
     const std::string id = Field(r, "event_id");
     if (!id.empty()) published.emplace_back(id, at);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -190,7 +188,8 @@ int RunOnce(int n, int k, std::mt19937& rng) {
     bool all = true;
     for (int i = 0; i < n; ++i) {
       traces[static_cast<std::size_t>(i)] = ReadTrace(dir / ("t" + std::to_string(i)), &sizes);
-      for (const auto& [id, at] : published) all &= traces[static_cast<std::size_t>(i)].count(id) > 0;
+      for (const auto& [id, at] : published)
+        all &= traces[static_cast<std::size_t>(i)].count(id) > 0;
     }
     if (all || std::chrono::steady_clock::now() > limit) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -218,14 +217,13 @@ int RunOnce(int n, int k, std::mt19937& rng) {
     size_sum += static_cast<double>(sizes[id]);
   }
   const double mean_size = published.empty() ? 0 : size_sum / static_cast<double>(published.size());
-  const double per_event_node =
-      static_cast<double>(bytes_after - bytes_before) /
-      (static_cast<double>(published.size()) * static_cast<double>(n));
+  const double per_event_node = static_cast<double>(bytes_after - bytes_before) /
+                                (static_cast<double>(published.size()) * static_cast<double>(n));
   std::printf(
       "N=%-3d events=%zu  all-nodes time: median %.1f ms, p99 %.1f ms, max %.1f ms  (per node: "
       "median %.1f ms)  missing %d\n",
-      n, published.size(), Pct(complete_ms, 0.5), Pct(complete_ms, 0.99),
-      Pct(complete_ms, 1.0), Pct(each_ms, 0.5), missing);
+      n, published.size(), Pct(complete_ms, 0.5), Pct(complete_ms, 0.99), Pct(complete_ms, 1.0),
+      Pct(each_ms, 0.5), missing);
   std::printf(
       "       sent per delivered event per node: %.0f B = %.2fx the mean event size (%.0f B)\n",
       per_event_node, mean_size > 0 ? per_event_node / mean_size : 0, mean_size);
@@ -242,7 +240,8 @@ int main(int argc, char** argv) {
   std::vector<int> sizes;
   for (int i = 1; i < argc; ++i) sizes.push_back(std::atoi(argv[i]));
   if (sizes.empty()) sizes = {8, 32, 64};
-  const int k = std::getenv("POLDER_BENCH_EVENTS") ? std::atoi(std::getenv("POLDER_BENCH_EVENTS")) : 40;
+  const int k =
+      std::getenv("POLDER_BENCH_EVENTS") ? std::atoi(std::getenv("POLDER_BENCH_EVENTS")) : 40;
   std::mt19937 rng(7);
   std::printf("machine: %u cores; polder at %s\n", std::thread::hardware_concurrency(),
               g_polder.c_str());

@@ -1051,22 +1051,7 @@ Status Replica::SetCircle(const CircleId& circle) {
 
 Result<std::vector<IngestResult>> Replica::Ingest(std::span<const Bytes> batch,
                                                   const IngestOptions& opt) {
-  return Guard([&]() -> Result<std::vector<IngestResult>> {
-    std::vector<IngestResult> results;
-    results.reserve(batch.size());
-    try {
-      impl_->Begin();
-      std::optional<CircleId> circle = circle_;
-      for (const auto& ev : batch) results.push_back(impl_->IngestLocked(ev, opt, circle));
-      impl_->FinishBatch();
-      impl_->Commit();
-      circle_ = circle;
-    } catch (...) {
-      impl_->Rollback();
-      throw;
-    }
-    return results;
-  });
+  return IngestDecoded(DecodeBatch(batch, opt.now_ms, 1), opt);
 }
 
 Result<std::vector<IngestResult>> Replica::IngestDecoded(

@@ -17,9 +17,9 @@ constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr std::size_t kHandshakeReadChunk = 4 * 1024;
 // One write system call carries up to this many queued buffers.
 constexpr std::size_t kMaxGather = 16;
-// Written buffers kept for reuse: at most this many, each at most this large.
-constexpr std::size_t kMaxSpare = 16;
-constexpr std::size_t kMaxSpareBytes = 256 * 1024;
+// Written buffers kept for reuse: at most this many, each at most this large (≤ 1 MiB a session).
+constexpr std::size_t kMaxSpare = 8;
+constexpr std::size_t kMaxSpareBytes = 128 * 1024;
 using Clock = std::chrono::steady_clock;
 
 }  // namespace
@@ -79,19 +79,7 @@ asio::awaitable<bool> Session::Send(Bytes message) {
   while (!closed_ && !shutting_down_ && queued_bytes_ > config_.max_queued_write_bytes) {
     co_await room_signal_.async_wait(kUseTuple);
   }
-  if (closed_ || shutting_down_ || !transport_.ready()) co_return false;
-  Bytes wire;
-  if (!spare_.empty()) {
-    wire = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  if (auto err = transport_.SendInto(message, wire)) {
-    // Too large to send is the caller's mistake; nothing was encrypted, the session goes on.
-    if (err->reason != CloseReason::kMessageTooLarge) Close(err->reason, err->message);
-    co_return false;
-  }
-  Enqueue(std::move(wire));
-  co_return true;
+  co_return Post(message);
 }
 
 bool Session::Post(ByteView message) {
@@ -102,6 +90,7 @@ bool Session::Post(ByteView message) {
     spare_.pop_back();
   }
   if (auto err = transport_.SendInto(message, wire)) {
+    // Too large to send is the caller's mistake; nothing was encrypted, the session goes on.
     if (err->reason != CloseReason::kMessageTooLarge) Close(err->reason, err->message);
     return false;
   }

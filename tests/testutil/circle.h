@@ -62,4 +62,8 @@ class TestCircle {
   std::int64_t now_ = kStartMs;
 };
 
+// The benchmarks' circle: 20 members of 3 organisations, then proposals, votes and comments with
+// ~280-byte texts until it holds `n` events.
+void FillBenchCircle(TestCircle& c, std::size_t n);
+
 }  // namespace polder::testutil
