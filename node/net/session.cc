@@ -17,9 +17,10 @@ constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr std::size_t kHandshakeReadChunk = 4 * 1024;
 // One write system call carries up to this many queued buffers.
 constexpr std::size_t kMaxGather = 16;
-// Written buffers kept for reuse: at most this many, each at most this large (≤ 1 MiB a session).
-constexpr std::size_t kMaxSpare = 8;
-constexpr std::size_t kMaxSpareBytes = 128 * 1024;
+// Written buffers kept for reuse (one gathered write's worth), each at most this large: a
+// steady stream of messages up to 64 KiB allocates nothing; at most 1.3 MiB a session.
+constexpr std::size_t kMaxSpare = 16;
+constexpr std::size_t kMaxSpareBytes = 80 * 1024;
 using Clock = std::chrono::steady_clock;
 
 }  // namespace
