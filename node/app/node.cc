@@ -155,9 +155,7 @@ Status Node::Start() {
   if (const char* trace = std::getenv("POLDER_TRACE_EVENTS"); trace && *trace) {
     trace_.reset(std::fopen(trace, "a"));
     if (trace_) {
-      syncer_.on_event_stored = [this](const EventId& id, std::size_t bytes) {
-        Trace(id, bytes);
-      };
+      syncer_.on_event_stored = [this](const EventId& id, std::size_t bytes) { Trace(id, bytes); };
     }
   }
   for (const auto& a : config_.bootstrap) AddAddress(a);
