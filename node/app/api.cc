@@ -151,10 +151,14 @@ Status LocalApi::Start(const std::string& host, int port) {
   return {};
 }
 
-void LocalApi::Stop() {
-  if (!server_) return;
+void LocalApi::Withdraw() {
   std::error_code ec;
   std::filesystem::remove(home_.api_file(), ec);
+}
+
+void LocalApi::Stop() {
+  if (!server_) return;
+  Withdraw();
   server_->stop();
   if (thread_.joinable()) thread_.join();
   server_.reset();

@@ -29,7 +29,9 @@ class LocalApi {
   ~LocalApi();
   // Binds 127.0.0.1 (port 0: any free port), writes api.json and api.token, starts serving.
   Status Start(const std::string& host = "127.0.0.1", int port = 0);
-  // Stops serving and removes api.json.
+  // Removes api.json, so new commands no longer come here (they wait for the lock instead).
+  void Withdraw();
+  // Stops serving (after Withdraw).
   void Stop();
   int port() const { return port_; }
 

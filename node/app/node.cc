@@ -301,7 +301,7 @@ void Node::OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why) {
     if (it != targets_.end()) {
       it->second.busy = false;
       const bool benign = why.reason == net::CloseReason::kShutdown && c->peer;
-      if (!benign || !c->peer) Backoff(it->second);
+      if (!benign) Backoff(it->second);
     }
   }
   conns_.erase(c->session.get());

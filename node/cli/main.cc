@@ -643,7 +643,8 @@ int CmdNode(const Globals& g, const NodeArgs& a) {
   signals.async_wait([&](const std::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping", sig);
-    api.Stop();
+    // Not api.Stop() here: a request in flight waits for this thread, which would wait for it.
+    api.Withdraw();
     node.Stop();
   });
   const auto ep = node.local_endpoint();
