@@ -10,6 +10,7 @@
 
 #include "crypto/hash.h"
 #include "crypto/member_id.h"
+#include "proto/words.h"
 #include "storage/limits.h"
 #include "storage/schema.h"
 
@@ -64,26 +65,6 @@ auto Guard(F&& fn) -> decltype(fn()) {
                       : code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? Errc::kCorruption
                                                                         : Errc::kIo;
     return Fail(errc, std::string("replica: ") + e.what());
-  }
-}
-
-const char* SeverityName(int s) {
-  switch (s) {
-    case v1::INFO: return "info";
-    case v1::LOW: return "low";
-    case v1::MEDIUM: return "medium";
-    case v1::HIGH: return "high";
-    case v1::CRITICAL: return "critical";
-    default: return "unknown";
-  }
-}
-
-const char* ChoiceName(int c) {
-  switch (c) {
-    case v1::FOR: return "for";
-    case v1::AGAINST: return "against";
-    case v1::ABSTAIN: return "abstain";
-    default: return "unknown";
   }
 }
 
@@ -1535,7 +1516,7 @@ Result<v1::FlagView> Replica::ShowFlag(const EventId& id) {
     f.set_flag_id(id.hex());
     f.set_proposal_id(ToHex(AsBytes(Blob(st.getColumn(0)))));
     f.set_flagger(MemberLabel(ToId<MemberKey>(Blob(st.getColumn(1)))));
-    f.set_severity(SeverityName(st.getColumn(2).getInt()));
+    f.set_severity(SeverityWord(st.getColumn(2).getInt()));
     f.set_category(st.getColumn(3).getString());
     f.set_rationale(st.getColumn(4).getString());
     f.set_created_ms(st.getColumn(5).getInt64());
@@ -1583,7 +1564,7 @@ Result<v1::ProposalDetail> Replica::ShowProposal(const EventId& id) {
       v->set_voter(crypto::FormatMemberId(ToId<MemberKey>(Blob(vs.getColumn(0)))));
       v->set_name(vs.getColumn(1).getString());
       v->set_organisation(vs.getColumn(2).getString());
-      v->set_choice(ChoiceName(vs.getColumn(3).getInt()));
+      v->set_choice(ChoiceWord(vs.getColumn(3).getInt()));
       v->set_timestamp_ms(vs.getColumn(4).getInt64());
     }
     SQLite::Statement fs(impl_->db,

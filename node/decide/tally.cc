@@ -9,6 +9,7 @@
 #include <gmpxx.h>
 
 #include "node/decide/limits.h"
+#include "proto/words.h"
 
 namespace polder::decide {
 namespace {
@@ -500,26 +501,6 @@ std::string Amount(const CircleState& st, Money minor) {
     s += "." + std::string(decimals - frac.size(), '0') + frac;
   }
   return st.unit.empty() ? s : s + " " + st.unit;
-}
-
-const char* ChoiceWord(v1::Choice c) {
-  switch (c) {
-    case v1::FOR: return "for";
-    case v1::AGAINST: return "against";
-    case v1::ABSTAIN: return "abstain";
-    default: return "no choice";
-  }
-}
-
-const char* SeverityWord(v1::Severity s) {
-  switch (s) {
-    case v1::INFO: return "info";
-    case v1::LOW: return "low";
-    case v1::MEDIUM: return "medium";
-    case v1::HIGH: return "high";
-    case v1::CRITICAL: return "critical";
-    default: return "unknown";
-  }
 }
 
 }  // namespace
