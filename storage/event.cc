@@ -46,6 +46,23 @@ std::optional<Refusal> CheckMemberInfo(const v1::MemberInfo& m) {
 
 bool KnownSeverity(int s) { return s >= v1::INFO && s <= v1::CRITICAL; }
 
+std::optional<Refusal> CheckRules(const v1::DecisionRules& rules) {
+  if (rules.quorum_bps() > 10000 || rules.approval_bps() > 10000 ||
+      rules.max_share_per_proposal_bps() > 10000 || rules.max_share_per_org_bps() > 10000 ||
+      rules.override_bps() > 10000 || rules.rule_change_bps() > 10000 ||
+      rules.voting_window_ms() < 0) {
+    return Refusal{RefusalCode::kMalformed, "decision rule out of range (shares are 0..10000 bps)"};
+  }
+  if (rules.blocking_severity() != 0 && !KnownSeverity(rules.blocking_severity())) {
+    return Refusal{RefusalCode::kMalformed, "unknown blocking severity"};
+  }
+  if (!v1::DecisionRules::Weighting_IsValid(rules.weighting()) ||
+      !v1::DecisionRules::Allocation_IsValid(rules.allocation())) {
+    return Refusal{RefusalCode::kMalformed, "unknown weighting or allocation method"};
+  }
+  return std::nullopt;
+}
+
 // Everything about the payload that can be checked without the replica.
 std::optional<Refusal> CheckPayload(const EventBody& b) {
   switch (b.payload_case()) {
@@ -65,20 +82,7 @@ std::optional<Refusal> CheckPayload(const EventBody& b) {
       if (c.salt().size() != 16)
         return Refusal{RefusalCode::kBadCharter, "charter salt must be 16 bytes"};
       if (auto r = CheckMemberInfo(c.founder())) return r;
-      const auto& rules = c.rules();
-      if (rules.quorum_bps() > 10000 || rules.approval_bps() > 10000 ||
-          rules.max_share_per_proposal_bps() > 10000 || rules.max_share_per_org_bps() > 10000 ||
-          rules.override_bps() > 10000 || rules.voting_window_ms() < 0) {
-        return Refusal{RefusalCode::kMalformed,
-                       "decision rule out of range (shares are 0..10000 bps)"};
-      }
-      if (rules.blocking_severity() != 0 && !KnownSeverity(rules.blocking_severity())) {
-        return Refusal{RefusalCode::kMalformed, "unknown blocking severity"};
-      }
-      if (!v1::DecisionRules::Weighting_IsValid(rules.weighting()) ||
-          !v1::DecisionRules::Allocation_IsValid(rules.allocation())) {
-        return Refusal{RefusalCode::kMalformed, "unknown weighting or allocation method"};
-      }
+      if (auto r = CheckRules(c.rules())) return r;
       const auto expected =
           CircleIdFor(*MemberKey::FromBytes(AsBytes(b.author())), AsBytes(c.salt()));
       if (expected.str() != b.circle_id()) {
@@ -95,7 +99,12 @@ std::optional<Refusal> CheckPayload(const EventBody& b) {
       if (auto r = CheckText(p.body(), kMaxBodyBytes, "proposal body")) return r;
       if (auto r = CheckText(p.purpose_fit(), kMaxTextBytes, "purpose fit")) return r;
       if (auto r = CheckText(p.topic(), kMaxShortBytes, "topic")) return r;
-      if (p.amount_minor() <= 0 || p.amount_minor() > kMaxAmountMinor) {
+      if (p.has_rules()) {
+        if (p.amount_minor() != 0) {
+          return Refusal{RefusalCode::kMalformed, "a rule change requests no money (amount 0)"};
+        }
+        if (auto r = CheckRules(p.rules())) return r;
+      } else if (p.amount_minor() <= 0 || p.amount_minor() > kMaxAmountMinor) {
         return Refusal{RefusalCode::kMalformed,
                        "amount requested must be positive and at most 10^15"};
       }
@@ -121,8 +130,9 @@ std::optional<Refusal> CheckPayload(const EventBody& b) {
     case EventBody::kFlagResolution: {
       const auto& r = b.flag_resolution();
       if (auto e = CheckId(r.flag(), "flag id")) return e;
-      if (r.kind() != v1::FlagResolution::WITHDRAW && r.kind() != v1::FlagResolution::ANSWER) {
-        return Refusal{RefusalCode::kMalformed, "resolution must be withdraw or answer"};
+      if (r.kind() != v1::FlagResolution::WITHDRAW && r.kind() != v1::FlagResolution::ANSWER &&
+          r.kind() != v1::FlagResolution::OVERRIDE) {
+        return Refusal{RefusalCode::kMalformed, "resolution must be withdraw, answer or override"};
       }
       return CheckText(r.mitigation(), kMaxTextBytes, "mitigation",
                        r.kind() == v1::FlagResolution::ANSWER);
@@ -149,6 +159,25 @@ std::optional<Refusal> CheckPayload(const EventBody& b) {
     case EventBody::kWithdraw:
       if (auto r = CheckId(b.withdraw().proposal(), "proposal id")) return r;
       return CheckText(b.withdraw().reason(), kMaxTextBytes, "reason");
+    case EventBody::kSeal: {
+      const auto& s = b.seal();
+      if (s.deadline_ms() <= 0 || s.deadline_ms() >= b.timestamp_ms()) {
+        return Refusal{RefusalCode::kMalformed, "a seal comes after the deadline it seals"};
+      }
+      if (static_cast<std::size_t>(s.heads_size()) > kMaxSealEntries) {
+        return Refusal{RefusalCode::kTooLarge, "a seal lists at most 1,200 authors"};
+      }
+      const std::string* last = nullptr;
+      for (const auto& h : s.heads()) {
+        if (auto r = CheckId(h.author(), "sealed author")) return r;
+        if (h.seq() == 0) return Refusal{RefusalCode::kMalformed, "a sealed head has seq >= 1"};
+        if (last && !(*last < h.author())) {
+          return Refusal{RefusalCode::kMalformed, "seal heads must be sorted by author, once each"};
+        }
+        last = &h.author();
+      }
+      return std::nullopt;
+    }
     case EventBody::PAYLOAD_NOT_SET: break;
   }
   return Refusal{RefusalCode::kMalformed, "event has no payload this version knows"};
@@ -185,6 +214,7 @@ const char* KindName(v1::EventBody::PayloadCase kind) {
     case EventBody::kComment: return "comment";
     case EventBody::kDelegation: return "delegation";
     case EventBody::kWithdraw: return "withdraw";
+    case EventBody::kSeal: return "seal";
     case EventBody::PAYLOAD_NOT_SET: break;
   }
   return "unknown";

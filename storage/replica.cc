@@ -363,7 +363,7 @@ struct Replica::Impl {
         const auto& p = b.proposal();
         auto& st = Q(
             "INSERT INTO proposals(id, author, title, body, amount_minor, purpose_fit, deadline_ms,"
-            " topic, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            " topic, created_ms, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         Bind(st, 1, id.view());
         Bind(st, 2, author);
         BindText(st, 3, p.title());
@@ -373,6 +373,12 @@ struct Replica::Impl {
         st.bind(7, static_cast<std::int64_t>(p.deadline_ms()));
         BindText(st, 8, p.topic());
         st.bind(9, static_cast<std::int64_t>(b.timestamp_ms()));
+        const std::string rules = p.has_rules() ? p.rules().SerializeAsString() : std::string();
+        if (p.has_rules()) {
+          Bind(st, 10, rules);
+        } else {
+          st.bind(10);
+        }
         st.exec();
         break;
       }
@@ -501,6 +507,15 @@ struct Replica::Impl {
         Bind(st, 1, id.view());
         BindText(st, 2, w.reason());
         Bind(st, 3, w.proposal());
+        st.exec();
+        break;
+      }
+      case EventBody::kSeal: {
+        auto& st = Q("INSERT INTO seals(deadline_ms, author, event, ts) VALUES (?, ?, ?, ?)");
+        st.bind(1, static_cast<std::int64_t>(b.seal().deadline_ms()));
+        Bind(st, 2, author);
+        Bind(st, 3, id.view());
+        st.bind(4, static_cast<std::int64_t>(b.timestamp_ms()));
         st.exec();
         break;
       }
@@ -668,7 +683,7 @@ struct Replica::Impl {
     db.exec(
         "DELETE FROM charter; DELETE FROM members; DELETE FROM admissions; DELETE FROM proposals;"
         "DELETE FROM votes; DELETE FROM flags; DELETE FROM resolutions; DELETE FROM endorsements;"
-        "DELETE FROM comments; DELETE FROM delegations;"
+        "DELETE FROM comments; DELETE FROM delegations; DELETE FROM seals;"
         "UPDATE events SET state = 0, waiting_for = NULL, apply_order = NULL, void_code = NULL;");
     next_apply_order = 1;
     pending_count = 0;
@@ -951,7 +966,7 @@ struct Replica::Impl {
     HashRows(h, "forks", "SELECT author, seq FROM forks ORDER BY author");
     HashRows(h, "proposals",
              "SELECT id, author, title, body, amount_minor, purpose_fit, deadline_ms, topic,"
-             " created_ms, withdrawn_event, withdraw_reason FROM proposals ORDER BY id");
+             " created_ms, withdrawn_event, withdraw_reason, rules FROM proposals ORDER BY id");
     HashRows(h, "votes",
              "SELECT proposal, voter, choice, event, ts FROM votes ORDER BY proposal, voter");
     HashRows(h, "flags",
@@ -964,6 +979,9 @@ struct Replica::Impl {
     HashRows(h, "comments", "SELECT id, author, target, text, ts FROM comments ORDER BY id");
     HashRows(h, "delegations",
              "SELECT delegator, topic, delegate, event FROM delegations ORDER BY delegator, topic");
+    HashRows(
+        h, "seals",
+        "SELECT deadline_ms, author, event, ts FROM seals ORDER BY deadline_ms, author, event");
     return h.Final();
   }
 };
@@ -1199,6 +1217,20 @@ Status Replica::ForEachEvent(const std::function<Status(ByteView)>& sink) {
   });
 }
 
+Status Replica::ForEachBody(const std::function<Status(const EventId&, ByteView)>& sink) {
+  return Guard([&]() -> Status {
+    SQLite::Statement st(impl_->db, "SELECT id, body FROM events ORDER BY rowid");
+    while (st.executeStep()) {
+      const auto id = ToId<EventId>(Blob(st.getColumn(0)));
+      const auto body = st.getColumn(1);
+      const ByteView view(static_cast<const std::uint8_t*>(body.getBlob()),
+                          static_cast<std::size_t>(body.getBytes()));
+      if (Status s = sink(id, view); !s) return s;
+    }
+    return {};
+  });
+}
+
 Result<VersionVector> Replica::Vector(BeyondGap* beyond) {
   return Guard([&]() -> Result<VersionVector> {
     VersionVector v;
@@ -1358,6 +1390,23 @@ Result<std::vector<StoredPeer>> Replica::Peers() {
       p.announcement.assign(a.begin(), a.end());
       out.push_back(std::move(p));
     }
+    return out;
+  });
+}
+
+Result<std::vector<std::int64_t>> Replica::DeadlinesToSeal(const MemberKey& member,
+                                                           std::int64_t up_to_ms, std::size_t max) {
+  return Guard([&]() -> Result<std::vector<std::int64_t>> {
+    std::vector<std::int64_t> out;
+    SQLite::Statement st(
+        impl_->db,
+        "SELECT DISTINCT p.deadline_ms FROM proposals p WHERE p.deadline_ms <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM seals s WHERE s.deadline_ms = p.deadline_ms"
+        " AND s.author = ?) ORDER BY p.deadline_ms DESC LIMIT ?");
+    st.bind(1, static_cast<std::int64_t>(up_to_ms));
+    Bind(st, 2, member.view());
+    st.bind(3, static_cast<std::int64_t>(max));
+    while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
     return out;
   });
 }
@@ -1615,7 +1664,7 @@ Result<EventId> Replica::ResolvePrefix(std::string_view hex_prefix, std::string_
   }
   if (prefix.size() > 64) return Fail(Errc::kInvalidArgument, "an id has 64 hex digits");
   int kind_number = 0;
-  for (int k = EventBody::kCharter; k <= EventBody::kWithdraw; ++k) {
+  for (int k = EventBody::kCharter; k <= EventBody::kSeal; ++k) {
     if (kind == KindName(static_cast<EventBody::PayloadCase>(k))) kind_number = k;
   }
   return Guard([&]() -> Result<EventId> {

@@ -148,6 +148,10 @@ class Replica {
   // order, then the rest. Calls `sink` with each serialized SignedEvent.
   Status ForEachEvent(const std::function<Status(ByteView)>& sink);
 
+  // Every stored event's id and body bytes (signature already verified on ingest), in storage
+  // order: what a decision is computed from (node/decide Fold).
+  Status ForEachBody(const std::function<Status(const EventId&, ByteView body)>& sink);
+
   // Sync. What this replica holds, per author (docs/protocol.md, section 12).
   // `beyond`, when given, receives the events held past a gap.
   Result<VersionVector> Vector(BeyondGap* beyond = nullptr);
@@ -163,6 +167,11 @@ class Replica {
                                       std::size_t max);
   // The stored event with this id, if any.
   Result<std::optional<Bytes>> EventBytes(const EventId& id);
+
+  // Funding rounds `member` has not sealed: distinct proposal deadlines at or before `up_to_ms`
+  // with no applied seal by `member`, newest first, at most `max` (docs/protocol.md §15).
+  Result<std::vector<std::int64_t>> DeadlinesToSeal(const MemberKey& member, std::int64_t up_to_ms,
+                                                    std::size_t max);
 
   // The peer table: the newest announcement per member (older ones are ignored).
   Status PutPeer(const StoredPeer& peer);

@@ -159,7 +159,21 @@ CREATE TABLE peers(
 ) STRICT;
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
+// Version 3: seals (funding-round finality) and rule-change proposals.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE seals(
+  deadline_ms INTEGER NOT NULL,
+  author BLOB NOT NULL,
+  event BLOB NOT NULL,
+  ts INTEGER NOT NULL,
+  PRIMARY KEY (deadline_ms, author, event)
+) STRICT, WITHOUT ROWID;
+
+-- The serialized DecisionRules of a rule-change proposal; NULL for a funding proposal.
+ALTER TABLE proposals ADD COLUMN rules BLOB;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

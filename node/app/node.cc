@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "crypto/member_id.h"
+#include "node/app/circle_state.h"
+#include "node/decide/tally.h"
+#include "storage/limits.h"
 
 namespace polder::app {
 namespace {
@@ -396,7 +399,59 @@ asio::awaitable<void> Node::PumpLoop() {
     if (stopping_) co_return;
     syncer_.Pump();
     syncer_.Tick();
+    if (config_.auto_seal && std::chrono::steady_clock::now() >= next_seal_check_) {
+      next_seal_check_ = std::chrono::steady_clock::now() + config_.seal_check;
+      if (auto sealed = SealDue(NowMs()); !sealed) {
+        spdlog::warn("sealing: {}", sealed.error().message);
+      }
+    }
   }
+}
+
+Result<int> Node::SealDue(std::int64_t now_ms) {
+  if (syncer_.Expected() > 0) return 0;  // catching up: what we hold is not what we will hold
+  auto& replica = session_.replica();
+  const MemberKey me = session_.key().public_key();
+  auto due = replica.DeadlinesToSeal(me, now_ms - config_.seal_grace.count(), 64);
+  if (!due) return MakeUnexpected(due.error());
+  std::vector<std::int64_t> todo;
+  for (auto d : *due) {
+    if (!seal_considered_.count(d)) todo.push_back(d);
+  }
+  if (todo.empty()) return 0;
+  auto state = LoadCircleState(replica);
+  if (!state) return MakeUnexpected(state.error());
+  const decide::Member* self = state->FindMember(me);
+  const auto tally = decide::Tally(*state, now_ms);
+  int authored = 0;
+  for (auto d : todo) {
+    seal_considered_.insert(d);
+    if (!self || self->forked() || self->admitted_ms > d) continue;
+    auto round = std::find_if(tally.rounds.begin(), tally.rounds.end(),
+                              [d](const auto& r) { return r.deadline_ms == d; });
+    if (round != tally.rounds.end() && round->seals.sealed) continue;
+    auto vector = replica.Vector();
+    if (!vector) return MakeUnexpected(vector.error());
+    if (vector->heads.size() > storage::kMaxSealEntries) {
+      spdlog::warn("cannot seal the round of {}: {} authors, a seal lists at most {}", d,
+                   vector->heads.size(), storage::kMaxSealEntries);
+      continue;
+    }
+    auto a = Author([&](v1::EventBody& b) {
+      auto* seal = b.mutable_seal();
+      seal->set_deadline_ms(d);
+      for (const auto& [author, head] : vector->heads) {
+        if (head.seq == 0) continue;
+        auto* h = seal->add_heads();
+        h->set_author(author.str());
+        h->set_seq(head.seq);
+      }
+    });
+    if (!a) return MakeUnexpected(a.error());
+    spdlog::info("sealed the round of {} ({} authors)", d, vector->heads.size());
+    ++authored;
+  }
+  return authored;
 }
 
 Result<Session::Authored> Node::Author(const std::function<void(v1::EventBody&)>& fill) {

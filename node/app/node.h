@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,11 @@ struct NodeConfig {
   std::chrono::milliseconds connect_timeout{5000};
   net::SessionConfig session;
   std::uint64_t sync_credit = sync::kInitialCredit;  // catch-up bytes in flight from each peer
+  // Seals (docs/protocol.md §15): once a round's deadline is this far past, and the node is not
+  // catching up, it seals the round unless a majority has already sealed it.
+  bool auto_seal = true;
+  std::chrono::milliseconds seal_grace{10000};
+  std::chrono::milliseconds seal_check{1000};
   // Which members this node keeps sessions with (tests cut networks with it). Unset: all.
   std::function<bool(const MemberKey&)> accept_peer;
 };
@@ -63,6 +69,10 @@ class Node {
   Result<Session::Authored> Author(const std::function<void(v1::EventBody&)>& fill);
   // Closes the sessions with members that config.accept_peer now refuses.
   void Recheck();
+  // Seals every round whose deadline is seal_grace before `now_ms` and that this member has not
+  // sealed, unless the round is sealed already or the member was not admitted by its deadline;
+  // each round is considered once per run. Returns how many seals it authored.
+  Result<int> SealDue(std::int64_t now_ms);
   // Adds an address to dial (e.g. from a test harness or a join code).
   void AddAddress(const std::string& address);
 
@@ -103,6 +113,8 @@ class Node {
   std::map<std::string, Target> targets_;
   std::vector<std::unique_ptr<asio::steady_timer>> timers_;
   std::mt19937_64 rng_;
+  std::set<std::int64_t> seal_considered_;  // deadlines SealDue has looked at
+  std::chrono::steady_clock::time_point next_seal_check_{};
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted work checks it
   struct FileCloser {

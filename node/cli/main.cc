@@ -205,7 +205,6 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   r->set_max_share_per_proposal_bps(Must(ParsePercent(a.max_share)));
   r->set_max_share_per_org_bps(Must(ParsePercent(a.max_org_share)));
   r->set_mitigation_acceptances(a.acceptances);
-  r->set_override_bps(6667);
   r->set_admission_quorum(a.admission);
   std::string salt(16, '\0');
   crypto::RandomBytes(std::span(reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()));

@@ -28,6 +28,7 @@ struct Folder {
   std::map<std::string, std::pair<std::string, FlagRecord>> flags;  // id → (proposal id, flag)
   std::map<std::string, std::string> admit_event;  // member → smallest admitting id
   std::vector<DelegationRecord> delegations;
+  std::vector<SealRecord> seals;
   std::vector<IgnoredEvent> ignored;
 
   struct Head {
@@ -61,6 +62,7 @@ struct Folder {
           m.name = a.info().name();
           m.organisation = a.info().organisation();
           m.admitted_ms = b.timestamp_ms();
+          m.admissions.push_back({author_key, b.seq(), b.timestamp_ms(), ev.id});
           members.emplace(a.member(), m);
           admit_event[a.member()] = ev.id.str();
         } else {
@@ -68,6 +70,7 @@ struct Folder {
           // founder's is the charter's); the member counts from their earliest admission.
           Member& m = it->second;
           m.admitted_ms = std::min(m.admitted_ms, b.timestamp_ms());
+          if (!m.founder) m.admissions.push_back({author_key, b.seq(), b.timestamp_ms(), ev.id});
           if (!m.founder && ev.id.str() < admit_event[a.member()]) {
             m.name = a.info().name();
             m.organisation = a.info().organisation();
@@ -81,11 +84,13 @@ struct Folder {
         ProposalRecord r;
         r.event = ev.id;
         r.author = author_key;
+        r.seq = b.seq();
         r.title = p.title();
         r.topic = p.topic();
         r.amount_minor = p.amount_minor();
         r.created_ms = b.timestamp_ms();
         r.deadline_ms = p.deadline_ms();
+        if (p.has_rules()) r.rule_change = EffectiveRules(p.rules());
         proposals.emplace(ev.id.str(), std::move(r));
         return Apply::kApplied;
       }
@@ -101,6 +106,7 @@ struct Folder {
         FlagRecord r;
         r.event = ev.id;
         r.flagger = author_key;
+        r.seq = b.seq();
         r.severity = f.severity();
         r.category = f.category();
         r.timestamp_ms = b.timestamp_ms();
@@ -113,9 +119,11 @@ struct Folder {
         auto& [proposal, flag] = flags[res.flag()];
         const bool ok =
             (res.kind() == v1::FlagResolution::WITHDRAW && author_key == flag.flagger) ||
-            (res.kind() == v1::FlagResolution::ANSWER && author_key == proposals[proposal].author);
+            (res.kind() == v1::FlagResolution::ANSWER &&
+             author_key == proposals[proposal].author) ||
+            res.kind() == v1::FlagResolution::OVERRIDE;
         if (!ok) return Apply::kVoid;
-        flag.resolutions.push_back({ev.id, author_key, res.kind(), b.timestamp_ms()});
+        flag.resolutions.push_back({ev.id, author_key, b.seq(), res.kind(), b.timestamp_ms()});
         return Apply::kApplied;
       }
       case EventBody::kEndorsement: {
@@ -151,7 +159,23 @@ struct Folder {
         auto& p = proposals[w.proposal()];
         if (p.author != author_key) return Apply::kVoid;
         // The author's events apply in seq order, so the first applied is the earliest.
-        if (!p.withdrawn_ms) p.withdrawn_ms = b.timestamp_ms();
+        if (!p.withdrawn_ms) {
+          p.withdrawn_ms = b.timestamp_ms();
+          p.withdrawn_seq = b.seq();
+        }
+        return Apply::kApplied;
+      }
+      case EventBody::kSeal: {
+        SealRecord r;
+        r.author = author_key;
+        r.seq = b.seq();
+        r.timestamp_ms = b.timestamp_ms();
+        r.deadline_ms = b.seal().deadline_ms();
+        r.event = ev.id;
+        for (const auto& h : b.seal().heads()) {
+          if (auto k = ToId<MemberKey>(h.author())) r.heads.emplace_back(*k, h.seq());
+        }
+        seals.push_back(std::move(r));
         return Apply::kApplied;
       }
       case EventBody::kCharter:  // a second charter, or not at seq 1
@@ -204,6 +228,8 @@ Rules EffectiveRules(const v1::DecisionRules& r) {
   if (r.mitigation_acceptances() != 0) out.mitigation_acceptances = r.mitigation_acceptances();
   if (r.override_bps() != 0) out.override_bps = std::min(r.override_bps(), kBpsWhole);
   if (r.admission_quorum() != 0) out.admission_quorum = r.admission_quorum();
+  out.seals_required = r.seals_required();
+  if (r.rule_change_bps() != 0) out.rule_change_bps = std::min(r.rule_change_bps(), kBpsWhole);
   return out;
 }
 
@@ -333,6 +359,9 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   // Canonical, sorted output.
   for (auto& [k, m] : f.members) {
     if (auto fk = forks.find(k); fk != forks.end()) m.fork_seq = fk->second;
+    std::sort(m.admissions.begin(), m.admissions.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.timestamp_ms, a.event) < std::tie(b.timestamp_ms, b.event);
+    });
     f.st.members.push_back(m);
   }
   for (auto& [id, fl] : f.flags) f.proposals[fl.first].flags.push_back(std::move(fl.second));
@@ -358,6 +387,10 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     return std::tie(a.delegator, a.topic, a.seq) < std::tie(b.delegator, b.topic, b.seq);
   });
   f.st.delegations = std::move(f.delegations);
+  std::sort(f.seals.begin(), f.seals.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.deadline_ms, a.author, a.seq) < std::tie(b.deadline_ms, b.author, b.seq);
+  });
+  f.st.seals = std::move(f.seals);
   std::sort(f.ignored.begin(), f.ignored.end(), [](const auto& a, const auto& b) {
     return std::tie(a.author, a.seq, a.event) < std::tie(b.author, b.seq, b.event);
   });

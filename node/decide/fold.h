@@ -35,8 +35,9 @@ inline constexpr std::uint32_t kDefaultMaxSharePerProposalBps = kBpsWhole;  // n
 inline constexpr std::uint32_t kDefaultMaxSharePerOrgBps = kBpsWhole;       // no limit
 inline constexpr v1::Severity kDefaultBlockingSeverity = v1::HIGH;
 inline constexpr std::uint32_t kDefaultMitigationAcceptances = 2;
-inline constexpr std::uint32_t kDefaultOverrideBps = 6'667;
+inline constexpr std::uint32_t kDefaultOverrideBps = 6'666;  // at least this share
 inline constexpr std::uint32_t kDefaultAdmissionQuorum = 1;
+inline constexpr std::uint32_t kDefaultRuleChangeBps = 6'666;  // at least this share
 
 // DecisionRules with every default filled in.
 struct Rules {
@@ -50,8 +51,11 @@ struct Rules {
   v1::Severity blocking_severity = kDefaultBlockingSeverity;
   std::uint32_t mitigation_acceptances = kDefaultMitigationAcceptances;
   std::uint32_t override_bps = kDefaultOverrideBps;
-  // Stored and shown; like the replica, one applied Admit makes a member today.
+  // Distinct members who must admit a newcomer before they count (vote, seal, are counted in
+  // the quorum); the replica stores a member's events after one admission (see tally.h).
   std::uint32_t admission_quorum = kDefaultAdmissionQuorum;
+  std::uint32_t seals_required = 0;  // 0: a majority of the members eligible at the deadline
+  std::uint32_t rule_change_bps = kDefaultRuleChangeBps;
   bool operator==(const Rules&) const = default;
 };
 Rules EffectiveRules(const v1::DecisionRules& rules);
@@ -62,6 +66,14 @@ struct FoldEvent {
   v1::EventBody body;
 };
 
+struct AdmissionRecord {
+  MemberKey admitter;
+  std::uint64_t seq = 0;  // the admitter's
+  std::int64_t timestamp_ms = 0;
+  EventId event;
+  bool operator==(const AdmissionRecord&) const = default;
+};
+
 struct Member {
   MemberKey key;
   std::string name;
@@ -69,6 +81,8 @@ struct Member {
   // Earliest timestamp of an applied event admitting them (the charter's for the founder).
   std::int64_t admitted_ms = 0;
   bool founder = false;
+  // Every applied Admit of this member, sorted by (timestamp, event id); empty for the founder.
+  std::vector<AdmissionRecord> admissions;
   // Lowest seq at which the member equivocated; their events from there on never apply.
   std::optional<std::uint64_t> fork_seq;
   bool forked() const { return fork_seq.has_value(); }
@@ -95,6 +109,7 @@ struct EndorsementRecord {
 struct ResolutionRecord {
   EventId event;
   MemberKey author;
+  std::uint64_t seq = 0;
   v1::FlagResolution::Kind kind = v1::FlagResolution::KIND_UNSPECIFIED;
   std::int64_t timestamp_ms = 0;
   bool operator==(const ResolutionRecord&) const = default;
@@ -103,6 +118,7 @@ struct ResolutionRecord {
 struct FlagRecord {
   EventId event;
   MemberKey flagger;
+  std::uint64_t seq = 0;
   v1::Severity severity = v1::SEVERITY_UNSPECIFIED;
   std::string category;
   std::int64_t timestamp_ms = 0;
@@ -113,12 +129,16 @@ struct FlagRecord {
 struct ProposalRecord {
   EventId event;
   MemberKey author;
+  std::uint64_t seq = 0;
   std::string title;
   std::string topic;
   Money amount_minor = 0;
   std::int64_t created_ms = 0;
   std::int64_t deadline_ms = 0;
   std::optional<std::int64_t> withdrawn_ms;  // timestamp of the author's first applied Withdraw
+  std::uint64_t withdrawn_seq = 0;           // and its seq
+  // A rule change: the rules (defaults filled in) that replace those in force once it passes.
+  std::optional<Rules> rule_change;
   // Every applied vote and endorsement (not only the latest: the tally picks, per member, the
   // latest one timestamped before its cut-off). Sorted by (member, seq).
   std::vector<VoteRecord> votes;
@@ -136,6 +156,17 @@ struct DelegationRecord {
   MemberKey delegate;  // zero when revoke
   EventId event;
   bool operator==(const DelegationRecord&) const = default;
+};
+
+// A seal (event.proto Seal): what its author held after a round's deadline.
+struct SealRecord {
+  MemberKey author;
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  std::int64_t deadline_ms = 0;
+  EventId event;
+  std::vector<std::pair<MemberKey, std::uint64_t>> heads;  // sorted by author
+  bool operator==(const SealRecord&) const = default;
 };
 
 // Why an event in the input has no effect.
@@ -172,6 +203,7 @@ struct CircleState {
   std::vector<Member> members;                // sorted by key
   std::vector<ProposalRecord> proposals;      // sorted by event id
   std::vector<DelegationRecord> delegations;  // sorted by (delegator, topic, seq)
+  std::vector<SealRecord> seals;              // sorted by (deadline, author, seq)
   std::vector<IgnoredEvent> ignored;          // sorted by (author, seq, event id)
 
   const Member* FindMember(const MemberKey& key) const;  // nullptr when not a member

@@ -14,6 +14,8 @@
 namespace polder::decide {
 namespace {
 
+constexpr std::uint64_t kAllSeqs = ~std::uint64_t{0};
+
 Fraction ToFraction(const mpq_class& q) { return {q.get_num().get_str(), q.get_den().get_str()}; }
 
 bool ValidChoice(v1::Choice c) { return c == v1::FOR || c == v1::AGAINST || c == v1::ABSTAIN; }
@@ -28,241 +30,374 @@ bool Over(Money amount, Money pool, std::uint32_t bps) {
   return static_cast<__int128>(amount) * kBpsWhole > static_cast<__int128>(bps) * pool;
 }
 
-using DelegationIndex =
-    std::map<std::pair<MemberKey, std::string>, std::vector<const DelegationRecord*>>;
+// Member keys → their index in CircleState::members (sorted by key).
+int IndexOf(const CircleState& st, const MemberKey& k) {
+  const Member* m = st.FindMember(k);
+  return m ? static_cast<int>(m - st.members.data()) : -1;
+}
 
-// The tally of one proposal up to its cut-off (votes, delegation, quorum, approval, flags).
-class ProposalTally {
- public:
-  ProposalTally(const CircleState& st, const DelegationIndex& delegations, const ProposalRecord& p,
-                std::int64_t as_of_ms)
-      : st_(st), delegations_(delegations), p_(p) {
-    cutoff_ = std::min(as_of_ms, p.deadline_ms);
-    closed_ = as_of_ms > p.deadline_ms;
-    for (const auto& v : p.votes) {  // sorted by (voter, seq): the last eligible one stands
-      if (v.timestamp_ms <= cutoff_ && ValidChoice(v.choice)) direct_[v.voter] = &v;
+// Which events decide a round: all held, or (sealed) those within the sealed heads.
+struct View {
+  const std::vector<std::uint64_t>* sealed = nullptr;  // per member index
+  bool Covers(int member, std::uint64_t seq) const {
+    if (!sealed) return true;
+    return member >= 0 && seq <= (*sealed)[static_cast<std::size_t>(member)];
+  }
+};
+
+// Everything one round's proposals share: cut-off, view, rules, eligibility, weights.
+struct RoundCtx {
+  const CircleState& st;
+  const Rules& rules;
+  std::int64_t cutoff = 0;
+  bool closed = false;
+  View view;
+  std::vector<char> eligible;           // per member index
+  std::vector<int> org_of;              // per member index → index into orgs
+  std::vector<std::string> orgs;        // names, sorted
+  std::vector<std::uint32_t> org_size;  // eligible members per organisation
+  std::uint32_t n_eligible = 0;
+  std::uint32_t n_orgs = 0;          // organisations with an eligible member
+  std::vector<Fraction> org_weight;  // each member's weight, per organisation
+  // Delegations in force at the cut-off within the view, per member index.
+  std::vector<const DelegationRecord*> general;
+  std::map<std::pair<int, std::string>, const DelegationRecord*> topical;
+  std::vector<int> delegators;  // member indexes with any delegation in force, sorted
+
+  RoundCtx(const CircleState& s, const Rules& r) : st(s), rules(r) {}
+
+  bool Balanced() const { return rules.weighting == v1::DecisionRules::ORGANISATION_BALANCED; }
+  bool Eligible(int i) const { return i >= 0 && eligible[static_cast<std::size_t>(i)]; }
+  bool Forked(int i) const { return i >= 0 && st.members[static_cast<std::size_t>(i)].forked(); }
+  // A member's weight as an exact fraction of the total (for + against are sums of these).
+  mpq_class Weight(int i) const {
+    if (!Balanced()) return 1;
+    return mpq_class(1, org_size[static_cast<std::size_t>(org_of[static_cast<std::size_t>(i)])]);
+  }
+  mpq_class TotalWeight() const { return Balanced() ? n_orgs : n_eligible; }
+
+  void Prepare() {
+    const std::size_t n = st.members.size();
+    // Eligibility: admissions within the cut-off and the view, in (timestamp, id) order.
+    eligible.assign(n, 0);
+    struct Adm {
+      std::int64_t ts;
+      const EventId* id;
+      int admitter;
+      int member;
+    };
+    std::vector<Adm> adms;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Member& m = st.members[i];
+      if (m.founder) {
+        if (m.admitted_ms <= cutoff) eligible[i] = 1;
+        continue;
+      }
+      for (const auto& a : m.admissions) {
+        const int who = IndexOf(st, a.admitter);
+        if (a.timestamp_ms <= cutoff && view.Covers(who, a.seq)) {
+          adms.push_back({a.timestamp_ms, &a.event, who, static_cast<int>(i)});
+        }
+      }
     }
+    std::sort(adms.begin(), adms.end(), [](const Adm& a, const Adm& b) {
+      return std::tie(a.ts, *a.id) < std::tie(b.ts, *b.id);
+    });
+    std::uint32_t full = 0;
+    for (auto e : eligible) full += e ? 1 : 0;
+    std::map<int, std::set<int>> admitters;
+    for (const auto& a : adms) {
+      if (eligible[static_cast<std::size_t>(a.member)] || !Eligible(a.admitter)) continue;
+      auto& who = admitters[a.member];
+      who.insert(a.admitter);
+      if (who.size() >= std::min<std::uint32_t>(rules.admission_quorum, std::max(full, 1u))) {
+        eligible[static_cast<std::size_t>(a.member)] = 1;
+        ++full;
+      }
+    }
+    // Organisations and weights.
+    std::map<std::string, std::uint32_t> sizes;
+    for (std::size_t i = 0; i < n; ++i) {
+      sizes[st.members[i].organisation] += eligible[i] ? 1 : 0;
+    }
+    orgs.clear();
+    org_size.clear();
+    for (const auto& [name, c] : sizes) {
+      orgs.push_back(name);
+      org_size.push_back(c);
+      n_orgs += c > 0 ? 1 : 0;
+      n_eligible += c;
+    }
+    org_of.assign(n, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      org_of[i] = static_cast<int>(
+          std::lower_bound(orgs.begin(), orgs.end(), st.members[i].organisation) - orgs.begin());
+    }
+    org_weight.clear();
+    for (auto c : org_size) {
+      org_weight.push_back(Balanced() && c > 0 ? Fraction{"1", std::to_string(c)}
+                                               : Fraction{"1", "1"});
+    }
+    // Delegations in force: each (delegator, topic)'s latest record within the cut-off and view.
+    general.assign(n, nullptr);
+    topical.clear();
+    std::set<int> with;
+    for (std::size_t j = 0; j < st.delegations.size();) {
+      const auto& first = st.delegations[j];
+      const int who = IndexOf(st, first.delegator);
+      const DelegationRecord* last = nullptr;
+      std::size_t k = j;
+      for (; k < st.delegations.size() && st.delegations[k].delegator == first.delegator &&
+             st.delegations[k].topic == first.topic;
+           ++k) {
+        const auto& d = st.delegations[k];
+        if (d.timestamp_ms <= cutoff && view.Covers(who, d.seq)) last = &d;
+      }
+      j = k;
+      if (!last || last->revoke || who < 0) continue;
+      if (last->topic.empty()) {
+        general[static_cast<std::size_t>(who)] = last;
+      } else {
+        topical[{who, last->topic}] = last;
+      }
+      with.insert(who);
+    }
+    delegators.assign(with.begin(), with.end());
   }
 
-  mpq_class for_weight;
+  const DelegationRecord* DelegationOf(int i, const std::string& topic, bool* is_topic) const {
+    *is_topic = false;
+    if (!topic.empty()) {
+      if (auto it = topical.find({i, topic}); it != topical.end()) {
+        *is_topic = true;
+        return it->second;
+      }
+    }
+    return general[static_cast<std::size_t>(i)];
+  }
+};
 
-  Explanation Run() {
+// The tally of one proposal within its round (votes, delegation, quorum, approval, flags).
+class ProposalTally {
+ public:
+  ProposalTally(const RoundCtx& ctx, const ProposalRecord& p) : c_(ctx), p_(p) {}
+
+  mpq_class for_weight;
+  bool covered = true;  // the proposal itself is in the round's view
+
+  Explanation Run(const std::vector<const IgnoredEvent*>& ignored_votes) {
     Explanation e;
     e.deadline_ms = p_.deadline_ms;
-    e.cutoff_ms = cutoff_;
-    e.closed = closed_;
-    e.quorum_bps = st_.rules.quorum_bps;
-    e.approval_bps = st_.rules.approval_bps;
+    e.cutoff_ms = c_.cutoff;
+    e.closed = c_.closed;
+    e.quorum_bps = c_.rules.quorum_bps;
+    e.approval_bps = p_.rule_change ? c_.rules.rule_change_bps : c_.rules.approval_bps;
+    e.eligible_members = c_.n_eligible;
+    covered = c_.view.Covers(IndexOf(c_.st, p_.author), p_.seq);
 
-    std::map<std::string, std::uint32_t> org_size;
-    for (const auto& m : st_.members) {
-      if (Eligible(m)) ++org_size[m.organisation];
-    }
-    std::map<std::string, OrgFigures> orgs;
-    std::map<std::string, std::pair<mpq_class, mpq_class>> org_weights;
-    mpq_class against_weight;
-    for (const auto& [name, n] : org_size) {
-      orgs[name].organisation = name;
-      orgs[name].members = n;
-      org_weights[name];
-    }
-    for (const auto& m : st_.members) {
-      if (!Eligible(m)) continue;
-      ++e.eligible_members;
-      auto r = Resolve(m, &e);
-      if (!r) continue;
-      const mpq_class w = st_.rules.weighting == v1::DecisionRules::ORGANISATION_BALANCED
-                              ? mpq_class(1, org_size[m.organisation])
-                              : mpq_class(1);
-      ++e.participants;
-      auto& of = orgs[m.organisation];
-      auto& ow = org_weights[m.organisation];
-      ++of.voted;
-      switch (r->choice) {
-        case v1::FOR:
-          ++e.for_count;
-          ++of.for_count;
-          for_weight += w;
-          ow.first += w;
-          break;
-        case v1::AGAINST:
-          ++e.against_count;
-          ++of.against_count;
-          against_weight += w;
-          ow.second += w;
-          break;
-        default:
-          ++e.abstain_count;
-          ++of.abstain_count;
-          break;
+    // Direct votes: votes are sorted by (voter, seq), so each voter's last eligible one stands.
+    std::vector<std::pair<int, const VoteRecord*>> direct;
+    for (const auto& v : p_.votes) {
+      const int i = IndexOf(c_.st, v.voter);
+      std::optional<Exclusion> why;
+      if (i < 0) {
+        why = Exclusion::kNotMember;
+      } else if (c_.Forked(i)) {
+        why = Exclusion::kForkedAuthor;
+      } else if (!c_.Eligible(i)) {
+        why = Exclusion::kNotMember;
+      } else if (v.timestamp_ms > c_.cutoff) {
+        why = Exclusion::kLate;
+      } else if (!c_.view.Covers(i, v.seq)) {
+        why = Exclusion::kNotSealed;
       }
-      e.votes.push_back({m.key, m.organisation, r->choice, ToFraction(w), r->via});
+      if (why) {
+        e.excluded.push_back({v.voter, v.event, *why});
+        continue;
+      }
+      if (!ValidChoice(v.choice)) continue;
+      if (!direct.empty() && direct.back().first == i) {
+        direct.back().second = &v;
+      } else {
+        direct.emplace_back(i, &v);
+      }
     }
-    for (auto& [name, of] : orgs) {
-      of.for_weight = ToFraction(org_weights[name].first);
-      of.against_weight = ToFraction(org_weights[name].second);
-      e.organisations.push_back(of);
+    for (const auto* ig : ignored_votes) {
+      const Exclusion why = ig->reason == Ignored::kForked      ? Exclusion::kForkedAuthor
+                            : ig->reason == Ignored::kNotMember ? Exclusion::kNotMember
+                                                                : Exclusion::kNotApplied;
+      e.excluded.push_back({ig->author, ig->event, why});
+    }
+    std::sort(e.excluded.begin(), e.excluded.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.voter, a.event) < std::tie(b.voter, b.event);
+    });
+    auto direct_of = [&](int i) -> const VoteRecord* {
+      auto it = std::lower_bound(direct.begin(), direct.end(), i,
+                                 [](const auto& d, int k) { return d.first < k; });
+      return it != direct.end() && it->first == i ? it->second : nullptr;
+    };
+
+    // Delegated votes.
+    struct Cast {
+      int member;
+      v1::Choice choice;
+      std::vector<MemberKey> via;
+    };
+    std::vector<Cast> cast;
+    cast.reserve(direct.size() + c_.delegators.size());
+    for (const auto& [i, v] : direct) cast.push_back({i, v->choice, {}});
+    for (int i : c_.delegators) {
+      if (!c_.Eligible(i)) continue;
+      bool topic = false;
+      const DelegationRecord* d = c_.DelegationOf(i, p_.topic, &topic);
+      if (!d) continue;
+      DelegationNote note;
+      note.delegator = c_.st.members[static_cast<std::size_t>(i)].key;
+      note.topic = topic;
+      if (c_.Forked(i)) {
+        note.end = DelegationEnd::kDelegatorForked;
+        e.delegations.push_back(std::move(note));
+        continue;
+      }
+      if (direct_of(i)) {
+        note.chain.push_back(d->delegate);
+        note.end = DelegationEnd::kOverriddenByOwnVote;
+        e.delegations.push_back(std::move(note));
+        continue;
+      }
+      std::set<int> seen{i};
+      for (;;) {
+        const int next = IndexOf(c_.st, d->delegate);
+        if (seen.count(next)) {
+          note.end = DelegationEnd::kCycle;
+          break;
+        }
+        seen.insert(next);
+        note.chain.push_back(d->delegate);
+        if (c_.Forked(next)) {
+          note.end = DelegationEnd::kEndsAtForked;
+          break;
+        }
+        if (const VoteRecord* v = next >= 0 && c_.Eligible(next) ? direct_of(next) : nullptr) {
+          note.end = DelegationEnd::kUsed;
+          cast.push_back({i, v->choice, note.chain});
+          break;
+        }
+        bool unused = false;
+        d = next >= 0 ? c_.DelegationOf(next, p_.topic, &unused) : nullptr;
+        if (!d) {
+          note.end = DelegationEnd::kEndsAtNonVoter;
+          break;
+        }
+      }
+      e.delegations.push_back(std::move(note));
+    }
+    std::sort(cast.begin(), cast.end(),
+              [](const Cast& a, const Cast& b) { return a.member < b.member; });
+
+    // Counts per organisation; weights exact.
+    const std::size_t norgs = c_.orgs.size();
+    std::vector<OrgFigures> orgs(norgs);
+    for (std::size_t o = 0; o < norgs; ++o) {
+      orgs[o].organisation = c_.orgs[o];
+      orgs[o].members = c_.org_size[o];
+    }
+    e.votes.reserve(cast.size());
+    for (auto& cv : cast) {
+      const auto o = static_cast<std::size_t>(c_.org_of[static_cast<std::size_t>(cv.member)]);
+      auto& of = orgs[o];
+      ++of.voted;
+      ++e.participants;
+      if (cv.choice == v1::FOR) {
+        ++of.for_count;
+        ++e.for_count;
+      } else if (cv.choice == v1::AGAINST) {
+        ++of.against_count;
+        ++e.against_count;
+      } else {
+        ++of.abstain_count;
+        ++e.abstain_count;
+      }
+      const Member& m = c_.st.members[static_cast<std::size_t>(cv.member)];
+      e.votes.push_back({m.key, m.organisation, cv.choice, c_.org_weight[o], std::move(cv.via)});
+    }
+    mpq_class against_weight;
+    for (std::size_t o = 0; o < norgs; ++o) {
+      auto& of = orgs[o];
+      if (of.members == 0 && of.voted == 0) continue;
+      mpq_class fw = of.for_count, aw = of.against_count;
+      if (c_.Balanced() && of.members > 0) {
+        fw /= of.members;
+        aw /= of.members;
+        fw.canonicalize();
+        aw.canonicalize();
+      }
+      for_weight += fw;
+      against_weight += aw;
+      of.for_weight = ToFraction(fw);
+      of.against_weight = ToFraction(aw);
+      e.organisations.push_back(std::move(of));
     }
     e.for_weight = ToFraction(for_weight);
     e.against_weight = ToFraction(against_weight);
     e.quorum_met = e.eligible_members > 0 && std::uint64_t{e.participants} * kBpsWhole >=
                                                  std::uint64_t{e.quorum_bps} * e.eligible_members;
-    e.approved = for_weight > 0 &&
-                 for_weight * kBpsWhole > mpq_class(e.approval_bps) * (for_weight + against_weight);
-    Excluded(&e);
+    const mpq_class lhs = for_weight * kBpsWhole;
+    const mpq_class rhs = mpq_class(e.approval_bps) * (for_weight + against_weight);
+    e.approved = for_weight > 0 && (p_.rule_change ? lhs >= rhs : lhs > rhs);
     Flags(&e);
     return e;
   }
 
  private:
-  struct Resolved {
-    v1::Choice choice;
-    std::vector<MemberKey> via;
-  };
-
-  bool Eligible(const Member& m) const { return m.admitted_ms <= cutoff_; }
-
-  const VoteRecord* Direct(const Member& m) const {
-    if (m.forked() || !Eligible(m)) return nullptr;
-    auto it = direct_.find(m.key);
-    return it == direct_.end() ? nullptr : it->second;
-  }
-
-  // The delegation of `k` in force at the cut-off for this proposal's topic, or else the general
-  // one: the latest record (by seq) timestamped at or before the cut-off, unless it revokes.
-  const DelegationRecord* InForce(const MemberKey& k, const std::string& topic) const {
-    auto it = delegations_.find({k, topic});
-    if (it == delegations_.end()) return nullptr;
-    const DelegationRecord* last = nullptr;
-    for (const auto* d : it->second) {
-      if (d->timestamp_ms <= cutoff_) last = d;
-    }
-    return last && !last->revoke ? last : nullptr;
-  }
-  const DelegationRecord* DelegationOf(const MemberKey& k, bool* topic) const {
-    if (!p_.topic.empty()) {
-      if (auto* d = InForce(k, p_.topic)) {
-        *topic = true;
-        return d;
-      }
-    }
-    *topic = false;
-    return InForce(k, "");
-  }
-
-  std::optional<Resolved> Resolve(const Member& m, Explanation* e) const {
-    bool topic = false;
-    const DelegationRecord* d = DelegationOf(m.key, &topic);
-    DelegationNote note;
-    note.delegator = m.key;
-    note.topic = topic;
-    if (m.forked()) {
-      if (d) {
-        note.end = DelegationEnd::kDelegatorForked;
-        e->delegations.push_back(note);
-      }
-      return std::nullopt;
-    }
-    if (const auto* v = Direct(m)) {
-      if (d) {
-        note.chain.push_back(d->delegate);
-        note.end = DelegationEnd::kOverriddenByOwnVote;
-        e->delegations.push_back(note);
-      }
-      return Resolved{v->choice, {}};
-    }
-    if (!d) return std::nullopt;
-    std::set<MemberKey> seen{m.key};
-    std::optional<Resolved> out;
-    for (;;) {
-      const MemberKey next = d->delegate;
-      if (seen.count(next)) {
-        note.end = DelegationEnd::kCycle;
-        break;
-      }
-      seen.insert(next);
-      note.chain.push_back(next);
-      const Member* nm = st_.FindMember(next);
-      if (nm && nm->forked()) {
-        note.end = DelegationEnd::kEndsAtForked;
-        break;
-      }
-      if (nm) {
-        if (const auto* v = Direct(*nm)) {
-          note.end = DelegationEnd::kUsed;
-          out = Resolved{v->choice, note.chain};
-          break;
-        }
-      }
-      bool unused = false;
-      d = DelegationOf(next, &unused);
-      if (!d) {
-        note.end = DelegationEnd::kEndsAtNonVoter;
-        break;
-      }
-    }
-    e->delegations.push_back(note);
-    return out;
-  }
-
-  void Excluded(Explanation* e) const {
-    for (const auto& v : p_.votes) {
-      const Member* m = st_.FindMember(v.voter);
-      std::optional<Exclusion> why;
-      if (!m) {
-        why = Exclusion::kNotMember;
-      } else if (m->forked()) {
-        why = Exclusion::kForkedAuthor;
-      } else if (!Eligible(*m)) {
-        why = Exclusion::kNotMember;
-      } else if (v.timestamp_ms > cutoff_) {
-        why = Exclusion::kLate;
-      }
-      if (why) e->excluded.push_back({v.voter, v.event, *why});
-    }
-    for (const auto& ig : st_.ignored) {
-      if (ig.kind != v1::EventBody::kVote || ig.proposal != p_.event) continue;
-      const Exclusion why = ig.reason == Ignored::kForked      ? Exclusion::kForkedAuthor
-                            : ig.reason == Ignored::kNotMember ? Exclusion::kNotMember
-                                                               : Exclusion::kNotApplied;
-      e->excluded.push_back({ig.author, ig.event, why});
-    }
-    std::sort(e->excluded.begin(), e->excluded.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.voter, a.event) < std::tie(b.voter, b.event);
-    });
-  }
-
   void Flags(Explanation* e) const {
+    const int proposer = IndexOf(c_.st, p_.author);
     for (const auto& f : p_.flags) {
-      if (f.timestamp_ms > cutoff_) continue;
+      const int flagger = IndexOf(c_.st, f.flagger);
+      if (f.timestamp_ms > c_.cutoff || !c_.view.Covers(flagger, f.seq)) continue;
       FlagNote n;
       n.flag = f.event;
       n.flagger = f.flagger;
       n.severity = f.severity;
-      n.blocking_severity = f.severity >= st_.rules.blocking_severity;
+      n.blocking_severity = f.severity >= c_.rules.blocking_severity;
       bool withdrawn = false;
       std::optional<std::int64_t> answer_ms;  // resolutions are sorted by time: the first answer
+      std::set<int> overrides;
       for (const auto& r : f.resolutions) {
-        if (r.timestamp_ms > cutoff_) continue;
+        const int who = IndexOf(c_.st, r.author);
+        if (r.timestamp_ms > c_.cutoff || !c_.view.Covers(who, r.seq)) continue;
         if (r.kind == v1::FlagResolution::WITHDRAW) withdrawn = true;
         if (r.kind == v1::FlagResolution::ANSWER && !answer_ms) answer_ms = r.timestamp_ms;
+        if (r.kind == v1::FlagResolution::OVERRIDE && c_.Eligible(who) && !c_.Forked(who)) {
+          overrides.insert(who);
+        }
       }
+      mpq_class override_weight;
+      for (int i : overrides) {
+        n.overrides.push_back(c_.st.members[static_cast<std::size_t>(i)].key);
+        override_weight += c_.Weight(i);
+      }
+      const mpq_class total = c_.TotalWeight();
+      n.override_weight = ToFraction(override_weight);
+      n.total_weight = ToFraction(total);
+      const bool overridden = !overrides.empty() && override_weight * kBpsWhole >=
+                                                        mpq_class(c_.rules.override_bps) * total;
       n.answered = answer_ms.has_value();
       if (answer_ms) {
         std::set<MemberKey> accepted;
         for (const auto& en : p_.endorsements) {
-          const Member* m = st_.FindMember(en.member);
-          if (!m || m->forked() || !Eligible(*m) || en.member == p_.author ||
-              en.member == f.flagger) {
-            continue;
-          }
-          if (en.timestamp_ms > *answer_ms && en.timestamp_ms <= cutoff_)
+          const int who = IndexOf(c_.st, en.member);
+          if (!c_.Eligible(who) || c_.Forked(who) || who == proposer || who == flagger) continue;
+          if (en.timestamp_ms > *answer_ms && en.timestamp_ms <= c_.cutoff &&
+              c_.view.Covers(who, en.seq)) {
             accepted.insert(en.member);
+          }
         }
         n.acceptances.assign(accepted.begin(), accepted.end());
       }
-      n.state = withdrawn ? FlagState::kWithdrawn
-                : n.answered && n.acceptances.size() >= st_.rules.mitigation_acceptances
+      n.state = withdrawn    ? FlagState::kWithdrawn
+                : overridden ? FlagState::kOverridden
+                : n.answered && n.acceptances.size() >= c_.rules.mitigation_acceptances
                     ? FlagState::kMitigated
                     : FlagState::kOpen;
       if (n.state == FlagState::kOpen && n.blocking_severity) e->blocked = true;
@@ -270,17 +405,249 @@ class ProposalTally {
     }
   }
 
-  const CircleState& st_;
-  const DelegationIndex& delegations_;
+  const RoundCtx& c_;
   const ProposalRecord& p_;
-  std::int64_t cutoff_ = 0;
-  bool closed_ = false;
-  std::map<MemberKey, const VoteRecord*> direct_;
 };
 
 std::string OrgOf(const CircleState& st, const MemberKey& k) {
   const Member* m = st.FindMember(k);
   return m ? m->organisation : std::string();
+}
+
+// Counts a round's seals (see tally.h). `ctx` must be prepared with the full view at the deadline.
+SealNote CountSeals(const RoundCtx& ctx, std::int64_t deadline, std::vector<std::uint64_t>* heads) {
+  const CircleState& st = ctx.st;
+  SealNote note;
+  const std::uint32_t n = ctx.n_eligible;
+  note.required = ctx.rules.seals_required > 0 ? std::min(ctx.rules.seals_required, n) : n / 2 + 1;
+  note.required = std::max(note.required, 1u);
+  auto lo = std::lower_bound(st.seals.begin(), st.seals.end(), deadline,
+                             [](const SealRecord& s, std::int64_t d) { return s.deadline_ms < d; });
+  std::vector<std::pair<int, const SealRecord*>> cands;  // first seal per eligible, unforked member
+  for (auto it = lo; it != st.seals.end() && it->deadline_ms == deadline; ++it) {
+    const int i = IndexOf(st, it->author);
+    if (!ctx.Eligible(i) || ctx.Forked(i)) continue;
+    if (!cands.empty() && cands.back().first == i) continue;  // sorted by (author, seq)
+    cands.emplace_back(i, &*it);
+  }
+  auto coverage = [&](const SealRecord& s, int author) -> std::uint64_t {
+    const MemberKey& k = st.members[static_cast<std::size_t>(author)].key;
+    auto h = std::lower_bound(s.heads.begin(), s.heads.end(), k,
+                              [](const auto& e, const MemberKey& key) { return e.first < key; });
+    std::uint64_t c = h != s.heads.end() && h->first == k ? h->second : 0;
+    if (k == s.author) c = std::max(c, s.seq - 1);
+    return c;
+  };
+  std::vector<const SealRecord*> counting;
+  for (const auto& [i, s] : cands) {
+    std::uint32_t covers = 0;
+    for (const auto& [j, t] : cands) {
+      if (j != i && coverage(*s, j) >= t->seq) ++covers;
+    }
+    if (covers >= note.required) {
+      note.late.push_back(s->author);
+    } else {
+      note.counting.push_back(s->author);
+      counting.push_back(s);
+    }
+  }
+  note.sealed = counting.size() >= note.required;
+  if (note.sealed && heads) {
+    heads->assign(st.members.size(), 0);
+    std::vector<std::uint64_t> values;
+    for (std::size_t m = 0; m < st.members.size(); ++m) {
+      values.clear();
+      for (const auto* s : counting) values.push_back(coverage(*s, static_cast<int>(m)));
+      std::nth_element(values.begin(), values.begin() + (note.required - 1), values.end(),
+                       std::greater<>());
+      (*heads)[m] = values[note.required - 1];
+    }
+  }
+  return note;
+}
+
+// One round's outcomes under `ctx`, from `left` of the pool and the organisations' spending.
+struct RoundRun {
+  std::vector<ProposalOutcome> outcomes;  // in the round's order (by id)
+  Money left = 0;
+  std::map<std::string, Money> org_spent;
+  std::string allocation_error;
+};
+
+RoundRun RunRound(const RoundCtx& ctx, const std::vector<const ProposalRecord*>& round, Money left,
+                  std::map<std::string, Money> org_spent,
+                  const std::map<EventId, std::vector<const IgnoredEvent*>>& ignored_votes) {
+  const CircleState& st = ctx.st;
+  const Rules& rules = ctx.rules;
+  RoundRun run;
+  run.left = left;
+  run.org_spent = std::move(org_spent);
+  std::vector<mpq_class> for_weight;
+  static const std::vector<const IgnoredEvent*> kNone;
+  for (const auto* p : round) {
+    ProposalTally pt(ctx, *p);
+    ProposalOutcome o;
+    o.proposal = p->event;
+    o.title = p->title;
+    o.author = p->author;
+    o.organisation = OrgOf(st, p->author);
+    o.topic = p->topic;
+    o.amount_minor = p->amount_minor;
+    o.rule_change = p->rule_change.has_value();
+    auto ig = ignored_votes.find(p->event);
+    o.explanation = pt.Run(ig == ignored_votes.end() ? kNone : ig->second);
+    for_weight.push_back(pt.for_weight);
+    const auto& e = o.explanation;
+    o.explanation.allocation.proposal_cap = Share(st.pool_minor, rules.max_share_per_proposal_bps);
+    o.explanation.allocation.org_cap = Share(st.pool_minor, rules.max_share_per_org_bps);
+    const int author = IndexOf(st, p->author);
+    const bool withdrawn = p->withdrawn_ms && *p->withdrawn_ms <= ctx.cutoff &&
+                           ctx.view.Covers(author, p->withdrawn_seq);
+    if (withdrawn) {
+      o.status = Status::kWithdrawn;
+    } else if (!e.closed) {
+      o.status = Status::kOpen;
+    } else {
+      o.status = o.rule_change ? Status::kNotAdopted : Status::kNotFunded;
+      o.reason = !pt.covered     ? Reason::kNotSealed
+                 : !e.quorum_met ? Reason::kQuorumNotMet
+                 : !e.approved   ? Reason::kNotApproved
+                 : e.blocked     ? Reason::kBlockedByFlag
+                                 : Reason::kNone;  // a candidate: decided below
+      if (o.rule_change && o.reason == Reason::kNone) o.status = Status::kAdopted;
+    }
+    run.outcomes.push_back(std::move(o));
+  }
+
+  std::vector<std::size_t> candidates;
+  for (std::size_t i = 0; i < run.outcomes.size(); ++i) {
+    const auto& o = run.outcomes[i];
+    if (o.status == Status::kNotFunded && o.reason == Reason::kNone) candidates.push_back(i);
+  }
+  auto consider = [&](ProposalOutcome& o) {
+    o.explanation.allocation.considered = true;
+    o.explanation.allocation.pool_left_before = run.left;
+    o.explanation.allocation.org_spent_before = run.org_spent[o.organisation];
+  };
+  auto over_org = [&](const ProposalOutcome& o) {
+    return Over(run.org_spent[o.organisation] + o.amount_minor, st.pool_minor,
+                rules.max_share_per_org_bps);
+  };
+  auto fund = [&](ProposalOutcome& o) {
+    o.status = Status::kFunded;
+    run.left -= o.amount_minor;
+    run.org_spent[o.organisation] += o.amount_minor;
+  };
+
+  std::vector<std::size_t> within_cap;
+  for (auto i : candidates) {
+    auto& o = run.outcomes[i];
+    if (Over(o.amount_minor, st.pool_minor, rules.max_share_per_proposal_bps)) {
+      consider(o);
+      o.reason = Reason::kOverProposalCap;
+    } else {
+      within_cap.push_back(i);
+    }
+  }
+
+  if (rules.allocation == v1::DecisionRules::EQUAL_SHARES) {
+    PbInstance in;
+    in.budget = std::max<Money>(run.left, 0);
+    in.unit = 1;
+    for (std::uint32_t d = 0; d < std::min(st.decimals, kMaxDecimals); ++d) in.unit *= 10;
+    std::map<MemberKey, std::vector<std::uint32_t>> ballots;
+    for (std::uint32_t j = 0; j < within_cap.size(); ++j) {
+      const auto& o = run.outcomes[within_cap[j]];
+      in.projects.push_back({o.proposal.hex(), o.amount_minor});
+      for (const auto& v : o.explanation.votes) {
+        if (v.choice == v1::FOR) ballots[v.member].push_back(j);
+      }
+    }
+    for (auto& [k, b] : ballots) in.approvals.push_back(std::move(b));
+    std::vector<bool> taken(within_cap.size(), false);
+    if (!within_cap.empty()) {
+      auto mes = Mes(in, MesOptions{Utility::kCost, Completion::kAdd1});
+      if (!mes) run.allocation_error = mes.error().message;
+      if (mes) {
+        for (const auto& f : mes->funded) {
+          auto& o = run.outcomes[within_cap[f.project]];
+          taken[f.project] = true;
+          consider(o);
+          if (over_org(o)) {
+            o.reason = Reason::kOrgCapReached;
+          } else {
+            fund(o);
+          }
+        }
+      }
+    }
+    for (std::uint32_t j = 0; j < within_cap.size(); ++j) {
+      if (taken[j]) continue;
+      auto& o = run.outcomes[within_cap[j]];
+      consider(o);
+      o.reason = Reason::kNotSelected;
+    }
+  } else {
+    std::sort(within_cap.begin(), within_cap.end(), [&](std::size_t a, std::size_t b) {
+      const auto& pa = run.outcomes[a];
+      const auto& pb = run.outcomes[b];
+      if (for_weight[a] != for_weight[b]) return for_weight[a] > for_weight[b];
+      if (pa.explanation.for_count != pb.explanation.for_count) {
+        return pa.explanation.for_count > pb.explanation.for_count;
+      }
+      return std::tie(pa.amount_minor, pa.proposal) < std::tie(pb.amount_minor, pb.proposal);
+    });
+    for (auto i : within_cap) {
+      auto& o = run.outcomes[i];
+      consider(o);
+      if (o.amount_minor > run.left) {
+        o.reason = Reason::kBudgetExhausted;
+      } else if (over_org(o)) {
+        o.reason = Reason::kOrgCapReached;
+      } else {
+        fund(o);
+      }
+    }
+  }
+  return run;
+}
+
+bool SameDecisions(const RoundRun& a, const RoundRun& b) {
+  if (a.outcomes.size() != b.outcomes.size()) return false;
+  for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
+    if (a.outcomes[i].status != b.outcomes[i].status ||
+        a.outcomes[i].reason != b.outcomes[i].reason) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Events timestamped within a sealed round's deadline that its sealed view leaves out.
+std::vector<EventId> Unsealed(const RoundCtx& sealed,
+                              const std::vector<const ProposalRecord*>& round) {
+  const CircleState& st = sealed.st;
+  const std::int64_t d = sealed.cutoff;
+  std::vector<EventId> out;
+  auto check = [&](const MemberKey& who, std::uint64_t seq, std::int64_t ts, const EventId& id) {
+    if (ts <= d && !sealed.view.Covers(IndexOf(st, who), seq)) out.push_back(id);
+  };
+  for (const auto* p : round) {
+    check(p->author, p->seq, p->created_ms, p->event);
+    for (const auto& v : p->votes) check(v.voter, v.seq, v.timestamp_ms, v.event);
+    for (const auto& en : p->endorsements) check(en.member, en.seq, en.timestamp_ms, en.event);
+    for (const auto& f : p->flags) {
+      check(f.flagger, f.seq, f.timestamp_ms, f.event);
+      for (const auto& r : f.resolutions) check(r.author, r.seq, r.timestamp_ms, r.event);
+    }
+  }
+  for (const auto& dl : st.delegations) check(dl.delegator, dl.seq, dl.timestamp_ms, dl.event);
+  for (const auto& m : st.members) {
+    for (const auto& a : m.admissions) check(a.admitter, a.seq, a.timestamp_ms, a.event);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace
@@ -291,6 +658,17 @@ const char* ToString(Status s) {
     case Status::kWithdrawn: return "withdrawn";
     case Status::kFunded: return "funded";
     case Status::kNotFunded: return "not funded";
+    case Status::kAdopted: return "adopted";
+    case Status::kNotAdopted: return "not adopted";
+  }
+  return "unknown";
+}
+
+const char* ToString(Finality f) {
+  switch (f) {
+    case Finality::kOpen: return "open";
+    case Finality::kProvisional: return "provisional";
+    case Finality::kFinal: return "final";
   }
   return "unknown";
 }
@@ -305,6 +683,7 @@ const char* ToString(Reason r) {
     case Reason::kOrgCapReached: return "would exceed its organisation's share of the pool";
     case Reason::kBudgetExhausted: return "did not fit what was left of the pool";
     case Reason::kNotSelected: return "not selected by the Method of Equal Shares";
+    case Reason::kNotSealed: return "published after its round was sealed";
   }
   return "unknown";
 }
@@ -315,6 +694,7 @@ const char* ToString(Exclusion e) {
     case Exclusion::kForkedAuthor: return "voter forked (equivocated)";
     case Exclusion::kNotMember: return "not a member at the deadline";
     case Exclusion::kNotApplied: return "not applied (gap in the voter's log, or void)";
+    case Exclusion::kNotSealed: return "published after the round was sealed";
   }
   return "unknown";
 }
@@ -336,6 +716,7 @@ const char* ToString(FlagState s) {
     case FlagState::kOpen: return "open";
     case FlagState::kWithdrawn: return "withdrawn";
     case FlagState::kMitigated: return "mitigated";
+    case FlagState::kOverridden: return "overridden";
   }
   return "unknown";
 }
@@ -344,131 +725,90 @@ TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
   TallyResult out;
   out.as_of_ms = as_of_ms;
   out.pool_minor = st.pool_minor;
-  const Rules& rules = st.rules;
 
-  DelegationIndex delegations;  // records stay in seq order (CircleState's order)
-  for (const auto& d : st.delegations) delegations[{d.delegator, d.topic}].push_back(&d);
-
-  std::vector<mpq_class> for_weight;
-  for (const auto& p : st.proposals) {
-    ProposalTally pt(st, delegations, p, as_of_ms);
-    ProposalOutcome o;
-    o.proposal = p.event;
-    o.title = p.title;
-    o.author = p.author;
-    o.organisation = OrgOf(st, p.author);
-    o.topic = p.topic;
-    o.amount_minor = p.amount_minor;
-    o.explanation = pt.Run();
-    for_weight.push_back(pt.for_weight);
-    const auto& e = o.explanation;
-    o.explanation.allocation.proposal_cap = Share(st.pool_minor, rules.max_share_per_proposal_bps);
-    o.explanation.allocation.org_cap = Share(st.pool_minor, rules.max_share_per_org_bps);
-    if (p.withdrawn_ms && *p.withdrawn_ms <= as_of_ms) {
-      o.status = Status::kWithdrawn;
-    } else if (!e.closed) {
-      o.status = Status::kOpen;
-    } else {
-      o.status = Status::kNotFunded;
-      o.reason = !e.quorum_met ? Reason::kQuorumNotMet
-                 : !e.approved ? Reason::kNotApproved
-                 : e.blocked   ? Reason::kBlockedByFlag
-                               : Reason::kNone;  // a candidate: decided below
-    }
-    out.proposals.push_back(std::move(o));
+  std::map<EventId, std::vector<const IgnoredEvent*>> ignored_votes;
+  for (const auto& ig : st.ignored) {
+    if (ig.kind == v1::EventBody::kVote && ig.proposal) ignored_votes[*ig.proposal].push_back(&ig);
   }
+  std::map<std::int64_t, std::vector<const ProposalRecord*>> rounds;  // by deadline; ids sorted
+  for (const auto& p : st.proposals) rounds[p.deadline_ms].push_back(&p);
 
-  std::vector<std::size_t> candidates;
-  for (std::size_t i = 0; i < out.proposals.size(); ++i) {
-    const auto& o = out.proposals[i];
-    if (o.status == Status::kNotFunded && o.reason == Reason::kNone) candidates.push_back(i);
-  }
+  Rules rules = st.rules;
   Money left = st.pool_minor;
   std::map<std::string, Money> org_spent;
-  auto consider = [&](ProposalOutcome& o) {
-    o.explanation.allocation.considered = true;
-    o.explanation.allocation.pool_left_before = left;
-    o.explanation.allocation.org_spent_before = org_spent[o.organisation];
-  };
-  auto over_org = [&](const ProposalOutcome& o) {
-    return Over(org_spent[o.organisation] + o.amount_minor, st.pool_minor,
-                rules.max_share_per_org_bps);
-  };
-  auto fund = [&](ProposalOutcome& o) {
-    o.status = Status::kFunded;
-    left -= o.amount_minor;
-    org_spent[o.organisation] += o.amount_minor;
-    out.allocated_minor += o.amount_minor;
-  };
+  bool earlier_final = true;
+  std::vector<ProposalOutcome> outcomes;
+  for (const auto& [deadline, round] : rounds) {
+    RoundSummary summary;
+    summary.deadline_ms = deadline;
+    summary.rules = rules;
+    summary.pool_left_before = left;
+    for (const auto* p : round) summary.proposals.push_back(p->event);
 
-  std::vector<std::size_t> within_cap;
-  for (auto i : candidates) {
-    auto& o = out.proposals[i];
-    if (Over(o.amount_minor, st.pool_minor, rules.max_share_per_proposal_bps)) {
-      consider(o);
-      o.reason = Reason::kOverProposalCap;
+    RoundCtx full(st, rules);
+    full.cutoff = std::min(as_of_ms, deadline);
+    full.closed = as_of_ms > deadline;
+    full.Prepare();
+    RoundRun run;
+    if (!full.closed) {
+      run = RunRound(full, round, left, org_spent, ignored_votes);
+      summary.finality = Finality::kOpen;
+      earlier_final = false;
     } else {
-      within_cap.push_back(i);
-    }
-  }
-
-  if (rules.allocation == v1::DecisionRules::EQUAL_SHARES) {
-    PbInstance in;
-    in.budget = std::max<Money>(st.pool_minor, 0);
-    in.unit = 1;
-    for (std::uint32_t d = 0; d < std::min(st.decimals, kMaxDecimals); ++d) in.unit *= 10;
-    std::map<MemberKey, std::vector<std::uint32_t>> ballots;
-    for (std::uint32_t j = 0; j < within_cap.size(); ++j) {
-      const auto& o = out.proposals[within_cap[j]];
-      in.projects.push_back({o.proposal.hex(), o.amount_minor});
-      for (const auto& v : o.explanation.votes) {
-        if (v.choice == v1::FOR) ballots[v.member].push_back(j);
-      }
-    }
-    for (auto& [k, b] : ballots) in.approvals.push_back(std::move(b));
-    auto mes = Mes(in, MesOptions{Utility::kCost, Completion::kAdd1});
-    std::vector<bool> taken(within_cap.size(), false);
-    if (!mes) out.allocation_error = mes.error().message;
-    if (mes) {
-      for (const auto& f : mes->funded) {
-        auto& o = out.proposals[within_cap[f.project]];
-        taken[f.project] = true;
-        consider(o);
-        if (over_org(o)) {
-          o.reason = Reason::kOrgCapReached;
-        } else {
-          fund(o);
+      std::vector<std::uint64_t> heads;
+      summary.seals = CountSeals(full, deadline, &heads);
+      if (summary.seals.sealed) {
+        RoundCtx sealed(st, rules);
+        sealed.cutoff = deadline;
+        sealed.closed = true;
+        sealed.view.sealed = &heads;
+        sealed.Prepare();
+        run = RunRound(sealed, round, left, org_spent, ignored_votes);
+        const auto late = Unsealed(sealed, round);
+        if (!late.empty()) {
+          const RoundRun would = RunRound(full, round, left, org_spent, ignored_votes);
+          if (!SameDecisions(run, would)) {
+            IntegrityAlert alert;
+            alert.deadline_ms = deadline;
+            alert.events = late;
+            for (std::size_t i = 0; i < run.outcomes.size(); ++i) {
+              if (run.outcomes[i].status != would.outcomes[i].status ||
+                  run.outcomes[i].reason != would.outcomes[i].reason) {
+                alert.proposals.push_back(run.outcomes[i].proposal);
+              }
+            }
+            out.alerts.push_back(std::move(alert));
+          }
         }
-      }
-    }
-    for (std::uint32_t j = 0; j < within_cap.size(); ++j) {
-      if (taken[j]) continue;
-      auto& o = out.proposals[within_cap[j]];
-      consider(o);
-      o.reason = Reason::kNotSelected;
-    }
-  } else {
-    std::sort(within_cap.begin(), within_cap.end(), [&](std::size_t a, std::size_t b) {
-      const auto& pa = out.proposals[a];
-      const auto& pb = out.proposals[b];
-      if (for_weight[a] != for_weight[b]) return for_weight[a] > for_weight[b];
-      if (pa.explanation.for_count != pb.explanation.for_count) {
-        return pa.explanation.for_count > pb.explanation.for_count;
-      }
-      return std::tie(pa.amount_minor, pa.proposal) < std::tie(pb.amount_minor, pb.proposal);
-    });
-    for (auto i : within_cap) {
-      auto& o = out.proposals[i];
-      consider(o);
-      if (o.amount_minor > left) {
-        o.reason = Reason::kBudgetExhausted;
-      } else if (over_org(o)) {
-        o.reason = Reason::kOrgCapReached;
       } else {
-        fund(o);
+        run = RunRound(full, round, left, org_spent, ignored_votes);
       }
+      summary.finality =
+          summary.seals.sealed && earlier_final ? Finality::kFinal : Finality::kProvisional;
+      earlier_final = summary.finality == Finality::kFinal;
     }
+    if (out.allocation_error.empty()) out.allocation_error = run.allocation_error;
+    summary.allocated_minor = left - run.left;
+    out.allocated_minor += summary.allocated_minor;
+    left = run.left;
+    org_spent = std::move(run.org_spent);
+    for (auto& o : run.outcomes) {
+      o.finality = summary.finality;
+      o.explanation.seals = summary.seals;
+      o.explanation.earlier_round_provisional =
+          summary.seals.sealed && summary.finality != Finality::kFinal;
+      if (o.status == Status::kAdopted) {
+        const ProposalRecord* p = st.FindProposal(o.proposal);
+        rules = *p->rule_change;  // by id within the round: the last adopted one stands
+      }
+      outcomes.push_back(std::move(o));
+    }
+    out.rounds.push_back(std::move(summary));
   }
+  std::sort(outcomes.begin(), outcomes.end(),
+            [](const auto& a, const auto& b) { return a.proposal < b.proposal; });
+  out.proposals = std::move(outcomes);
+  out.rules_now = rules;
   return out;
 }
 
@@ -503,6 +843,20 @@ std::string Amount(const CircleState& st, Money minor) {
   return st.unit.empty() ? s : s + " " + st.unit;
 }
 
+std::string RulesText(const Rules& r) {
+  return std::string("quorum ") + Percent(r.quorum_bps) + ", approval " + Percent(r.approval_bps) +
+         ", " +
+         (r.weighting == v1::DecisionRules::ORGANISATION_BALANCED ? "organisation-balanced"
+                                                                  : "one member one vote") +
+         ", " + (r.allocation == v1::DecisionRules::EQUAL_SHARES ? "equal shares" : "greedy") +
+         ", per-proposal cap " + Percent(r.max_share_per_proposal_bps) + ", per-organisation cap " +
+         Percent(r.max_share_per_org_bps) + ", blocking from " + SeverityWord(r.blocking_severity) +
+         ", " + std::to_string(r.mitigation_acceptances) + " acceptances, override " +
+         Percent(r.override_bps) + ", admission by " + std::to_string(r.admission_quorum) +
+         ", seals " + (r.seals_required ? std::to_string(r.seals_required) : "majority") +
+         ", rule change " + Percent(r.rule_change_bps);
+}
+
 }  // namespace
 
 std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
@@ -511,18 +865,34 @@ std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
                   Label(st, o.author) + ", " + o.organisation + ", asks " +
                   Amount(st, o.amount_minor) + (o.topic.empty() ? "" : ", topic " + o.topic) +
                   ".\n";
+  if (o.rule_change) {
+    const ProposalRecord* p = st.FindProposal(o.proposal);
+    s += "  A rule change (" + RulesText(*p->rule_change) + ").\n";
+  }
   s += "  Outcome: " + std::string(ToString(o.status));
   if (o.reason != Reason::kNone) s += ": " + std::string(ToString(o.reason));
-  s += e.closed ? "." : " (figures are provisional).";
+  s += " (" + std::string(ToString(o.finality)) + ").";
+  if (e.closed) {
+    s += " Seals: " + std::to_string(e.seals.counting.size()) + " counted of " +
+         std::to_string(e.seals.required) + " required";
+    if (!e.seals.late.empty()) {
+      s += ", " + std::to_string(e.seals.late.size()) + " made after the round was sealed";
+    }
+    s += e.seals.sealed ? "; decided on the sealed view" : "; decided on every event held";
+    if (e.earlier_round_provisional) s += "; an earlier round is not final yet";
+    s += ".";
+  }
   s += "\n  Deadline " + std::to_string(e.deadline_ms) + " ms; votes counted up to " +
        std::to_string(e.cutoff_ms) + " ms.\n";
   s += "  Quorum: " + std::to_string(e.participants) + " of " + std::to_string(e.eligible_members) +
        " members voted; " + Percent(e.quorum_bps) +
        " needed: " + (e.quorum_met ? "met" : "not met") + ".\n";
-  s += "  Approval: for " + e.for_weight.ToString() + ", against " + e.against_weight.ToString() +
-       " (weights; " + std::to_string(e.for_count) + " for, " + std::to_string(e.against_count) +
-       " against, " + std::to_string(e.abstain_count) + " abstain); more than " +
-       Percent(e.approval_bps) + " needed: " + (e.approved ? "approved" : "not approved") + ".\n";
+  s += std::string("  Approval") + (o.rule_change ? " (rule change)" : "") + ": for " +
+       e.for_weight.ToString() + ", against " + e.against_weight.ToString() + " (weights; " +
+       std::to_string(e.for_count) + " for, " + std::to_string(e.against_count) + " against, " +
+       std::to_string(e.abstain_count) + " abstain); " +
+       (o.rule_change ? "at least " : "more than ") + Percent(e.approval_bps) +
+       " needed: " + (e.approved ? "approved" : "not approved") + ".\n";
   for (const auto& of : e.organisations) {
     s += "    " + of.organisation + ": " + std::to_string(of.voted) + " of " +
          std::to_string(of.members) + " voted; for " + std::to_string(of.for_count) + " (weight " +
@@ -555,6 +925,10 @@ std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
       s += "; answered, accepted by " + std::to_string(f.acceptances.size()) + " of " +
            std::to_string(st.rules.mitigation_acceptances) + " needed";
     }
+    if (!f.overrides.empty()) {
+      s += "; override votes weigh " + f.override_weight.ToString() + " of " +
+           f.total_weight.ToString();
+    }
     s += ".\n";
   }
   if (e.allocation.considered) {
@@ -566,11 +940,26 @@ std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
   return s;
 }
 
+std::string AlertText(const CircleState& st, const IntegrityAlert& a) {
+  std::string s = "INTEGRITY ALERT: the round with deadline " + std::to_string(a.deadline_ms) +
+                  " ms was sealed, but " + std::to_string(a.events.size()) +
+                  " event(s) timestamped before its deadline were published after it and would "
+                  "change the outcome of";
+  for (const auto& p : a.proposals) {
+    const ProposalRecord* rec = st.FindProposal(p);
+    s += " \"" + (rec ? rec->title : std::string()) + "\" (" + p.hex().substr(0, 12) + ")";
+  }
+  s += ". They are not counted. Events:";
+  for (const auto& e : a.events) s += " " + e.hex().substr(0, 12);
+  return s + ".\n";
+}
+
 std::string ExplainText(const CircleState& st, const TallyResult& r) {
   std::string s = "Tally at " + std::to_string(r.as_of_ms) +
                   " ms: " + Amount(st, r.allocated_minor) + " of " + Amount(st, r.pool_minor) +
                   " allocated.\n";
   if (!r.allocation_error.empty()) s += "Allocation failed: " + r.allocation_error + ".\n";
+  for (const auto& a : r.alerts) s += AlertText(st, a);
   for (const auto& o : r.proposals) s += ExplainText(st, o);
   return s;
 }

@@ -2,47 +2,55 @@
 //
 // Same CircleState and `as_of_ms` → the same TallyResult, bit for bit, on every node: the
 // computation uses integers and exact rationals only (no floating point), no clock and no
-// I/O, and every list it returns is sorted canonically. The rules, one by one:
+// I/O, and every list it returns is sorted canonically. The rules, one by one (docs/protocol.md
+// §15 has the same text for implementers):
 //
-// * Time. A proposal is open while as_of_ms <= its deadline, closed after. Its cut-off is
-//   min(as_of_ms, deadline): votes, flags, flag resolutions, endorsements and delegations
-//   timestamped after the cut-off do not count (an open proposal shows provisional figures).
-//   A withdrawal counts when timestamped at or before as_of_ms. The deadline is the proposal's
-//   own deadline_ms (the author's CLI derives it from voting_window_ms when proposing).
-// * Who counts. Members admitted (earliest admission) at or before the cut-off are eligible;
-//   they make the quorum's denominator. A forked member (one who equivocated) stays in the
-//   denominator but casts no vote, directly or through delegation; a delegation chain that
-//   reaches a forked member ends there with no vote.
-// * A member's vote is their latest vote on the proposal (by their own seq) timestamped at or
-//   before the cut-off. Without one, their delegation for the proposal's topic (or, without
-//   that, their general delegation) in force at the cut-off is followed, transitively, to the
-//   first member on the chain who voted directly; that member's choice is used. A chain that
-//   comes back to a member already on it (cycle) or ends at a member with no vote and no
-//   delegation resolves to no vote. A direct vote always overrides the member's delegation.
+// * Rounds. Proposals with the same deadline form a funding round. Rounds are decided in
+//   deadline order: each starts with what earlier rounds left of the pool, and uses the rules in
+//   force, i.e. the charter's as replaced by the rule changes adopted in earlier rounds (in
+//   deadline order, then by proposal id). A round is open while as_of_ms <= its deadline.
+// * Time. A proposal's cut-off is min(as_of_ms, deadline): votes, flags, resolutions,
+//   endorsements, delegations, admissions and withdrawals timestamped after it do not count.
+// * Seals and finality. After a deadline each node publishes a Seal naming, for every author, how
+//   much of their log it held. For a round, the candidate seals are each eligible, unforked
+//   member's first seal for that deadline; a seal *counts* unless it covers `required` other
+//   candidate seals already (it was made after the round was sealed). required = seals_required,
+//   or a majority of the members eligible at the deadline when that is 0, at most the number of
+//   eligible members. With `required` counting seals the round is *sealed*: from then on only
+//   events covered by at least `required` counting seals decide it (the sealed view), so an event
+//   published later — however it is timestamped — does not change it. A round is *final* when
+//   it is sealed and every earlier round is final; a closed round that is not is *provisional*
+//   (decided on everything held, and liable to change). When events timestamped before the
+//   deadline are missing from a sealed round's view and deciding the round with them would change
+//   an outcome, the result carries an integrity alert naming them.
+// * Who counts. A member is eligible at a cut-off once admitted by admission_quorum distinct
+//   eligible members (or by all eligible members if there are fewer) with admissions at or before
+//   it; admissions count in (timestamp, id) order. A forked member (one who equivocated) stays in
+//   the denominator but casts no vote, directly or through delegation.
+// * A member's vote is their latest vote on the proposal (by their own seq) within the cut-off.
+//   Without one, their delegation for the proposal's topic (or, without that, their general
+//   delegation) in force at the cut-off is followed, transitively, to the first member on the
+//   chain who voted directly. A cycle, or a chain ending at a member with no vote and no
+//   delegation, or at a forked member, resolves to no vote. A direct vote always overrides.
 //   A revocation ends the delegation for proposals whose cut-off is at or after it.
-// * Quorum: participants × 10000 ≥ quorum_bps × eligible members (members, not weights), where
-//   participants are eligible members with a vote (for, against or abstain; direct or
-//   delegated).
-// * Approval: for × 10000 > approval_bps × (for + against), in weights, and for > 0. Weights:
+// * Quorum: participants × 10000 ≥ quorum_bps × eligible members (members, not weights).
+// * Approval: for × 10000 > approval_bps × (for + against), in weights, and for > 0; a rule
+//   change needs for × 10000 ≥ rule_change_bps × (for + against) instead. Weights:
 //   ONE_MEMBER_ONE_VOTE gives each member 1; ORGANISATION_BALANCED gives each organisation
-//   (among eligible members) a total of 1, split equally among its members — so for and
-//   against are exact rationals.
-// * Risk gating: a flag counts when raised at or before the cut-off; it blocks funding while it
-//   is open and its severity ≥ blocking_severity. It ends (a) when its flagger withdraws it, or
-//   (b) when the proposer has answered it with a mitigation and at least
-//   mitigation_acceptances eligible, unforked members other than the proposer and the flagger
-//   accepted it: a member accepts by endorsing the proposal after the first answer (endorsement
-//   timestamp strictly greater than the answer's, and at or before the cut-off).
-//   TODO(issue 5): the override vote (override_bps) is not implemented; such flags stay open.
-// * Allocation (closed proposals that are not withdrawn, meet quorum, are approved and are not
-//   blocked): first, one whose amount × 10000 > max_share_per_proposal_bps × pool is not funded.
-//   GREEDY_APPROVAL then takes the rest by for-weight (most first; then more for votes, lower
-//   amount, smaller id), funding each that fits what is left of the pool and keeps its
-//   proposer's organisation within max_share_per_org_bps of the pool, skipping the others.
-//   EQUAL_SHARES runs the Method of Equal Shares (allocate.h; cost utilities, add1) with one
-//   ballot per member who voted for at least one candidate (their approvals: the candidates
-//   their vote, direct or delegated, is FOR), then drops, in MES's funding order, any project
-//   that would take its organisation over the cap (the money stays unspent).
+//   (among eligible members) a total of 1, split equally among its members.
+// * Risk gating: a flag within the cut-off blocks funding while it is open and its severity ≥
+//   blocking_severity. It ends when (a) its flagger withdraws it; (b) members whose weight is at
+//   least override_bps of all eligible weight vote to override it; or (c) the proposer answered
+//   it and at least mitigation_acceptances eligible, unforked members other than the proposer
+//   and the flagger endorsed the proposal after the first answer.
+// * Allocation, per round, among its closed funding proposals that are not withdrawn, meet
+//   quorum, are approved and are not blocked: one whose amount × 10000 > max_share_per_proposal
+//   × pool is not funded. GREEDY_APPROVAL takes the rest by for-weight (most first; then more for
+//   votes, lower amount, smaller id), funding each that fits what is left and keeps its
+//   proposer's organisation (over all rounds) within max_share_per_org_bps of the pool.
+//   EQUAL_SHARES runs the Method of Equal Shares (allocate.h; cost utilities, add1) on what is
+//   left with one ballot per member who voted for a candidate, then drops, in MES's funding
+//   order, any project that would take its organisation over the cap (the money stays unspent).
 //
 // Thread-safety: pure functions; call from any thread.
 #pragma once
@@ -56,7 +64,8 @@
 
 namespace polder::decide {
 
-enum class Status { kOpen, kWithdrawn, kFunded, kNotFunded };
+enum class Status { kOpen, kWithdrawn, kFunded, kNotFunded, kAdopted, kNotAdopted };
+enum class Finality { kOpen, kProvisional, kFinal };
 enum class Reason {
   kNone,  // open, withdrawn or funded
   kQuorumNotMet,
@@ -66,8 +75,10 @@ enum class Reason {
   kOrgCapReached,    // would take the organisation above max_share_per_org_bps of the pool
   kBudgetExhausted,  // greedy: did not fit what was left
   kNotSelected,      // equal shares: its approvers could not afford it
+  kNotSealed,        // published after its round was sealed: not in the round's sealed view
 };
 const char* ToString(Status s);
+const char* ToString(Finality f);
 const char* ToString(Reason r);
 
 enum class Exclusion {
@@ -75,6 +86,7 @@ enum class Exclusion {
   kForkedAuthor,  // the voter equivocated
   kNotMember,     // the author was not (yet) a member: never admitted, or admitted after cut-off
   kNotApplied,    // a gap in the voter's log before it, or void (see Fold)
+  kNotSealed,     // timestamped in time but published after the round was sealed
 };
 const char* ToString(Exclusion e);
 
@@ -127,8 +139,9 @@ struct OrgFigures {
 
 enum class FlagState {
   kOpen,
-  kWithdrawn,  // by its flagger
-  kMitigated,  // answered by the proposer and accepted by enough members
+  kWithdrawn,   // by its flagger
+  kMitigated,   // answered by the proposer and accepted by enough members
+  kOverridden,  // enough members voted to override it
 };
 const char* ToString(FlagState s);
 
@@ -140,6 +153,9 @@ struct FlagNote {
   FlagState state = FlagState::kOpen;
   bool answered = false;
   std::vector<MemberKey> acceptances;  // sorted
+  std::vector<MemberKey> overrides;    // members who voted to override it, sorted
+  Fraction override_weight;            // their weight
+  Fraction total_weight;               // all eligible members' weight
   bool operator==(const FlagNote&) const = default;
 };
 
@@ -150,6 +166,15 @@ struct AllocationNote {
   Money proposal_cap = 0;      // floor(pool × max_share_per_proposal_bps / 10000)
   Money org_cap = 0;           // floor(pool × max_share_per_org_bps / 10000)
   bool operator==(const AllocationNote&) const = default;
+};
+
+// How a round's seals were counted.
+struct SealNote {
+  std::uint32_t required = 0;
+  std::vector<MemberKey> counting;  // sealers whose seal counts, sorted
+  std::vector<MemberKey> late;      // sealers whose seal came after the round was sealed
+  bool sealed = false;              // counting.size() >= required
+  bool operator==(const SealNote&) const = default;
 };
 
 struct Explanation {
@@ -174,6 +199,8 @@ struct Explanation {
   std::vector<FlagNote> flags;              // by (timestamp, id)
   bool blocked = false;
   AllocationNote allocation;
+  SealNote seals;                          // the round's
+  bool earlier_round_provisional = false;  // sealed, but an earlier round is not final
   bool operator==(const Explanation&) const = default;
 };
 
@@ -184,10 +211,32 @@ struct ProposalOutcome {
   std::string organisation;  // the proposer's
   std::string topic;
   Money amount_minor = 0;
+  bool rule_change = false;  // amount 0; adopted or not
   Status status = Status::kOpen;
   Reason reason = Reason::kNone;
+  Finality finality = Finality::kOpen;
   Explanation explanation;
   bool operator==(const ProposalOutcome&) const = default;
+};
+
+struct RoundSummary {
+  std::int64_t deadline_ms = 0;
+  Finality finality = Finality::kOpen;
+  Rules rules;                 // in force for this round
+  Money pool_left_before = 0;  // what earlier rounds left of the pool
+  Money allocated_minor = 0;
+  SealNote seals;
+  std::vector<EventId> proposals;  // by id
+  bool operator==(const RoundSummary&) const = default;
+};
+
+// A sealed round that events timestamped before its deadline, but missing from its sealed view,
+// would decide differently.
+struct IntegrityAlert {
+  std::int64_t deadline_ms = 0;
+  std::vector<EventId> events;     // the late events, sorted
+  std::vector<EventId> proposals;  // whose outcome they would change, sorted
+  bool operator==(const IntegrityAlert&) const = default;
 };
 
 struct TallyResult {
@@ -198,6 +247,9 @@ struct TallyResult {
   // candidate is funded; empty otherwise.
   std::string allocation_error;
   std::vector<ProposalOutcome> proposals;  // by proposal id
+  std::vector<RoundSummary> rounds;        // by deadline
+  std::vector<IntegrityAlert> alerts;      // by deadline
+  Rules rules_now;                         // in force after every closed round
   bool operator==(const TallyResult&) const = default;
 };
 
@@ -206,6 +258,8 @@ TallyResult Tally(const CircleState& state, std::int64_t as_of_ms);
 
 // The outcome of one proposal in plain words, several lines, names from `state`.
 std::string ExplainText(const CircleState& state, const ProposalOutcome& outcome);
+// A round's alert in plain words.
+std::string AlertText(const CircleState& state, const IntegrityAlert& alert);
 // All proposals, one block each.
 std::string ExplainText(const CircleState& state, const TallyResult& result);
 

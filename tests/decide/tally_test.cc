@@ -119,6 +119,42 @@ class Circle {
     return Push(who, std::move(b));
   }
 
+  // A member admitted by `by` (not the founder).
+  MemberKey AdmitBy(const MemberKey& by, const std::string& name, const std::string& org,
+                    std::int64_t ts) {
+    const MemberKey k = Key(name);
+    v1::EventBody b = Body(by, ts);
+    b.mutable_admit()->set_member(k.str());
+    b.mutable_admit()->mutable_info()->set_name(name);
+    b.mutable_admit()->mutable_info()->set_organisation(org);
+    Push(by, std::move(b));
+    return k;
+  }
+
+  // A seal by `who` of the round `deadline`, naming every log as built so far (what a node that
+  // holds every event so far would seal).
+  EventId Seal(const MemberKey& who, std::int64_t deadline, std::int64_t ts) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_seal()->set_deadline_ms(deadline);
+    for (const auto& [author, h] : heads_) {
+      if (h.seq == 0) continue;
+      auto* e = b.mutable_seal()->add_heads();
+      e->set_author(author.str());
+      e->set_seq(h.seq);
+    }
+    return Push(who, std::move(b));
+  }
+
+  EventId RuleChange(const MemberKey& who, const v1::DecisionRules& rules, std::int64_t deadline,
+                     std::int64_t ts = kT0 + 1) {
+    v1::EventBody b = Body(who, ts);
+    auto* p = b.mutable_proposal();
+    p->set_title("rule change " + std::to_string(++proposals_));
+    p->set_deadline_ms(deadline);
+    *p->mutable_rules() = rules;
+    return Push(who, std::move(b));
+  }
+
   EventId Comment(const MemberKey& who, const std::string& text, std::int64_t ts) {
     v1::EventBody b = Body(who, ts);
     b.mutable_comment()->set_text(text);
@@ -239,8 +275,10 @@ TEST(Fold, DefaultsFillRulesLeftAtZero) {
   EXPECT_EQ(st.rules.max_share_per_org_bps, 10000u);
   EXPECT_EQ(st.rules.blocking_severity, v1::HIGH);
   EXPECT_EQ(st.rules.mitigation_acceptances, 2u);
-  EXPECT_EQ(st.rules.override_bps, 6667u);
+  EXPECT_EQ(st.rules.override_bps, 6666u);  // "at least": exactly two thirds passes
   EXPECT_EQ(st.rules.admission_quorum, 1u);
+  EXPECT_EQ(st.rules.seals_required, 0u);  // a majority
+  EXPECT_EQ(st.rules.rule_change_bps, 6666u);
 }
 
 TEST(Fold, EventBeyondAGapAndStrangersDoNotCount) {
@@ -964,6 +1002,240 @@ TEST(TallyProperty, LessOppositionNeverUnfundsUnderGreedy) {
     }
   }
   EXPECT_GT(checked, 20);
+}
+
+}  // namespace
+}  // namespace polder::decide
+
+namespace polder::decide {
+namespace {
+
+// ---- Rounds, seals and finality ----------------------------------------------------------------
+
+TEST(Finality, ClosedRoundIsProvisionalUntilAMajorityHasSealedIt) {
+  Circle c;
+  auto m = Members(c, 4);  // 5 members: 3 seals needed
+  auto p = c.Propose(m[1], 100);
+  for (int i = 0; i < 3; ++i) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+  EXPECT_EQ(Find(c.Run(kDeadline), p).finality, Finality::kOpen);
+  EXPECT_EQ(Find(c.Run(), p).finality, Finality::kProvisional);
+  EXPECT_EQ(Find(c.Run(), p).status, Status::kFunded);
+  c.Seal(m[0], kDeadline, kDeadline + 1);
+  c.Seal(m[1], kDeadline, kDeadline + 1);
+  EXPECT_EQ(Find(c.Run(), p).finality, Finality::kProvisional);
+  c.Seal(m[2], kDeadline, kDeadline + 1);
+  auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.status, Status::kFunded);
+  EXPECT_EQ(o.explanation.seals.required, 3u);
+  EXPECT_EQ(o.explanation.seals.counting.size(), 3u);
+}
+
+TEST(Finality, BackdatedVotePublishedAfterSealingChangesNothingAndRaisesAnAlert) {
+  Circle c;
+  auto m = Members(c, 4);
+  auto p = c.Propose(m[1], 100);
+  c.Vote(m[0], p, v1::FOR);
+  c.Vote(m[1], p, v1::FOR);
+  c.Vote(m[2], p, v1::FOR);
+  c.Vote(m[3], p, v1::AGAINST);
+  // m0, m1 and m3 seal (a member who sealed can no longer backdate: their clock moved on).
+  for (int i : {0, 1, 3}) c.Seal(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 5);
+  const auto before = Find(c.Run(), p);
+  ASSERT_EQ(before.finality, Finality::kFinal);
+  ASSERT_EQ(before.status, Status::kFunded);
+  EXPECT_TRUE(c.Run().alerts.empty());
+
+  // Two members now publish votes timestamped before the deadline: 3 for, 3 against would not
+  // pass (strictly more than half is needed).
+  auto v4 = c.Vote(m[4], p, v1::AGAINST, kDeadline - 1);
+  auto v2 = c.Vote(m[2], p, v1::AGAINST, kDeadline - 1);  // m2 changes their mind, backdated
+  // A member who had not sealed yet seals now, honestly, holding everything: the round was
+  // sealed already (its seal covers three seals), so its seal does not count.
+  c.Seal(m[4], kDeadline, kDeadline + 50);
+  const auto r = c.Run();
+  const auto after = Find(r, p);
+  EXPECT_EQ(after.status, Status::kFunded);
+  EXPECT_EQ(after.finality, Finality::kFinal);
+  EXPECT_EQ(after.explanation.for_weight, before.explanation.for_weight);
+  EXPECT_EQ(after.explanation.seals.late, std::vector<MemberKey>{m[4]});
+  std::set<EventId> excluded;
+  for (const auto& x : after.explanation.excluded) {
+    EXPECT_EQ(x.reason, Exclusion::kNotSealed);
+    excluded.insert(x.event);
+  }
+  EXPECT_EQ(excluded, (std::set<EventId>{v4, v2}));
+  ASSERT_EQ(r.alerts.size(), 1u);
+  EXPECT_EQ(r.alerts[0].proposals, std::vector<EventId>{p});
+  EXPECT_TRUE(std::count(r.alerts[0].events.begin(), r.alerts[0].events.end(), v4));
+  EXPECT_TRUE(std::count(r.alerts[0].events.begin(), r.alerts[0].events.end(), v2));
+  EXPECT_NE(ExplainText(c.State(), r).find("INTEGRITY ALERT"), std::string::npos);
+
+  // Any arrival order: the same result.
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20; ++i) {
+    auto evs = c.events;
+    std::shuffle(evs.begin(), evs.end(), rng);
+    EXPECT_EQ(Tally(Fold(evs), kAfter), r);
+  }
+}
+
+TEST(Finality, LateVoteThatChangesNothingIsExcludedWithoutAlert) {
+  Circle c;
+  auto m = Members(c, 4);
+  auto p = c.Propose(m[1], 100);
+  for (int i = 0; i < 4; ++i) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+  for (int i = 0; i < 3; ++i) c.Seal(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 5);
+  auto v = c.Vote(m[4], p, v1::FOR, kDeadline - 1);
+  const auto r = c.Run();
+  EXPECT_TRUE(r.alerts.empty());
+  const auto o = Find(r, p);
+  ASSERT_EQ(o.explanation.excluded.size(), 1u);
+  EXPECT_EQ(o.explanation.excluded[0].event, v);
+  EXPECT_EQ(o.explanation.for_count, 4u);
+}
+
+TEST(Finality, AVoteCountsOnlyWhenEnoughSealsCoverIt) {
+  Circle c;
+  auto m = Members(c, 4);
+  auto p = c.Propose(m[1], 100);
+  c.Vote(m[1], p, v1::FOR);
+  c.Seal(m[0], kDeadline, kDeadline + 1);  // saw m1's vote only
+  auto v = c.Vote(m[2], p, v1::FOR, kDeadline);
+  c.Seal(m[3], kDeadline, kDeadline + 2);  // both seen, but m0's seal is covered: m3 saw 1 seal
+  c.Seal(m[4], kDeadline, kDeadline + 3);  // covers 2 seals: still counts (3 needed)
+  const auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.explanation.seals.counting.size(), 3u);
+  // m2's vote is covered by 2 of the 3 counting seals: not enough.
+  ASSERT_EQ(o.explanation.excluded.size(), 1u);
+  EXPECT_EQ(o.explanation.excluded[0].event, v);
+  EXPECT_EQ(o.explanation.excluded[0].reason, Exclusion::kNotSealed);
+}
+
+TEST(Finality, ARoundIsFinalOnlyWhenEveryEarlierRoundIs) {
+  Circle c;
+  auto m = Members(c, 2);
+  auto p1 = c.Propose(m[1], 100, kDeadline);
+  auto p2 = c.Propose(m[2], 100, kDeadline + 1000);
+  c.Vote(m[0], p1, v1::FOR);
+  c.Vote(m[0], p2, v1::FOR);
+  c.Seal(m[0], kDeadline + 1000, kDeadline + 2000);
+  c.Seal(m[1], kDeadline + 1000, kDeadline + 2000);
+  auto r = c.Run();
+  EXPECT_EQ(Find(r, p1).finality, Finality::kProvisional);
+  EXPECT_EQ(Find(r, p2).finality, Finality::kProvisional);
+  EXPECT_TRUE(Find(r, p2).explanation.earlier_round_provisional);
+  c.Seal(m[0], kDeadline, kDeadline + 3000);
+  c.Seal(m[2], kDeadline, kDeadline + 3000);
+  r = c.Run();
+  EXPECT_EQ(Find(r, p1).finality, Finality::kFinal);
+  EXPECT_EQ(Find(r, p2).finality, Finality::kFinal);
+}
+
+TEST(Rounds, ALaterRoundCannotUnfundAnEarlierOne) {
+  Circle c(1000);
+  auto m = Members(c, 4);
+  auto early = c.Propose(m[1], 700, kDeadline);
+  auto late = c.Propose(m[2], 700, kDeadline + 1000);
+  c.Vote(m[0], early, v1::FOR);
+  c.Vote(m[1], early, v1::FOR);
+  c.Vote(m[2], early, v1::FOR);
+  for (int i = 0; i < 5; ++i) c.Vote(m[static_cast<std::size_t>(i)], late, v1::FOR);
+  auto r = c.Run();
+  EXPECT_EQ(Find(r, early).status, Status::kFunded);
+  EXPECT_EQ(Find(r, late).status, Status::kNotFunded);
+  EXPECT_EQ(Find(r, late).reason, Reason::kBudgetExhausted);
+  EXPECT_EQ(Find(r, late).explanation.allocation.pool_left_before, 300);
+  ASSERT_EQ(r.rounds.size(), 2u);
+  EXPECT_EQ(r.rounds[1].pool_left_before, 300);
+}
+
+// ---- Override votes --------------------------------------------------------------------------
+
+TEST(RiskGate, FlagEndsWhenASupermajorityVotesToOverrideIt) {
+  Circle c;
+  auto m = Members(c, 5);  // 6 members: override needs 4 (≥ 66.66 %)
+  auto p = c.Propose(m[1], 100);
+  for (int i = 0; i < 6; ++i) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+  auto f = c.Flag(m[5], p, v1::HIGH, kT0 + 11);
+  c.Resolve(m[0], f, v1::FlagResolution::OVERRIDE, kT0 + 20);
+  c.Resolve(m[1], f, v1::FlagResolution::OVERRIDE, kT0 + 20);
+  c.Resolve(m[2], f, v1::FlagResolution::OVERRIDE, kT0 + 20);
+  c.Resolve(m[2], f, v1::FlagResolution::OVERRIDE, kT0 + 21);  // twice counts once
+  auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.reason, Reason::kBlockedByFlag);
+  EXPECT_EQ(o.explanation.flags[0].overrides.size(), 3u);
+  c.Resolve(m[3], f, v1::FlagResolution::OVERRIDE, kDeadline + 1);  // too late
+  EXPECT_EQ(Find(c.Run(), p).reason, Reason::kBlockedByFlag);
+  c.Resolve(m[4], f, v1::FlagResolution::OVERRIDE, kT0 + 30);
+  o = Find(c.Run(), p);
+  EXPECT_EQ(o.status, Status::kFunded);
+  EXPECT_EQ(o.explanation.flags[0].state, FlagState::kOverridden);
+  EXPECT_EQ(o.explanation.flags[0].override_weight, (Fraction{"4", "1"}));
+  EXPECT_EQ(o.explanation.flags[0].total_weight, (Fraction{"6", "1"}));
+}
+
+// ---- Rule changes ----------------------------------------------------------------------------
+
+TEST(RuleChange, AdoptedBySupermajorityAppliesToLaterRoundsOnly) {
+  Circle c(1000);
+  auto m = Members(c, 5);
+  v1::DecisionRules strict;
+  strict.set_quorum_bps(10000);  // everyone must vote
+  auto rc = c.RuleChange(m[1], strict, kDeadline);
+  auto same_round = c.Propose(m[2], 100, kDeadline);
+  auto later = c.Propose(m[3], 100, kDeadline + 1000);
+  for (int i = 0; i < 4; ++i) c.Vote(m[static_cast<std::size_t>(i)], rc, v1::FOR);
+  c.Vote(m[4], rc, v1::AGAINST);  // 4 of 5 for: 80 % ≥ 66.66 %
+  for (int i = 0; i < 4; ++i) {
+    c.Vote(m[static_cast<std::size_t>(i)], same_round, v1::FOR);
+    c.Vote(m[static_cast<std::size_t>(i)], later, v1::FOR);
+  }
+  auto r = c.Run();
+  EXPECT_EQ(Find(r, rc).status, Status::kAdopted);
+  EXPECT_TRUE(Find(r, rc).rule_change);
+  EXPECT_EQ(Find(r, same_round).status, Status::kFunded);  // 4 of 6 voted: old quorum
+  EXPECT_EQ(Find(r, later).status, Status::kNotFunded);
+  EXPECT_EQ(Find(r, later).reason, Reason::kQuorumNotMet);
+  EXPECT_EQ(r.rules_now.quorum_bps, 10000u);
+  EXPECT_EQ(r.allocated_minor, 100);
+}
+
+TEST(RuleChange, SimpleMajorityIsNotEnough) {
+  Circle c(1000);
+  auto m = Members(c, 4);
+  v1::DecisionRules r2;
+  r2.set_quorum_bps(100);
+  auto rc = c.RuleChange(m[1], r2, kDeadline);
+  for (int i = 0; i < 3; ++i) c.Vote(m[static_cast<std::size_t>(i)], rc, v1::FOR);
+  c.Vote(m[3], rc, v1::AGAINST);
+  c.Vote(m[4], rc, v1::AGAINST);  // 60 %
+  auto r = c.Run();
+  EXPECT_EQ(Find(r, rc).status, Status::kNotAdopted);
+  EXPECT_EQ(Find(r, rc).reason, Reason::kNotApproved);
+  EXPECT_EQ(r.rules_now.quorum_bps, kDefaultQuorumBps);
+}
+
+// ---- Admission quorum ------------------------------------------------------------------------
+
+TEST(Admission, ANewcomerCountsOnceEnoughMembersAdmittedThem) {
+  v1::DecisionRules rules;
+  rules.set_admission_quorum(2);
+  Circle c(1000, rules);
+  auto a = c.Admit("a", "Org1");  // the founder alone: fewer members than the quorum → counts
+  auto n = c.Admit("n", "Org2", kT0 + 3);
+  auto p = c.Propose(a, 100);
+  c.Vote(n, p, v1::FOR, kT0 + 10);
+  auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.explanation.eligible_members, 2u);
+  ASSERT_EQ(o.explanation.excluded.size(), 1u);
+  EXPECT_EQ(o.explanation.excluded[0].reason, Exclusion::kNotMember);
+  c.AdmitBy(a, "n", "Org2", kT0 + 4);
+  o = Find(c.Run(), p);
+  EXPECT_EQ(o.explanation.eligible_members, 3u);
+  EXPECT_TRUE(o.explanation.excluded.empty());
+  EXPECT_EQ(o.explanation.for_count, 1u);
 }
 
 }  // namespace

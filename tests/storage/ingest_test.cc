@@ -368,6 +368,88 @@ TEST_F(IngestTest, RefusesMalformedPayloads) {
                    RefusalCode::kNotAllowed);  // to oneself
 }
 
+TEST_F(IngestTest, SealsRuleChangesAndOverridesAreCheckedAndApplied) {
+  const int bob = c_.Admit(0, "Bob", "Org B");
+  const auto p = c_.Propose(0, "Trees", 100, 1000);
+  const auto f = c_.Flag(bob, p, v1::CRITICAL);
+  InAll();
+  const std::string me = c_.key(0).public_key().str();
+  const std::string other = c_.key(bob).public_key().str();
+  const std::int64_t deadline = replica_->ShowProposal(p)->proposal().deadline_ms();
+  c_.Advance(5000);  // past the deadline
+  auto seal = [&](std::int64_t d, std::vector<std::pair<std::string, std::uint64_t>> heads) {
+    return [=](v1::EventBody& b) {
+      b.mutable_seal()->set_deadline_ms(d);
+      for (const auto& [a, q] : heads) {
+        auto* h = b.mutable_seal()->add_heads();
+        h->set_author(a);
+        h->set_seq(q);
+      }
+    };
+  };
+  const auto [lo, hi] = std::minmax(me, other);
+  // Refused from the bytes alone: a seal not after its deadline, unsorted or repeated heads, a
+  // zero seq, a short key, too many heads.
+  ExpectRefused(c_.Next(0, seal(c_.now() + 1, {{me, 1}}), nullptr, false), RefusalCode::kMalformed);
+  ExpectRefused(c_.Next(0, seal(0, {{me, 1}}), nullptr, false), RefusalCode::kMalformed);
+  ExpectRefused(c_.Next(0, seal(deadline, {{hi, 1}, {lo, 1}}), nullptr, false),
+                RefusalCode::kMalformed);
+  ExpectRefused(c_.Next(0, seal(deadline, {{me, 1}, {me, 2}}), nullptr, false),
+                RefusalCode::kMalformed);
+  ExpectRefused(c_.Next(0, seal(deadline, {{me, 0}}), nullptr, false), RefusalCode::kMalformed);
+  ExpectRefused(c_.Next(0, seal(deadline, {{"short", 1}}), nullptr, false),
+                RefusalCode::kMalformed);
+  std::vector<std::pair<std::string, std::uint64_t>> many;
+  for (std::size_t i = 0; i <= kMaxSealEntries; ++i) {
+    std::string k(32, '\0');
+    k[0] = static_cast<char>(i >> 8);
+    k[1] = static_cast<char>(i & 0xff);
+    many.emplace_back(k, 1);
+  }
+  ExpectRefused(c_.Next(0, seal(deadline, many), nullptr, false), RefusalCode::kTooLarge);
+  many.pop_back();
+  EXPECT_EQ(In(c_.Next(0, seal(deadline, many))).outcome, Outcome::kApplied)
+      << "1,200 heads fit in one event";
+  // A good seal is stored, and the round no longer shows as unsealed for its author.
+  EXPECT_EQ(
+      replica_->DeadlinesToSeal(c_.key(0).public_key(), c_.now() + 10'000'000'000, 10)->size(), 0u);
+  EXPECT_EQ(
+      replica_->DeadlinesToSeal(c_.key(bob).public_key(), c_.now() + 10'000'000'000, 10)->size(),
+      1u);
+
+  // A rule change asks for no money; a funding proposal must.
+  auto rule_change = [&](std::int64_t amount, std::uint32_t quorum) {
+    return [=](v1::EventBody& b) {
+      auto* pr = b.mutable_proposal();
+      pr->set_title("stricter quorum");
+      pr->set_amount_minor(amount);
+      pr->set_deadline_ms(b.timestamp_ms() + 10);
+      pr->mutable_rules()->set_quorum_bps(quorum);
+    };
+  };
+  ExpectRefused(c_.Next(0, rule_change(5, 6000), nullptr, false), RefusalCode::kMalformed);
+  ExpectRefused(c_.Next(0, rule_change(0, 10001), nullptr, false), RefusalCode::kMalformed);
+  EXPECT_EQ(In(c_.Next(0, rule_change(0, 6000))).outcome, Outcome::kApplied);
+
+  // Anyone may vote to override a flag (the proposer included).
+  c_.Resolve(0, f, v1::FlagResolution::OVERRIDE);
+  EXPECT_EQ(In(c_.events().back()).outcome, Outcome::kApplied);
+  ExpectRefused(
+      c_.Next(
+          0,
+          [&](v1::EventBody& b) {
+            b.mutable_flag_resolution()->set_flag(f.str());
+            b.mutable_flag_resolution()->set_kind(static_cast<v1::FlagResolution::Kind>(4));
+          },
+          nullptr, false),
+      RefusalCode::kMalformed);
+
+  // Rebuilt from the events, the derived state (seals and rules included) is the same.
+  const auto before = *replica_->StateDigest();
+  ASSERT_TRUE(replica_->Rebuild());
+  EXPECT_EQ(*replica_->StateDigest(), before);
+}
+
 TEST_F(IngestTest, RefusesBadSequenceShape) {
   InAll();
   auto body = BodyFor(0, 0, "");
