@@ -10,6 +10,9 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "node/cli/as_of.h"
 #include "tests/testutil/run.h"
@@ -394,6 +397,48 @@ TEST_F(TallyCliTest, AuditCanBeRecheckedIndependently) {
   EXPECT_NE(text.find("Counted votes (5)"), std::string::npos) << text;
   EXPECT_NE(text.find(ben_delegation_.substr(0, 12)), std::string::npos) << text;
   EXPECT_NE(text.find(a["state_digest"].get<std::string>()), std::string::npos) << text;
+}
+
+// With a node running for the home (it holds the lock and writes), tally and audit read the
+// replica beside it and see what it stored.
+TEST_F(TallyCliTest, WorksWhileANodeRunsAndSeesWhatItStores) {
+  BuildCircle();
+  const std::string after = std::to_string(proposed_at_ + 3 * kDay);
+  const auto before = Ok(ana_, "audit " + bench_.substr(0, 8) + " --as-of " + after);
+
+  At(proposed_at_ + 2 * kDay + kMinute);  // the node's clock
+  const std::string bin = testutil::PolderBin();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execl(bin.c_str(), bin.c_str(), "--home", ana_.c_str(), "node", "--listen", "127.0.0.1:0",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool up = false;
+  for (int i = 0; i < 200 && !up; ++i) {
+    ::usleep(50'000);
+    up = std::filesystem::exists(ana_ + "/api.json");
+  }
+  ASSERT_TRUE(up) << "the node did not start";
+  EXPECT_EQ(Ok(ana_, "audit " + bench_.substr(0, 8) + " --as-of " + after), before);
+
+  // A vote written through the node, after Bench's deadline: the audit lists it as excluded.
+  const std::string late = Ok(ana_, "vote " + bench_.substr(0, 8) + " against")["event_id"];
+  const auto now = Ok(ana_, "audit " + bench_.substr(0, 8) + " --as-of " + after);
+  EXPECT_NE(now["state_digest"], before["state_digest"]);
+  EXPECT_EQ(now["state_digest"], Ok(ana_, "status")["digest"]);
+  bool listed = false;
+  for (const auto& x : now["excluded_votes"]) {
+    listed |= x["event_id"] == late && x["reason"] == "late" && x["name"] == "Ana";
+  }
+  EXPECT_TRUE(listed) << now["excluded_votes"].dump();
+  EXPECT_EQ(now["proposal"]["participants"], before["proposal"]["participants"]);
+
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 TEST_F(TallyCliTest, UnknownMalformedOrMissingProposalIsRefusedClearly) {
