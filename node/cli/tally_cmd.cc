@@ -35,10 +35,10 @@ std::string Label(const std::string& name, const std::string& key_hex) {
   return (name.empty() ? std::string("?") : name) + " (" + key_hex.substr(0, 8) + ")";
 }
 
-std::int64_t AsOfMs(const std::string& text, Result<std::int64_t>* error) {
+// --as-of, or now.
+Result<std::int64_t> AsOfMs(const std::string& text) {
   if (text.empty()) return app::NowMs();
-  *error = ParseAsOf(text);
-  return *error ? **error : 0;
+  return ParseAsOf(text);
 }
 
 // The tally at `as_of_ms` of the whole replica.
@@ -165,16 +165,15 @@ std::string TallyText(const v1::TallyView& v) {
 }
 
 Result<Output> RunTally(app::Session& s, const TallyArgs& a) {
-  Result<std::int64_t> bad_time = 0;
-  const std::int64_t as_of = AsOfMs(a.as_of, &bad_time);
-  if (!bad_time) return Unexpected<Error>{bad_time.error()};
+  const auto as_of = AsOfMs(a.as_of);
+  if (!as_of) return Unexpected<Error>{as_of.error()};
   std::optional<EventId> only;
   if (!a.explain.empty()) {
     auto id = ResolveProposal(s.replica(), a.explain);
     if (!id) return Unexpected<Error>{id.error()};
     only = *id;
   }
-  auto t = TallyReplica(s.replica(), as_of);
+  auto t = TallyReplica(s.replica(), *as_of);
   if (!t) return Unexpected<Error>{t.error()};
   const auto& st = t->folded.state;
   auto view =
@@ -277,12 +276,11 @@ std::string AuditText(const v1::AuditView& a) {
 }
 
 Result<Output> RunAudit(app::Session& s, const AuditArgs& a) {
-  Result<std::int64_t> bad_time = 0;
-  const std::int64_t as_of = AsOfMs(a.as_of, &bad_time);
-  if (!bad_time) return Unexpected<Error>{bad_time.error()};
+  const auto as_of = AsOfMs(a.as_of);
+  if (!as_of) return Unexpected<Error>{as_of.error()};
   auto id = ResolveProposal(s.replica(), a.proposal);
   if (!id) return Unexpected<Error>{id.error()};
-  auto t = TallyReplica(s.replica(), as_of);
+  auto t = TallyReplica(s.replica(), *as_of);
   if (!t) return Unexpected<Error>{t.error()};
   auto audit = decide::Audit(t->folded.state, t->result, *id, t->folded.provenance);
   if (!audit) return Unexpected<Error>{audit.error()};
