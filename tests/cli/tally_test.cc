@@ -470,12 +470,22 @@ TEST_F(TallyCliTest, UnknownMalformedOrMissingProposalIsRefusedClearly) {
   EXPECT_EQ(Ok(a, "audit " + p)["proposal"]["proposal_id"], p);
 }
 
-TEST_F(TallyCliTest, ReplicaWithoutACircleSaysSo) {
+TEST_F(TallyCliTest, ReplicaWithoutACircleSaysSoAndAnEmptyCircleHasItsWholePool) {
   const auto a = Home("a");
   Ok(a, "init --name A --org O");
   auto r = RunPolder(a, "tally");
   EXPECT_EQ(r.code, 65);
   EXPECT_NE(r.err.find("no charter"), std::string::npos) << r.err;
+
+  Ok(a, "circle create --name F --purpose P --pool 250.5 --unit CHF");
+  const auto t = Ok(a, "tally");
+  EXPECT_TRUE(t["proposals"].empty());
+  EXPECT_EQ(t["pool"], "250.50 CHF");
+  EXPECT_EQ(t["left"], "250.50 CHF");
+  EXPECT_EQ(t["allocated_minor"], "0");
+  const auto text = Text(a, "tally");
+  EXPECT_NE(text.find("No proposals yet."), std::string::npos) << text;
+  EXPECT_NE(text.find("left 250.50 CHF"), std::string::npos) << text;
 }
 
 }  // namespace
