@@ -128,6 +128,13 @@ echo
 echo
 "$P" --home "$work/eli" status
 
+step "The tally a week and a day from now, when every vote has closed (Eli's node)"
+later=$(( $(date +%s) * 1000 + 8 * 86400000 ))
+"$P" --home "$work/eli" tally --as-of "$later"
+echo
+"$P" --home "$work/eli" tally --as-of "$later" --explain "${trees:0:8}"
+echo "(\`polder audit ${trees:0:8} --json\` prints everything needed to re-check it)"
+
 step "Every node holds the same state"
 for h in "${homes[@]}"; do
   printf '%-6s %s  %s\n' "$(basename "$h")" "$(digest_of "$h")" \

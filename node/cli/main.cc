@@ -23,6 +23,7 @@
 #include "node/app/session.h"
 #include "node/cli/amount.h"
 #include "node/cli/output.h"
+#include "node/cli/tally_cmd.h"
 #include "node/decide/allocate.h"
 #include "node/decide/pabulib.h"
 #include "polder/v1/api.pb.h"
@@ -784,6 +785,21 @@ int CmdVerify(const Globals& g) {
   return r.bad() == 0 && r.derived_state_matches() ? kExitOk : kExitFailed;
 }
 
+// `polder tally` and `polder audit` (node/cli/tally_cmd.cc): read the replica, never write.
+int CmdTally(const Globals& g, const TallyArgs& a) {
+  Session s = OpenSession(g, false, false);
+  auto out = Must(RunTally(s, a));
+  Emit(g, *out.view, out.text);
+  return kExitOk;
+}
+
+int CmdAudit(const Globals& g, const AuditArgs& a) {
+  Session s = OpenSession(g, false, false);
+  auto out = Must(RunAudit(s, a));
+  Emit(g, *out.view, out.text);
+  return kExitOk;
+}
+
 struct PbArgs {
   std::string file, rule, utility = "cost", completion = "add1";
   bool mes_options_given = false;
@@ -1007,6 +1023,22 @@ int Main(int argc, char** argv) {
   app.add_subcommand("verify", "re-verify every stored event and the derived state")->callback([&] {
     run = [&] { return CmdVerify(g); };
   });
+
+  TallyArgs ta;
+  auto* tally = app.add_subcommand(
+      "tally", "every proposal's outcome (status, reason, amounts) and the pool's totals");
+  tally->add_option("--as-of", ta.as_of,
+                    "tally at this time: RFC 3339 (2026-12-01T10:00:00Z) or Unix ms (default now)");
+  tally->add_option("--explain", ta.explain,
+                    "explain one proposal in plain words (id or unique prefix)");
+  tally->callback([&] { run = [&] { return CmdTally(g, ta); }; });
+
+  AuditArgs aa;
+  auto* audit = app.add_subcommand(
+      "audit", "everything needed to re-check one decision independently (use --json)");
+  audit->add_option("PROPOSAL", aa.proposal, "proposal id or unique prefix")->required();
+  audit->add_option("--as-of", aa.as_of, "audit at this time: RFC 3339 or Unix ms (default now)");
+  audit->callback([&] { run = [&] { return CmdAudit(g, aa); }; });
 
   PbArgs pb;
   auto* pbc = app.add_subcommand(

@@ -1,0 +1,492 @@
+// `polder tally`, `polder tally --explain` and `polder audit` end to end: five members of three
+// organisations (organisation-balanced weights), four proposals — one approved with a delegated
+// vote, one blocked by a risk flag, one short of quorum with a late vote, one withdrawn — moved
+// between homes by export/import, on a pinned clock. The audit is re-checked here from its own
+// counted votes and members, not from the tally's figures.
+#include <cstdlib>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "node/cli/as_of.h"
+#include "tests/testutil/run.h"
+
+namespace polder {
+namespace {
+
+using nlohmann::json;
+using testutil::RunPolder;
+using testutil::Sh;
+
+constexpr std::int64_t kT0 = 1'800'000'000'000;  // 2027-01-15T08:00:00Z
+constexpr std::int64_t kMinute = 60'000;
+constexpr std::int64_t kDay = 86'400'000;
+
+// An exact non-negative fraction, enough to add up vote weights.
+struct Frac {
+  std::int64_t num = 0, den = 1;
+  static Frac Parse(const std::string& s) {
+    const auto slash = s.find('/');
+    if (slash == std::string::npos) return {std::stoll(s), 1};
+    return Frac{std::stoll(s.substr(0, slash)), std::stoll(s.substr(slash + 1))}.Reduced();
+  }
+  Frac Reduced() const {
+    const auto g = std::gcd(num, den);
+    return g == 0 ? *this : Frac{num / g, den / g};
+  }
+  Frac operator+(const Frac& o) const {
+    return Frac{num * o.den + o.num * den, den * o.den}.Reduced();
+  }
+  bool operator==(const Frac& o) const { return num * o.den == o.num * den; }
+  std::string Text() const {
+    const auto r = Reduced();
+    return r.den == 1 ? std::to_string(r.num) : std::to_string(r.num) + "/" + std::to_string(r.den);
+  }
+};
+
+class TallyCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = testutil::TempDir("tally");
+    At(kT0);
+  }
+  void TearDown() override {
+    ::unsetenv("POLDER_FAKE_NOW_MS");
+    std::filesystem::remove_all(root_);
+  }
+
+  // Pins the clock of every polder command run after this.
+  void At(std::int64_t ms) { ::setenv("POLDER_FAKE_NOW_MS", std::to_string(ms).c_str(), 1); }
+  std::string Home(const std::string& name) { return root_ + "/" + name; }
+  json Ok(const std::string& home, const std::string& args) {
+    auto r = RunPolder(home, args + " --json");
+    EXPECT_EQ(r.code, 0) << "polder " << args << "\nstdout: " << r.out << "\nstderr: " << r.err;
+    try {
+      return json::parse(r.out);
+    } catch (const std::exception&) {
+      ADD_FAILURE() << "not JSON from `" << args << "`: " << r.out;
+      return json::object();
+    }
+  }
+  std::string Text(const std::string& home, const std::string& args) {
+    auto r = RunPolder(home, args);
+    EXPECT_EQ(r.code, 0) << "polder " << args << "\nstderr: " << r.err;
+    return r.out;
+  }
+  std::string Id(const std::string& home) { return Ok(home, "id")["member_id"]; }
+  void Sync(const std::string& from, const std::string& to) {
+    const std::string file = root_ + "/x.bundle";
+    Ok(from, "export " + Sh(file) + " --force");
+    Ok(to, "import " + Sh(file));
+  }
+  // Everyone's events to everyone, through Ana.
+  void SyncAll() {
+    for (const auto& h : homes_) {
+      if (h != ana_) Sync(h, ana_);
+    }
+    for (const auto& h : homes_) {
+      if (h != ana_) Sync(ana_, h);
+    }
+  }
+
+  // Builds the circle. Returns nothing; fills the ids below.
+  void BuildCircle() {
+    ana_ = Home("ana"), ben_ = Home("ben"), cy_ = Home("cy"), dee_ = Home("dee"),
+    eve_ = Home("eve");
+    homes_ = {ana_, ben_, cy_, dee_, eve_};
+    const std::pair<std::string, std::string> who[] = {{"Ana", "Riverside"},
+                                                       {"Ben", "Riverside"},
+                                                       {"Cy", "Hill"},
+                                                       {"Dee", "Hill"},
+                                                       {"Eve", "Dale"}};
+    for (std::size_t i = 0; i < homes_.size(); ++i) {
+      Ok(homes_[i], "init --name " + who[i].first + " --org " + who[i].second);
+      org_[who[i].first] = who[i].second;
+    }
+    Ok(ana_,
+       "circle create --name Fund --purpose 'Greener streets' --pool 10000 --unit EUR"
+       " --weighting org-balanced --quorum 50% --approval 50% --voting-window 1d");
+    for (std::size_t i = 1; i < homes_.size(); ++i) {
+      At(kT0 + static_cast<std::int64_t>(i) * 1000);
+      Ok(ana_, "admit " + Id(homes_[i]) + " --name " + who[i].first + " --org " + who[i].second);
+    }
+    for (std::size_t i = 1; i < homes_.size(); ++i) Sync(ana_, homes_[i]);
+
+    proposed_at_ = kT0 + kMinute;
+    At(proposed_at_);
+    trees_ = Ok(ben_, "propose --title Trees --amount 4000")["event_id"];
+    lights_ = Ok(cy_, "propose --title Lights --amount 5000.50")["event_id"];
+    bench_ = Ok(eve_, "propose --title Bench --amount 3000 --topic parks")["event_id"];
+    mural_ = Ok(dee_, "propose --title Mural --amount 1000")["event_id"];
+    At(proposed_at_ + 1000);
+    Ok(dee_, "withdraw " + mural_.substr(0, 8) + " --reason 'found a sponsor'");
+    SyncAll();
+
+    At(proposed_at_ + 2 * kMinute);
+    ben_delegation_ = Ok(ben_, "delegate " + Id(ana_))["event_id"];
+    trees_votes_["Ana"] = Ok(ana_, "vote " + trees_.substr(0, 8) + " for")["event_id"];
+    trees_votes_["Cy"] = Ok(cy_, "vote " + trees_.substr(0, 8) + " for")["event_id"];
+    trees_votes_["Dee"] = Ok(dee_, "vote " + trees_.substr(0, 8) + " against")["event_id"];
+    trees_votes_["Eve"] = Ok(eve_, "vote " + trees_.substr(0, 8) + " for")["event_id"];
+    for (const auto& h : {ana_, cy_, dee_, eve_}) Ok(h, "vote " + lights_.substr(0, 8) + " for");
+    flag_ = Ok(ana_, "flag " + lights_.substr(0, 8) +
+                         " --severity high --category delivery --rationale 'no quote'")["event_id"];
+    Ok(eve_, "vote " + bench_.substr(0, 8) + " for");
+    SyncAll();
+
+    At(proposed_at_ + 2 * kDay);  // after every deadline
+    late_vote_ = Ok(dee_, "vote " + bench_.substr(0, 8) + " for")["event_id"];
+    SyncAll();
+  }
+
+  json Outcome(const json& tally, const std::string& id) {
+    for (const auto& p : tally["proposals"]) {
+      if (p["proposal_id"] == id) return p;
+    }
+    ADD_FAILURE() << "no outcome for " << id;
+    return json::object();
+  }
+
+  std::string root_;
+  std::string ana_, ben_, cy_, dee_, eve_;
+  std::vector<std::string> homes_;
+  std::map<std::string, std::string> org_;  // name → organisation
+  std::int64_t proposed_at_ = 0;
+  std::string trees_, lights_, bench_, mural_, flag_, ben_delegation_, late_vote_;
+  std::map<std::string, std::string> trees_votes_;  // voter name → vote event id
+};
+
+TEST_F(TallyCliTest, StatusesAmountsAndTotalsAfterTheDeadline) {
+  BuildCircle();
+  const std::int64_t after = proposed_at_ + 3 * kDay;
+  const auto t = Ok(cy_, "tally --as-of " + std::to_string(after));
+  EXPECT_EQ(t["as_of_ms"], std::to_string(after));
+  EXPECT_EQ(t["as_of"], cli::FormatRfc3339(after));
+  EXPECT_EQ(t["allocation_method"], "greedy_approval");
+
+  const auto trees = Outcome(t, trees_);
+  EXPECT_EQ(trees["status"], "funded");
+  EXPECT_EQ(trees["reason"], "");
+  EXPECT_EQ(trees["amount_minor"], "400000");
+  EXPECT_EQ(trees["amount"], "4000.00 EUR");
+  EXPECT_EQ(trees["organisation"], "Riverside");
+  EXPECT_EQ(trees["eligible_members"], 5);
+  EXPECT_EQ(trees["participants"], 5);  // Ben through his delegation to Ana
+  EXPECT_EQ(trees["for_count"], 4);
+  EXPECT_EQ(trees["against_count"], 1);
+
+  const auto lights = Outcome(t, lights_);
+  EXPECT_EQ(lights["status"], "not_funded");
+  EXPECT_EQ(lights["reason"], "blocked_by_flag");
+  EXPECT_EQ(lights["amount"], "5000.50 EUR");
+  EXPECT_TRUE(lights["quorum_met"]);
+  EXPECT_TRUE(lights["approved"]);
+  EXPECT_TRUE(lights["blocked"]);
+
+  const auto bench = Outcome(t, bench_);
+  EXPECT_EQ(bench["status"], "not_funded");
+  EXPECT_EQ(bench["reason"], "quorum_not_met");
+  EXPECT_EQ(bench["participants"], 1);  // Eve; Dee's vote came late, Ben's delegate did not vote
+  EXPECT_FALSE(bench["quorum_met"]);
+
+  EXPECT_EQ(Outcome(t, mural_)["status"], "withdrawn");
+
+  // Totals follow from the outcomes.
+  std::int64_t funded = 0;
+  for (const auto& p : t["proposals"]) {
+    if (p["status"] == "funded") funded += std::stoll(p["amount_minor"].get<std::string>());
+  }
+  EXPECT_EQ(t["pool_minor"], "1000000");
+  EXPECT_EQ(t["allocated_minor"], std::to_string(funded));
+  EXPECT_EQ(t["left_minor"], std::to_string(1'000'000 - funded));
+  EXPECT_EQ(t["pool"], "10000.00 EUR");
+
+  // Every replica that holds the same events gives the same tally and names the same event set.
+  for (const auto& h : homes_) EXPECT_EQ(Ok(h, "tally --as-of " + std::to_string(after)), t) << h;
+  EXPECT_EQ(t["state_digest"], Ok(cy_, "status")["digest"]);
+  EXPECT_EQ(Ok(cy_, "tally --as-of " + cli::FormatRfc3339(after)), t);
+
+  // The table says the same.
+  const auto text = Text(cy_, "tally --as-of " + std::to_string(after));
+  EXPECT_NE(text.find("STATUS"), std::string::npos) << text;
+  for (const auto& p : t["proposals"]) {
+    const std::string id = p["proposal_id"];
+    const auto line_at = text.find(id.substr(0, 12));
+    ASSERT_NE(line_at, std::string::npos) << text;
+    const auto line = text.substr(line_at, text.find('\n', line_at) - line_at);
+    std::string status = p["status"];
+    std::replace(status.begin(), status.end(), '_', ' ');
+    std::string reason = p["reason"];
+    std::replace(reason.begin(), reason.end(), '_', ' ');
+    EXPECT_NE(line.find(p["amount"].get<std::string>()), std::string::npos) << line;
+    EXPECT_NE(line.find("  " + status + "  "), std::string::npos) << line;
+    EXPECT_NE(line.find(reason), std::string::npos) << line;
+  }
+  EXPECT_NE(text.find("pool " + t["pool"].get<std::string>() + ", allocated " +
+                      t["allocated"].get<std::string>() + ", left " + t["left"].get<std::string>()),
+            std::string::npos)
+      << text;
+}
+
+TEST_F(TallyCliTest, BeforeTheDeadlineProposalsAreOpen) {
+  BuildCircle();
+  const std::int64_t during = proposed_at_ + 3 * kMinute;
+  const auto t = Ok(ana_, "tally --as-of " + cli::FormatRfc3339(during));
+  for (const auto& p : t["proposals"]) {
+    EXPECT_FALSE(p["closed"]) << p.dump();
+    EXPECT_EQ(p["status"], p["proposal_id"] == mural_ ? "withdrawn" : "open") << p.dump();
+  }
+  EXPECT_EQ(t["allocated_minor"], "0");
+  // Provisional figures: the vote counts so far.
+  EXPECT_EQ(Outcome(t, trees_)["for_count"], 4);
+  const auto text = Text(ana_, "tally --as-of " + std::to_string(during));
+  EXPECT_NE(text.find("provisional"), std::string::npos) << text;
+}
+
+TEST_F(TallyCliTest, ExplainNamesQuorumDelegationAndFlags) {
+  BuildCircle();
+  const std::string after = std::to_string(proposed_at_ + 3 * kDay);
+  const auto text = Text(ben_, "tally --as-of " + after + " --explain " + trees_.substr(0, 10));
+  EXPECT_NE(text.find("Quorum: 5 of 5 members voted"), std::string::npos) << text;
+  EXPECT_NE(text.find("Delegation of Ben"), std::string::npos) << text;
+  EXPECT_NE(text.find("-> Ana"), std::string::npos) << text;
+  EXPECT_NE(text.find("used"), std::string::npos) << text;
+  EXPECT_NE(text.find("Outcome: funded"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Lights"), std::string::npos) << "one proposal only:\n" << text;
+
+  const auto j = Ok(ben_, "tally --as-of " + after + " --explain " + trees_.substr(0, 10));
+  ASSERT_EQ(j["proposals"].size(), 1u);
+  const auto& e = j["proposals"][0]["explanation"];
+  EXPECT_EQ(e["quorum_met"], true);
+  ASSERT_EQ(e["delegations"].size(), 1u);
+  EXPECT_EQ(e["delegations"][0]["delegator_name"], "Ben");
+  EXPECT_EQ(e["delegations"][0]["chain_names"], json::array({"Ana"}));
+  EXPECT_EQ(e["delegations"][0]["end"], "used");
+  EXPECT_FALSE(e["text"].get<std::string>().empty());
+
+  const auto lights = Ok(ben_, "tally --as-of " + after + " --explain " + lights_.substr(0, 10));
+  const auto& f = lights["proposals"][0]["explanation"]["flags"];
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0]["flag_id"], flag_);
+  EXPECT_EQ(f[0]["state"], "open");
+  EXPECT_EQ(f[0]["blocking_severity"], true);
+  const auto ltext = Text(ben_, "tally --as-of " + after + " --explain " + lights_.substr(0, 10));
+  EXPECT_NE(ltext.find("Risk flag " + flag_.substr(0, 12)), std::string::npos) << ltext;
+
+  const auto bench = Text(ben_, "tally --as-of " + after + " --explain " + bench_.substr(0, 10));
+  EXPECT_NE(bench.find("Not counted: vote " + late_vote_.substr(0, 12)), std::string::npos)
+      << bench;
+}
+
+TEST_F(TallyCliTest, AuditCanBeRecheckedIndependently) {
+  BuildCircle();
+  const std::int64_t after = proposed_at_ + 3 * kDay;
+  const auto a = Ok(eve_, "audit " + trees_.substr(0, 8) + " --as-of " + std::to_string(after));
+  EXPECT_EQ(a["format"], "polder-audit-v1");
+  EXPECT_EQ(a["proposal"]["proposal_id"], trees_);
+  EXPECT_EQ(a["state_digest"], Ok(eve_, "status")["digest"]);
+  EXPECT_EQ(a["vector_digest"].get<std::string>().size(), 64u);
+  EXPECT_EQ(a["rules"]["weighting"], "organisation_balanced");
+  EXPECT_EQ(a["rules"]["quorum_bps"], 5000);
+  EXPECT_EQ(a["rules"]["pool_minor"], "1000000");
+
+  // Members and eligibility, from the audit alone.
+  std::map<std::string, std::string> org_of;   // key → organisation
+  std::map<std::string, std::string> name_of;  // key → name
+  std::map<std::string, std::string> key_of;   // name → key
+  std::map<std::string, int> org_size;         // eligible members per organisation
+  for (const auto& m : a["members"]) {
+    org_of[m["member"]] = m["organisation"];
+    name_of[m["member"]] = m["name"];
+    key_of[m["name"]] = m["member"];
+    if (m["eligible"] && !m["forked"]) ++org_size[m["organisation"].get<std::string>()];
+  }
+  EXPECT_EQ(name_of.size(), 5u);
+  for (const auto& [name, org] : org_) EXPECT_EQ(org_of[key_of[name]], org) << name;
+
+  // Each counted vote rests on the Vote event its voter published, and Ben's on his delegation.
+  std::set<std::string> counted_members;
+  Frac for_w, against_w;
+  int for_n = 0, against_n = 0;
+  for (const auto& v : a["counted_votes"]) {
+    const std::string member = v["member"];
+    counted_members.insert(member);
+    const std::string voted_by = v["voted_by"];
+    EXPECT_EQ(v["vote_event"], trees_votes_[name_of[voted_by]]) << v.dump();
+    if (name_of[member] == "Ben") {
+      ASSERT_EQ(v["chain"].size(), 1u);
+      EXPECT_EQ(v["chain"][0]["event_id"], ben_delegation_);
+      EXPECT_EQ(v["chain"][0]["delegate"], key_of["Ana"]);
+      EXPECT_EQ(voted_by, key_of["Ana"]);
+    } else {
+      EXPECT_EQ(voted_by, member);
+      EXPECT_TRUE(v["chain"].empty());
+    }
+    // Organisation-balanced: each organisation weighs 1, split among its eligible members.
+    const Frac w = Frac::Parse(v["weight"]);
+    EXPECT_EQ(w, (Frac{1, org_size[org_of[member]]})) << v.dump();
+    if (v["choice"] == "for") {
+      for_w = for_w + w;
+      ++for_n;
+    } else if (v["choice"] == "against") {
+      against_w = against_w + w;
+      ++against_n;
+    }
+  }
+  EXPECT_EQ(counted_members.size(), 5u);
+  const auto& p = a["proposal"];
+  EXPECT_EQ(Frac::Parse(p["for_weight"]), for_w) << for_w.Text();
+  EXPECT_EQ(Frac::Parse(p["against_weight"]), against_w) << against_w.Text();
+  EXPECT_EQ(p["for_count"], for_n);
+  EXPECT_EQ(p["against_count"], against_n);
+  EXPECT_EQ(p["participants"], static_cast<int>(counted_members.size()));
+
+  // The quorum and approval comparisons, recomputed.
+  int eligible = 0;
+  for (const auto& [org, n] : org_size) eligible += n;
+  EXPECT_EQ(p["eligible_members"], eligible);
+  auto check = [&](const std::string& prefix) {
+    for (const auto& c : a["checks"]) {
+      if (c["rule"].get<std::string>().rfind(prefix, 0) == 0) return c;
+    }
+    ADD_FAILURE() << "no check " << prefix << " in " << a["checks"].dump();
+    return json::object();
+  };
+  const auto quorum = check("participants ×");
+  EXPECT_EQ(quorum["left"], std::to_string(counted_members.size() * 10000));
+  EXPECT_EQ(quorum["right"], std::to_string(5000 * eligible));
+  EXPECT_EQ(quorum["holds"], counted_members.size() * 10000 >= 5000u * eligible);
+  EXPECT_EQ(quorum["holds"], p["quorum_met"]);
+  const auto approval = check("for_weight ×");
+  const Frac both = for_w + against_w;
+  EXPECT_EQ(approval["left"], (Frac{for_w.num * 10000, for_w.den}).Text());
+  EXPECT_EQ(approval["right"], (Frac{both.num * 5000, both.den}).Text());
+  EXPECT_EQ(approval["holds"], for_w.num * 10000 * both.den > both.num * 5000 * for_w.den);
+  EXPECT_EQ(approval["holds"], p["approved"]);
+  // Considered for allocation with the whole pool left: it was the only candidate.
+  EXPECT_EQ(p["status"], "funded");
+  EXPECT_EQ(a["proposal"]["explanation"]["allocation"]["considered"], true);
+  EXPECT_EQ(a["proposal"]["explanation"]["allocation"]["pool_left_before_minor"],
+            a["rules"]["pool_minor"]);
+  EXPECT_EQ(check("amount_minor ≤ pool_left_before_minor")["holds"], true);
+  EXPECT_EQ(a["round"]["proposals"].size(), 4u);
+
+  // The late vote on Bench is listed as excluded, with its event id and why.
+  const auto b = Ok(eve_, "audit " + bench_.substr(0, 8) + " --as-of " + std::to_string(after));
+  ASSERT_EQ(b["excluded_votes"].size(), 1u);
+  EXPECT_EQ(b["excluded_votes"][0]["event_id"], late_vote_);
+  EXPECT_EQ(b["excluded_votes"][0]["reason"], "late");
+  EXPECT_EQ(b["excluded_votes"][0]["name"], "Dee");
+
+  // The flag on Lights, with its id and state.
+  const auto l = Ok(eve_, "audit " + lights_.substr(0, 8) + " --as-of " + std::to_string(after));
+  ASSERT_EQ(l["flags"].size(), 1u);
+  EXPECT_EQ(l["flags"][0]["flag_id"], flag_);
+  EXPECT_EQ(l["flags"][0]["blocking"], true);
+  EXPECT_EQ(l["flags"][0]["counted"], true);
+
+  // The readable form.
+  const auto text =
+      Text(eve_, "audit " + trees_.substr(0, 8) + " --as-of " + std::to_string(after));
+  EXPECT_NE(text.find("Counted votes (5)"), std::string::npos) << text;
+  EXPECT_NE(text.find(ben_delegation_.substr(0, 12)), std::string::npos) << text;
+  EXPECT_NE(text.find(a["state_digest"].get<std::string>()), std::string::npos) << text;
+}
+
+// With a node running for the home (it holds the lock and writes), tally and audit read the
+// replica beside it and see what it stored.
+TEST_F(TallyCliTest, WorksWhileANodeRunsAndSeesWhatItStores) {
+  BuildCircle();
+  const std::string after = std::to_string(proposed_at_ + 3 * kDay);
+  const auto before = Ok(ana_, "audit " + bench_.substr(0, 8) + " --as-of " + after);
+
+  At(proposed_at_ + 2 * kDay + kMinute);  // the node's clock
+  const std::string bin = testutil::PolderBin();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execl(bin.c_str(), bin.c_str(), "--home", ana_.c_str(), "node", "--listen", "127.0.0.1:0",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool up = false;
+  for (int i = 0; i < 200 && !up; ++i) {
+    ::usleep(50'000);
+    up = std::filesystem::exists(ana_ + "/api.json");
+  }
+  ASSERT_TRUE(up) << "the node did not start";
+  EXPECT_EQ(Ok(ana_, "audit " + bench_.substr(0, 8) + " --as-of " + after), before);
+
+  // A vote written through the node, after Bench's deadline: the audit lists it as excluded.
+  const std::string late = Ok(ana_, "vote " + bench_.substr(0, 8) + " against")["event_id"];
+  const auto now = Ok(ana_, "audit " + bench_.substr(0, 8) + " --as-of " + after);
+  EXPECT_NE(now["state_digest"], before["state_digest"]);
+  EXPECT_EQ(now["state_digest"], Ok(ana_, "status")["digest"]);
+  bool listed = false;
+  for (const auto& x : now["excluded_votes"]) {
+    listed |= x["event_id"] == late && x["reason"] == "late" && x["name"] == "Ana";
+  }
+  EXPECT_TRUE(listed) << now["excluded_votes"].dump();
+  EXPECT_EQ(now["proposal"]["participants"], before["proposal"]["participants"]);
+
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST_F(TallyCliTest, UnknownMalformedOrMissingProposalIsRefusedClearly) {
+  const auto a = Home("a");
+  Ok(a, "init --name A --org O");
+  Ok(a, "circle create --name F --purpose P --pool 100");
+  const std::string p = Ok(a, "propose --title T --amount 10")["event_id"];
+  // A prefix no proposal has: flip the first hex digit of the one that exists.
+  std::string other = p.substr(0, 8);
+  other[0] = other[0] == 'f' ? '0' : 'f';
+  struct Case {
+    std::string args;
+    int code;
+    std::string says;
+  } cases[] = {
+      {"tally --explain " + other, 65, "no proposal with id starting " + other},
+      {"audit " + other + " --json", 65, "no proposal with id starting " + other},
+      {"tally --explain ab", 65, "at least 4"},
+      {"audit xyz1", 65, "not a hex id prefix"},
+      {"audit", 2, "PROPOSAL"},
+      {"tally --as-of yesterday", 65, "RFC 3339"},
+  };
+  for (const auto& c : cases) {
+    auto r = RunPolder(a, c.args);
+    EXPECT_EQ(r.code, c.code) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << "\n" << r.err;
+  }
+  // The proposal's full id and its prefix work.
+  EXPECT_EQ(Ok(a, "audit " + p)["proposal"]["proposal_id"], p);
+}
+
+TEST_F(TallyCliTest, ReplicaWithoutACircleSaysSoAndAnEmptyCircleHasItsWholePool) {
+  const auto a = Home("a");
+  Ok(a, "init --name A --org O");
+  auto r = RunPolder(a, "tally");
+  EXPECT_EQ(r.code, 65);
+  EXPECT_NE(r.err.find("no charter"), std::string::npos) << r.err;
+
+  Ok(a, "circle create --name F --purpose P --pool 250.5 --unit CHF");
+  const auto t = Ok(a, "tally");
+  EXPECT_TRUE(t["proposals"].empty());
+  EXPECT_EQ(t["pool"], "250.50 CHF");
+  EXPECT_EQ(t["left"], "250.50 CHF");
+  EXPECT_EQ(t["allocated_minor"], "0");
+  const auto text = Text(a, "tally");
+  EXPECT_NE(text.find("No proposals yet."), std::string::npos) << text;
+  EXPECT_NE(text.find("left 250.50 CHF"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace polder
