@@ -84,6 +84,7 @@ const Column kColumns[] = {
     {"AMOUNT", [](const v1::ProposalOutcomeView& p) { return p.amount(); }},
     {"STATUS", [](const v1::ProposalOutcomeView& p) { return Spaced(p.status()); }},
     {"REASON", [](const v1::ProposalOutcomeView& p) { return Spaced(p.reason()); }},
+    {"FINALITY", [](const v1::ProposalOutcomeView& p) { return p.finality(); }},
     {"FOR/AGAINST/ABST",
      [](const v1::ProposalOutcomeView& p) {
        return std::to_string(p.for_count()) + "/" + std::to_string(p.against_count()) + "/" +
@@ -155,6 +156,15 @@ std::string TallyText(const v1::TallyView& v) {
   }
   h += "pool " + v.pool() + ", allocated " + v.allocated() + ", left " + v.left() + "\n";
   if (!v.allocation_error().empty()) h += "allocation failed: " + v.allocation_error() + "\n";
+  for (const auto& a : v.alerts()) h += a.text();
+  const auto provisional =
+      std::count_if(v.proposals().begin(), v.proposals().end(),
+                    [](const v1::ProposalOutcomeView& p) { return p.finality() == "provisional"; });
+  if (provisional > 0) {
+    h += "note: " + std::to_string(provisional) +
+         (provisional == 1 ? " closed proposal is" : " closed proposals are") +
+         " provisional: not enough members have sealed its round yet (docs/protocol.md §15).\n";
+  }
   const auto open = std::count_if(v.proposals().begin(), v.proposals().end(),
                                   [](const v1::ProposalOutcomeView& p) { return !p.closed(); });
   if (open > 0) {

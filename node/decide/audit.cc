@@ -26,46 +26,74 @@ std::string FractionText(const mpq_class& q) {
   return q.get_den() == 1 ? q.get_num().get_str() : q.get_str();
 }
 
-bool ValidChoice(v1::Choice c) { return c == v1::FOR || c == v1::AGAINST || c == v1::ABSTAIN; }
-
-// The Vote and Delegation events an outcome's figures rest on. The explanation names members;
-// these look up, with the rules of tally.h, the events that made each member's vote count.
-// TODO(issue 5): drop once Explanation carries the event ids itself.
-class EventFinder {
- public:
-  EventFinder(const CircleState& st, const ProposalRecord& p, std::int64_t cutoff_ms)
-      : st_(st), p_(p), cutoff_(cutoff_ms) {}
-
-  // The member's latest vote (by seq) timestamped at or before the cut-off.
-  const VoteRecord* DirectVote(const MemberKey& k) const {
-    const VoteRecord* last = nullptr;
-    for (const auto& v : p_.votes) {
-      if (v.voter == k && v.timestamp_ms <= cutoff_ && ValidChoice(v.choice)) last = &v;
-    }
-    return last;
+const VoteRecord* VoteById(const ProposalRecord& p, const EventId& id) {
+  for (const auto& v : p.votes) {
+    if (v.event == id) return &v;
   }
+  return nullptr;
+}
 
-  // The member's delegation in force at the cut-off: for the proposal's topic, else general.
-  const DelegationRecord* InForce(const MemberKey& k) const {
-    if (!p_.topic.empty()) {
-      if (const auto* d = InForce(k, p_.topic)) return d;
-    }
-    return InForce(k, "");
+const DelegationRecord* DelegationById(const CircleState& st, const EventId& id) {
+  for (const auto& d : st.delegations) {
+    if (d.event == id) return &d;
   }
+  return nullptr;
+}
 
- private:
-  const DelegationRecord* InForce(const MemberKey& k, const std::string& topic) const {
-    const DelegationRecord* last = nullptr;  // st_.delegations is sorted by (delegator, topic, seq)
-    for (const auto& d : st_.delegations) {
-      if (d.delegator == k && d.topic == topic && d.timestamp_ms <= cutoff_) last = &d;
-    }
-    return last && !last->revoke ? last : nullptr;
+const RoundSummary* RoundOf(const TallyResult& r, std::int64_t deadline) {
+  for (const auto& round : r.rounds) {
+    if (round.deadline_ms == deadline) return &round;
   }
+  return nullptr;
+}
 
-  const CircleState& st_;
-  const ProposalRecord& p_;
-  std::int64_t cutoff_;
-};
+void FillSeals(const SealNote& n, v1::SealNoteView* v) {
+  v->set_required(n.required);
+  for (const auto& k : n.counting) v->add_counting(k.hex());
+  for (const auto& k : n.late) v->add_late(k.hex());
+  v->set_sealed(n.sealed);
+}
+
+void FillRules(const CircleState& st, const Rules& rules, v1::RulesView* rv) {
+  rv->set_voting_window_ms(rules.voting_window_ms);
+  rv->set_quorum_bps(rules.quorum_bps);
+  rv->set_approval_bps(rules.approval_bps);
+  rv->set_weighting(WeightingWord(rules.weighting));
+  rv->set_allocation(AllocationWord(rules.allocation));
+  rv->set_max_share_per_proposal_bps(rules.max_share_per_proposal_bps);
+  rv->set_max_share_per_org_bps(rules.max_share_per_org_bps);
+  rv->set_blocking_severity(SeverityWord(rules.blocking_severity));
+  rv->set_mitigation_acceptances(rules.mitigation_acceptances);
+  rv->set_override_bps(rules.override_bps);
+  rv->set_admission_quorum(rules.admission_quorum);
+  rv->set_seals_required(rules.seals_required);
+  rv->set_rule_change_bps(rules.rule_change_bps);
+  rv->set_pool_minor(st.pool_minor);
+  rv->set_unit(st.unit);
+  rv->set_decimals(st.decimals);
+  rv->set_charter_event(st.has_charter ? st.charter_event.hex() : "");
+}
+
+v1::RoundView RoundViewOf(const CircleState& st, const RoundSummary& r) {
+  v1::RoundView v;
+  v.set_deadline_ms(r.deadline_ms);
+  v.set_finality(FinalityWord(r.finality));
+  v.set_pool_left_before_minor(r.pool_left_before);
+  v.set_allocated_minor(r.allocated_minor);
+  FillSeals(r.seals, v.mutable_seals());
+  for (const auto& p : r.proposals) v.add_proposals(p.hex());
+  FillRules(st, r.rules, v.mutable_rules());
+  return v;
+}
+
+v1::IntegrityAlertView AlertViewOf(const CircleState& st, const IntegrityAlert& a) {
+  v1::IntegrityAlertView v;
+  v.set_deadline_ms(a.deadline_ms);
+  for (const auto& e : a.events) v.add_events(e.hex());
+  for (const auto& p : a.proposals) v.add_proposals(p.hex());
+  v.set_text(AlertText(st, a));
+  return v;
+}
 
 void AddCheck(v1::AuditView* a, std::string rule, std::string left, std::string right, bool holds) {
   auto* c = a->add_checks();
@@ -83,6 +111,17 @@ const char* StatusWord(const ProposalOutcome& o) {
     case Status::kWithdrawn: return "withdrawn";
     case Status::kFunded: return "funded";
     case Status::kNotFunded: return "not_funded";
+    case Status::kAdopted: return "adopted";
+    case Status::kNotAdopted: return "not_adopted";
+  }
+  return "unknown";
+}
+
+const char* FinalityWord(Finality f) {
+  switch (f) {
+    case Finality::kOpen: return "open";
+    case Finality::kProvisional: return "provisional";
+    case Finality::kFinal: return "final";
   }
   return "unknown";
 }
@@ -97,6 +136,7 @@ const char* ReasonWord(Reason r) {
     case Reason::kOrgCapReached: return "org_cap_reached";
     case Reason::kBudgetExhausted: return "budget_exhausted";
     case Reason::kNotSelected: return "not_selected";
+    case Reason::kNotSealed: return "not_sealed";
   }
   return "unknown";
 }
@@ -107,6 +147,7 @@ const char* ExclusionWord(Exclusion e) {
     case Exclusion::kForkedAuthor: return "forked_author";
     case Exclusion::kNotMember: return "not_member";
     case Exclusion::kNotApplied: return "not_applied";
+    case Exclusion::kNotSealed: return "not_sealed";
   }
   return "unknown";
 }
@@ -128,6 +169,7 @@ const char* FlagStateWord(FlagState s) {
     case FlagState::kOpen: return "open";
     case FlagState::kWithdrawn: return "withdrawn";
     case FlagState::kMitigated: return "mitigated";
+    case FlagState::kOverridden: return "overridden";
   }
   return "unknown";
 }
@@ -179,6 +221,8 @@ v1::ProposalOutcomeView OutcomeView(const CircleState& st, const ProposalOutcome
   v.set_quorum_met(e.quorum_met);
   v.set_approved(e.approved);
   v.set_blocked(e.blocked);
+  v.set_finality(FinalityWord(o.finality));
+  v.set_rule_change(o.rule_change);
   return v;
 }
 
@@ -252,6 +296,9 @@ v1::ExplanationView ExplanationViewOf(const CircleState& st, const ProposalOutco
     x->set_state(FlagStateWord(f.state));
     x->set_answered(f.answered);
     for (const auto& k : f.acceptances) x->add_acceptances(k.hex());
+    for (const auto& k : f.overrides) x->add_overrides(k.hex());
+    x->set_override_weight(f.override_weight.ToString());
+    x->set_total_weight(f.total_weight.ToString());
   }
   v.set_blocked(e.blocked);
   const auto& al = e.allocation;
@@ -266,6 +313,8 @@ v1::ExplanationView ExplanationViewOf(const CircleState& st, const ProposalOutco
   a->set_org_cap_minor(al.org_cap);
   a->set_org_cap(FormatAmount(st, al.org_cap));
   v.set_text(ExplainText(st, o));
+  FillSeals(e.seals, v.mutable_seals());
+  v.set_earlier_round_provisional(e.earlier_round_provisional);
   return v;
 }
 
@@ -288,6 +337,8 @@ v1::TallyView TallyViewOf(const CircleState& st, const TallyResult& r, const Pro
   for (const auto& o : r.proposals) *v.add_proposals() = OutcomeView(st, o);
   v.set_state_digest(prov.state_digest);
   v.set_vector_digest(prov.vector_digest);
+  for (const auto& round : r.rounds) *v.add_rounds() = RoundViewOf(st, round);
+  for (const auto& a : r.alerts) *v.add_alerts() = AlertViewOf(st, a);
   return v;
 }
 
@@ -304,7 +355,8 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
   const ProposalRecord* p = st.FindProposal(proposal);
   if (!o || !p) return Fail(Errc::kNotFound, "no proposal " + proposal.hex() + " in the tally");
   const auto& e = o->explanation;
-  const Rules& rules = st.rules;
+  const RoundSummary* round_summary = RoundOf(r, p->deadline_ms);
+  const Rules& rules = round_summary ? round_summary->rules : st.rules;
 
   v1::AuditView a;
   a.set_format(kAuditFormat);
@@ -316,22 +368,7 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
   a.set_vector_digest(prov.vector_digest);
   a.set_events_read(prov.events_read);
 
-  auto* rv = a.mutable_rules();
-  rv->set_voting_window_ms(rules.voting_window_ms);
-  rv->set_quorum_bps(rules.quorum_bps);
-  rv->set_approval_bps(rules.approval_bps);
-  rv->set_weighting(WeightingWord(rules.weighting));
-  rv->set_allocation(AllocationWord(rules.allocation));
-  rv->set_max_share_per_proposal_bps(rules.max_share_per_proposal_bps);
-  rv->set_max_share_per_org_bps(rules.max_share_per_org_bps);
-  rv->set_blocking_severity(SeverityWord(rules.blocking_severity));
-  rv->set_mitigation_acceptances(rules.mitigation_acceptances);
-  rv->set_override_bps(rules.override_bps);
-  rv->set_admission_quorum(rules.admission_quorum);
-  rv->set_pool_minor(st.pool_minor);
-  rv->set_unit(st.unit);
-  rv->set_decimals(st.decimals);
-  rv->set_charter_event(st.has_charter ? st.charter_event.hex() : "");
+  FillRules(st, rules, a.mutable_rules());
 
   *a.mutable_proposal() = OutcomeView(st, *o);
   *a.mutable_proposal()->mutable_explanation() = ExplanationViewOf(st, *o);
@@ -342,12 +379,12 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
     x->set_name(m.name);
     x->set_organisation(m.organisation);
     x->set_admitted_ms(m.admitted_ms);
-    x->set_eligible(m.admitted_ms <= e.cutoff_ms);
+    x->set_eligible(round_summary && std::binary_search(round_summary->eligible.begin(),
+                                                        round_summary->eligible.end(), m.key));
     x->set_forked(m.forked());
     if (m.fork_seq) x->set_fork_seq(*m.fork_seq);
   }
 
-  const EventFinder find(st, *p, e.cutoff_ms);
   for (const auto& cv : e.votes) {
     auto* x = a.add_counted_votes();
     x->set_member(cv.member.hex());
@@ -356,19 +393,22 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
     x->set_choice(ChoiceWord(cv.choice));
     x->set_weight(cv.weight.ToString());
     MemberKey from = cv.member;
-    for (const auto& to : cv.via) {
+    for (std::size_t h = 0; h < cv.via.size(); ++h) {
+      const MemberKey& to = cv.via[h];
       auto* hop = x->add_chain();
       hop->set_delegator(from.hex());
       hop->set_delegate(to.hex());
-      if (const auto* d = find.InForce(from)) {
-        hop->set_event_id(d->event.hex());
-        hop->set_topic(d->topic);
-        hop->set_timestamp_ms(d->timestamp_ms);
+      if (h < cv.delegation_events.size()) {
+        if (const auto* d = DelegationById(st, cv.delegation_events[h])) {
+          hop->set_event_id(d->event.hex());
+          hop->set_topic(d->topic);
+          hop->set_timestamp_ms(d->timestamp_ms);
+        }
       }
       from = to;
     }
     x->set_voted_by(from.hex());
-    if (const auto* v = find.DirectVote(from)) {
+    if (const auto* v = VoteById(*p, cv.vote_event)) {
       x->set_vote_event(v->event.hex());
       x->set_vote_seq(v->seq);
       x->set_vote_timestamp_ms(v->timestamp_ms);
@@ -383,11 +423,11 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
     x->set_severity(SeverityWord(f.severity));
     x->set_category(f.category);
     x->set_timestamp_ms(f.timestamp_ms);
-    x->set_counted(f.timestamp_ms <= e.cutoff_ms);
     const FlagNote* note = nullptr;
     for (const auto& n : e.flags) {
       if (n.flag == f.event) note = &n;
     }
+    x->set_counted(note != nullptr);  // within the cut-off and the round's view
     if (note) {
       x->set_state(FlagStateWord(note->state));
       x->set_blocking(note->state == FlagState::kOpen && note->blocking_severity);
@@ -396,9 +436,10 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
       auto* y = x->add_resolutions();
       y->set_event_id(res.event.hex());
       y->set_author(res.author.hex());
-      y->set_kind(res.kind == v1::FlagResolution::WITHDRAW ? "withdraw"
-                  : res.kind == v1::FlagResolution::ANSWER ? "answer"
-                                                           : "unknown");
+      y->set_kind(res.kind == v1::FlagResolution::WITHDRAW   ? "withdraw"
+                  : res.kind == v1::FlagResolution::ANSWER   ? "answer"
+                  : res.kind == v1::FlagResolution::OVERRIDE ? "override"
+                                                             : "unknown");
       y->set_timestamp_ms(res.timestamp_ms);
       y->set_counted(res.timestamp_ms <= e.cutoff_ms);
     }
@@ -420,8 +461,15 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
   const mpq_class for_w = ToMpq(e.for_weight), against_w = ToMpq(e.against_weight);
   const mpq_class a_left = for_w * kBpsWhole;
   const mpq_class a_right = mpq_class(e.approval_bps) * (for_w + against_w);
-  AddCheck(&a, "for_weight × 10000 > approval_bps × (for_weight + against_weight) (for_weight > 0)",
-           FractionText(a_left), FractionText(a_right), for_w > 0 && a_left > a_right);
+  if (o->rule_change) {
+    AddCheck(
+        &a, "for_weight × 10000 ≥ rule_change_bps × (for_weight + against_weight) (for_weight > 0)",
+        FractionText(a_left), FractionText(a_right), for_w > 0 && a_left >= a_right);
+  } else {
+    AddCheck(&a,
+             "for_weight × 10000 > approval_bps × (for_weight + against_weight) (for_weight > 0)",
+             FractionText(a_left), FractionText(a_right), for_w > 0 && a_left > a_right);
+  }
   std::size_t blocking = 0;
   for (const auto& f : e.flags) blocking += f.state == FlagState::kOpen && f.blocking_severity;
   AddCheck(&a, "open flags of blocking severity = 0", std::to_string(blocking), "0", blocking == 0);
@@ -449,6 +497,12 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
   round.state_digest.clear();  // said once, at the top
   round.vector_digest.clear();
   *a.mutable_round() = TallyViewOf(st, r, round);
+  if (round_summary) {
+    *a.mutable_funding_round() = RoundViewOf(st, *round_summary);
+    for (const auto& al : r.alerts) {
+      if (al.deadline_ms == round_summary->deadline_ms) *a.add_alerts() = AlertViewOf(st, al);
+    }
+  }
   return a;
 }
 

@@ -32,7 +32,8 @@ inline constexpr char kAuditFormat[] = "polder-audit-v1";
 // The status word of an outcome: open, withdrawn, funded, not_funded. It takes the whole
 // outcome so that finer states (provisional, final) can be told apart here alone.
 const char* StatusWord(const ProposalOutcome& outcome);
-const char* ReasonWord(Reason r);  // "" for kNone
+const char* FinalityWord(Finality f);  // open, provisional, final
+const char* ReasonWord(Reason r);      // "" for kNone
 const char* ExclusionWord(Exclusion e);
 const char* DelegationEndWord(DelegationEnd e);
 const char* FlagStateWord(FlagState s);

@@ -240,12 +240,13 @@ class ProposalTally {
     // Delegated votes.
     struct Cast {
       int member;
-      v1::Choice choice;
+      const VoteRecord* vote;
       std::vector<MemberKey> via;
+      std::vector<EventId> hops;
     };
     std::vector<Cast> cast;
     cast.reserve(direct.size() + c_.delegators.size());
-    for (const auto& [i, v] : direct) cast.push_back({i, v->choice, {}});
+    for (const auto& [i, v] : direct) cast.push_back({i, v, {}, {}});
     for (int i : c_.delegators) {
       if (!c_.Eligible(i)) continue;
       bool topic = false;
@@ -266,7 +267,9 @@ class ProposalTally {
         continue;
       }
       std::set<int> seen{i};
+      std::vector<EventId> hops;
       for (;;) {
+        hops.push_back(d->event);
         const int next = IndexOf(c_.st, d->delegate);
         if (seen.count(next)) {
           note.end = DelegationEnd::kCycle;
@@ -280,7 +283,7 @@ class ProposalTally {
         }
         if (const VoteRecord* v = next >= 0 && c_.Eligible(next) ? direct_of(next) : nullptr) {
           note.end = DelegationEnd::kUsed;
-          cast.push_back({i, v->choice, note.chain});
+          cast.push_back({i, v, note.chain, std::move(hops)});
           break;
         }
         bool unused = false;
@@ -308,10 +311,11 @@ class ProposalTally {
       auto& of = orgs[o];
       ++of.voted;
       ++e.participants;
-      if (cv.choice == v1::FOR) {
+      const v1::Choice choice = cv.vote->choice;
+      if (choice == v1::FOR) {
         ++of.for_count;
         ++e.for_count;
-      } else if (cv.choice == v1::AGAINST) {
+      } else if (choice == v1::AGAINST) {
         ++of.against_count;
         ++e.against_count;
       } else {
@@ -319,7 +323,8 @@ class ProposalTally {
         ++e.abstain_count;
       }
       const Member& m = c_.st.members[static_cast<std::size_t>(cv.member)];
-      e.votes.push_back({m.key, m.organisation, cv.choice, c_.org_weight[o], std::move(cv.via)});
+      e.votes.push_back({m.key, m.organisation, choice, c_.org_weight[o], std::move(cv.via),
+                         cv.vote->event, std::move(cv.hops)});
     }
     mpq_class against_weight;
     for (std::size_t o = 0; o < norgs; ++o) {
@@ -750,6 +755,7 @@ TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
     full.closed = as_of_ms > deadline;
     full.Prepare();
     RoundRun run;
+    std::vector<char> run_ctx_eligible = full.eligible;
     if (!full.closed) {
       run = RunRound(full, round, left, org_spent, ignored_votes);
       summary.finality = Finality::kOpen;
@@ -764,6 +770,7 @@ TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
         sealed.view.sealed = &heads;
         sealed.Prepare();
         run = RunRound(sealed, round, left, org_spent, ignored_votes);
+        run_ctx_eligible = sealed.eligible;
         const auto late = Unsealed(sealed, round);
         if (!late.empty()) {
           const RoundRun would = RunRound(full, round, left, org_spent, ignored_votes);
@@ -786,6 +793,9 @@ TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
       summary.finality =
           summary.seals.sealed && earlier_final ? Finality::kFinal : Finality::kProvisional;
       earlier_final = summary.finality == Finality::kFinal;
+    }
+    for (std::size_t i = 0; i < st.members.size(); ++i) {
+      if (run_ctx_eligible[i]) summary.eligible.push_back(st.members[i].key);
     }
     if (out.allocation_error.empty()) out.allocation_error = run.allocation_error;
     summary.allocated_minor = left - run.left;

@@ -104,6 +104,8 @@ struct CountedVote {
   Fraction weight;
   // Delegated: the delegates followed, the last one being who voted; empty for a direct vote.
   std::vector<MemberKey> via;
+  EventId vote_event;                      // the Vote whose choice counts (the last delegate's)
+  std::vector<EventId> delegation_events;  // the Delegation in force at each hop, in order
   bool operator==(const CountedVote&) const = default;
 };
 
@@ -226,7 +228,8 @@ struct RoundSummary {
   Money pool_left_before = 0;  // what earlier rounds left of the pool
   Money allocated_minor = 0;
   SealNote seals;
-  std::vector<EventId> proposals;  // by id
+  std::vector<MemberKey> eligible;  // members eligible at the round's cut-off (its view), sorted
+  std::vector<EventId> proposals;   // by id
   bool operator==(const RoundSummary&) const = default;
 };
 
