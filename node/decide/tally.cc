@@ -479,17 +479,16 @@ struct RoundRun {
   std::string allocation_error;
 };
 
-RoundRun RunRound(const RoundCtx& ctx, const std::vector<const ProposalRecord*>& round, Money left,
-                  std::map<std::string, Money> org_spent,
-                  const std::map<EventId, std::vector<const IgnoredEvent*>>& ignored_votes) {
+using IgnoredVotes = std::map<EventId, std::vector<const IgnoredEvent*>>;
+
+// One proposal's figures and its status before allocation.
+ProposalOutcome TallyOne(const RoundCtx& ctx, const ProposalRecord& proposal,
+                         const IgnoredVotes& ignored_votes, mpq_class* for_weight) {
   const CircleState& st = ctx.st;
   const Rules& rules = ctx.rules;
-  RoundRun run;
-  run.left = left;
-  run.org_spent = std::move(org_spent);
-  std::vector<mpq_class> for_weight;
   static const std::vector<const IgnoredEvent*> kNone;
-  for (const auto* p : round) {
+  const ProposalRecord* p = &proposal;
+  {
     ProposalTally pt(ctx, *p);
     ProposalOutcome o;
     o.proposal = p->event;
@@ -501,7 +500,7 @@ RoundRun RunRound(const RoundCtx& ctx, const std::vector<const ProposalRecord*>&
     o.rule_change = p->rule_change.has_value();
     auto ig = ignored_votes.find(p->event);
     o.explanation = pt.Run(ig == ignored_votes.end() ? kNone : ig->second);
-    for_weight.push_back(pt.for_weight);
+    *for_weight = pt.for_weight;
     const auto& e = o.explanation;
     o.explanation.allocation.proposal_cap = Share(st.pool_minor, rules.max_share_per_proposal_bps);
     o.explanation.allocation.org_cap = Share(st.pool_minor, rules.max_share_per_org_bps);
@@ -521,9 +520,29 @@ RoundRun RunRound(const RoundCtx& ctx, const std::vector<const ProposalRecord*>&
                                  : Reason::kNone;  // a candidate: decided below
       if (o.rule_change && o.reason == Reason::kNone) o.status = Status::kAdopted;
     }
-    run.outcomes.push_back(std::move(o));
+    return o;
   }
+}
 
+// Undoes Allocate() on outcomes, so it can run again.
+void ResetAllocation(std::vector<ProposalOutcome>& outcomes) {
+  for (auto& o : outcomes) {
+    auto& a = o.explanation.allocation;
+    a.considered = false;
+    a.pool_left_before = 0;
+    a.org_spent_before = 0;
+    if (o.status == Status::kFunded) o.status = Status::kNotFunded;
+    if (o.reason == Reason::kOverProposalCap || o.reason == Reason::kOrgCapReached ||
+        o.reason == Reason::kBudgetExhausted || o.reason == Reason::kNotSelected) {
+      o.reason = Reason::kNone;
+    }
+  }
+}
+
+// Allocates a round among its candidates (closed, not funded yet, no reason against), in place.
+void Allocate(const RoundCtx& ctx, const std::vector<mpq_class>& for_weight, RoundRun& run) {
+  const CircleState& st = ctx.st;
+  const Rules& rules = ctx.rules;
   std::vector<std::size_t> candidates;
   for (std::size_t i = 0; i < run.outcomes.size(); ++i) {
     const auto& o = run.outcomes[i];
@@ -614,6 +633,18 @@ RoundRun RunRound(const RoundCtx& ctx, const std::vector<const ProposalRecord*>&
       }
     }
   }
+}
+
+RoundRun RunRound(const RoundCtx& ctx, const std::vector<const ProposalRecord*>& round, Money left,
+                  std::map<std::string, Money> org_spent, const IgnoredVotes& ignored_votes) {
+  RoundRun run;
+  run.left = left;
+  run.org_spent = std::move(org_spent);
+  std::vector<mpq_class> for_weight(round.size());
+  for (std::size_t i = 0; i < round.size(); ++i) {
+    run.outcomes.push_back(TallyOne(ctx, *round[i], ignored_votes, &for_weight[i]));
+  }
+  if (ctx.closed) Allocate(ctx, for_weight, run);
   return run;
 }
 
@@ -726,100 +757,245 @@ const char* ToString(FlagState s) {
   return "unknown";
 }
 
-TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
-  TallyResult out;
-  out.as_of_ms = as_of_ms;
-  out.pool_minor = st.pool_minor;
+// ---- The engine: a full tally, kept so that one new vote updates only what it can change ----
 
-  std::map<EventId, std::vector<const IgnoredEvent*>> ignored_votes;
-  for (const auto& ig : st.ignored) {
-    if (ig.kind == v1::EventBody::kVote && ig.proposal) ignored_votes[*ig.proposal].push_back(&ig);
-  }
-  std::map<std::int64_t, std::vector<const ProposalRecord*>> rounds;  // by deadline; ids sorted
-  for (const auto& p : st.proposals) rounds[p.deadline_ms].push_back(&p);
+namespace {
 
-  Rules rules = st.rules;
-  Money left = st.pool_minor;
-  std::map<std::string, Money> org_spent;
-  bool earlier_final = true;
-  std::vector<ProposalOutcome> outcomes;
-  for (const auto& [deadline, round] : rounds) {
-    RoundSummary summary;
-    summary.deadline_ms = deadline;
-    summary.rules = rules;
-    summary.pool_left_before = left;
-    for (const auto* p : round) summary.proposals.push_back(p->event);
+struct RoundCache {
+  RoundSummary summary;
+  std::vector<const ProposalRecord*> round;
+  Rules rules;                        // in force (summary.rules, at a stable address)
+  std::vector<std::uint64_t> heads;   // the sealed view, when sealed
+  std::unique_ptr<RoundCtx> ctx;      // what its proposals were tallied with
+  std::vector<mpq_class> for_weight;  // per proposal, from the tally
+  RoundRun run;                       // outcomes (allocated), left and org_spent after
+  std::map<std::string, Money> org_spent_before;
+};
 
-    RoundCtx full(st, rules);
-    full.cutoff = std::min(as_of_ms, deadline);
-    full.closed = as_of_ms > deadline;
-    full.Prepare();
-    RoundRun run;
-    std::vector<char> run_ctx_eligible = full.eligible;
-    if (!full.closed) {
-      run = RunRound(full, round, left, org_spent, ignored_votes);
-      summary.finality = Finality::kOpen;
-      earlier_final = false;
-    } else {
-      std::vector<std::uint64_t> heads;
-      summary.seals = CountSeals(full, deadline, &heads);
-      if (summary.seals.sealed) {
-        RoundCtx sealed(st, rules);
-        sealed.cutoff = deadline;
-        sealed.closed = true;
-        sealed.view.sealed = &heads;
-        sealed.Prepare();
-        run = RunRound(sealed, round, left, org_spent, ignored_votes);
-        run_ctx_eligible = sealed.eligible;
-        const auto late = Unsealed(sealed, round);
-        if (!late.empty()) {
-          const RoundRun would = RunRound(full, round, left, org_spent, ignored_votes);
-          if (!SameDecisions(run, would)) {
-            IntegrityAlert alert;
-            alert.deadline_ms = deadline;
-            alert.events = late;
-            for (std::size_t i = 0; i < run.outcomes.size(); ++i) {
-              if (run.outcomes[i].status != would.outcomes[i].status ||
-                  run.outcomes[i].reason != would.outcomes[i].reason) {
-                alert.proposals.push_back(run.outcomes[i].proposal);
-              }
-            }
-            out.alerts.push_back(std::move(alert));
-          }
-        }
+}  // namespace
+
+struct TallyEngine::Impl {
+  CircleState owned;
+  const CircleState* st = nullptr;
+  std::int64_t as_of_ms = 0;
+  IgnoredVotes ignored_votes;
+  std::vector<RoundCache> rounds;
+  std::map<EventId, std::pair<std::size_t, std::size_t>> where;  // proposal → (round, index)
+  std::vector<IntegrityAlert> alerts;
+  Rules rules_now;
+
+  void Compute() {
+    const CircleState& s = *st;
+    ignored_votes.clear();
+    rounds.clear();
+    where.clear();
+    alerts.clear();
+    for (const auto& ig : s.ignored) {
+      if (ig.kind == v1::EventBody::kVote && ig.proposal)
+        ignored_votes[*ig.proposal].push_back(&ig);
+    }
+    std::map<std::int64_t, std::vector<const ProposalRecord*>> by_deadline;  // ids stay sorted
+    for (const auto& p : s.proposals) by_deadline[p.deadline_ms].push_back(&p);
+    rounds.reserve(by_deadline.size());
+
+    Rules rules = s.rules;
+    Money left = s.pool_minor;
+    std::map<std::string, Money> org_spent;
+    bool earlier_final = true;
+    for (auto& [deadline, round] : by_deadline) {
+      rounds.emplace_back();
+      RoundCache& rc = rounds.back();
+      rc.round = std::move(round);
+      rc.rules = rules;
+      RoundSummary& summary = rc.summary;
+      summary.deadline_ms = deadline;
+      summary.rules = rules;
+      summary.pool_left_before = left;
+      for (std::size_t i = 0; i < rc.round.size(); ++i) {
+        summary.proposals.push_back(rc.round[i]->event);
+        where[rc.round[i]->event] = {rounds.size() - 1, i};
+      }
+      auto full = std::make_unique<RoundCtx>(s, rc.rules);
+      full->cutoff = std::min(as_of_ms, deadline);
+      full->closed = as_of_ms > deadline;
+      full->Prepare();
+      if (!full->closed) {
+        summary.finality = Finality::kOpen;
+        earlier_final = false;
+        rc.ctx = std::move(full);
       } else {
-        run = RunRound(full, round, left, org_spent, ignored_votes);
+        summary.seals = CountSeals(*full, deadline, &rc.heads);
+        if (summary.seals.sealed) {
+          auto sealed = std::make_unique<RoundCtx>(s, rc.rules);
+          sealed->cutoff = deadline;
+          sealed->closed = true;
+          sealed->view.sealed = &rc.heads;
+          sealed->Prepare();
+          const auto late = Unsealed(*sealed, rc.round);
+          if (!late.empty()) Alert(*sealed, *full, rc.round, late, left, org_spent);
+          rc.ctx = std::move(sealed);
+        } else {
+          rc.ctx = std::move(full);
+        }
+        summary.finality =
+            summary.seals.sealed && earlier_final ? Finality::kFinal : Finality::kProvisional;
+        earlier_final = summary.finality == Finality::kFinal;
       }
-      summary.finality =
-          summary.seals.sealed && earlier_final ? Finality::kFinal : Finality::kProvisional;
-      earlier_final = summary.finality == Finality::kFinal;
-    }
-    for (std::size_t i = 0; i < st.members.size(); ++i) {
-      if (run_ctx_eligible[i]) summary.eligible.push_back(st.members[i].key);
-    }
-    if (out.allocation_error.empty()) out.allocation_error = run.allocation_error;
-    summary.allocated_minor = left - run.left;
-    out.allocated_minor += summary.allocated_minor;
-    left = run.left;
-    org_spent = std::move(run.org_spent);
-    for (auto& o : run.outcomes) {
-      o.finality = summary.finality;
-      o.explanation.seals = summary.seals;
-      o.explanation.earlier_round_provisional =
-          summary.seals.sealed && summary.finality != Finality::kFinal;
-      if (o.status == Status::kAdopted) {
-        const ProposalRecord* p = st.FindProposal(o.proposal);
-        rules = *p->rule_change;  // by id within the round: the last adopted one stands
+      for (std::size_t i = 0; i < s.members.size(); ++i) {
+        if (rc.ctx->eligible[i]) summary.eligible.push_back(s.members[i].key);
       }
-      outcomes.push_back(std::move(o));
+      rc.for_weight.resize(rc.round.size());
+      rc.run.outcomes.reserve(rc.round.size());
+      for (std::size_t i = 0; i < rc.round.size(); ++i) {
+        rc.run.outcomes.push_back(
+            TallyOne(*rc.ctx, *rc.round[i], ignored_votes, &rc.for_weight[i]));
+        auto& o = rc.run.outcomes.back();
+        o.finality = summary.finality;
+        o.explanation.seals = summary.seals;
+        o.explanation.earlier_round_provisional =
+            summary.seals.sealed && summary.finality != Finality::kFinal;
+      }
+      rc.org_spent_before = org_spent;
+      AllocateRound(rc, left, org_spent);
+      left = rc.run.left;
+      org_spent = rc.run.org_spent;
+      for (const auto& o : rc.run.outcomes) {
+        if (o.status == Status::kAdopted) {
+          rules = *s.FindProposal(o.proposal)->rule_change;  // by id: the last adopted one stands
+        }
+      }
     }
-    out.rounds.push_back(std::move(summary));
+    rules_now = rules;
   }
-  std::sort(outcomes.begin(), outcomes.end(),
-            [](const auto& a, const auto& b) { return a.proposal < b.proposal; });
-  out.proposals = std::move(outcomes);
-  out.rules_now = rules;
-  return out;
+
+  void AllocateRound(RoundCache& rc, Money left, const std::map<std::string, Money>& org_spent) {
+    rc.summary.pool_left_before = left;
+    rc.run.left = left;
+    rc.run.org_spent = org_spent;
+    rc.run.allocation_error.clear();
+    ResetAllocation(rc.run.outcomes);
+    if (rc.ctx->closed) Allocate(*rc.ctx, rc.for_weight, rc.run);
+    rc.summary.allocated_minor = left - rc.run.left;
+  }
+
+  // A sealed round: would the events left out of its view decide it differently?
+  void Alert(const RoundCtx& sealed, const RoundCtx& full,
+             const std::vector<const ProposalRecord*>& round, const std::vector<EventId>& late,
+             Money left, const std::map<std::string, Money>& org_spent) {
+    const RoundRun run = RunRound(sealed, round, left, org_spent, ignored_votes);
+    const RoundRun would = RunRound(full, round, left, org_spent, ignored_votes);
+    if (SameDecisions(run, would)) return;
+    IntegrityAlert alert;
+    alert.deadline_ms = sealed.cutoff;
+    alert.events = late;
+    for (std::size_t i = 0; i < run.outcomes.size(); ++i) {
+      if (run.outcomes[i].status != would.outcomes[i].status ||
+          run.outcomes[i].reason != would.outcomes[i].reason) {
+        alert.proposals.push_back(run.outcomes[i].proposal);
+      }
+    }
+    alerts.push_back(std::move(alert));
+  }
+
+  bool AddVote(const EventId& proposal, const VoteRecord& vote) {
+    auto w = where.find(proposal);
+    if (w == where.end()) return false;
+    auto* p = const_cast<ProposalRecord*>(owned.FindProposal(proposal));
+    if (!p || st != &owned) return false;
+    auto at =
+        std::upper_bound(p->votes.begin(), p->votes.end(), vote, [](const auto& a, const auto& b) {
+          return std::tie(a.voter, a.seq) < std::tie(b.voter, b.seq);
+        });
+    p->votes.insert(at, vote);
+    const auto [r, i] = w->second;
+    RoundCache& rc = rounds[r];
+    if (p->rule_change || rc.summary.seals.sealed) {
+      Compute();  // a rule change reaches later rounds' rules; a sealed round may raise an alert
+      return true;
+    }
+    // Only this proposal's figures change; then its round's allocation, and later rounds' as long
+    // as what a round leaves differs from before.
+    const ProposalOutcome before = rc.run.outcomes[i];
+    rc.run.outcomes[i] = TallyOne(*rc.ctx, *p, ignored_votes, &rc.for_weight[i]);
+    auto& o = rc.run.outcomes[i];
+    o.finality = before.finality;
+    o.explanation.seals = before.explanation.seals;
+    o.explanation.earlier_round_provisional = before.explanation.earlier_round_provisional;
+    if (!rc.ctx->closed) return true;
+    for (std::size_t k = r; k < rounds.size(); ++k) {
+      RoundCache& cur = rounds[k];
+      const Money old_left = cur.run.left;
+      const auto old_spent = cur.run.org_spent;
+      const Money left = k == r ? cur.summary.pool_left_before : rounds[k - 1].run.left;
+      const auto& spent = k == r ? cur.org_spent_before : rounds[k - 1].run.org_spent;
+      if (k > r) cur.org_spent_before = spent;
+      AllocateRound(cur, left, spent);
+      if (cur.run.left == old_left && cur.run.org_spent == old_spent) break;
+    }
+    return true;
+  }
+
+  TallyResult Result(bool move) {
+    TallyResult out;
+    out.as_of_ms = as_of_ms;
+    out.pool_minor = st->pool_minor;
+    out.alerts = alerts;
+    out.rules_now = rules_now;
+    std::size_t n = 0;
+    for (const auto& rc : rounds) n += rc.run.outcomes.size();
+    out.proposals.reserve(n);
+    for (auto& rc : rounds) {
+      if (out.allocation_error.empty()) out.allocation_error = rc.run.allocation_error;
+      out.allocated_minor += rc.summary.allocated_minor;
+      for (auto& o : rc.run.outcomes) {
+        if (move) {
+          out.proposals.push_back(std::move(o));
+        } else {
+          out.proposals.push_back(o);
+        }
+      }
+      out.rounds.push_back(move ? std::move(rc.summary) : rc.summary);
+    }
+    std::sort(out.proposals.begin(), out.proposals.end(),
+              [](const auto& a, const auto& b) { return a.proposal < b.proposal; });
+    return out;
+  }
+};
+
+TallyEngine::TallyEngine(CircleState state, std::int64_t as_of_ms)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->owned = std::move(state);
+  impl_->st = &impl_->owned;
+  impl_->as_of_ms = as_of_ms;
+  impl_->Compute();
+}
+TallyEngine::~TallyEngine() = default;
+
+bool TallyEngine::AddVote(const EventId& proposal, const VoteRecord& vote) {
+  return impl_->AddVote(proposal, vote);
+}
+
+const ProposalOutcome* TallyEngine::Find(const EventId& proposal) const {
+  auto w = impl_->where.find(proposal);
+  if (w == impl_->where.end()) return nullptr;
+  return &impl_->rounds[w->second.first].run.outcomes[w->second.second];
+}
+
+Money TallyEngine::allocated_minor() const {
+  Money total = 0;
+  for (const auto& rc : impl_->rounds) total += rc.summary.allocated_minor;
+  return total;
+}
+
+TallyResult TallyEngine::Result() const { return impl_->Result(false); }
+const CircleState& TallyEngine::state() const { return impl_->owned; }
+
+TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
+  TallyEngine::Impl impl;
+  impl.st = &st;
+  impl.as_of_ms = as_of_ms;
+  impl.Compute();
+  return impl.Result(true);
 }
 
 // ---- Plain words ----------------------------------------------------------------------------

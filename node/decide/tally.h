@@ -56,6 +56,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -258,6 +259,31 @@ struct TallyResult {
 
 // Every proposal's outcome at `as_of_ms` (Unix ms, given by the caller: no clock here).
 TallyResult Tally(const CircleState& state, std::int64_t as_of_ms);
+
+// The same tally, kept up to date as votes arrive: a vote changes one proposal's figures, then
+// the allocation of its round and of later rounds only while what a round leaves changes. A vote
+// on a rule change or in a sealed round recomputes everything. Result() equals
+// Tally(state(), as_of_ms) at every step (tests check this).
+class TallyEngine {
+ public:
+  TallyEngine(CircleState state, std::int64_t as_of_ms);
+  ~TallyEngine();
+  TallyEngine(const TallyEngine&) = delete;
+  TallyEngine& operator=(const TallyEngine&) = delete;
+
+  // A vote the replica applied (by an admitted member, next in their log; Fold's rules). False
+  // when the proposal is unknown.
+  bool AddVote(const EventId& proposal, const VoteRecord& vote);
+  const ProposalOutcome* Find(const EventId& proposal) const;
+  Money allocated_minor() const;
+  TallyResult Result() const;  // a copy
+  const CircleState& state() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 // The outcome of one proposal in plain words, several lines, names from `state`.
 std::string ExplainText(const CircleState& state, const ProposalOutcome& outcome);
