@@ -1,6 +1,7 @@
 #include "node/decide/fold.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -17,16 +18,27 @@ std::optional<IdT> ToId(const std::string& s) {
 
 constexpr int kVoidKind = -1;  // applied-kind marker of a void event, as in the replica
 
+// Ids and member keys are 32 uniformly distributed bytes: their first 8 are a good hash.
+struct Hash32 {
+  std::size_t operator()(const std::string& s) const {
+    std::uint64_t h = s.size();
+    std::memcpy(&h, s.data(), std::min<std::size_t>(s.size(), sizeof h));
+    return static_cast<std::size_t>(h);
+  }
+};
+template <class V>
+using ByBytes = std::unordered_map<std::string, V, Hash32>;
+
 // What trying to apply an author's next event found.
 enum class Apply { kApplied, kVoid, kWaiting };
 
 struct Folder {
   CircleState st;
-  std::map<std::string, Member> members;            // key bytes → member
-  std::unordered_map<std::string, int> applied;     // event id bytes → kind or void
-  std::map<std::string, ProposalRecord> proposals;  // id bytes → record
-  std::map<std::string, std::pair<std::string, FlagRecord>> flags;  // id → (proposal id, flag)
-  std::map<std::string, std::string> admit_event;  // member → smallest admitting id
+  ByBytes<Member> members;                            // key bytes → member
+  ByBytes<int> applied;                               // event id bytes → kind or void
+  ByBytes<ProposalRecord> proposals;                  // id bytes → record
+  ByBytes<std::pair<std::string, FlagRecord>> flags;  // id → (proposal id, flag)
+  std::map<std::string, std::string> admit_event;     // member → smallest admitting id
   std::vector<DelegationRecord> delegations;
   std::vector<SealRecord> seals;
   std::vector<IgnoredEvent> ignored;
@@ -36,7 +48,7 @@ struct Folder {
     std::string id;
     std::int64_t ts = 0;
   };
-  std::map<std::string, Head> heads;
+  ByBytes<Head> heads;
 
   // Missing reference → waiting; applied but of another kind (or void) → void.
   std::optional<Apply> Need(const std::string& id, int kind) const {
@@ -251,13 +263,36 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   std::vector<const FoldEvent*> evs;
   evs.reserve(input.size());
   for (const auto& e : input) evs.push_back(&e);
-  auto key = [](const FoldEvent* e) {
-    return std::tuple<const std::string&, std::uint64_t, const EventId&>(e->body.author(),
-                                                                         e->body.seq(), e->id);
-  };
-  std::sort(evs.begin(), evs.end(), [&](auto* a, auto* b) { return key(a) < key(b); });
+  {
+    // Sort on a small key first (the author's first 8 bytes, big-endian, and the seq); ties,
+    // rare, compare in full.
+    struct Keyed {
+      std::uint64_t author8;
+      std::uint64_t seq;
+      const FoldEvent* e;
+    };
+    std::vector<Keyed> keyed;
+    keyed.reserve(evs.size());
+    for (auto* e : evs) {
+      std::uint64_t a8 = 0;
+      const std::string& a = e->body.author();
+      for (std::size_t i = 0; i < 8; ++i) {
+        a8 = (a8 << 8) | (i < a.size() ? static_cast<std::uint8_t>(a[i]) : 0);
+      }
+      keyed.push_back({a8, e->body.seq(), e});
+    }
+    std::sort(keyed.begin(), keyed.end(), [](const Keyed& x, const Keyed& y) {
+      if (x.author8 != y.author8) return x.author8 < y.author8;
+      const int c = x.e->body.author().compare(y.e->body.author());
+      if (c != 0) return c < 0;
+      if (x.seq != y.seq) return x.seq < y.seq;
+      return x.e->id < y.e->id;
+    });
+    for (std::size_t i = 0; i < keyed.size(); ++i) evs[i] = keyed[i].e;
+  }
   evs.erase(std::unique(evs.begin(), evs.end(), [](auto* a, auto* b) { return a->id == b->id; }),
             evs.end());
+  f.applied.reserve(evs.size());
 
   // The charter: the founder's seq-1 charter with the smallest event id decides the circle.
   const FoldEvent* charter = nullptr;
@@ -273,20 +308,43 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   }
   const std::string circle = charter->body.circle_id();
 
-  // Logs per author, and forks: two different events at one (author, seq).
-  std::map<std::string, std::map<std::uint64_t, std::vector<const FoldEvent*>>> logs;
+  // Logs per author (ranges of the sorted events), and forks: two different events at one
+  // (author, seq).
+  std::vector<const FoldEvent*> in_circle;
+  in_circle.reserve(evs.size());
   for (auto* e : evs) {
     if (e->body.circle_id() != circle) {
       f.Ignore(*e, Ignored::kWrongCircle);
       continue;
     }
-    logs[e->body.author()][e->body.seq()].push_back(e);
+    in_circle.push_back(e);
   }
-  std::map<std::string, std::uint64_t> forks;
-  for (const auto& [author, log] : logs) {
-    for (const auto& [seq, at] : log) {
-      if (at.size() > 1) {
-        forks[author] = seq;  // the lowest, since seqs iterate in order
+  struct Slot {
+    std::uint64_t seq;
+    std::size_t first;  // into in_circle
+    std::size_t count;
+  };
+  struct Log {
+    const std::string* author;
+    std::vector<Slot> slots;  // by seq
+    std::size_t cursor = 0;   // the slot of the next seq to apply, if present
+  };
+  std::vector<Log> logs;
+  for (std::size_t i = 0; i < in_circle.size(); ++i) {
+    const auto& b = in_circle[i]->body;
+    if (logs.empty() || *logs.back().author != b.author()) logs.push_back({&b.author(), {}, 0});
+    auto& slots = logs.back().slots;
+    if (!slots.empty() && slots.back().seq == b.seq()) {
+      ++slots.back().count;
+    } else {
+      slots.push_back({b.seq(), i, 1});
+    }
+  }
+  ByBytes<std::uint64_t> forks;
+  for (const auto& log : logs) {
+    for (const auto& slot : log.slots) {
+      if (slot.count > 1) {
+        forks[*log.author] = slot.seq;  // the lowest, since seqs iterate in order
         break;
       }
     }
@@ -296,14 +354,17 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   bool progress = true;
   while (progress) {
     progress = false;
-    for (const auto& [author, log] : logs) {
+    for (auto& log : logs) {
+      const std::string& author = *log.author;
+      auto& head = f.heads[author];
+      const auto fk = forks.find(author);
+      const bool is_member = f.members.count(author) > 0;
       for (;;) {
-        auto& head = f.heads[author];
         const std::uint64_t next = head.seq + 1;
-        if (auto fk = forks.find(author); fk != forks.end() && next >= fk->second) break;
-        auto at = log.find(next);
-        if (at == log.end()) break;
-        const FoldEvent& ev = *at->second.front();
+        if (fk != forks.end() && next >= fk->second) break;
+        while (log.cursor < log.slots.size() && log.slots[log.cursor].seq < next) ++log.cursor;
+        if (log.cursor == log.slots.size() || log.slots[log.cursor].seq != next) break;
+        const FoldEvent& ev = *in_circle[log.slots[log.cursor].first];
         const EventBody& b = ev.body;
         Apply step;
         if (b.has_charter() && &ev == charter) {
@@ -328,8 +389,8 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
           f.st.rules = EffectiveRules(b.charter().rules());
           step = Apply::kApplied;
         } else {
-          if (!f.members.count(author)) break;         // not (yet) admitted
-          if (next > 1 && b.prev() != head.id) break;  // not the successor of the head
+          if (!is_member && !f.members.count(author)) break;  // not (yet) admitted
+          if (next > 1 && b.prev() != head.id) break;         // not the successor of the head
           step = b.timestamp_ms() < head.ts ? Apply::kVoid : f.ApplyPayload(ev);
         }
         if (step == Apply::kWaiting) break;
@@ -343,21 +404,29 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   }
 
   // Everything not applied, with the reason.
-  for (const auto& [author, log] : logs) {
+  for (const auto& log : logs) {
+    const std::string& author = *log.author;
     const auto fk = forks.find(author);
-    for (const auto& [seq, at] : log) {
-      for (auto* e : at) {
+    for (const auto& slot : log.slots) {
+      for (std::size_t j = slot.first; j < slot.first + slot.count; ++j) {
+        const FoldEvent* e = in_circle[j];
         if (f.applied.count(e->id.str())) continue;
-        const Ignored why = fk != forks.end() && seq >= fk->second ? Ignored::kForked
-                            : !f.members.count(author)             ? Ignored::kNotMember
-                                                                   : Ignored::kPending;
+        const Ignored why = fk != forks.end() && slot.seq >= fk->second ? Ignored::kForked
+                            : !f.members.count(author)                  ? Ignored::kNotMember
+                                                                        : Ignored::kPending;
         f.Ignore(*e, why);
       }
     }
   }
 
   // Canonical, sorted output.
-  for (auto& [k, m] : f.members) {
+  std::vector<std::pair<const std::string*, Member*>> members;
+  for (auto& [k, m] : f.members) members.emplace_back(&k, &m);
+  std::sort(members.begin(), members.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  for (auto& [kp, mp] : members) {
+    const std::string& k = *kp;
+    Member& m = *mp;
     if (auto fk = forks.find(k); fk != forks.end()) m.fork_seq = fk->second;
     std::sort(m.admissions.begin(), m.admissions.end(), [](const auto& a, const auto& b) {
       return std::tie(a.timestamp_ms, a.event) < std::tie(b.timestamp_ms, b.event);
@@ -365,7 +434,13 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     f.st.members.push_back(m);
   }
   for (auto& [id, fl] : f.flags) f.proposals[fl.first].flags.push_back(std::move(fl.second));
-  for (auto& [id, p] : f.proposals) {
+  std::vector<std::pair<const std::string*, ProposalRecord*>> proposals;
+  for (auto& [id, p] : f.proposals) proposals.emplace_back(&id, &p);
+  std::sort(proposals.begin(), proposals.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  f.st.proposals.reserve(proposals.size());
+  for (auto& [idp, pp] : proposals) {
+    ProposalRecord& p = *pp;
     auto by_member = [](const auto& a, const auto& b) {
       return std::tie(a.voter, a.seq) < std::tie(b.voter, b.seq);
     };

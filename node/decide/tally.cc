@@ -30,11 +30,34 @@ bool Over(Money amount, Money pool, std::uint32_t bps) {
   return static_cast<__int128>(amount) * kBpsWhole > static_cast<__int128>(bps) * pool;
 }
 
-// Member keys → their index in CircleState::members (sorted by key).
-int IndexOf(const CircleState& st, const MemberKey& k) {
-  const Member* m = st.FindMember(k);
-  return m ? static_cast<int>(m - st.members.data()) : -1;
-}
+// Member keys → their index in CircleState::members (sorted by key): a binary search on the
+// keys' first 8 bytes (cache-friendly), then a full comparison.
+class MemberIndex {
+ public:
+  explicit MemberIndex(const CircleState& st) : st_(st) {
+    prefix_.reserve(st.members.size());
+    for (const auto& m : st.members) prefix_.push_back(Prefix(m.key));
+  }
+  int Of(const MemberKey& k) const {
+    const std::uint64_t p = Prefix(k);
+    auto it = std::lower_bound(prefix_.begin(), prefix_.end(), p);
+    for (; it != prefix_.end() && *it == p; ++it) {
+      const auto i = static_cast<std::size_t>(it - prefix_.begin());
+      if (st_.members[i].key == k) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+ private:
+  static std::uint64_t Prefix(const MemberKey& k) {
+    const auto v = k.view();
+    std::uint64_t p = 0;
+    for (std::size_t i = 0; i < 8; ++i) p = (p << 8) | v[i];
+    return p;
+  }
+  const CircleState& st_;
+  std::vector<std::uint64_t> prefix_;
+};
 
 // Which events decide a round: all held, or (sealed) those within the sealed heads.
 struct View {
@@ -48,7 +71,14 @@ struct View {
 // Everything one round's proposals share: cut-off, view, rules, eligibility, weights.
 struct RoundCtx {
   const CircleState& st;
+  const MemberIndex& index;
   const Rules& rules;
+  // Optional: per proposal (position in st.proposals), each vote's voter index.
+  const std::vector<std::vector<int>>* voters = nullptr;
+  int VoterOf(const ProposalRecord& p, std::size_t j) const {
+    if (voters) return (*voters)[static_cast<std::size_t>(&p - st.proposals.data())][j];
+    return index.Of(p.votes[j].voter);
+  }
   std::int64_t cutoff = 0;
   bool closed = false;
   View view;
@@ -64,7 +94,8 @@ struct RoundCtx {
   std::map<std::pair<int, std::string>, const DelegationRecord*> topical;
   std::vector<int> delegators;  // member indexes with any delegation in force, sorted
 
-  RoundCtx(const CircleState& s, const Rules& r) : st(s), rules(r) {}
+  RoundCtx(const CircleState& s, const MemberIndex& ix, const Rules& r)
+      : st(s), index(ix), rules(r) {}
 
   bool Balanced() const { return rules.weighting == v1::DecisionRules::ORGANISATION_BALANCED; }
   bool Eligible(int i) const { return i >= 0 && eligible[static_cast<std::size_t>(i)]; }
@@ -94,7 +125,7 @@ struct RoundCtx {
         continue;
       }
       for (const auto& a : m.admissions) {
-        const int who = IndexOf(st, a.admitter);
+        const int who = index.Of(a.admitter);
         if (a.timestamp_ms <= cutoff && view.Covers(who, a.seq)) {
           adms.push_back({a.timestamp_ms, &a.event, who, static_cast<int>(i)});
         }
@@ -144,7 +175,7 @@ struct RoundCtx {
     std::set<int> with;
     for (std::size_t j = 0; j < st.delegations.size();) {
       const auto& first = st.delegations[j];
-      const int who = IndexOf(st, first.delegator);
+      const int who = index.Of(first.delegator);
       const DelegationRecord* last = nullptr;
       std::size_t k = j;
       for (; k < st.delegations.size() && st.delegations[k].delegator == first.delegator &&
@@ -193,12 +224,13 @@ class ProposalTally {
     e.quorum_bps = c_.rules.quorum_bps;
     e.approval_bps = p_.rule_change ? c_.rules.rule_change_bps : c_.rules.approval_bps;
     e.eligible_members = c_.n_eligible;
-    covered = c_.view.Covers(IndexOf(c_.st, p_.author), p_.seq);
+    covered = c_.view.Covers(c_.index.Of(p_.author), p_.seq);
 
     // Direct votes: votes are sorted by (voter, seq), so each voter's last eligible one stands.
     std::vector<std::pair<int, const VoteRecord*>> direct;
-    for (const auto& v : p_.votes) {
-      const int i = IndexOf(c_.st, v.voter);
+    for (std::size_t j = 0; j < p_.votes.size(); ++j) {
+      const VoteRecord& v = p_.votes[j];
+      const int i = c_.VoterOf(p_, j);
       std::optional<Exclusion> why;
       if (i < 0) {
         why = Exclusion::kNotMember;
@@ -266,16 +298,16 @@ class ProposalTally {
         e.delegations.push_back(std::move(note));
         continue;
       }
-      std::set<int> seen{i};
+      std::vector<int> seen{i};  // chains are short
       std::vector<EventId> hops;
       for (;;) {
         hops.push_back(d->event);
-        const int next = IndexOf(c_.st, d->delegate);
-        if (seen.count(next)) {
+        const int next = c_.index.Of(d->delegate);
+        if (std::find(seen.begin(), seen.end(), next) != seen.end()) {
           note.end = DelegationEnd::kCycle;
           break;
         }
-        seen.insert(next);
+        seen.push_back(next);
         note.chain.push_back(d->delegate);
         if (c_.Forked(next)) {
           note.end = DelegationEnd::kEndsAtForked;
@@ -356,9 +388,9 @@ class ProposalTally {
 
  private:
   void Flags(Explanation* e) const {
-    const int proposer = IndexOf(c_.st, p_.author);
+    const int proposer = c_.index.Of(p_.author);
     for (const auto& f : p_.flags) {
-      const int flagger = IndexOf(c_.st, f.flagger);
+      const int flagger = c_.index.Of(f.flagger);
       if (f.timestamp_ms > c_.cutoff || !c_.view.Covers(flagger, f.seq)) continue;
       FlagNote n;
       n.flag = f.event;
@@ -369,7 +401,7 @@ class ProposalTally {
       std::optional<std::int64_t> answer_ms;  // resolutions are sorted by time: the first answer
       std::set<int> overrides;
       for (const auto& r : f.resolutions) {
-        const int who = IndexOf(c_.st, r.author);
+        const int who = c_.index.Of(r.author);
         if (r.timestamp_ms > c_.cutoff || !c_.view.Covers(who, r.seq)) continue;
         if (r.kind == v1::FlagResolution::WITHDRAW) withdrawn = true;
         if (r.kind == v1::FlagResolution::ANSWER && !answer_ms) answer_ms = r.timestamp_ms;
@@ -391,7 +423,7 @@ class ProposalTally {
       if (answer_ms) {
         std::set<MemberKey> accepted;
         for (const auto& en : p_.endorsements) {
-          const int who = IndexOf(c_.st, en.member);
+          const int who = c_.index.Of(en.member);
           if (!c_.Eligible(who) || c_.Forked(who) || who == proposer || who == flagger) continue;
           if (en.timestamp_ms > *answer_ms && en.timestamp_ms <= c_.cutoff &&
               c_.view.Covers(who, en.seq)) {
@@ -430,7 +462,7 @@ SealNote CountSeals(const RoundCtx& ctx, std::int64_t deadline, std::vector<std:
                              [](const SealRecord& s, std::int64_t d) { return s.deadline_ms < d; });
   std::vector<std::pair<int, const SealRecord*>> cands;  // first seal per eligible, unforked member
   for (auto it = lo; it != st.seals.end() && it->deadline_ms == deadline; ++it) {
-    const int i = IndexOf(st, it->author);
+    const int i = ctx.index.Of(it->author);
     if (!ctx.Eligible(i) || ctx.Forked(i)) continue;
     if (!cands.empty() && cands.back().first == i) continue;  // sorted by (author, seq)
     cands.emplace_back(i, &*it);
@@ -504,7 +536,7 @@ ProposalOutcome TallyOne(const RoundCtx& ctx, const ProposalRecord& proposal,
     const auto& e = o.explanation;
     o.explanation.allocation.proposal_cap = Share(st.pool_minor, rules.max_share_per_proposal_bps);
     o.explanation.allocation.org_cap = Share(st.pool_minor, rules.max_share_per_org_bps);
-    const int author = IndexOf(st, p->author);
+    const int author = ctx.index.Of(p->author);
     const bool withdrawn = p->withdrawn_ms && *p->withdrawn_ms <= ctx.cutoff &&
                            ctx.view.Covers(author, p->withdrawn_seq);
     if (withdrawn) {
@@ -666,11 +698,16 @@ std::vector<EventId> Unsealed(const RoundCtx& sealed,
   const std::int64_t d = sealed.cutoff;
   std::vector<EventId> out;
   auto check = [&](const MemberKey& who, std::uint64_t seq, std::int64_t ts, const EventId& id) {
-    if (ts <= d && !sealed.view.Covers(IndexOf(st, who), seq)) out.push_back(id);
+    if (ts <= d && !sealed.view.Covers(sealed.index.Of(who), seq)) out.push_back(id);
   };
   for (const auto* p : round) {
     check(p->author, p->seq, p->created_ms, p->event);
-    for (const auto& v : p->votes) check(v.voter, v.seq, v.timestamp_ms, v.event);
+    for (std::size_t j = 0; j < p->votes.size(); ++j) {
+      const auto& v = p->votes[j];
+      if (v.timestamp_ms <= d && !sealed.view.Covers(sealed.VoterOf(*p, j), v.seq)) {
+        out.push_back(v.event);
+      }
+    }
     for (const auto& en : p->endorsements) check(en.member, en.seq, en.timestamp_ms, en.event);
     for (const auto& f : p->flags) {
       check(f.flagger, f.seq, f.timestamp_ms, f.event);
@@ -783,9 +820,18 @@ struct TallyEngine::Impl {
   std::map<EventId, std::pair<std::size_t, std::size_t>> where;  // proposal → (round, index)
   std::vector<IntegrityAlert> alerts;
   Rules rules_now;
+  std::unique_ptr<MemberIndex> index;
+  std::vector<std::vector<int>> voters;  // per proposal, each vote's voter index
 
   void Compute() {
     const CircleState& s = *st;
+    index = std::make_unique<MemberIndex>(s);
+    voters.assign(s.proposals.size(), {});
+    for (std::size_t i = 0; i < s.proposals.size(); ++i) {
+      auto& v = voters[i];
+      v.reserve(s.proposals[i].votes.size());
+      for (const auto& vote : s.proposals[i].votes) v.push_back(index->Of(vote.voter));
+    }
     ignored_votes.clear();
     rounds.clear();
     where.clear();
@@ -815,7 +861,8 @@ struct TallyEngine::Impl {
         summary.proposals.push_back(rc.round[i]->event);
         where[rc.round[i]->event] = {rounds.size() - 1, i};
       }
-      auto full = std::make_unique<RoundCtx>(s, rc.rules);
+      auto full = std::make_unique<RoundCtx>(s, *index, rc.rules);
+      full->voters = &voters;
       full->cutoff = std::min(as_of_ms, deadline);
       full->closed = as_of_ms > deadline;
       full->Prepare();
@@ -826,7 +873,8 @@ struct TallyEngine::Impl {
       } else {
         summary.seals = CountSeals(*full, deadline, &rc.heads);
         if (summary.seals.sealed) {
-          auto sealed = std::make_unique<RoundCtx>(s, rc.rules);
+          auto sealed = std::make_unique<RoundCtx>(s, *index, rc.rules);
+          sealed->voters = &voters;
           sealed->cutoff = deadline;
           sealed->closed = true;
           sealed->view.sealed = &rc.heads;
@@ -906,6 +954,8 @@ struct TallyEngine::Impl {
         std::upper_bound(p->votes.begin(), p->votes.end(), vote, [](const auto& a, const auto& b) {
           return std::tie(a.voter, a.seq) < std::tie(b.voter, b.seq);
         });
+    auto& vix = voters[static_cast<std::size_t>(p - owned.proposals.data())];
+    vix.insert(vix.begin() + (at - p->votes.begin()), index->Of(vote.voter));
     p->votes.insert(at, vote);
     const auto [r, i] = w->second;
     RoundCache& rc = rounds[r];
