@@ -21,6 +21,7 @@
 
 #include "node/app/session.h"
 #include "node/net/session.h"
+#include "node/sync/progress.h"
 #include "node/sync/syncer.h"
 #include "polder/v1/api.pb.h"
 
@@ -68,6 +69,11 @@ class Node {
 
   v1::NodeView View() const;
   sync::Syncer& syncer() { return syncer_; }
+  // Catch-up progress as of the last sample (taken every pump tick, ~20 ms, and whenever a
+  // peer's vector arrives or received events are committed).
+  const sync::Progress& progress() const { return progress_.Current(); }
+  // Called on the node's thread when a catch-up has just ended (received == expected).
+  std::function<void(const sync::Progress&)> on_caught_up;
   std::size_t ready_peers() const;
   Session& session() { return session_; }
 
@@ -99,6 +105,8 @@ class Node {
   std::array<std::uint8_t, 32> network_key_;
   asio::ip::tcp::acceptor acceptor_;
   sync::Syncer syncer_;
+  sync::ProgressMeter progress_;
+  void ObserveProgress();
   std::map<net::Session*, std::shared_ptr<Conn>> conns_;
   std::map<std::string, Target> targets_;
   std::vector<std::unique_ptr<asio::steady_timer>> timers_;

@@ -271,6 +271,7 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
     Send(p, m);
   }
   PickSource();
+  if (on_progress) on_progress();
   if (local_.AheadOf(p.known) > 0) {
     p.streaming = true;
     p.cursor = {};
@@ -455,6 +456,7 @@ void Syncer::Flush() {
     if (it != peers_.end()) CutOff(it->second, "sent an invalid event (" + why + ")");
   }
   PickSource();
+  if (on_progress) on_progress();
 }
 
 void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& author,

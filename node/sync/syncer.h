@@ -111,6 +111,9 @@ class Syncer {
   std::function<void(const storage::StoredPeer&)> on_peer_announced;
   // Called after events were stored (new to this replica), e.g. to refresh views.
   std::function<void(std::size_t stored)> on_stored;
+  // Called when what peers hold that this replica lacks (Expected()) may have changed: a peer's
+  // vector arrived or received events were committed. For progress meters.
+  std::function<void()> on_progress;
   // Called for each event received from a peer and stored (new to this replica).
   std::function<void(const EventId&, std::size_t bytes)> on_event_stored;
 
