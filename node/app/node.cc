@@ -431,6 +431,17 @@ void Node::Trace(const EventId& id, std::size_t bytes) {
   std::fflush(trace_.get());
 }
 
+MetricsSnapshot Node::Metrics() const {
+  MetricsSnapshot m;
+  m.sync = syncer_.stats();
+  m.sync_lag_events = syncer_.Expected();
+  for (const auto& [p, c] : conns_) {
+    if (!c->peer) continue;
+    ++(c->outbound ? m.sessions_outbound : m.sessions_inbound);
+  }
+  return m;
+}
+
 v1::NodeView Node::View() const {
   v1::NodeView v;
   std::error_code ec;

@@ -19,6 +19,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "node/app/metrics.h"
 #include "node/app/session.h"
 #include "node/net/session.h"
 #include "node/sync/progress.h"
@@ -68,6 +69,8 @@ class Node {
   void AddAddress(const std::string& address);
 
   v1::NodeView View() const;
+  // The node's counters and gauges, for /metrics. Call on the io_context's thread.
+  MetricsSnapshot Metrics() const;
   sync::Syncer& syncer() { return syncer_; }
   // Catch-up progress as of the last sample (taken every pump tick, ~20 ms, and whenever a
   // peer's vector arrives or received events are committed).

@@ -662,7 +662,7 @@ int CmdNode(const Globals& g, const NodeArgs& a) {
   asio::io_context io;
   app::Node node(io, s, cfg, network_key);
   Must(node.Start());
-  app::LocalApi api(io, node, home);
+  app::LocalApi api(io, node, home, Must(app::ReadApiSettings(home)));
   Must(api.Start(a.api_listen, 0));
   // Catch-up progress: a line every few seconds while peers hold what this node lacks, and one
   // when it has caught up (at debug for the brief catch-ups of ordinary gossip).
