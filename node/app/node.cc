@@ -439,6 +439,11 @@ MetricsSnapshot Node::Metrics() const {
     if (!c->peer) continue;
     ++(c->outbound ? m.sessions_outbound : m.sessions_inbound);
   }
+  if (auto p = session_.replica().Pending()) {
+    m.pending_events = p->events;
+    m.pending_bytes = p->bytes;
+    m.pending_evicted = p->evicted;
+  }
   return m;
 }
 

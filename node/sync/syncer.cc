@@ -457,6 +457,24 @@ void Syncer::Flush() {
     if (p && !inbox[i].push) graft[from].insert(r.author);
     Push(from, batch[i], r.author, r.seq, r.id);
   }
+  // The pending set's bounds may have evicted events (this batch's or older ones): the replica
+  // no longer holds them, so the vector must not claim them, or no peer would send them again.
+  for (const auto& [author, n] : replica_.TakeEvicted()) {
+    held_ -= std::min<std::uint64_t>(held_, n);
+    std::map<std::uint64_t, EventId> beyond;
+    auto head = replica_.VectorOf(author, &beyond);
+    if (!head) continue;  // read error: anti-entropy and the next Load() set it right
+    if (head->seq == 0) {
+      local_.heads.erase(author);
+    } else {
+      local_.heads[author] = *head;
+    }
+    if (beyond.empty()) {
+      beyond_gap_.erase(author);
+    } else {
+      beyond_gap_[author] = std::move(beyond);
+    }
+  }
   // Committed: each sender of a catch-up batch may send as much again.
   for (const auto& c : credits) {
     auto it = peers_.find(c.to);
