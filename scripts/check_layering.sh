@@ -29,5 +29,9 @@ fi
 if grep -rnE '#include <(SQLiteCpp/|sqlite3\.h)' proto crypto node --include='*.h' --include='*.cc'; then
   echo "layering: SQLite is private to storage/" >&2; bad=1
 fi
+if grep -rnE '#include <prometheus/' proto crypto storage node/net node/sync node/decide node/cli \
+    --include='*.h' --include='*.cc'; then
+  echo "layering: prometheus-cpp is private to node/app (node/sync keeps plain counters)" >&2; bad=1
+fi
 if [ $bad -eq 0 ]; then echo "layering ok"; fi
 exit $bad

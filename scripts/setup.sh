@@ -8,7 +8,7 @@ packages=(
   libasio-dev libprotobuf-dev protobuf-compiler libsodium-dev
   libsqlite3-dev libsqlitecpp-dev libgmp-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-  libspdlog-dev libcpp-httplib-dev iproute2
+  libspdlog-dev libcpp-httplib-dev prometheus-cpp-dev iproute2
   clang-14 libclang-rt-14-dev
 )
 

@@ -21,10 +21,19 @@ inline constexpr std::uint32_t kMaxDecimals = 6;
 inline constexpr std::size_t kMaxSealEntries = 1'200;
 // An event may be at most this far ahead of the local clock when it arrives (clock skew allowance).
 inline constexpr std::int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
-// Events waiting for their author's admission or a referenced event. A hostile source can only
-// fill this much; beyond it new waiting events are refused (they can be fetched again later).
+// The pending set: events waiting for their author's admission, the previous event in their
+// author's log (a gap) or a referenced event. A hostile source can only fill this much. When a
+// new waiting event would pass a bound, the oldest pending events of the author who holds the
+// most (or, for the per-author bounds, of its own author) are evicted: deleted, to be fetched
+// again if they are ever needed (docs/protocol.md, section 4).
 inline constexpr std::int64_t kMaxPendingEvents = 100'000;
-// Of which one author who is not (yet) admitted may hold at most this many.
+inline constexpr std::int64_t kMaxPendingBytes = 128 << 20;  // body + signature bytes
+// One author's share: a member whose log has a gap (honest: a few pushes that overtook a
+// catch-up; hostile: a flood of events past a gap that never closes) holds at most this much.
+inline constexpr std::int64_t kMaxPendingPerAuthor = 10'000;
+inline constexpr std::int64_t kMaxPendingBytesPerAuthor = 16 << 20;
+// One author who is not (yet) admitted may hold at most this many events (pending or frozen);
+// beyond it their new events are refused rather than evicting anything.
 inline constexpr std::int64_t kMaxPendingPerStranger = 1'000;
 // Events per transaction when importing a file: a crash loses at most one batch, never part of one.
 // Large, because each commit costs an fsync and rewrites the random-key index pages it touched

@@ -88,6 +88,7 @@ struct StoredEvent {
   EventId id;
   MemberKey author;
   EventBody body;
+  std::int64_t bytes = 0;  // body + signature, as counted against the pending set's bounds
 };
 
 // AppliedKind() of a void event: it exists, but refers to nothing a reference may rely on.
@@ -112,7 +113,29 @@ struct Replica::Impl {
   SQLite::Database db;
   bool in_tx = false;
   std::int64_t next_apply_order = 1;
+  // The pending set (state 0, not frozen): in total and per author, counted in events and in
+  // bytes (body + signature). Recounted when a write transaction begins; kept up to date by every
+  // change inside it.
   std::int64_t pending_count = 0;
+  std::int64_t pending_bytes = 0;
+  struct PendingTally {
+    std::int64_t count = 0;
+    std::int64_t bytes = 0;
+  };
+  std::map<std::string, PendingTally> pending_by_author;
+  // Evictions since the replica was opened (a rolled-back batch's count too), and per author
+  // since the last TakeEvicted().
+  std::uint64_t evicted_total = 0;
+  std::map<std::string, std::uint64_t> evicted_authors;
+
+  void CountPending(const std::string& author, std::int64_t bytes, int delta) {
+    pending_count += delta;
+    pending_bytes += delta * bytes;
+    auto& t = pending_by_author[author];
+    t.count += delta;
+    t.bytes += delta * bytes;
+    if (t.count <= 0) pending_by_author.erase(author);
+  }
   // Keyed by the address of the SQL string literal: no string is built on the hot path.
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> cache;
   // Forked authors → fork seq, loaded when a write transaction begins (the ingest path's copy).
@@ -170,11 +193,13 @@ struct Replica::Impl {
   }
 
   std::optional<StoredEvent> Load(std::int64_t rowid) {
-    auto& st = Q("SELECT id, author, body, state FROM events WHERE rowid = ?");
+    auto& st =
+        Q("SELECT id, author, body, state, length(body) + length(sig) FROM events WHERE rowid = ?");
     st.bind(1, rowid);
     if (!st.executeStep() || st.getColumn(3).getInt() != 0) return std::nullopt;
     StoredEvent ev;
     ev.rowid = rowid;
+    ev.bytes = st.getColumn(4).getInt64();
     ev.id = ToId<EventId>(Blob(st.getColumn(0)));
     ev.author = ToId<MemberKey>(Blob(st.getColumn(1)));
     const std::string body = Blob(st.getColumn(2));
@@ -617,7 +642,7 @@ struct Replica::Impl {
         auto ev = Load(rowid);
         if (!ev) continue;
         auto r = TryApply(*ev);
-        Settle(rowid, r, /*was_pending=*/true);
+        Settle(*ev, r, /*was_pending=*/true);
         if (r.kind == ApplyResult::kApplied || r.kind == ApplyResult::kVoid) {
           keys.insert(keys.end(), r.wakes.begin(), r.wakes.end());
         }
@@ -626,21 +651,23 @@ struct Replica::Impl {
   }
 
   // Records what TryApply found for a stored event.
-  void Settle(std::int64_t rowid, const ApplyResult& r, bool was_pending) {
+  void Settle(const StoredEvent& ev, const ApplyResult& r, bool was_pending) {
+    const std::int64_t rowid = ev.rowid;
+    const std::string author = ev.author.str();
     switch (r.kind) {
       case ApplyResult::kApplied:
       case ApplyResult::kVoid:
         MarkApplied(rowid, r.kind == ApplyResult::kVoid ? static_cast<int>(r.refusal->code) : -1);
-        if (was_pending) --pending_count;
+        if (was_pending) CountPending(author, ev.bytes, -1);
         break;
       case ApplyResult::kWaiting:
         SetWaiting(rowid, r.waiting_key);
-        if (r.waiting_key == kFrozen && was_pending) --pending_count;
-        if (r.waiting_key != kFrozen && !was_pending) ++pending_count;
+        if (r.waiting_key == kFrozen && was_pending) CountPending(author, ev.bytes, -1);
+        if (r.waiting_key != kFrozen && !was_pending) CountPending(author, ev.bytes, +1);
         break;
       case ApplyResult::kInvalid:
         Delete(rowid);
-        if (was_pending) --pending_count;
+        if (was_pending) CountPending(author, ev.bytes, -1);
         break;
     }
   }
@@ -687,6 +714,8 @@ struct Replica::Impl {
         "UPDATE events SET state = 0, waiting_for = NULL, apply_order = NULL, void_code = NULL;");
     next_apply_order = 1;
     pending_count = 0;
+    pending_bytes = 0;
+    pending_by_author.clear();
     std::vector<std::int64_t> rows;
     {
       auto& st = Q("SELECT rowid FROM events ORDER BY rowid");
@@ -702,7 +731,7 @@ struct Replica::Impl {
         continue;
       }
       auto r = TryApply(*ev);
-      Settle(rowid, r, /*was_pending=*/false);
+      Settle(*ev, r, /*was_pending=*/false);
       if (r.kind == ApplyResult::kApplied || r.kind == ApplyResult::kVoid) Wake(r.wakes);
     }
     rebuild_needed = false;
@@ -712,9 +741,77 @@ struct Replica::Impl {
   bool rebuild_needed = false;
 
   void RecountPending() {
-    auto& p = Q("SELECT count(*) FROM events WHERE state = 0 AND waiting_for <> X'46'");
-    p.executeStep();
-    pending_count = p.getColumn(0).getInt64();
+    pending_count = 0;
+    pending_bytes = 0;
+    pending_by_author.clear();
+    auto& p =
+        Q("SELECT author, count(*), sum(length(body) + length(sig)) FROM events"
+          " WHERE state = 0 AND waiting_for <> X'46' GROUP BY author");
+    while (p.executeStep()) {
+      PendingTally t{p.getColumn(1).getInt64(), p.getColumn(2).getInt64()};
+      pending_count += t.count;
+      pending_bytes += t.bytes;
+      pending_by_author.emplace(Blob(p.getColumn(0)), t);
+    }
+  }
+
+  // Deletes `author`'s oldest pending event (by arrival). False if they have none.
+  bool EvictOldest(const std::string& author) {
+    std::int64_t rowid = 0, bytes = 0;
+    {
+      auto& st =
+          Q("SELECT rowid, length(body) + length(sig) FROM events"
+            " WHERE author = ? AND state = 0 AND waiting_for <> X'46' ORDER BY rowid LIMIT 1");
+      Bind(st, 1, author);
+      if (!st.executeStep()) {
+        pending_by_author.erase(author);  // the tally was stale; nothing to evict
+        return false;
+      }
+      rowid = st.getColumn(0).getInt64();
+      bytes = st.getColumn(1).getInt64();
+    }
+    Delete(rowid);
+    CountPending(author, bytes, -1);
+    ++evicted_total;
+    ++evicted_authors[author];
+    return true;
+  }
+
+  // Makes room in the pending set for one more event of `author`, `bytes` long. First the
+  // author's own share: while it is full, the author's oldest pending event goes. Then the whole
+  // set: while it is full, the oldest pending event of the author who holds the most goes (so a
+  // member who floods it with events beyond a gap evicts their own, not the few events another
+  // member's honest gap holds). Evicted events are deleted: they are not part of any version
+  // vector's run while pending past a gap, and a peer or a file can bring them again. Every loop
+  // evicts one event per turn, so each ends within the pending set's size. False when the event
+  // cannot fit even in an empty set.
+  bool MakeRoom(const std::string& author, std::int64_t bytes, const IngestOptions& opt) {
+    if (opt.max_pending <= 0 || opt.max_pending_per_author <= 0 || bytes > opt.max_pending_bytes ||
+        bytes > opt.max_pending_bytes_per_author) {
+      return false;
+    }
+    for (;;) {
+      auto it = pending_by_author.find(author);
+      if (it == pending_by_author.end() ||
+          (it->second.count < opt.max_pending_per_author &&
+           it->second.bytes + bytes <= opt.max_pending_bytes_per_author)) {
+        break;
+      }
+      if (!EvictOldest(author)) break;
+    }
+    while (pending_count >= opt.max_pending || pending_bytes + bytes > opt.max_pending_bytes) {
+      auto most = pending_by_author.end();
+      for (auto it = pending_by_author.begin(); it != pending_by_author.end(); ++it) {
+        if (most == pending_by_author.end() || it->second.count > most->second.count ||
+            (it->second.count == most->second.count && it->second.bytes > most->second.bytes)) {
+          most = it;
+        }
+      }
+      if (most == pending_by_author.end()) return false;
+      const std::string victim = most->first;  // EvictOldest may erase the entry
+      (void)EvictOldest(victim);
+    }
+    return true;
   }
 
   IngestResult IngestLocked(ByteView bytes, const IngestOptions& opt,
@@ -836,21 +933,22 @@ struct Replica::Impl {
         break;
       }
       case ApplyResult::kWaiting: {
-        if (r.waiting_key != kFrozen && pending_count >= opt.max_pending) {
-          out.refusal = Refusal{RefusalCode::kPendingFull, "the pending set is full (" +
-                                                               std::to_string(opt.max_pending) +
-                                                               " events wait for missing ones)"};
-          break;
-        }
         if (r.waiting_key == author && StrangerQuotaFull(author)) {
           out.refusal = Refusal{RefusalCode::kPendingFull,
                                 "this not-yet-admitted author already has " +
                                     std::to_string(kMaxPendingPerStranger) + " events held"};
           break;
         }
+        const auto bytes = static_cast<std::int64_t>(ev.body_bytes.size() + ev.signature.size());
+        if (r.waiting_key != kFrozen && !MakeRoom(author, bytes, opt)) {
+          out.refusal = Refusal{RefusalCode::kPendingFull,
+                                "the pending set has no room for this event (" +
+                                    std::to_string(opt.max_pending) + " events at most)"};
+          break;
+        }
         Insert(ev, false, r.waiting_key);
         stored();
-        if (r.waiting_key != kFrozen) ++pending_count;
+        if (r.waiting_key != kFrozen) CountPending(author, bytes, +1);
         out.outcome = Outcome::kPending;
         out.waiting_for = r.waiting_text;
         break;
@@ -1182,6 +1280,53 @@ Result<ReplicaCounts> Replica::Counts() {
     c.forked_authors =
         static_cast<std::uint64_t>(impl_->db.execAndGet("SELECT count(*) FROM forks").getInt64());
     return c;
+  });
+}
+
+Result<PendingStats> Replica::Pending() {
+  return Guard([&]() -> Result<PendingStats> {
+    PendingStats p;
+    SQLite::Statement st(impl_->db,
+                         "SELECT count(*), coalesce(sum(length(body) + length(sig)), 0) FROM events"
+                         " WHERE state = 0 AND waiting_for <> X'46'");
+    st.executeStep();
+    p.events = static_cast<std::uint64_t>(st.getColumn(0).getInt64());
+    p.bytes = static_cast<std::uint64_t>(st.getColumn(1).getInt64());
+    p.evicted = impl_->evicted_total;
+    return p;
+  });
+}
+
+std::map<MemberKey, std::uint64_t> Replica::TakeEvicted() {
+  std::map<MemberKey, std::uint64_t> out;
+  for (const auto& [author, n] : impl_->evicted_authors) out[ToId<MemberKey>(author)] = n;
+  impl_->evicted_authors.clear();
+  return out;
+}
+
+Result<AuthorHead> Replica::VectorOf(const MemberKey& author,
+                                     std::map<std::uint64_t, EventId>* beyond) {
+  return Guard([&]() -> Result<AuthorHead> {
+    AuthorHead head;
+    SQLite::Statement st(impl_->db,
+                         "SELECT seq, min(id) FROM events WHERE author = ? GROUP BY seq"
+                         " ORDER BY seq");
+    Bind(st, 1, author.view());
+    bool gap = false;
+    while (st.executeStep()) {
+      const auto seq = static_cast<std::uint64_t>(st.getColumn(0).getInt64());
+      if (gap || seq != head.seq + 1) {
+        gap = true;  // held beyond a gap: not part of the run 1..seq
+        if (beyond) (*beyond)[seq] = ToId<EventId>(Blob(st.getColumn(1)));
+        continue;
+      }
+      head.seq = seq;
+      head.id = ToId<EventId>(Blob(st.getColumn(1)));
+    }
+    SQLite::Statement f(impl_->db, "SELECT 1 FROM forks WHERE author = ?");
+    Bind(f, 1, author.view());
+    head.forked = f.executeStep();
+    return head;
   });
 }
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -56,7 +57,11 @@ struct IngestOptions {
       : now_ms(now), max_pending(max_pending_events) {}
 
   std::int64_t now_ms = 0;  // the local clock, for the future-timestamp rule
+  // Bounds of the pending set (storage/limits.h); tests make them small.
   std::int64_t max_pending = kMaxPendingEvents;
+  std::int64_t max_pending_bytes = kMaxPendingBytes;
+  std::int64_t max_pending_per_author = kMaxPendingPerAuthor;
+  std::int64_t max_pending_bytes_per_author = kMaxPendingBytesPerAuthor;
   // A replica that belongs to no circle yet joins this circle with the first event it stores
   // (founding a circle; a first import). Nothing stored, nothing joined.
   std::optional<CircleId> adopt_circle;
@@ -93,6 +98,13 @@ struct ReplicaCounts {
   std::uint64_t pending = 0;  // waiting for something that may still arrive
   std::uint64_t frozen = 0;   // held as proof or beyond a fork; never applied
   std::uint64_t forked_authors = 0;
+};
+
+// The pending set now, and what its bounds evicted.
+struct PendingStats {
+  std::uint64_t events = 0;
+  std::uint64_t bytes = 0;    // body + signature
+  std::uint64_t evicted = 0;  // since this Replica was opened
 };
 
 struct OwnLogState {
@@ -142,6 +154,10 @@ class Replica {
   Result<Digest32> StateDigest();
 
   Result<ReplicaCounts> Counts();
+  Result<PendingStats> Pending();
+  // Authors some of whose pending events were evicted since the last call, with how many (their
+  // version-vector entries may have changed: see VectorOf). Bounded by the number of authors.
+  std::map<MemberKey, std::uint64_t> TakeEvicted();
   Result<OwnLogState> OwnLog(const MemberKey& author);
 
   // Stored events in an order any replica can ingest without waiting: applied events in apply
@@ -155,6 +171,9 @@ class Replica {
   // Sync. What this replica holds, per author (docs/protocol.md, section 12).
   // `beyond`, when given, receives the events held past a gap.
   Result<VersionVector> Vector(BeyondGap* beyond = nullptr);
+  // One author's entry of Vector(), and (in `beyond`, when given) their events held past a gap.
+  Result<AuthorHead> VectorOf(const MemberKey& author,
+                              std::map<std::uint64_t, EventId>* beyond = nullptr);
   // Stored events after `cursor` in an order a peer can ingest without waiting, leaving out those
   // `skip(author, seq)` says the peer holds, until `max_events` or `max_bytes` (at least one).
   Result<EventPage> ReadEvents(const EventCursor& cursor, std::size_t max_events,

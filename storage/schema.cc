@@ -173,7 +173,13 @@ CREATE TABLE seals(
 ALTER TABLE proposals ADD COLUMN rules BLOB;
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// Version 4: the pending set's bounds evict an author's oldest pending events first; this finds
+// them (and counts an author's pending events) without reading the author's whole log.
+constexpr std::string_view kV4 = R"sql(
+CREATE INDEX events_pending_by_author ON events(author, rowid) WHERE state = 0;
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

@@ -56,8 +56,8 @@ auto OnNodeThread(asio::io_context& io, F fn) -> std::optional<decltype(fn())> {
 
 }  // namespace
 
-LocalApi::LocalApi(asio::io_context& io, Node& node, Home home)
-    : io_(io), node_(node), home_(std::move(home)) {}
+LocalApi::LocalApi(asio::io_context& io, Node& node, Home home, ApiSettings settings)
+    : io_(io), node_(node), home_(std::move(home)), settings_(settings) {}
 
 LocalApi::~LocalApi() { Stop(); }
 
@@ -93,6 +93,16 @@ Status LocalApi::Start(const std::string& host, int port) {
                  }
                  res.set_content(ToJson(*view), "application/json");
                });
+  server_->Get("/metrics", [this, authorized](const httplib::Request& req, httplib::Response& res) {
+    if (!settings_.metrics_public && !authorized(req, res)) return;
+    // The snapshot is taken on the node's thread; the text is rendered on this one.
+    auto snapshot = OnNodeThread(io_, [this] { return node_.Metrics(); });
+    if (!snapshot) {
+      res.status = 503;
+      return;
+    }
+    res.set_content(RenderMetrics(*snapshot), kMetricsContentType);
+  });
   server_->Post(
       "/api/v1/author", [this, authorized](const httplib::Request& req, httplib::Response& res) {
         if (!authorized(req, res)) return;

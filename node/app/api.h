@@ -2,6 +2,8 @@
 //   GET  /healthz               liveness, no token
 //   GET  /api/v1/node           NodeView (JSON)
 //   POST /api/v1/author         body: EventBody (JSON, payload only) → EventReceipt (JSON)
+//   GET  /metrics               Prometheus text (node/app/metrics.h); token unless
+//                               [api] metrics_public = true
 // A running node writes api.json (address, pid) and api.token (0600) into its home; the CLI finds
 // them there and sends its writes through the node, which holds the home's lock.
 #pragma once
@@ -25,7 +27,7 @@ namespace polder::app {
 
 class LocalApi {
  public:
-  LocalApi(asio::io_context& io, Node& node, Home home);
+  LocalApi(asio::io_context& io, Node& node, Home home, ApiSettings settings = {});
   ~LocalApi();
   // Binds 127.0.0.1 (port 0: any free port), writes api.json and api.token, starts serving.
   Status Start(const std::string& host = "127.0.0.1", int port = 0);
@@ -39,6 +41,7 @@ class LocalApi {
   asio::io_context& io_;
   Node& node_;
   Home home_;
+  ApiSettings settings_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::string token_;

@@ -127,6 +127,20 @@ Result<NodeSettings> ReadNodeSettings(const Home& home) {
   }
 }
 
+Result<ApiSettings> ReadApiSettings(const Home& home) {
+  ApiSettings s;
+  std::error_code ec;
+  if (!std::filesystem::exists(home.profile_file(), ec)) return s;
+  try {
+    auto tbl = toml::parse_file(home.profile_file().string());
+    s.metrics_public = tbl["api"]["metrics_public"].value_or(s.metrics_public);
+    return s;
+  } catch (const toml::parse_error& e) {
+    return Fail(Errc::kInvalidArgument,
+                home.profile_file().string() + ": " + std::string(e.description()));
+  }
+}
+
 Status WriteNodeSettings(const Home& home, const NodeSettings& s) {
   toml::table tbl;
   std::error_code ec;

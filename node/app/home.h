@@ -74,6 +74,12 @@ Result<NodeSettings> ReadNodeSettings(const Home& home);
 // Rewrites the [node] section, keeping the rest of the file's settings.
 Status WriteNodeSettings(const Home& home, const NodeSettings& settings);
 
+// The [api] section of polder.toml: how the node's local API serves.
+struct ApiSettings {
+  bool metrics_public = false;  // GET /metrics without the token (e.g. for a local Prometheus)
+};
+Result<ApiSettings> ReadApiSettings(const Home& home);
+
 // The member's own description, kept in polder.toml.
 Status WriteProfile(const Home& home, const v1::MemberInfo& me);
 Result<v1::MemberInfo> ReadProfile(const Home& home);

@@ -152,6 +152,7 @@ Status Node::Start() {
       start = nl + 1;
     }
   };
+  syncer_.on_progress = [this] { ObserveProgress(); };
   if (auto s = syncer_.Load(); !s) return s;
   // Benchmarks: POLDER_TRACE_EVENTS=FILE appends "event-id unix-µs bytes" for every event this
   // node stores (received or authored), to measure propagation across processes.
@@ -405,6 +406,17 @@ asio::awaitable<void> Node::PumpLoop() {
         spdlog::warn("sealing: {}", sealed.error().message);
       }
     }
+    ObserveProgress();
+  }
+}
+
+void Node::ObserveProgress() {
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+          .count();
+  if (progress_.Observe(now_ms, syncer_.stats().events_stored, syncer_.Expected()) &&
+      on_caught_up) {
+    on_caught_up(progress_.Current());
   }
 }
 
@@ -474,6 +486,22 @@ void Node::Trace(const EventId& id, std::size_t bytes) {
   std::fflush(trace_.get());
 }
 
+MetricsSnapshot Node::Metrics() const {
+  MetricsSnapshot m;
+  m.sync = syncer_.stats();
+  m.sync_lag_events = syncer_.Expected();
+  for (const auto& [p, c] : conns_) {
+    if (!c->peer) continue;
+    ++(c->outbound ? m.sessions_outbound : m.sessions_inbound);
+  }
+  if (auto p = session_.replica().Pending()) {
+    m.pending_events = p->events;
+    m.pending_bytes = p->bytes;
+    m.pending_evicted = p->evicted;
+  }
+  return m;
+}
+
 v1::NodeView Node::View() const {
   v1::NodeView v;
   std::error_code ec;
@@ -500,7 +528,14 @@ v1::NodeView Node::View() const {
   sv->set_peers_cut_off(s.peers_cut_off);
   sv->set_bytes_in(s.bytes_in);
   sv->set_bytes_out(s.bytes_out);
-  sv->set_expected(syncer_.Expected());
+  const sync::Progress& p = progress_.Current();
+  sv->set_catching_up(p.catching_up);
+  sv->set_received(p.received);
+  sv->set_expected(p.expected);
+  sv->set_missing(p.missing);
+  sv->set_rate_events_per_s(p.rate_events_per_s);
+  if (p.eta_s) sv->set_eta_s(*p.eta_s);
+  sv->set_elapsed_s(p.elapsed_s);
   return v;
 }
 

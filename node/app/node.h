@@ -20,8 +20,10 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "node/app/metrics.h"
 #include "node/app/session.h"
 #include "node/net/session.h"
+#include "node/sync/progress.h"
 #include "node/sync/syncer.h"
 #include "polder/v1/api.pb.h"
 
@@ -77,7 +79,14 @@ class Node {
   void AddAddress(const std::string& address);
 
   v1::NodeView View() const;
+  // The node's counters and gauges, for /metrics. Call on the io_context's thread.
+  MetricsSnapshot Metrics() const;
   sync::Syncer& syncer() { return syncer_; }
+  // Catch-up progress as of the last sample (taken every pump tick, ~20 ms, and whenever a
+  // peer's vector arrives or received events are committed).
+  const sync::Progress& progress() const { return progress_.Current(); }
+  // Called on the node's thread when a catch-up has just ended (received == expected).
+  std::function<void(const sync::Progress&)> on_caught_up;
   std::size_t ready_peers() const;
   Session& session() { return session_; }
 
@@ -109,6 +118,8 @@ class Node {
   std::array<std::uint8_t, 32> network_key_;
   asio::ip::tcp::acceptor acceptor_;
   sync::Syncer syncer_;
+  sync::ProgressMeter progress_;
+  void ObserveProgress();
   std::map<net::Session*, std::shared_ptr<Conn>> conns_;
   std::map<std::string, Target> targets_;
   std::vector<std::unique_ptr<asio::steady_timer>> timers_;

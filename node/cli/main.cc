@@ -1,7 +1,9 @@
 // polder: the command-line program. One subcommand per action on a circle; every subcommand
 // takes --json and returns the exit codes in node/cli/output.h.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -9,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <google/protobuf/stubs/logging.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
@@ -26,6 +29,7 @@
 #include "node/cli/tally_cmd.h"
 #include "node/decide/allocate.h"
 #include "node/decide/pabulib.h"
+#include "node/sync/progress.h"
 #include "polder/v1/api.pb.h"
 #include "storage/bundle.h"
 #include "storage/limits.h"
@@ -35,6 +39,12 @@ namespace {
 
 using app::Home;
 using app::Session;
+
+// `polder node` logs catch-up progress this often (seconds) ...
+constexpr int kProgressLogSeconds = 2;
+// ... and "caught up" at info level for catch-ups of at least this many events (or that lasted
+// a progress interval); the one-event catch-ups of ordinary gossip log at debug.
+constexpr std::uint64_t kLogCatchUpEvents = 100;
 
 struct Globals {
   std::string home;
@@ -496,6 +506,18 @@ int CmdShow(const Globals& g, const std::string& prefix) {
   return kExitOk;
 }
 
+sync::Progress ProgressOf(const v1::SyncView& y) {
+  sync::Progress p;
+  p.catching_up = y.catching_up();
+  p.received = y.received();
+  p.expected = y.expected();
+  p.missing = y.missing();
+  p.rate_events_per_s = y.rate_events_per_s();
+  if (y.has_eta_s()) p.eta_s = y.eta_s();
+  p.elapsed_s = y.elapsed_s();
+  return p;
+}
+
 int CmdStatus(const Globals& g) {
   Session s = OpenSession(g, false, false);
   auto& r = s.replica();
@@ -554,8 +576,11 @@ int CmdStatus(const Globals& g) {
     h += "sync:      " + std::to_string(y.events_stored()) + " events received new, " +
          std::to_string(y.duplicates()) + " duplicates, " + std::to_string(y.refused()) +
          " refused, " + std::to_string(y.events_sent()) + " sent";
-    if (y.expected() > 0) h += ", catching up: " + std::to_string(y.expected()) + " expected";
     h += "\n";
+    if (y.catching_up() || y.expected() > 0) {
+      h += std::string(y.catching_up() ? "catch-up:  " : "caught up: ") +
+           sync::DescribeProgress(ProgressOf(y)) + "\n";
+    }
   } else {
     h += "node:      not running (`polder node` starts it)\n";
   }
@@ -637,14 +662,37 @@ int CmdNode(const Globals& g, const NodeArgs& a) {
   asio::io_context io;
   app::Node node(io, s, cfg, network_key);
   Must(node.Start());
-  app::LocalApi api(io, node, home);
+  app::LocalApi api(io, node, home, Must(app::ReadApiSettings(home)));
   Must(api.Start(a.api_listen, 0));
+  // Catch-up progress: a line every few seconds while peers hold what this node lacks, and one
+  // when it has caught up (at debug for the brief catch-ups of ordinary gossip).
+  node.on_caught_up = [](const sync::Progress& p) {
+    const bool worth_a_line = p.received >= kLogCatchUpEvents || p.elapsed_s >= kProgressLogSeconds;
+    spdlog::log(worth_a_line ? spdlog::level::info : spdlog::level::debug,
+                "caught up: {} events in {}", p.received, sync::DescribeSeconds(p.elapsed_s));
+  };
+  asio::steady_timer progress_timer(io);
+  bool stopping = false;  // a wait that completed just before cancel() must not re-arm the timer
+  std::function<void()> log_progress = [&] {
+    progress_timer.expires_after(std::chrono::seconds(kProgressLogSeconds));
+    progress_timer.async_wait([&](const std::error_code& ec) {
+      if (ec || stopping) return;
+      const auto& p = node.progress();
+      if (p.catching_up && p.elapsed_s >= 1) {
+        spdlog::info("catching up: {}", sync::DescribeProgress(p));
+      }
+      log_progress();
+    });
+  };
+  log_progress();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping", sig);
     // Not api.Stop() here: a request in flight waits for this thread, which would wait for it.
     api.Withdraw();
+    stopping = true;
+    progress_timer.cancel();
     node.Stop();
   });
   const auto ep = node.local_endpoint();

@@ -26,6 +26,19 @@ bool Hostile(storage::RefusalCode code) {
 
 }  // namespace
 
+const char* ToString(CutOffReason reason) {
+  switch (reason) {
+    case CutOffReason::kMalformed: return "malformed";
+    case CutOffReason::kUnknownMessage: return "unknown_message";
+    case CutOffReason::kVersion: return "version";
+    case CutOffReason::kTooMany: return "too_many";
+    case CutOffReason::kBeyondCredit: return "beyond_credit";
+    case CutOffReason::kInvalidEvent: return "invalid_event";
+    case CutOffReason::kBadAnnouncement: return "bad_announcement";
+  }
+  return "unknown";
+}
+
 Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& sa) {
   v1::Announcement a;
   if (sa.body().size() > 4096 || !a.ParseFromString(sa.body())) {
@@ -202,7 +215,7 @@ void Syncer::OnMessage(PeerId id, ByteView message) {
   stats_.bytes_in += message.size();
   v1::SyncMessage m;
   if (!m.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-    return CutOff(p, "malformed sync message");
+    return CutOff(p, CutOffReason::kMalformed, "malformed sync message");
   }
   switch (m.msg_case()) {
     case v1::SyncMessage::kHello: return OnHello(p, m.hello());
@@ -214,15 +227,18 @@ void Syncer::OnMessage(PeerId id, ByteView message) {
     case v1::SyncMessage::kGraft: return OnAuthors(p, m.graft(), false);
     case v1::SyncMessage::kHave: return OnHave(id, p, m.have());
     case v1::SyncMessage::kWant: return OnWant(p, m.want());
-    default: return CutOff(p, "unknown sync message");
+    default: return CutOff(p, CutOffReason::kUnknownMessage, "unknown sync message");
   }
 }
 
 void Syncer::OnHello(Peer& p, const v1::Hello& h) {
   if (h.version() != kSyncVersion) {
-    return CutOff(p, "sync protocol version " + std::to_string(h.version()) + " not supported");
+    return CutOff(p, CutOffReason::kVersion,
+                  "sync protocol version " + std::to_string(h.version()) + " not supported");
   }
-  if (h.vector_digest().size() != 32) return CutOff(p, "hello without a vector digest");
+  if (h.vector_digest().size() != 32) {
+    return CutOff(p, CutOffReason::kMalformed, "hello without a vector digest");
+  }
   p.credit_out += std::min<std::uint64_t>(h.credit_bytes(), 64ull << 20);
   if (!h.reply()) SendHello(p, /*reply=*/true, 0);
   if (h.vector_digest() != local_.Digest().str()) {
@@ -240,7 +256,9 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
   for (const auto& h : v.heads()) {
     auto author = KeyFrom(h.author());
     auto head = EventId::FromBytes(AsBytes(h.head()));
-    if (!author || !head || h.seq() == 0) return CutOff(p, "malformed vector entry");
+    if (!author || !head || h.seq() == 0) {
+      return CutOff(p, CutOffReason::kMalformed, "malformed vector entry");
+    }
     auto& e = theirs.heads[*author];
     e.seq = h.seq();
     e.id = *head;
@@ -271,6 +289,7 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
     Send(p, m);
   }
   PickSource();
+  if (on_progress) on_progress();
   if (local_.AheadOf(p.known) > 0) {
     p.streaming = true;
     p.cursor = {};
@@ -325,10 +344,13 @@ void Syncer::Advance(storage::VersionVector& v, const MemberKey& author, std::ui
 void Syncer::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b, std::size_t wire_bytes) {
   if (b.events_size() == 0) return;
   if (static_cast<std::size_t>(b.events_size()) > kMaxBatchEventsIn) {
-    return CutOff(p, "event batch of " + std::to_string(b.events_size()) + " events");
+    return CutOff(p, CutOffReason::kTooMany,
+                  "event batch of " + std::to_string(b.events_size()) + " events");
   }
   if (!b.push()) {
-    if (wire_bytes > p.credit_in + 4096) return CutOff(p, "sent beyond its credit");
+    if (wire_bytes > p.credit_in + 4096) {
+      return CutOff(p, CutOffReason::kBeyondCredit, "sent beyond its credit");
+    }
     p.credit_in -= std::min<std::uint64_t>(p.credit_in, wire_bytes);
   }
   for (const auto& e : b.events()) {
@@ -381,6 +403,7 @@ void Syncer::Flush() {
     switch (r.outcome) {
       case storage::Outcome::kRefused:
         ++stats_.refused;
+        ++stats_.refused_by_reason[r.refusal ? storage::ToString(r.refusal->code) : "unknown"];
         if (r.refusal && Hostile(r.refusal->code) && !hostile.count(from)) {
           hostile[from] =
               std::string(storage::ToString(r.refusal->code)) + ": " + r.refusal->message;
@@ -434,6 +457,24 @@ void Syncer::Flush() {
     if (p && !inbox[i].push) graft[from].insert(r.author);
     Push(from, batch[i], r.author, r.seq, r.id);
   }
+  // The pending set's bounds may have evicted events (this batch's or older ones): the replica
+  // no longer holds them, so the vector must not claim them, or no peer would send them again.
+  for (const auto& [author, n] : replica_.TakeEvicted()) {
+    held_ -= std::min<std::uint64_t>(held_, n);
+    std::map<std::uint64_t, EventId> beyond;
+    auto head = replica_.VectorOf(author, &beyond);
+    if (!head) continue;  // read error: anti-entropy and the next Load() set it right
+    if (head->seq == 0) {
+      local_.heads.erase(author);
+    } else {
+      local_.heads[author] = *head;
+    }
+    if (beyond.empty()) {
+      beyond_gap_.erase(author);
+    } else {
+      beyond_gap_[author] = std::move(beyond);
+    }
+  }
   // Committed: each sender of a catch-up batch may send as much again.
   for (const auto& c : credits) {
     auto it = peers_.find(c.to);
@@ -452,9 +493,12 @@ void Syncer::Flush() {
   if (stored > 0 && on_stored) on_stored(stored);
   for (const auto& [id, why] : hostile) {
     auto it = peers_.find(id);
-    if (it != peers_.end()) CutOff(it->second, "sent an invalid event (" + why + ")");
+    if (it != peers_.end()) {
+      CutOff(it->second, CutOffReason::kInvalidEvent, "sent an invalid event (" + why + ")");
+    }
   }
   PickSource();
+  if (on_progress) on_progress();
 }
 
 void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& author,
@@ -496,13 +540,15 @@ void Syncer::SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool pru
 }
 
 void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
-  if (a.authors_size() > 10000) return CutOff(p, "prune or graft of too many authors");
+  if (a.authors_size() > 10000) {
+    return CutOff(p, CutOffReason::kTooMany, "prune or graft of too many authors");
+  }
   // An empty prune stops every eager push on this link; any graft starts them again.
   if (prune && a.authors_size() == 0) p.lazy_all = true;
   if (!prune) p.lazy_all = false;
   for (const auto& bytes : a.authors()) {
     auto k = KeyFrom(bytes);
-    if (!k) return CutOff(p, "malformed author in prune or graft");
+    if (!k) return CutOff(p, CutOffReason::kMalformed, "malformed author in prune or graft");
     if (prune) {
       if (p.lazy.size() < 100000) p.lazy.insert(*k);
     } else {
@@ -512,11 +558,11 @@ void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
 }
 
 void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
-  if (n.notes_size() > 10000) return CutOff(p, "too many notes");
+  if (n.notes_size() > 10000) return CutOff(p, CutOffReason::kTooMany, "too many notes");
   const auto deadline = std::chrono::steady_clock::now() + kHaveWait;
   for (const auto& note : n.notes()) {
     auto author = KeyFrom(note.author());
-    if (!author || note.seq() == 0) return CutOff(p, "malformed note");
+    if (!author || note.seq() == 0) return CutOff(p, CutOffReason::kMalformed, "malformed note");
     Advance(p.known, *author, note.seq(), EventId{});
     if (local_.SeqOf(*author) >= note.seq()) continue;
     if (missing_.size() >= kMaxMissing && !missing_.count(*author)) continue;  // repair later
@@ -557,7 +603,7 @@ void Syncer::Tick() {
 }
 
 void Syncer::OnWant(Peer& p, const v1::Notes& n) {
-  if (n.notes_size() > 10000) return CutOff(p, "too many notes");
+  if (n.notes_size() > 10000) return CutOff(p, CutOffReason::kTooMany, "too many notes");
   v1::SyncMessage m;
   auto* b = m.mutable_events();
   b->set_push(true);
@@ -565,7 +611,7 @@ void Syncer::OnWant(Peer& p, const v1::Notes& n) {
   for (const auto& note : n.notes()) {
     if (bytes > kBatchBytes) break;  // one batch per Want; the rest comes by anti-entropy
     auto author = KeyFrom(note.author());
-    if (!author || note.seq() == 0) return CutOff(p, "malformed note");
+    if (!author || note.seq() == 0) return CutOff(p, CutOffReason::kMalformed, "malformed note");
     auto events = replica_.EventsOf(*author, note.seq(), 1000);
     if (!events) continue;
     for (const auto& e : *events) {
@@ -589,16 +635,19 @@ void Syncer::OnLocalEvent(ByteView event, const MemberKey& author, std::uint64_t
     head.id = decoded->id;
   }
   ++held_;
+  ++stats_.events_authored;
   Push(std::nullopt, event, author, seq, decoded->id);
 }
 
 void Syncer::OnPeers(Peer& p, const v1::PeerList& l) {
   if (static_cast<std::size_t>(l.announcements_size()) > kMaxAnnouncements) {
-    return CutOff(p, "peer list too long");
+    return CutOff(p, CutOffReason::kTooMany, "peer list too long");
   }
   for (const auto& sa : l.announcements()) {
     auto a = OpenAnnouncement(sa);
-    if (!a) return CutOff(p, "bad announcement: " + a.error().message);
+    if (!a) {
+      return CutOff(p, CutOffReason::kBadAnnouncement, "bad announcement: " + a.error().message);
+    }
     const auto circle = replica_.circle();
     if (circle && a->circle_id() != circle->str()) continue;  // another circle's: ignore
     auto member = KeyFrom(a->member());
@@ -629,10 +678,11 @@ void Syncer::OnPeers(Peer& p, const v1::PeerList& l) {
   }
 }
 
-void Syncer::CutOff(Peer& p, const std::string& reason) {
+void Syncer::CutOff(Peer& p, CutOffReason why, const std::string& detail) {
   ++stats_.peers_cut_off;
+  ++stats_.cut_off_by_reason[ToString(why)];
   p.streaming = false;
-  p.link->Close(reason);
+  p.link->Close(detail);
 }
 
 }  // namespace polder::sync

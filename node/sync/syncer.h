@@ -58,6 +58,18 @@ class Link {
   virtual void Close(std::string reason) = 0;
 };
 
+// Why a peer was cut off (a bounded set: metrics label them).
+enum class CutOffReason {
+  kMalformed,        // a message, vector entry, note or author that does not parse
+  kUnknownMessage,   // a message type this version does not know
+  kVersion,          // a Hello of another sync protocol version
+  kTooMany,          // a batch, list or note set over its limit
+  kBeyondCredit,     // catch-up beyond the credit granted
+  kInvalidEvent,     // an event no honest node would pass on (bad signature, ...)
+  kBadAnnouncement,  // an announcement whose signature or content does not hold
+};
+const char* ToString(CutOffReason reason);
+
 struct SyncStats {
   std::uint64_t events_received = 0;  // events that arrived (any outcome)
   std::uint64_t events_stored = 0;    // new to this replica
@@ -68,8 +80,13 @@ struct SyncStats {
   std::uint64_t pushes_dropped = 0;  // queue full: anti-entropy repairs them
   std::uint64_t prunes_sent = 0;     // duplicates led us to ask a peer to stop pushing an author
   std::uint64_t batches_committed = 0;
-  std::uint64_t peers_cut_off = 0;  // for invalid data
-  std::uint64_t bytes_in = 0, bytes_out = 0;
+  std::uint64_t peers_cut_off = 0;            // for invalid data
+  std::uint64_t bytes_in = 0, bytes_out = 0;  // application messages (sync protocol)
+  std::uint64_t events_authored = 0;          // authored here (OnLocalEvent)
+  // Refused events by refusal code (storage::ToString(RefusalCode)) and peers cut off by
+  // ToString(CutOffReason): both bounded by their enums.
+  std::map<std::string, std::uint64_t> refused_by_reason;
+  std::map<std::string, std::uint64_t> cut_off_by_reason;
 };
 
 using PeerId = std::uint64_t;
@@ -111,6 +128,9 @@ class Syncer {
   std::function<void(const storage::StoredPeer&)> on_peer_announced;
   // Called after events were stored (new to this replica), e.g. to refresh views.
   std::function<void(std::size_t stored)> on_stored;
+  // Called when what peers hold that this replica lacks (Expected()) may have changed: a peer's
+  // vector arrived or received events were committed. For progress meters.
+  std::function<void()> on_progress;
   // Called for each event received from a peer and stored (new to this replica).
   std::function<void(const EventId&, std::size_t bytes)> on_event_stored;
 
@@ -166,7 +186,7 @@ class Syncer {
   };
   void OnPeers(Peer& p, const v1::PeerList& l);
   void Stream(Peer& p);
-  void CutOff(Peer& p, const std::string& reason);
+  void CutOff(Peer& p, CutOffReason why, const std::string& detail);
   // Catch-up comes from one peer at a time (the source), so a node that joins or returns does
   // not receive the same events from every neighbour: only the source holds catch-up credit.
   // When it has nothing more, the next peer that holds more gets our current vector and credit.

@@ -619,7 +619,7 @@ TEST_F(IngestTest, ApplyOrderStaysUniqueAcrossAForkInOneBatch) {
   replica_ = Open();
 }
 
-TEST_F(IngestTest, PendingSetIsBounded) {
+TEST_F(IngestTest, PendingSetIsBoundedByEvictingTheOldest) {
   InAll();
   const int s = c_.Stranger();
   for (int i = 0; i < 3; ++i) c_.Comment(s, "wait " + std::to_string(i));
@@ -628,9 +628,12 @@ TEST_F(IngestTest, PendingSetIsBounded) {
   EXPECT_EQ(replica_->IngestOne(evs[1], opt)->outcome, Outcome::kPending);
   EXPECT_EQ(replica_->IngestOne(evs[2], opt)->outcome, Outcome::kPending);
   auto r = replica_->IngestOne(evs[3], opt);
-  ASSERT_EQ(r->outcome, Outcome::kRefused);
-  EXPECT_EQ(r->refusal->code, RefusalCode::kPendingFull);
+  EXPECT_EQ(r->outcome, Outcome::kPending);
   EXPECT_EQ(CountsNow().pending, 2u);
+  EXPECT_EQ(replica_->Pending()->evicted, 1u);
+  const auto id = [&](const Bytes& ev) { return Decode(ev, c_.now() + 1000)->id; };
+  EXPECT_FALSE(replica_->EventBytes(id(evs[1])).value()) << "the oldest was evicted";
+  EXPECT_TRUE(replica_->EventBytes(id(evs[3])).value()) << "the newest was kept";
 }
 
 TEST_F(IngestTest, OneStrangerGetsOnlyAShareOfThePendingSet) {

@@ -1,4 +1,7 @@
 // Partitions and hostile peers, on loopback in one process.
+#include <functional>
+#include <utility>
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/ip/tcp.hpp>
@@ -7,6 +10,7 @@
 
 #include "node/net/session.h"
 #include "storage/event.h"
+#include "storage/limits.h"
 #include "tests/sync/harness.h"
 
 namespace polder::testing {
@@ -72,7 +76,8 @@ struct HostileRun {
 };
 
 HostileRun RunHostile(Network& net, int hostile, int honest, std::vector<Bytes> messages,
-                      std::chrono::milliseconds wait = 5s) {
+                      std::chrono::milliseconds wait = 5s,
+                      const std::function<bool()>& done = nullptr) {
   HostileRun out;
   auto& io = net.io();
   asio::ip::tcp::socket sock(io);
@@ -88,7 +93,7 @@ HostileRun RunHostile(Network& net, int hostile, int honest, std::vector<Bytes> 
     for (const auto& m : messages) s->Post(m);
   });
   asio::co_spawn(io, s->Run(), asio::detached);
-  net.RunUntil([&] { return s->closed().has_value(); }, wait);
+  net.RunUntil([&] { return s->closed().has_value() || (done && done()); }, wait);
   out.closed = s->closed();
   out.ready = s->ready();
   s->Close(net::CloseReason::kShutdown);
@@ -187,6 +192,49 @@ TEST(HostilePeer, IsCutOffAndChangesNothing) {
   ASSERT_TRUE(net.RunUntil([&] { return forked(0) && forked(1); }, 10s))
       << "the fork proof did not reach every honest node";
   ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 10s));
+  EXPECT_EQ(net.StateDigest(0), net.StateDigest(1));
+}
+
+// A member's node floods an honest node with events past a gap that never closes: the honest
+// node's pending set keeps to one author's share, the rest is evicted and counted, and its
+// version vector never claims what it no longer holds.
+TEST(HostilePeer, FloodPastAGapIsBoundedAndItsVectorStaysTrue) {
+  Network net(3, 2, 13);
+  net.Start(0, {});
+  net.Start(1, {0});
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 10s));
+  const int hostile = 2;
+  auto& hk = net.member(hostile).session->key();
+  constexpr auto kFlood = static_cast<std::uint64_t>(storage::kMaxPendingPerAuthor) + 200;
+  std::vector<Bytes> batches;
+  std::vector<Bytes> batch;
+  const std::int64_t now = app::NowMs();
+  for (std::uint64_t seq = 2; seq < kFlood + 2; ++seq) {
+    v1::EventBody b;
+    b.set_circle_id(net.circle().str());
+    b.set_author(hk.public_key().str());
+    b.set_seq(seq);
+    b.set_prev(std::string(32, '\x07'));  // seq 1 never comes
+    b.set_timestamp_ms(now);
+    b.mutable_comment()->set_text("flood");
+    batch.push_back(storage::Sign(hk, b, nullptr));
+    if (batch.size() == 5000) batches.push_back(Batch(std::exchange(batch, {})));
+  }
+  if (!batch.empty()) batches.push_back(Batch(batch));
+  auto& node = *net.member(0).node;
+  const auto r = RunHostile(net, hostile, 0, batches, 60s,
+                            [&] { return node.syncer().stats().events_stored >= kFlood; });
+  EXPECT_FALSE(r.closed.has_value()) << "events past a gap are not hostile by themselves";
+  ASSERT_GE(node.syncer().stats().events_stored, kFlood);
+  const auto pending = *net.member(0).session->replica().Pending();
+  EXPECT_LE(pending.events, static_cast<std::uint64_t>(storage::kMaxPendingPerAuthor));
+  EXPECT_GE(pending.evicted, 200u);
+  const auto m = node.Metrics();
+  EXPECT_EQ(m.pending_evicted, pending.evicted);
+  EXPECT_EQ(node.syncer().vector().SeqOf(hk.public_key()), 0u)
+      << "without seq 1, the vector holds nothing of this author";
+  // The honest nodes still agree (node 1 received node 0's pushes and bounded them too).
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 30s));
   EXPECT_EQ(net.StateDigest(0), net.StateDigest(1));
 }
 

@@ -1,0 +1,77 @@
+#include "node/app/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace polder::app {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+
+double D(std::uint64_t v) { return static_cast<double>(v); }
+
+}  // namespace
+
+std::string RenderMetrics(const MetricsSnapshot& s) {
+  // A fresh registry per scrape: the node's counters are the source of truth and are copied in
+  // whole, so nothing here has to remember what the last scrape saw.
+  prometheus::Registry r;
+  auto counter = [&](const char* name, const char* help, std::uint64_t value) {
+    BuildCounter().Name(name).Help(help).Register(r).Add({}).Increment(D(value));
+  };
+  auto gauge = [&](const char* name, const char* help, std::uint64_t value) {
+    BuildGauge().Name(name).Help(help).Register(r).Add({}).Set(D(value));
+  };
+  counter("polder_events_stored_total",
+          "Events new to this replica stored by the node: received from peers or authored here",
+          s.sync.events_stored + s.sync.events_authored);
+  counter("polder_events_received_total",
+          "Events that arrived from peers, whatever the gate decided", s.sync.events_received);
+  counter("polder_events_duplicate_total", "Events received that the replica already held",
+          s.sync.duplicates);
+  auto& refused = BuildCounter()
+                      .Name("polder_events_refused_total")
+                      .Help("Events from peers refused by the ingest gate, by refusal code")
+                      .Register(r);
+  for (const auto& [reason, n] : s.sync.refused_by_reason) {
+    refused.Add({{"reason", reason}}).Increment(D(n));
+  }
+  counter("polder_events_sent_total", "Events sent to peers (catch-up and push)",
+          s.sync.events_sent);
+  counter("polder_push_dropped_total",
+          "Eager pushes dropped because a peer's send queue was full (anti-entropy repairs them)",
+          s.sync.pushes_dropped);
+  auto& cut = BuildCounter()
+                  .Name("polder_peers_cut_off_total")
+                  .Help("Sessions the sync protocol closed for invalid or hostile data, by reason")
+                  .Register(r);
+  for (const auto& [reason, n] : s.sync.cut_off_by_reason) {
+    cut.Add({{"reason", reason}}).Increment(D(n));
+  }
+  counter("polder_bytes_sent_total", "Bytes of sync messages queued for peers", s.sync.bytes_out);
+  counter("polder_bytes_received_total", "Bytes of sync messages received from peers",
+          s.sync.bytes_in);
+  auto& sessions = BuildGauge()
+                       .Name("polder_sessions")
+                       .Help("Ready sessions with peers, by who dialled")
+                       .Register(r);
+  sessions.Add({{"direction", "inbound"}}).Set(D(s.sessions_inbound));
+  sessions.Add({{"direction", "outbound"}}).Set(D(s.sessions_outbound));
+  gauge("polder_sync_lag_events",
+        "Events connected peers hold that this replica lacks, as far as the node knows",
+        s.sync_lag_events);
+  gauge("polder_pending_events", "Events held waiting for a missing event or an admission",
+        s.pending_events);
+  gauge("polder_pending_bytes", "Bytes of the events in the pending set", s.pending_bytes);
+  counter("polder_pending_evicted_total",
+          "Pending events evicted to keep the pending set within its bounds (fetched again if "
+          "needed)",
+          s.pending_evicted);
+  return prometheus::TextSerializer().Serialize(r.Collect());
+}
+
+}  // namespace polder::app
