@@ -25,6 +25,7 @@
 #include "node/app/node.h"
 #include "node/app/session.h"
 #include "node/cli/amount.h"
+#include "node/cli/as_of.h"
 #include "node/cli/output.h"
 #include "node/cli/tally_cmd.h"
 #include "node/decide/allocate.h"
@@ -173,6 +174,43 @@ int CmdId(const Globals& g) {
   return kExitOk;
 }
 
+// Decision-rule options: an empty string (or no value) leaves the rule as it is.
+struct RuleArgs {
+  std::string window, quorum, approval, weighting, allocation, blocking, max_share, max_org_share;
+  std::string override_share, rule_change_share;
+  std::optional<std::uint32_t> acceptances, admission, seals;
+};
+
+void ApplyRules(const RuleArgs& a, v1::DecisionRules* r) {
+  if (!a.window.empty()) r->set_voting_window_ms(Must(ParseDuration(a.window)));
+  if (!a.quorum.empty()) r->set_quorum_bps(Must(ParsePercent(a.quorum)));
+  if (!a.approval.empty()) r->set_approval_bps(Must(ParsePercent(a.approval)));
+  if (a.weighting == "member") {
+    r->set_weighting(v1::DecisionRules::ONE_MEMBER_ONE_VOTE);
+  } else if (a.weighting == "org-balanced") {
+    r->set_weighting(v1::DecisionRules::ORGANISATION_BALANCED);
+  } else if (!a.weighting.empty()) {
+    Usage("--weighting must be member or org-balanced");
+  }
+  if (a.allocation == "greedy") {
+    r->set_allocation(v1::DecisionRules::GREEDY_APPROVAL);
+  } else if (a.allocation == "mes") {
+    r->set_allocation(v1::DecisionRules::EQUAL_SHARES);
+  } else if (!a.allocation.empty()) {
+    Usage("--allocation must be greedy or mes");
+  }
+  if (!a.blocking.empty()) r->set_blocking_severity(ParseSeverity(a.blocking));
+  if (!a.max_share.empty()) r->set_max_share_per_proposal_bps(Must(ParsePercent(a.max_share)));
+  if (!a.max_org_share.empty()) r->set_max_share_per_org_bps(Must(ParsePercent(a.max_org_share)));
+  if (!a.override_share.empty()) r->set_override_bps(Must(ParsePercent(a.override_share)));
+  if (!a.rule_change_share.empty()) {
+    r->set_rule_change_bps(Must(ParsePercent(a.rule_change_share)));
+  }
+  if (a.acceptances) r->set_mitigation_acceptances(*a.acceptances);
+  if (a.admission) r->set_admission_quorum(*a.admission);
+  if (a.seals) r->set_seals_required(*a.seals);
+}
+
 struct CharterArgs {
   std::string name, purpose, pool, unit = "EUR", window = "7d", quorum = "50%", approval = "50%";
   std::string weighting = "member", allocation = "greedy", blocking = "high";
@@ -194,29 +232,18 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   c.set_unit(a.unit);
   c.set_decimals(a.decimals);
   *c.mutable_founder() = me;
-  auto* r = c.mutable_rules();
-  r->set_voting_window_ms(Must(ParseDuration(a.window)));
-  r->set_quorum_bps(Must(ParsePercent(a.quorum)));
-  r->set_approval_bps(Must(ParsePercent(a.approval)));
-  if (a.weighting == "member") {
-    r->set_weighting(v1::DecisionRules::ONE_MEMBER_ONE_VOTE);
-  } else if (a.weighting == "org-balanced") {
-    r->set_weighting(v1::DecisionRules::ORGANISATION_BALANCED);
-  } else {
-    Usage("--weighting must be member or org-balanced");
-  }
-  if (a.allocation == "greedy") {
-    r->set_allocation(v1::DecisionRules::GREEDY_APPROVAL);
-  } else if (a.allocation == "mes") {
-    r->set_allocation(v1::DecisionRules::EQUAL_SHARES);
-  } else {
-    Usage("--allocation must be greedy or mes");
-  }
-  r->set_blocking_severity(ParseSeverity(a.blocking));
-  r->set_max_share_per_proposal_bps(Must(ParsePercent(a.max_share)));
-  r->set_max_share_per_org_bps(Must(ParsePercent(a.max_org_share)));
-  r->set_mitigation_acceptances(a.acceptances);
-  r->set_admission_quorum(a.admission);
+  RuleArgs rules;
+  rules.window = a.window;
+  rules.quorum = a.quorum;
+  rules.approval = a.approval;
+  rules.weighting = a.weighting;
+  rules.allocation = a.allocation;
+  rules.blocking = a.blocking;
+  rules.max_share = a.max_share;
+  rules.max_org_share = a.max_org_share;
+  rules.acceptances = a.acceptances;
+  rules.admission = a.admission;
+  ApplyRules(rules, c.mutable_rules());
   std::string salt(16, '\0');
   crypto::RandomBytes(std::span(reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()));
   c.set_salt(salt);
@@ -302,27 +329,71 @@ int CmdAdmit(const Globals& g, const std::string& id, const std::string& name,
 
 struct ProposeArgs {
   std::string title, body, amount, purpose_fit, deadline, topic;
+  std::string at;  // an absolute deadline (RFC 3339 or Unix ms): proposals sharing one form a round
 };
+
+// The deadline of a proposal authored at `now_ms`: --deadline, else now + --voting-window, else
+// now + the charter's window.
+std::int64_t DeadlineOf(const v1::Charter& charter, const std::string& window,
+                        const std::string& at, std::int64_t now_ms) {
+  if (!at.empty() && !window.empty()) Usage("give --deadline or --voting-window, not both");
+  if (!at.empty()) {
+    const std::int64_t d = Must(ParseAsOf(at));
+    if (d <= now_ms) Usage("--deadline must be in the future");
+    return d;
+  }
+  std::int64_t w = charter.rules().voting_window_ms();
+  if (w <= 0) w = 7 * 86'400'000LL;
+  if (!window.empty()) w = Must(ParseDuration(window));
+  return now_ms + w;
+}
 
 int CmdPropose(const Globals& g, const ProposeArgs& p) {
   Session s = OpenSession(g, true, true);
   const auto charter = Must(s.replica().Charter());
   const std::int64_t amount = Must(ParseAmount(p.amount, charter.decimals()));
-  std::int64_t window = charter.rules().voting_window_ms();
-  if (window <= 0) window = 7 * 86'400'000LL;
-  if (!p.deadline.empty()) window = Must(ParseDuration(p.deadline));
   auto a = Must(s.Author([&](v1::EventBody& b) {
     auto* pr = b.mutable_proposal();
     pr->set_title(p.title);
     pr->set_body(p.body);
     pr->set_amount_minor(amount);
     pr->set_purpose_fit(p.purpose_fit);
-    pr->set_deadline_ms(b.timestamp_ms() + window);
+    pr->set_deadline_ms(DeadlineOf(charter, p.deadline, p.at, b.timestamp_ms()));
     pr->set_topic(p.topic);
   }));
   PrintReceipt(g, s, a,
                "✓ Proposed \"" + p.title + "\" for " + s.replica().FormatAmount(amount) + " (id " +
                    Short(a.id.hex()) + ")");
+  return kExitOk;
+}
+
+struct RuleChangeArgs {
+  std::string title, body, purpose_fit, window, at;
+  RuleArgs rules;
+};
+
+// A rule-change proposal: the rules in force now (the charter's, as changed by the rule changes
+// adopted in closed rounds), with the options given changed.
+int CmdProposeRules(const Globals& g, const RuleChangeArgs& p) {
+  Session s = OpenSession(g, true, true);
+  const auto charter = Must(s.replica().Charter());
+  const auto folded = Must(FoldReplica(s.replica()));
+  const auto now = decide::Tally(folded.state, app::NowMs()).rules_now;
+  v1::DecisionRules rules = decide::ToProto(now);
+  ApplyRules(p.rules, &rules);
+  if (decide::EffectiveRules(rules) == now) Usage("these are the rules in force already");
+  auto a = Must(s.Author([&](v1::EventBody& b) {
+    auto* pr = b.mutable_proposal();
+    pr->set_title(p.title);
+    pr->set_body(p.body);
+    pr->set_amount_minor(0);
+    pr->set_purpose_fit(p.purpose_fit);
+    pr->set_deadline_ms(DeadlineOf(charter, p.window, p.at, b.timestamp_ms()));
+    *pr->mutable_rules() = rules;
+  }));
+  PrintReceipt(g, s, a,
+               "✓ Proposed the rule change \"" + p.title + "\" (id " + Short(a.id.hex()) +
+                   "); it applies to rounds after its own once adopted by a supermajority");
   return kExitOk;
 }
 
@@ -366,19 +437,24 @@ int CmdFlag(const Globals& g, const std::string& prefix, const std::string& seve
 }
 
 int CmdResolve(const Globals& g, const std::string& prefix, bool withdraw,
-               const std::string& answer) {
-  if (withdraw == !answer.empty()) Usage("give exactly one of --withdraw or --answer TEXT");
+               const std::string& answer, bool override_vote) {
+  if (int{withdraw} + int{!answer.empty()} + int{override_vote} != 1) {
+    Usage("give exactly one of --withdraw, --answer TEXT or --override");
+  }
   Session s = OpenSession(g, true, true);
   const EventId id = Resolve(s, prefix, "flag");
   auto a = Must(s.Author([&](v1::EventBody& b) {
     auto* r = b.mutable_flag_resolution();
     r->set_flag(id.str());
-    r->set_kind(withdraw ? v1::FlagResolution::WITHDRAW : v1::FlagResolution::ANSWER);
+    r->set_kind(withdraw        ? v1::FlagResolution::WITHDRAW
+                : override_vote ? v1::FlagResolution::OVERRIDE
+                                : v1::FlagResolution::ANSWER);
     r->set_mitigation(answer);
   }));
   PrintReceipt(g, s, a,
-               withdraw ? "✓ Withdrew flag " + Short(id.hex())
-                        : "✓ Answered flag " + Short(id.hex()) + " with a mitigation");
+               withdraw        ? "✓ Withdrew flag " + Short(id.hex())
+               : override_vote ? "✓ Voted to override flag " + Short(id.hex())
+                               : "✓ Answered flag " + Short(id.hex()) + " with a mitigation");
   return kExitOk;
 }
 
@@ -1000,7 +1076,39 @@ int Main(int argc, char** argv) {
   propose->add_option("--voting-window", pa.deadline,
                       "voting window, e.g. 3d (default: the charter's)");
   propose->add_option("--topic", pa.topic, "topic, for topic delegations");
+  propose->add_option("--deadline", pa.at,
+                      "voting deadline (RFC 3339 or Unix ms); proposals sharing one form a round");
   propose->callback([&] { run = [&] { return CmdPropose(g, pa); }; });
+
+  RuleChangeArgs ra;
+  auto* rules_cmd = app.add_subcommand(
+      "propose-rules", "propose changing the decision rules (adopted by a supermajority)");
+  rules_cmd->add_option("--title", ra.title, "short title")->required();
+  rules_cmd->add_option("--body", ra.body, "why");
+  rules_cmd->add_option("--purpose-fit", ra.purpose_fit, "how it serves the circle's purpose");
+  rules_cmd->add_option("--voting-window", ra.window, "voting window, e.g. 3d");
+  rules_cmd->add_option("--deadline", ra.at, "voting deadline (RFC 3339 or Unix ms)");
+  rules_cmd->add_option("--default-window", ra.rules.window, "default voting window, e.g. 7d");
+  rules_cmd->add_option("--quorum", ra.rules.quorum, "share of members who must vote");
+  rules_cmd->add_option("--approval", ra.rules.approval, "share of for/(for+against) needed");
+  rules_cmd->add_option("--weighting", ra.rules.weighting, "member | org-balanced");
+  rules_cmd->add_option("--allocation", ra.rules.allocation, "greedy | mes");
+  rules_cmd->add_option("--blocking-severity", ra.rules.blocking, "lowest severity that blocks");
+  rules_cmd->add_option("--max-share", ra.rules.max_share,
+                        "largest share of the pool per proposal");
+  rules_cmd->add_option("--max-org-share", ra.rules.max_org_share,
+                        "largest share of the pool per organisation");
+  rules_cmd->add_option("--mitigation-acceptances", ra.rules.acceptances,
+                        "members who must accept a mitigation");
+  rules_cmd->add_option("--override-share", ra.rules.override_share,
+                        "weight share that overrides a flag");
+  rules_cmd->add_option("--admission-quorum", ra.rules.admission,
+                        "members who must admit a newcomer");
+  rules_cmd->add_option("--seals-required", ra.rules.seals,
+                        "seals that make a round final (0: a majority)");
+  rules_cmd->add_option("--rule-change-share", ra.rules.rule_change_share,
+                        "for/(for+against) a rule change needs");
+  rules_cmd->callback([&] { run = [&] { return CmdProposeRules(g, ra); }; });
 
   auto* vote = app.add_subcommand("vote", "vote on a proposal: for, against or abstain");
   vote->add_option("PROPOSAL", prefix, "proposal id or unique prefix")->required();
@@ -1014,12 +1122,16 @@ int Main(int argc, char** argv) {
   flag->add_option("--rationale", rationale, "why it is risky")->required();
   flag->callback([&] { run = [&] { return CmdFlag(g, prefix, severity, category, rationale); }; });
 
-  auto* resolve =
-      app.add_subcommand("resolve", "withdraw your flag, or answer a flag on your proposal");
+  auto* resolve = app.add_subcommand(
+      "resolve", "withdraw your flag, answer a flag on your proposal, or vote to override a flag");
   resolve->add_option("FLAG", prefix, "flag id or unique prefix")->required();
   resolve->add_flag("--withdraw", flag_a, "withdraw the flag (its author only)");
   resolve->add_option("--answer", text, "mitigation text (the proposer only)");
-  resolve->callback([&] { run = [&] { return CmdResolve(g, prefix, flag_a, text); }; });
+  bool override_vote = false;
+  resolve->add_flag("--override", override_vote,
+                    "vote to override the flag (ends it once a supermajority has)");
+  resolve->callback(
+      [&] { run = [&] { return CmdResolve(g, prefix, flag_a, text, override_vote); }; });
 
   auto* endorse = app.add_subcommand("endorse", "co-sponsor a proposal");
   endorse->add_option("PROPOSAL", prefix, "proposal id or unique prefix")->required();

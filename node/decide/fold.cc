@@ -245,6 +245,24 @@ Rules EffectiveRules(const v1::DecisionRules& r) {
   return out;
 }
 
+v1::DecisionRules ToProto(const Rules& r) {
+  v1::DecisionRules out;
+  out.set_voting_window_ms(r.voting_window_ms);
+  out.set_quorum_bps(r.quorum_bps);
+  out.set_approval_bps(r.approval_bps);
+  out.set_weighting(r.weighting);
+  out.set_allocation(r.allocation);
+  out.set_max_share_per_proposal_bps(r.max_share_per_proposal_bps);
+  out.set_max_share_per_org_bps(r.max_share_per_org_bps);
+  out.set_blocking_severity(r.blocking_severity);
+  out.set_mitigation_acceptances(r.mitigation_acceptances);
+  out.set_override_bps(r.override_bps);
+  out.set_admission_quorum(r.admission_quorum);
+  out.set_seals_required(r.seals_required);
+  out.set_rule_change_bps(r.rule_change_bps);
+  return out;
+}
+
 const Member* CircleState::FindMember(const MemberKey& key) const {
   auto it = std::lower_bound(members.begin(), members.end(), key,
                              [](const Member& m, const MemberKey& k) { return m.key < k; });

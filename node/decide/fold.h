@@ -59,6 +59,8 @@ struct Rules {
   bool operator==(const Rules&) const = default;
 };
 Rules EffectiveRules(const v1::DecisionRules& rules);
+// The rules as an event carries them (every field set; EffectiveRules(ToProto(r)) == r).
+v1::DecisionRules ToProto(const Rules& rules);
 
 // One decoded event: its id (BLAKE2b-256 of the signed body bytes) and its body.
 struct FoldEvent {

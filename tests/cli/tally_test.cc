@@ -507,3 +507,79 @@ TEST_F(TallyCliTest, ReplicaWithoutACircleSaysSoAndAnEmptyCircleHasItsWholePool)
 
 }  // namespace
 }  // namespace polder
+
+namespace polder {
+namespace {
+
+// A shared deadline makes a round; a rule change is adopted by a supermajority; two of three
+// members override a blocking flag.
+TEST_F(TallyCliTest, SharedDeadlineRuleChangeAndOverrideVote) {
+  const auto a = Home("a"), b = Home("b"), c = Home("c");
+  Ok(a, "init --name A --org O1");
+  Ok(b, "init --name B --org O2");
+  Ok(c, "init --name C --org O3");
+  Ok(a, "circle create --name F --purpose P --pool 1000 --voting-window 1d");
+  At(kT0 + 1000);
+  Ok(a, "admit " + Id(b) + " --name B --org O2");
+  Ok(a, "admit " + Id(c) + " --name C --org O3");
+  homes_ = {a, b, c};
+  ana_ = a;
+  Sync(a, b);
+  Sync(a, c);
+
+  At(kT0 + kMinute);
+  const std::string deadline = std::to_string(kT0 + kDay);
+  const std::string x = Ok(a, "propose --title X --amount 100 --deadline " + deadline)["event_id"];
+  const std::string y = Ok(b, "propose --title Y --amount 100 --deadline " + deadline)["event_id"];
+  const std::string rc =
+      Ok(b, "propose-rules --title Stricter --quorum 100% --deadline " + deadline)["event_id"];
+  EXPECT_EQ(RunPolder(b, "propose-rules --title Same --quorum 50%").code, 2)
+      << "the rules in force already: refused";
+  EXPECT_EQ(RunPolder(a, "propose --title Z --amount 1 --deadline 1 --voting-window 1d").code, 2);
+  SyncAll();
+  At(kT0 + 2 * kMinute);
+  const std::string flag =
+      Ok(c, "flag " + x.substr(0, 8) + " --severity high --category c --rationale r")["event_id"];
+  SyncAll();
+  At(kT0 + 3 * kMinute);
+  for (const auto& h : {a, b, c}) {
+    for (const auto& p : {x, y, rc}) Ok(h, "vote " + p.substr(0, 8) + " for");
+  }
+  EXPECT_EQ(RunPolder(a, "resolve " + flag.substr(0, 8) + " --override --withdraw").code, 2);
+  Ok(a, "resolve " + flag.substr(0, 8) + " --override");
+  SyncAll();
+
+  const std::string after = " --as-of " + std::to_string(kT0 + 2 * kDay);
+  auto t = Ok(a, "tally" + after);
+  std::map<std::string, json> by_id;
+  for (const auto& p : t["proposals"]) by_id[p["proposal_id"]] = p;
+  EXPECT_EQ(by_id[x]["status"], "not_funded") << "one override vote of three is not enough";
+  EXPECT_EQ(by_id[x]["reason"], "blocked_by_flag");
+  EXPECT_EQ(by_id[y]["status"], "funded");
+  EXPECT_EQ(by_id[rc]["status"], "adopted");
+  EXPECT_EQ(by_id[rc]["rule_change"], true);
+  EXPECT_EQ(by_id[rc]["finality"], "provisional");
+  ASSERT_EQ(t["rounds"].size(), 1u) << "one shared deadline, one round";
+  EXPECT_EQ(t["rounds"][0]["proposals"].size(), 3u);
+
+  At(kT0 + 4 * kMinute);
+  Ok(b, "resolve " + flag.substr(0, 8) + " --override");  // two of three: at least 66.66 %
+  Sync(b, a);
+  t = Ok(a, "tally" + after);
+  for (const auto& p : t["proposals"]) by_id[p["proposal_id"]] = p;
+  EXPECT_EQ(by_id[x]["status"], "funded");
+  const auto audit = Ok(a, "audit " + x.substr(0, 8) + after);
+  ASSERT_EQ(audit["flags"].size(), 1u);
+  EXPECT_EQ(audit["flags"][0]["state"], "overridden");
+  const auto audit_rc = Ok(a, "audit " + rc.substr(0, 8) + after);
+  bool checked = false;
+  for (const auto& ch : audit_rc["checks"]) {
+    checked |= ch["rule"].get<std::string>().find("rule_change_bps") != std::string::npos &&
+               ch["holds"] == true;
+  }
+  EXPECT_TRUE(checked) << audit_rc["checks"].dump();
+  EXPECT_NE(Text(a, "tally" + after).find("adopted"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace polder
