@@ -76,16 +76,22 @@ for n in ben chloe dev eli; do
   wait_until "${n^} to see their admission" has_members "$work/$n" "$count"
 done
 
-step "Anyone may propose: Ben and Chloé each propose something"
+step "Anyone may propose: Ben and Chloé propose spending, Ana a rule change (one round, 40 s)"
+# A shared deadline makes a funding round; the demo's closes 40 s from now.
+deadline=$(( $(date +%s) * 1000 + 40000 ))
 trees=$("$P" --home "$work/ben" propose --title "Plant 40 street trees" --amount 8000 \
-  --purpose-fit "Shade and cooler streets" --json | json_field event_id)
+  --purpose-fit "Shade and cooler streets" --deadline "$deadline" --json | json_field event_id)
 lights=$("$P" --home "$work/chloe" propose --title "Solar path lights" --amount 12500.50 \
-  --purpose-fit "Safer walks home at night" --json | json_field event_id)
+  --purpose-fit "Safer walks home at night" --deadline "$deadline" --json | json_field event_id)
+cap=$("$P" --home "$ana" propose-rules --title "No organisation takes more than 60% of the pool" \
+  --max-org-share 60% --deadline "$deadline" --json | json_field event_id)
 echo "trees:  ${trees:0:12}"
 echo "lights: ${lights:0:12}"
+echo "rules:  ${cap:0:12} (a rule change: needs two thirds, applies to later rounds)"
 for h in "${homes[@]}"; do
-  wait_until "both proposals at $(basename "$h")" has_proposal "$h" "${trees:0:12}"
-  wait_until "both proposals at $(basename "$h")" has_proposal "$h" "${lights:0:12}"
+  wait_until "the proposals at $(basename "$h")" has_proposal "$h" "${trees:0:12}"
+  wait_until "the proposals at $(basename "$h")" has_proposal "$h" "${lights:0:12}"
+  wait_until "the proposals at $(basename "$h")" has_proposal "$h" "${cap:0:12}"
 done
 
 step "Peers co-sponsor, vote and delegate; Dev flags a risky bet"
@@ -94,6 +100,7 @@ step "Peers co-sponsor, vote and delegate; Dev flags a risky bet"
 "$P" --home "$work/chloe" vote "${trees:0:8}" for
 "$P" --home "$work/eli" vote "${trees:0:8}" for
 "$P" --home "$work/dev" vote "${lights:0:8}" against
+for n in ana chloe dev eli; do "$P" --home "$work/$n" vote "${cap:0:8}" for >/dev/null; done
 "$P" --home "$work/ben" delegate "$("$P" --home "$ana" id)"
 flag=$("$P" --home "$work/dev" flag "${lights:0:8}" --severity high --category delivery \
   --rationale "No quote from an installer yet" --json | json_field event_id)
@@ -107,6 +114,7 @@ has_answer() { "$P" --home "$work/dev" show "${lights:0:8}" | grep -q "answer"; 
 wait_until "the answer at Dev's node" has_answer
 "$P" --home "$work/dev" resolve "${flag:0:8}" --withdraw
 "$P" --home "$work/eli" vote "${lights:0:8}" for
+"$P" --home "$ana" vote "${lights:0:8}" for
 "$P" --home "$work/ben" comment "Happy to help plant on Saturdays" --on "${trees:0:8}"
 
 step "A refused command changes nothing (Ben may not withdraw Chloé's proposal)"
@@ -128,11 +136,20 @@ echo
 echo
 "$P" --home "$work/eli" status
 
-step "The tally a week and a day from now, when every vote has closed (Eli's node)"
-later=$(( $(date +%s) * 1000 + 8 * 86400000 ))
-"$P" --home "$work/eli" tally --as-of "$later"
+step "The round closes; each node seals it, and the outcome becomes final (Eli's node)"
+"$P" --home "$work/eli" tally
+is_final() { "$P" --home "$work/eli" tally --json | grep -q '"finality": "final"'; }
+for _ in $(seq 1 900); do is_final && break; sleep 0.1; done
+if ! is_final; then
+  echo "✗ the round did not become final" >&2
+  for h in "${homes[@]}"; do echo "--- $(basename "$h") log:" >&2; tail -8 "$h.log" >&2; done
+  exit 1
+fi
+wait_until "all five digests to be equal again (with the seals)" converged
 echo
-"$P" --home "$work/eli" tally --as-of "$later" --explain "${trees:0:8}"
+"$P" --home "$work/eli" tally
+echo
+"$P" --home "$work/eli" tally --explain "${trees:0:8}"
 echo "(\`polder audit ${trees:0:8} --json\` prints everything needed to re-check it)"
 
 step "Every node holds the same state"
