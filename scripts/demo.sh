@@ -17,7 +17,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ -n "${POLDER_DEMO_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 step() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
@@ -110,7 +110,7 @@ wait_until "the flag at Chloé's node" "$P" --home "$work/chloe" resolve "${flag
 echo "Chloé answered the flag with a mitigation"
 
 step "Dev is satisfied and withdraws his flag; Eli votes for the lights"
-has_answer() { "$P" --home "$work/dev" show "${lights:0:8}" | grep -q "answer"; }
+has_answer() { "$P" --home "$work/dev" show "${lights:0:8}" | grep "answer" >/dev/null; }
 wait_until "the answer at Dev's node" has_answer
 "$P" --home "$work/dev" resolve "${flag:0:8}" --withdraw
 "$P" --home "$work/eli" vote "${lights:0:8}" for
@@ -138,7 +138,8 @@ echo
 
 step "The round closes; each node seals it, and the outcome becomes final (Eli's node)"
 "$P" --home "$work/eli" tally
-is_final() { "$P" --home "$work/eli" tally --json | grep -q '"finality": "final"'; }
+# (grep reads all of it: with -q it could exit first, and pipefail would see polder's SIGPIPE)
+is_final() { "$P" --home "$work/eli" tally --json | grep '"finality": "final"' >/dev/null; }
 for _ in $(seq 1 900); do is_final && break; sleep 0.1; done
 if ! is_final; then
   echo "✗ the round did not become final" >&2

@@ -28,6 +28,15 @@ struct Hash32 {
 };
 template <class V>
 using ByBytes = std::unordered_map<std::string, V, Hash32>;
+struct IdHash {
+  std::size_t operator()(const EventId& id) const {
+    std::uint64_t h;
+    std::memcpy(&h, id.bytes.data(), sizeof h);
+    return static_cast<std::size_t>(h);
+  }
+};
+// A referenced id (32 bytes, or anything else, which matches nothing).
+std::optional<EventId> IdOf(const std::string& bytes) { return EventId::FromBytes(AsBytes(bytes)); }
 
 // What trying to apply an author's next event found.
 enum class Apply { kApplied, kVoid, kWaiting };
@@ -35,7 +44,7 @@ enum class Apply { kApplied, kVoid, kWaiting };
 struct Folder {
   CircleState st;
   ByBytes<Member> members;                            // key bytes → member
-  ByBytes<int> applied;                               // event id bytes → kind or void
+  std::unordered_map<EventId, int, IdHash> applied;   // event id → kind or void
   ByBytes<ProposalRecord> proposals;                  // id bytes → record
   ByBytes<std::pair<std::string, FlagRecord>> flags;  // id → (proposal id, flag)
   std::map<std::string, std::string> admit_event;     // member → smallest admitting id
@@ -45,14 +54,15 @@ struct Folder {
 
   struct Head {
     std::uint64_t seq = 0;
-    std::string id;
+    EventId id;
     std::int64_t ts = 0;
   };
   ByBytes<Head> heads;
 
   // Missing reference → waiting; applied but of another kind (or void) → void.
   std::optional<Apply> Need(const std::string& id, int kind) const {
-    auto it = applied.find(id);
+    const auto key = IdOf(id);
+    auto it = key ? applied.find(*key) : applied.end();
     if (it == applied.end()) return Apply::kWaiting;
     if (it->second != kind) return Apply::kVoid;
     return std::nullopt;
@@ -146,7 +156,10 @@ struct Folder {
       }
       case EventBody::kComment: {
         const auto& t = b.comment().target();
-        if (!t.empty() && !applied.count(t)) return Apply::kWaiting;
+        if (!t.empty()) {
+          const auto key = IdOf(t);
+          if (!key || !applied.count(*key)) return Apply::kWaiting;
+        }
         return Apply::kApplied;
       }
       case EventBody::kDelegation: {
@@ -408,14 +421,16 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
           step = Apply::kApplied;
         } else {
           if (!is_member && !f.members.count(author)) break;  // not (yet) admitted
-          if (next > 1 && b.prev() != head.id) break;         // not the successor of the head
+          if (next > 1 && (b.prev().size() != 32 ||
+                           std::memcmp(b.prev().data(), head.id.bytes.data(), 32) != 0)) {
+            break;  // not the successor of the head
+          }
           step = b.timestamp_ms() < head.ts ? Apply::kVoid : f.ApplyPayload(ev);
         }
         if (step == Apply::kWaiting) break;
-        f.applied[ev.id.str()] =
-            step == Apply::kApplied ? static_cast<int>(b.payload_case()) : kVoidKind;
+        f.applied[ev.id] = step == Apply::kApplied ? static_cast<int>(b.payload_case()) : kVoidKind;
         if (step == Apply::kVoid) f.Ignore(ev, Ignored::kVoid);
-        head = {next, ev.id.str(), b.timestamp_ms()};
+        head = {next, ev.id, b.timestamp_ms()};
         progress = true;
       }
     }
@@ -428,7 +443,7 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     for (const auto& slot : log.slots) {
       for (std::size_t j = slot.first; j < slot.first + slot.count; ++j) {
         const FoldEvent* e = in_circle[j];
-        if (f.applied.count(e->id.str())) continue;
+        if (f.applied.count(e->id)) continue;
         const Ignored why = fk != forks.end() && slot.seq >= fk->second ? Ignored::kForked
                             : !f.members.count(author)                  ? Ignored::kNotMember
                                                                         : Ignored::kPending;
