@@ -117,14 +117,7 @@ const char* StatusWord(const ProposalOutcome& o) {
   return "unknown";
 }
 
-const char* FinalityWord(Finality f) {
-  switch (f) {
-    case Finality::kOpen: return "open";
-    case Finality::kProvisional: return "provisional";
-    case Finality::kFinal: return "final";
-  }
-  return "unknown";
-}
+const char* FinalityWord(Finality f) { return ToString(f); }  // one word each already
 
 const char* ReasonWord(Reason r) {
   switch (r) {
