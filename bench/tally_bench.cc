@@ -223,9 +223,11 @@ int main(int argc, char** argv) {
   std::vector<double> full;
   TallyResult result;
   for (int i = 0; i < runs; ++i) {
+    result = TallyResult{};  // freeing the previous result is not part of the next tally
     t = Clock::now();
-    result = Tally(st, c.as_of);
+    TallyResult r = Tally(st, c.as_of);
     full.push_back(Ms(Clock::now() - t));
+    result = std::move(r);
   }
   std::size_t counted = 0, funded = 0, finals = 0;
   for (const auto& o : result.proposals) {

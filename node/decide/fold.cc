@@ -35,6 +35,11 @@ struct IdHash {
     return static_cast<std::size_t>(h);
   }
 };
+std::uint64_t Prefix8(const MemberKey& k) {
+  std::uint64_t p = 0;
+  for (std::size_t i = 0; i < 8; ++i) p = (p << 8) | k.bytes[i];
+  return p;
+}
 // A referenced id (32 bytes, or anything else, which matches nothing).
 std::optional<EventId> IdOf(const std::string& bytes) { return EventId::FromBytes(AsBytes(bytes)); }
 
@@ -295,27 +300,25 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   evs.reserve(input.size());
   for (const auto& e : input) evs.push_back(&e);
   {
-    // Sort on a small key first (the author's first 8 bytes, big-endian, and the seq); ties,
-    // rare, compare in full.
+    // Sort on small keys: each distinct author's rank (authors sorted bytewise), then seq; the
+    // id only for two events at one (author, seq).
+    ByBytes<std::uint32_t> rank;
+    for (auto* e : evs) rank.emplace(e->body.author(), 0);
+    std::vector<const std::string*> authors;
+    authors.reserve(rank.size());
+    for (const auto& [a, r] : rank) authors.push_back(&a);
+    std::sort(authors.begin(), authors.end(), [](auto* x, auto* y) { return *x < *y; });
+    for (std::uint32_t i = 0; i < authors.size(); ++i) rank[*authors[i]] = i;
     struct Keyed {
-      std::uint64_t author8;
+      std::uint32_t author;
       std::uint64_t seq;
       const FoldEvent* e;
     };
     std::vector<Keyed> keyed;
     keyed.reserve(evs.size());
-    for (auto* e : evs) {
-      std::uint64_t a8 = 0;
-      const std::string& a = e->body.author();
-      for (std::size_t i = 0; i < 8; ++i) {
-        a8 = (a8 << 8) | (i < a.size() ? static_cast<std::uint8_t>(a[i]) : 0);
-      }
-      keyed.push_back({a8, e->body.seq(), e});
-    }
+    for (auto* e : evs) keyed.push_back({rank[e->body.author()], e->body.seq(), e});
     std::sort(keyed.begin(), keyed.end(), [](const Keyed& x, const Keyed& y) {
-      if (x.author8 != y.author8) return x.author8 < y.author8;
-      const int c = x.e->body.author().compare(y.e->body.author());
-      if (c != 0) return c < 0;
+      if (x.author != y.author) return x.author < y.author;
       if (x.seq != y.seq) return x.seq < y.seq;
       return x.e->id < y.e->id;
     });
@@ -474,7 +477,10 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   f.st.proposals.reserve(proposals.size());
   for (auto& [idp, pp] : proposals) {
     ProposalRecord& p = *pp;
-    auto by_member = [](const auto& a, const auto& b) {
+    auto by_member = [](const VoteRecord& a, const VoteRecord& b) {
+      // Keys are 32 bytes: their first 8, big-endian, order them as a whole nearly always.
+      const std::uint64_t pa = Prefix8(a.voter), pb = Prefix8(b.voter);
+      if (pa != pb) return pa < pb;
       return std::tie(a.voter, a.seq) < std::tie(b.voter, b.seq);
     };
     std::sort(p.votes.begin(), p.votes.end(), by_member);

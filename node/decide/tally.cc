@@ -1,10 +1,12 @@
 #include "node/decide/tally.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include <gmpxx.h>
 
@@ -30,33 +32,38 @@ bool Over(Money amount, Money pool, std::uint32_t bps) {
   return static_cast<__int128>(amount) * kBpsWhole > static_cast<__int128>(bps) * pool;
 }
 
-// Member keys → their index in CircleState::members (sorted by key): a binary search on the
-// keys' first 8 bytes (cache-friendly), then a full comparison.
+// Member keys → their index in CircleState::members: a hash table on the keys' first 8 bytes
+// (keys are uniformly distributed), then a full comparison.
 class MemberIndex {
  public:
   explicit MemberIndex(const CircleState& st) : st_(st) {
-    prefix_.reserve(st.members.size());
-    for (const auto& m : st.members) prefix_.push_back(Prefix(m.key));
+    by_prefix_.reserve(st.members.size() * 2);
+    for (std::size_t i = 0; i < st.members.size(); ++i) {
+      by_prefix_.emplace(Prefix(st.members[i].key), static_cast<int>(i));
+    }
   }
   int Of(const MemberKey& k) const {
-    const std::uint64_t p = Prefix(k);
-    auto it = std::lower_bound(prefix_.begin(), prefix_.end(), p);
-    for (; it != prefix_.end() && *it == p; ++it) {
-      const auto i = static_cast<std::size_t>(it - prefix_.begin());
-      if (st_.members[i].key == k) return static_cast<int>(i);
+    auto [lo, hi] = by_prefix_.equal_range(Prefix(k));
+    for (; lo != hi; ++lo) {
+      if (Same(st_.members[static_cast<std::size_t>(lo->second)].key, k)) return lo->second;
     }
     return -1;
   }
 
  private:
   static std::uint64_t Prefix(const MemberKey& k) {
-    const auto v = k.view();
-    std::uint64_t p = 0;
-    for (std::size_t i = 0; i < 8; ++i) p = (p << 8) | v[i];
+    std::uint64_t p;
+    std::memcpy(&p, k.bytes.data(), sizeof p);
     return p;
   }
+  static bool Same(const MemberKey& a, const MemberKey& b) {
+    std::uint64_t x[4], y[4];
+    std::memcpy(x, a.bytes.data(), sizeof x);
+    std::memcpy(y, b.bytes.data(), sizeof y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+  }
   const CircleState& st_;
-  std::vector<std::uint64_t> prefix_;
+  std::unordered_multimap<std::uint64_t, int> by_prefix_;
 };
 
 // Which events decide a round: all held, or (sealed) those within the sealed heads.
