@@ -178,6 +178,7 @@ int CmdId(const Globals& g) {
 struct RuleArgs {
   std::string window, quorum, approval, weighting, allocation, blocking, max_share, max_org_share;
   std::string override_share, rule_change_share;
+  std::string quorum_by;  // members | weight
   std::optional<std::uint32_t> acceptances, admission, seals;
 };
 
@@ -209,12 +210,19 @@ void ApplyRules(const RuleArgs& a, v1::DecisionRules* r) {
   if (a.acceptances) r->set_mitigation_acceptances(*a.acceptances);
   if (a.admission) r->set_admission_quorum(*a.admission);
   if (a.seals) r->set_seals_required(*a.seals);
+  if (a.quorum_by == "weight") {
+    r->set_quorum_by_weight(true);
+  } else if (a.quorum_by == "members") {
+    r->set_quorum_by_weight(false);
+  } else if (!a.quorum_by.empty()) {
+    Usage("--quorum-by must be members or weight");
+  }
 }
 
 struct CharterArgs {
   std::string name, purpose, pool, unit = "EUR", window = "7d", quorum = "50%", approval = "50%";
   std::string weighting = "member", allocation = "greedy", blocking = "high";
-  std::string max_share = "100%", max_org_share = "100%";
+  std::string max_share = "100%", max_org_share = "100%", quorum_by = "members";
   std::uint32_t decimals = 2, acceptances = 2, admission = 1;
 };
 
@@ -243,6 +251,7 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   rules.max_org_share = a.max_org_share;
   rules.acceptances = a.acceptances;
   rules.admission = a.admission;
+  rules.quorum_by = a.quorum_by;
   ApplyRules(rules, c.mutable_rules());
   std::string salt(16, '\0');
   crypto::RandomBytes(std::span(reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()));
@@ -1024,6 +1033,8 @@ int Main(int argc, char** argv) {
   create->add_option("--decimals", ca.decimals, "minor-unit digits (default 2)");
   create->add_option("--voting-window", ca.window, "default voting window, e.g. 7d (default 7d)");
   create->add_option("--quorum", ca.quorum, "share of members who must vote (default 50%)");
+  create->add_option("--quorum-by", ca.quorum_by,
+                     "members | weight: what the quorum share counts (default members)");
   create->add_option("--approval", ca.approval, "share of for/(for+against) needed (default 50%)");
   create->add_option("--weighting", ca.weighting, "member | org-balanced (default member)");
   create->add_option("--allocation", ca.allocation, "greedy | mes (default greedy)");
@@ -1090,6 +1101,8 @@ int Main(int argc, char** argv) {
   rules_cmd->add_option("--deadline", ra.at, "voting deadline (RFC 3339 or Unix ms)");
   rules_cmd->add_option("--default-window", ra.rules.window, "default voting window, e.g. 7d");
   rules_cmd->add_option("--quorum", ra.rules.quorum, "share of members who must vote");
+  rules_cmd->add_option("--quorum-by", ra.rules.quorum_by,
+                        "members | weight: what the quorum share counts");
   rules_cmd->add_option("--approval", ra.rules.approval, "share of for/(for+against) needed");
   rules_cmd->add_option("--weighting", ra.rules.weighting, "member | org-balanced");
   rules_cmd->add_option("--allocation", ra.rules.allocation, "greedy | mes");

@@ -68,6 +68,7 @@ void FillRules(const CircleState& st, const Rules& rules, v1::RulesView* rv) {
   rv->set_admission_quorum(rules.admission_quorum);
   rv->set_seals_required(rules.seals_required);
   rv->set_rule_change_bps(rules.rule_change_bps);
+  rv->set_quorum_by_weight(rules.quorum_by_weight);
   rv->set_pool_minor(st.pool_minor);
   rv->set_unit(st.unit);
   rv->set_decimals(st.decimals);
@@ -308,6 +309,9 @@ v1::ExplanationView ExplanationViewOf(const CircleState& st, const ProposalOutco
   v.set_text(ExplainText(st, o));
   FillSeals(e.seals, v.mutable_seals());
   v.set_earlier_round_provisional(e.earlier_round_provisional);
+  v.set_quorum_by_weight(e.quorum_by_weight);
+  v.set_participant_weight(e.participant_weight.ToString());
+  v.set_eligible_weight(e.eligible_weight.ToString());
   return v;
 }
 
@@ -448,9 +452,16 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
 
   // The comparisons, recomputed here from the figures with exact integers and rationals.
   const mpz_class participants = e.participants, eligible = e.eligible_members;
-  const mpz_class q_left = participants * kBpsWhole, q_right = mpz_class(e.quorum_bps) * eligible;
-  AddCheck(&a, "participants × 10000 ≥ quorum_bps × eligible_members (eligible_members > 0)",
-           q_left.get_str(), q_right.get_str(), eligible > 0 && q_left >= q_right);
+  if (e.quorum_by_weight) {
+    const mpq_class pw = ToMpq(e.participant_weight), ew = ToMpq(e.eligible_weight);
+    const mpq_class q_left = pw * kBpsWhole, q_right = mpq_class(e.quorum_bps) * ew;
+    AddCheck(&a, "participant_weight × 10000 ≥ quorum_bps × eligible_weight (eligible_members > 0)",
+             FractionText(q_left), FractionText(q_right), eligible > 0 && q_left >= q_right);
+  } else {
+    const mpz_class q_left = participants * kBpsWhole, q_right = mpz_class(e.quorum_bps) * eligible;
+    AddCheck(&a, "participants × 10000 ≥ quorum_bps × eligible_members (eligible_members > 0)",
+             q_left.get_str(), q_right.get_str(), eligible > 0 && q_left >= q_right);
+  }
   const mpq_class for_w = ToMpq(e.for_weight), against_w = ToMpq(e.against_weight);
   const mpq_class a_left = for_w * kBpsWhole;
   const mpq_class a_right = mpq_class(e.approval_bps) * (for_w + against_w);

@@ -259,6 +259,7 @@ Rules EffectiveRules(const v1::DecisionRules& r) {
   if (r.override_bps() != 0) out.override_bps = std::min(r.override_bps(), kBpsWhole);
   if (r.admission_quorum() != 0) out.admission_quorum = r.admission_quorum();
   out.seals_required = r.seals_required();
+  out.quorum_by_weight = r.quorum_by_weight();
   if (r.rule_change_bps() != 0) out.rule_change_bps = std::min(r.rule_change_bps(), kBpsWhole);
   return out;
 }
@@ -278,6 +279,7 @@ v1::DecisionRules ToProto(const Rules& r) {
   out.set_admission_quorum(r.admission_quorum);
   out.set_seals_required(r.seals_required);
   out.set_rule_change_bps(r.rule_change_bps);
+  out.set_quorum_by_weight(r.quorum_by_weight);
   return out;
 }
 

@@ -56,6 +56,7 @@ struct Rules {
   std::uint32_t admission_quorum = kDefaultAdmissionQuorum;
   std::uint32_t seals_required = 0;  // 0: a majority of the members eligible at the deadline
   std::uint32_t rule_change_bps = kDefaultRuleChangeBps;
+  bool quorum_by_weight = false;  // quorum in weight rather than in members
   bool operator==(const Rules&) const = default;
 };
 Rules EffectiveRules(const v1::DecisionRules& rules);

@@ -365,10 +365,16 @@ class ProposalTally {
       e.votes.push_back({m.key, m.organisation, choice, c_.org_weight[o], std::move(cv.via),
                          cv.vote->event, std::move(cv.hops)});
     }
-    mpq_class against_weight;
+    mpq_class against_weight, participant_weight;
     for (std::size_t o = 0; o < norgs; ++o) {
       auto& of = orgs[o];
       if (of.members == 0 && of.voted == 0) continue;
+      mpq_class pw = of.voted;
+      if (c_.Balanced() && of.members > 0) {
+        pw /= of.members;
+        pw.canonicalize();
+      }
+      participant_weight += pw;
       mpq_class fw = of.for_count, aw = of.against_count;
       if (c_.Balanced() && of.members > 0) {
         fw /= of.members;
@@ -384,8 +390,15 @@ class ProposalTally {
     }
     e.for_weight = ToFraction(for_weight);
     e.against_weight = ToFraction(against_weight);
-    e.quorum_met = e.eligible_members > 0 && std::uint64_t{e.participants} * kBpsWhole >=
-                                                 std::uint64_t{e.quorum_bps} * e.eligible_members;
+    const mpq_class eligible_weight = c_.TotalWeight();
+    e.quorum_by_weight = c_.rules.quorum_by_weight;
+    e.participant_weight = ToFraction(participant_weight);
+    e.eligible_weight = ToFraction(eligible_weight);
+    e.quorum_met = e.eligible_members > 0 &&
+                   (e.quorum_by_weight ? participant_weight * kBpsWhole >=
+                                             mpq_class(e.quorum_bps) * eligible_weight
+                                       : std::uint64_t{e.participants} * kBpsWhole >=
+                                             std::uint64_t{e.quorum_bps} * e.eligible_members);
     const mpq_class lhs = for_weight * kBpsWhole;
     const mpq_class rhs = mpq_class(e.approval_bps) * (for_weight + against_weight);
     e.approved = for_weight > 0 && (p_.rule_change ? lhs >= rhs : lhs > rhs);
@@ -1087,8 +1100,8 @@ std::string Amount(const CircleState& st, Money minor) {
 }
 
 std::string RulesText(const Rules& r) {
-  return std::string("quorum ") + Percent(r.quorum_bps) + ", approval " + Percent(r.approval_bps) +
-         ", " +
+  return std::string("quorum ") + Percent(r.quorum_bps) + (r.quorum_by_weight ? " of weight" : "") +
+         ", approval " + Percent(r.approval_bps) + ", " +
          (r.weighting == v1::DecisionRules::ORGANISATION_BALANCED ? "organisation-balanced"
                                                                   : "one member one vote") +
          ", " + (r.allocation == v1::DecisionRules::EQUAL_SHARES ? "equal shares" : "greedy") +
@@ -1128,7 +1141,12 @@ std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
   s += "\n  Deadline " + std::to_string(e.deadline_ms) + " ms; votes counted up to " +
        std::to_string(e.cutoff_ms) + " ms.\n";
   s += "  Quorum: " + std::to_string(e.participants) + " of " + std::to_string(e.eligible_members) +
-       " members voted; " + Percent(e.quorum_bps) +
+       " members voted";
+  if (e.quorum_by_weight) {
+    s +=
+        " (weight " + e.participant_weight.ToString() + " of " + e.eligible_weight.ToString() + ")";
+  }
+  s += "; " + Percent(e.quorum_bps) + (e.quorum_by_weight ? " of the weight" : "") +
        " needed: " + (e.quorum_met ? "met" : "not met") + ".\n";
   s += std::string("  Approval") + (o.rule_change ? " (rule change)" : "") + ": for " +
        e.for_weight.ToString() + ", against " + e.against_weight.ToString() + " (weights; " +

@@ -33,7 +33,8 @@
 //   chain who voted directly. A cycle, or a chain ending at a member with no vote and no
 //   delegation, or at a forked member, resolves to no vote. A direct vote always overrides.
 //   A revocation ends the delegation for proposals whose cut-off is at or after it.
-// * Quorum: participants × 10000 ≥ quorum_bps × eligible members (members, not weights).
+// * Quorum: participants × 10000 ≥ quorum_bps × eligible members (members, not weights); with
+//   quorum_by_weight, the participants' weight × 10000 ≥ quorum_bps × all eligible weight.
 // * Approval: for × 10000 > approval_bps × (for + against), in weights, and for > 0; a rule
 //   change needs for × 10000 ≥ rule_change_bps × (for + against) instead. Weights:
 //   ONE_MEMBER_ONE_VOTE gives each member 1; ORGANISATION_BALANCED gives each organisation
@@ -187,6 +188,9 @@ struct Explanation {
   std::uint32_t eligible_members = 0;
   std::uint32_t participants = 0;
   std::uint32_t quorum_bps = 0;
+  bool quorum_by_weight = false;  // the quorum compares weights: participants' against all
+  Fraction participant_weight;    // the participants' weight
+  Fraction eligible_weight;       // all eligible members' weight
   bool quorum_met = false;
   std::uint32_t for_count = 0;
   std::uint32_t against_count = 0;

@@ -1305,3 +1305,38 @@ TEST(TallyEngine, EachAddedVoteGivesTheFullTallysResult) {
 
 }  // namespace
 }  // namespace polder::decide
+
+namespace polder::decide {
+namespace {
+
+// Organisation-balanced weights, quorum 50 %: 3 of 6 members vote (half the members), but they
+// all come from the largest organisation, whose weight is 1 of 3.
+TEST(Tally, QuorumCanCountWeightInsteadOfMembers) {
+  for (bool by_weight : {false, true}) {
+    v1::DecisionRules rules;
+    rules.set_weighting(v1::DecisionRules::ORGANISATION_BALANCED);
+    rules.set_quorum_by_weight(by_weight);
+    Circle c(1000, rules);
+    auto f = c.founder();  // Org0
+    auto a = c.Admit("a", "Org0");
+    auto b = c.Admit("b", "Org0");
+    auto d = c.Admit("d", "Org0");
+    c.Admit("x", "Org1");
+    c.Admit("y", "Org2");
+    auto p = c.Propose(a, 100);
+    c.Vote(a, p, v1::FOR);
+    c.Vote(b, p, v1::FOR);
+    c.Vote(d, p, v1::FOR);
+    (void)f;
+    const auto o = Find(c.Run(), p);
+    EXPECT_EQ(o.explanation.participants, 3u);
+    EXPECT_EQ(o.explanation.quorum_by_weight, by_weight);
+    EXPECT_EQ(o.explanation.participant_weight, (Fraction{"3", "4"}));
+    EXPECT_EQ(o.explanation.eligible_weight, (Fraction{"3", "1"}));
+    EXPECT_EQ(o.explanation.quorum_met, !by_weight) << by_weight;
+    EXPECT_EQ(o.status, by_weight ? Status::kNotFunded : Status::kFunded);
+  }
+}
+
+}  // namespace
+}  // namespace polder::decide
