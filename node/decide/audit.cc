@@ -158,15 +158,7 @@ const char* DelegationEndWord(DelegationEnd e) {
   return "unknown";
 }
 
-const char* FlagStateWord(FlagState s) {
-  switch (s) {
-    case FlagState::kOpen: return "open";
-    case FlagState::kWithdrawn: return "withdrawn";
-    case FlagState::kMitigated: return "mitigated";
-    case FlagState::kOverridden: return "overridden";
-  }
-  return "unknown";
-}
+const char* FlagStateWord(FlagState s) { return ToString(s); }  // one word each already
 
 const char* WeightingWord(v1::DecisionRules::Weighting w) {
   switch (w) {
