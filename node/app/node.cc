@@ -4,6 +4,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/post.hpp>
@@ -93,7 +94,7 @@ Node::Node(asio::io_context& io, Session& session, NodeConfig config,
       network_key_(network_key),
       acceptor_(io),
       syncer_(session.replica(),
-              sync::Syncer::Options{NowMs, &session.key(), {}, config_.sync_credit, {}}),
+              sync::Syncer::Options{NowMs, &session.key(), {}, config_.sync_credit, {}, {}}),
       rng_(std::random_device{}()) {}
 
 Node::~Node() = default;
@@ -137,6 +138,15 @@ Status Node::Start() {
   syncer_.set_schedule_flush([this] {
     asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
       if (alive.lock()) syncer_.Flush();
+    });
+  });
+  syncer_.set_offload([this](std::function<void()> work, std::function<void()> then) {
+    // The work guard keeps the io_context running until the batch is committed, so a node
+    // that stops finishes the batch in hand.
+    asio::post(verifier_, [work = std::move(work), then = std::move(then), &io = io_,
+                           guard = asio::make_work_guard(io_)]() mutable {
+      work();
+      asio::post(io, std::move(then));
     });
   });
   syncer_.on_peer_announced = [this](const storage::StoredPeer& p) {

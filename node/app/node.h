@@ -19,6 +19,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
 
 #include "node/app/metrics.h"
 #include "node/app/session.h"
@@ -133,6 +134,9 @@ class Node {
   };
   std::unique_ptr<std::FILE, FileCloser> trace_;  // POLDER_TRACE_EVENTS (benchmarks)
   void Trace(const EventId& id, std::size_t bytes);
+  // Verifies large received batches while the node's thread commits the one before (see
+  // sync::Syncer::Options::offload). Last member: destroyed (joined) first.
+  asio::thread_pool verifier_{1};
 };
 
 // Splits "host:port"; IPv6 hosts in brackets ("[::1]:7714").

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "storage/event.h"
+#include "storage/limits.h"
 
 namespace polder::sync {
 namespace {
@@ -220,7 +221,7 @@ void Syncer::OnMessage(PeerId id, ByteView message) {
   switch (m.msg_case()) {
     case v1::SyncMessage::kHello: return OnHello(p, m.hello());
     case v1::SyncMessage::kVector: return OnVector(p, m.vector());
-    case v1::SyncMessage::kEvents: return OnEvents(id, p, m.events(), message.size());
+    case v1::SyncMessage::kEvents: return OnEvents(id, p, m.events());
     case v1::SyncMessage::kCredit: p.credit_out += m.credit().bytes(); return Stream(p);
     case v1::SyncMessage::kPeers: return OnPeers(p, m.peers());
     case v1::SyncMessage::kPrune: return OnAuthors(p, m.prune(), true);
@@ -341,23 +342,29 @@ void Syncer::Advance(storage::VersionVector& v, const MemberKey& author, std::ui
   }
 }
 
-void Syncer::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b, std::size_t wire_bytes) {
+void Syncer::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b) {
   if (b.events_size() == 0) return;
   if (static_cast<std::size_t>(b.events_size()) > kMaxBatchEventsIn) {
     return CutOff(p, CutOffReason::kTooMany,
                   "event batch of " + std::to_string(b.events_size()) + " events");
   }
+  // Credit counts the events' bytes (what the sender's pages count), not the message around
+  // them: counted in different units, the two sides drifted apart by a few bytes per event, and
+  // a slow receiver cut off an honest source once the source used its last credit.
+  std::uint64_t event_bytes = 0;
+  for (const auto& e : b.events()) event_bytes += e.size();
   if (!b.push()) {
-    if (wire_bytes > p.credit_in + 4096) {
+    // A page may pass the credit by the one event that crosses it.
+    if (event_bytes > p.credit_in + storage::kMaxEventBytes) {
       return CutOff(p, CutOffReason::kBeyondCredit, "sent beyond its credit");
     }
-    p.credit_in -= std::min<std::uint64_t>(p.credit_in, wire_bytes);
+    p.credit_in -= std::min<std::uint64_t>(p.credit_in, event_bytes);
   }
   for (const auto& e : b.events()) {
     inbox_.push_back(Inbound{from, Bytes(e.begin(), e.end()), b.push()});
   }
   stats_.events_received += static_cast<std::uint64_t>(b.events_size());
-  if (!b.push()) credit_due_.push_back(CreditDue{from, wire_bytes});
+  if (!b.push()) credit_due_.push_back(CreditDue{from, event_bytes});
   if (!opt_.schedule_flush) {
     Flush();
   } else if (!flush_scheduled_) {
@@ -366,22 +373,59 @@ void Syncer::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b, std::size_t
   }
 }
 
+std::shared_ptr<Syncer::Job> Syncer::TakeInbox() {
+  auto job = std::make_shared<Job>();
+  job->from.reserve(inbox_.size());
+  job->push.reserve(inbox_.size());
+  job->events.reserve(inbox_.size());
+  for (auto& in : inbox_) {
+    job->from.push_back(in.from);
+    job->push.push_back(in.push);
+    job->events.push_back(std::move(in.event));
+  }
+  inbox_.clear();
+  job->credits = std::move(credit_due_);
+  credit_due_.clear();
+  job->now_ms = opt_.now_ms ? opt_.now_ms() : 0;
+  return job;
+}
+
 void Syncer::Flush() {
   flush_scheduled_ = false;
+  // While a batch is being verified elsewhere, what arrives waits: batches commit in the order
+  // they arrived, and the verification's completion flushes again.
+  if (verifying_) return;
   if (inbox_.empty() && credit_due_.empty()) return;
-  std::vector<Inbound> inbox = std::move(inbox_);
-  inbox_.clear();
-  std::vector<CreditDue> credits = std::move(credit_due_);
-  credit_due_.clear();
-  std::vector<Bytes> batch;
-  batch.reserve(inbox.size());
-  for (auto& in : inbox) batch.push_back(std::move(in.event));
-  storage::IngestOptions opt(opt_.now_ms ? opt_.now_ms() : 0);
-  // The stateless half of the gate (parse, checks, signature, id) on every core; the stateful
-  // half on this thread, in one transaction.
-  auto results = replica_.IngestDecoded(
-      storage::DecodeBatch(batch, opt.now_ms, std::max(1u, std::thread::hardware_concurrency())),
-      opt);
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  auto job = TakeInbox();
+  if (!opt_.offload || job->events.size() < kOffloadMinEvents) {
+    // The stateless half of the gate (parse, checks, signature, id) on every core; the
+    // stateful half on this thread, in one transaction.
+    job->decoded = storage::DecodeBatch(job->events, job->now_ms, cores);
+    Commit(*job);
+    return;
+  }
+  // Pipeline: this batch is verified on another thread (and every core) while this thread goes
+  // on receiving and commits the batch before it; its completion commits it here, after
+  // starting the verification of whatever arrived meanwhile.
+  verifying_ = true;
+  ++stats_.batches_offloaded;
+  opt_.offload(
+      [job, cores] { job->decoded = storage::DecodeBatch(job->events, job->now_ms, cores); },
+      [this, job, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.lock()) return;  // the syncer is gone; the batch was never credited
+        verifying_ = false;
+        if (inbox_.size() >= kOffloadMinEvents) Flush();  // overlaps the commit below
+        Commit(*job);
+        if (!verifying_) Flush();  // a small remainder, in order after this batch
+      });
+}
+
+void Syncer::Commit(Job& job) {
+  storage::IngestOptions opt(job.now_ms);
+  auto results = replica_.IngestDecoded(std::move(job.decoded), opt);
+  job.decoded.clear();
+  const auto& credits = job.credits;
   if (!results) {
     // Our own failure (disk, database): nothing was stored; the senders are not to blame, and
     // anti-entropy brings the events again.
@@ -397,7 +441,7 @@ void Syncer::Flush() {
   std::map<PeerId, std::set<MemberKey>> prune, graft;
   for (std::size_t i = 0; i < results->size(); ++i) {
     const auto& r = (*results)[i];
-    const PeerId from = inbox[i].from;
+    const PeerId from = job.from[i];
     auto pit = peers_.find(from);
     Peer* p = pit == peers_.end() ? nullptr : &pit->second;
     switch (r.outcome) {
@@ -414,7 +458,7 @@ void Syncer::Flush() {
         if (p) Advance(p->known, r.author, r.seq, r.id);
         // A pushed copy of what we already hold: another peer delivers this author's events
         // first, so this one may stop pushing them (Scuttlebutt's epidemic broadcast trees).
-        if (p && inbox[i].push) prune[from];  // the whole link: see OnAuthors
+        if (p && job.push[i]) prune[from];  // the whole link: see OnAuthors
         continue;
       case storage::Outcome::kEquivocation: {
         auto& head = local_.heads[r.author];
@@ -450,12 +494,12 @@ void Syncer::Flush() {
     ++stored;
     ++held_;
     ++stats_.events_stored;
-    if (on_event_stored) on_event_stored(r.id, batch[i].size());
+    if (on_event_stored) on_event_stored(r.id, job.events[i].size());
     if (p) Advance(p->known, r.author, r.seq, r.id);
     // New to us yet not pushed: repair found a gap in the push tree; have this peer push the
     // author's events to us again.
-    if (p && !inbox[i].push) graft[from].insert(r.author);
-    Push(from, batch[i], r.author, r.seq, r.id);
+    if (p && !job.push[i]) graft[from].insert(r.author);
+    Push(from, job.events[i], r.author, r.seq, r.id);
   }
   // The pending set's bounds may have evicted events (this batch's or older ones): the replica
   // no longer holds them, so the vector must not claim them, or no peer would send them again.

@@ -31,6 +31,9 @@ inline constexpr std::uint32_t kSyncVersion = 1;
 // Catch-up batches: at most this many events or bytes each (one transaction per batch).
 inline constexpr std::size_t kBatchEvents = 2000;
 inline constexpr std::size_t kBatchBytes = 256 * 1024;
+// Fewer events than this received together are verified on the syncer's thread even when an
+// offload is set (a push is not worth a trip to another thread).
+inline constexpr std::size_t kOffloadMinEvents = 64;
 // A batch received may hold at most this many events (a peer sending more is cut off).
 inline constexpr std::size_t kMaxBatchEventsIn = 20000;
 // Credit each side grants the other for catch-up batches, renewed as batches are committed.
@@ -80,7 +83,8 @@ struct SyncStats {
   std::uint64_t pushes_dropped = 0;  // queue full: anti-entropy repairs them
   std::uint64_t prunes_sent = 0;     // duplicates led us to ask a peer to stop pushing an author
   std::uint64_t batches_committed = 0;
-  std::uint64_t peers_cut_off = 0;            // for invalid data
+  std::uint64_t batches_offloaded = 0;  // verified off the syncer's thread (catch-up pipeline)
+  std::uint64_t peers_cut_off = 0;      // for invalid data
   std::uint64_t bytes_in = 0, bytes_out = 0;  // application messages (sync protocol)
   std::uint64_t events_authored = 0;          // authored here (OnLocalEvent)
   // Refused events by refusal code (storage::ToString(RefusalCode)) and peers cut off by
@@ -101,6 +105,11 @@ class Syncer {
     // Asks the caller to call Flush() soon (e.g. asio::post): events that arrive together, from
     // any peer, are then committed in one transaction. Unset: every batch commits at once.
     std::function<void()> schedule_flush;
+    // Runs `work` on another thread and then `then` on the syncer's thread (e.g. a one-thread
+    // pool that posts back to the node's io_context). Set: a large received batch is verified
+    // there, on every core, while this thread commits the batch before it (catch-up pipeline).
+    // Unset: batches are verified and committed here, one after the other.
+    std::function<void(std::function<void()> work, std::function<void()> then)> offload;
   };
   Syncer(storage::Replica& replica, Options options);
 
@@ -142,6 +151,9 @@ class Syncer {
   std::optional<MemberKey> member_of(PeerId peer) const;
   void set_listen_addresses(std::vector<std::string> a) { opt_.listen_addresses = std::move(a); }
   void set_schedule_flush(std::function<void()> f) { opt_.schedule_flush = std::move(f); }
+  void set_offload(decltype(Options::offload) f) { opt_.offload = std::move(f); }
+  // A batch is being verified off this thread (see Options::offload).
+  bool verifying() const { return verifying_; }
   // Our own signed announcement (refreshed when the address list changes).
   Bytes Announcement();
 
@@ -164,12 +176,27 @@ class Syncer {
   void SendVector(Peer& p);
   void OnHello(Peer& p, const v1::Hello& h);
   void OnVector(Peer& p, const v1::Vector& v);
-  void OnEvents(PeerId id, Peer& p, const v1::EventBatch& b, std::size_t wire_bytes);
+  void OnEvents(PeerId id, Peer& p, const v1::EventBatch& b);
   struct Inbound {
     PeerId from;
     Bytes event;
     bool push;
   };
+  struct CreditDue {
+    PeerId to;
+    std::uint64_t bytes;
+  };
+  // Events received together: verified (possibly on another thread), then committed here.
+  struct Job {
+    std::vector<PeerId> from;
+    std::vector<bool> push;
+    std::vector<Bytes> events;
+    std::vector<CreditDue> credits;
+    std::int64_t now_ms = 0;
+    std::vector<Result<storage::DecodedEvent, storage::Refusal>> decoded;
+  };
+  std::shared_ptr<Job> TakeInbox();
+  void Commit(Job& job);
   void OnAuthors(Peer& p, const v1::Authors& a, bool prune);
   void OnHave(PeerId id, Peer& p, const v1::Notes& n);
   void OnWant(Peer& p, const v1::Notes& n);
@@ -180,10 +207,6 @@ class Syncer {
   };
   std::map<MemberKey, Missing> missing_;  // announced by Have, not yet here
   void SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool prune);
-  struct CreditDue {
-    PeerId to;
-    std::uint64_t bytes;
-  };
   void OnPeers(Peer& p, const v1::PeerList& l);
   void Stream(Peer& p);
   void CutOff(Peer& p, CutOffReason why, const std::string& detail);
@@ -209,6 +232,8 @@ class Syncer {
   std::vector<Inbound> inbox_;
   std::vector<CreditDue> credit_due_;
   bool flush_scheduled_ = false;
+  bool verifying_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // offloaded work checks it
   std::optional<PeerId> source_;
 };
 

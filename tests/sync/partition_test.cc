@@ -156,15 +156,20 @@ TEST(HostilePeer, IsCutOffAndChangesNothing) {
   r = RunHostile(net, hostile, 0, {Batch(many)});
   ASSERT_TRUE(r.closed.has_value()) << "oversized batch";
   // 5. Catch-up beyond the credit granted: node 0 catches up from node 1 and grants the newcomer
-  // no catch-up credit, so a catch-up batch of (valid, already held) events over the slack is
-  // a breach.
+  // no catch-up credit, so a catch-up batch of (valid, already held) events over the slack (one
+  // event's largest size, by which a page may pass the credit) is a breach.
   std::vector<Bytes> held;
   ASSERT_TRUE(net.member(0).session->replica().ForEachEvent([&](ByteView e) -> Status {
     held.emplace_back(e.begin(), e.end());
     return {};
   }));
   ASSERT_GT(held.size(), 12u);
-  for (std::size_t i = 0, n = held.size(); i < 10 * n; ++i) held.push_back(held[i % n]);
+  std::size_t bytes = 0;
+  for (const auto& e : held) bytes += e.size();
+  for (std::size_t i = 0, n = held.size(); bytes <= 2 * storage::kMaxEventBytes; ++i) {
+    held.push_back(held[i % n]);
+    bytes += held.back().size();
+  }
   r = RunHostile(net, hostile, 0, {Batch(held, /*push=*/false)});
   ASSERT_TRUE(r.closed.has_value()) << "beyond credit";
   EXPECT_EQ(net.member(0).node->syncer().stats().peers_cut_off, cut_before + 5);
