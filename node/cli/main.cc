@@ -104,7 +104,7 @@ void PrintReceipt(const Globals& g, Session& s, const Session::Authored& a,
 }
 
 EventId Resolve(Session& s, const std::string& prefix, const char* kind) {
-  return Must(s.replica().ResolvePrefix(prefix, kind));
+  return Must(GivenId(s.replica().ResolvePrefix(prefix, kind)));
 }
 
 std::string Short(const std::string& hex) { return hex.substr(0, 12); }

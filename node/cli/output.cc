@@ -22,6 +22,13 @@ int ExitCodeFor(const Error& e) {
   return kExitFailed;
 }
 
+Result<EventId> GivenId(Result<EventId> resolved) {
+  if (!resolved && resolved.error().code == Errc::kNotFound) {
+    return Fail(Errc::kInvalidArgument, resolved.error().message);
+  }
+  return resolved;
+}
+
 std::string ToJson(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions opt;
   opt.preserve_proto_field_names = true;

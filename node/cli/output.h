@@ -6,6 +6,7 @@
 
 #include <google/protobuf/message.h>
 
+#include "proto/bytes.h"
 #include "proto/result.h"
 
 namespace polder::cli {
@@ -20,6 +21,10 @@ inline constexpr int kExitBusy = 75;     // home locked by another process
 inline constexpr int kExitPermission = 77;
 
 int ExitCodeFor(const Error& e);
+
+// An id the user gave (a prefix) that names nothing is refused input (exit 65), like an
+// ambiguous or malformed one; kNotFound (exit 1) stays for what the program itself looked for.
+Result<EventId> GivenId(Result<EventId> resolved);
 
 // One JSON document, snake_case field names, all fields printed.
 std::string ToJson(const google::protobuf::Message& m);

@@ -62,11 +62,7 @@ Result<Tallied> TallyReplica(storage::Replica& replica, std::int64_t as_of_ms) {
 // A proposal named by an id prefix, as `polder show` resolves it. An unknown id is refused
 // input (exit 65), like an ambiguous or malformed one.
 Result<EventId> ResolveProposal(storage::Replica& replica, const std::string& prefix) {
-  auto id = replica.ResolvePrefix(prefix, "proposal");
-  if (!id && id.error().code == Errc::kNotFound) {
-    return Fail(Errc::kInvalidArgument, id.error().message);
-  }
-  return id;
+  return GivenId(replica.ResolvePrefix(prefix, "proposal"));
 }
 
 // ---- The tally table ---------------------------------------------------------------------------

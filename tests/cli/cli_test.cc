@@ -147,7 +147,8 @@ TEST_F(CliTest, BadInputGetsAClearErrorAndChangesNothing) {
     std::string says;
   } cases[] = {
       {"vote " + p.substr(0, 8) + " maybe", 2, "for, against or abstain"},
-      {"vote ffffffff for", 1, "no proposal"},
+      {"vote ffffffff for", 65, "no proposal"},
+      {"show ffffffff", 65, "no proposal"},
       {"vote ab for", 65, "at least 4"},
       {"propose --title T --amount 10.001", 65, "decimal places"},
       {"propose --title T --amount -3", 65, "not a number"},
@@ -155,7 +156,7 @@ TEST_F(CliTest, BadInputGetsAClearErrorAndChangesNothing) {
       {"admit ABCDEFG-HIJKLMN --name X --org Y", 65, "characters"},
       {"flag " + p.substr(0, 8) + " --severity apocalyptic --category c --rationale r", 2,
        "severity"},
-      {"resolve " + p.substr(0, 8) + " --withdraw", 1, "no flag"},
+      {"resolve " + p.substr(0, 8) + " --withdraw", 65, "no flag"},
       {"import /nonexistent/file", 1, "cannot open"},
       {"circle create --name F2 --purpose P --pool 5", 2, "already belongs"},
       {"frobnicate", 2, ""},
