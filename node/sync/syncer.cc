@@ -360,11 +360,12 @@ void Syncer::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b) {
     }
     p.credit_in -= std::min<std::uint64_t>(p.credit_in, event_bytes);
   }
-  for (const auto& e : b.events()) {
-    inbox_.push_back(Inbound{from, Bytes(e.begin(), e.end()), b.push()});
-  }
+  Inbound in{from, b.push(), {}, b.push() ? 0 : event_bytes};
+  in.events.reserve(static_cast<std::size_t>(b.events_size()));
+  for (const auto& e : b.events()) in.events.emplace_back(e.begin(), e.end());
+  inbox_events_ += in.events.size();
+  inbox_.push_back(std::move(in));
   stats_.events_received += static_cast<std::uint64_t>(b.events_size());
-  if (!b.push()) credit_due_.push_back(CreditDue{from, event_bytes});
   if (!opt_.schedule_flush) {
     Flush();
   } else if (!flush_scheduled_) {
@@ -374,50 +375,80 @@ void Syncer::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b) {
 }
 
 std::shared_ptr<Syncer::Job> Syncer::TakeInbox() {
+  // Whole received batches, in arrival order, up to about kGroupBytes.
   auto job = std::make_shared<Job>();
-  job->from.reserve(inbox_.size());
-  job->push.reserve(inbox_.size());
-  job->events.reserve(inbox_.size());
-  for (auto& in : inbox_) {
-    job->from.push_back(in.from);
-    job->push.push_back(in.push);
-    job->events.push_back(std::move(in.event));
+  std::size_t bytes = 0;
+  while (!inbox_.empty() && (job->events.empty() || bytes < kGroupBytes)) {
+    Inbound& in = inbox_.front();
+    for (auto& e : in.events) {
+      bytes += e.size();
+      job->from.push_back(in.from);
+      job->push.push_back(in.push);
+      job->events.push_back(std::move(e));
+    }
+    if (in.credit > 0) job->credits.push_back(CreditDue{in.from, in.credit});
+    inbox_events_ -= in.events.size();
+    inbox_.pop_front();
   }
-  inbox_.clear();
-  job->credits = std::move(credit_due_);
-  credit_due_.clear();
   job->now_ms = opt_.now_ms ? opt_.now_ms() : 0;
   return job;
 }
 
 void Syncer::Flush() {
   flush_scheduled_ = false;
-  // While a batch is being verified elsewhere, what arrives waits: batches commit in the order
+  // While a group is being verified elsewhere, what arrives waits: groups commit in the order
   // they arrived, and the verification's completion flushes again.
-  if (verifying_) return;
-  if (inbox_.empty() && credit_due_.empty()) return;
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  auto job = TakeInbox();
-  if (!opt_.offload || job->events.size() < kOffloadMinEvents) {
-    // The stateless half of the gate (parse, checks, signature, id) on every core; the
-    // stateful half on this thread, in one transaction.
-    job->decoded = storage::DecodeBatch(job->events, job->now_ms, cores);
-    Commit(*job);
-    return;
+  while (!verifying_ && !inbox_.empty()) {
+    auto job = TakeInbox();
+    if (Offloadable(*job)) {
+      Offload(std::move(job));
+    } else {
+      VerifyHere(*job);
+      Commit(*job);
+    }
   }
-  // Pipeline: this batch is verified on another thread (and every core) while this thread goes
-  // on receiving and commits the batch before it; its completion commits it here, after
-  // starting the verification of whatever arrived meanwhile.
+}
+
+bool Syncer::Offloadable(const Job& job) const {
+  return opt_.offload && job.events.size() >= kOffloadMinEvents;
+}
+
+void Syncer::VerifyHere(Job& job) {
+  // The stateless half of the gate (parse, checks, signature, id) on every core; the stateful
+  // half (Commit) on this thread, in one transaction.
+  job.decoded = storage::DecodeBatch(job.events, job.now_ms,
+                                     std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void Syncer::Offload(std::shared_ptr<Job> job) {
+  // Pipeline: this group is verified on another thread (and every core) while this thread goes
+  // on receiving and commits the group before it.
   verifying_ = true;
   ++stats_.batches_offloaded;
   opt_.offload(
-      [job, cores] { job->decoded = storage::DecodeBatch(job->events, job->now_ms, cores); },
+      [job] {
+        job->decoded = storage::DecodeBatch(job->events, job->now_ms,
+                                            std::max(1u, std::thread::hardware_concurrency()));
+      },
       [this, job, alive = std::weak_ptr<bool>(alive_)] {
-        if (!alive.lock()) return;  // the syncer is gone; the batch was never credited
+        if (!alive.lock()) return;  // the syncer is gone; the group was never credited
         verifying_ = false;
-        if (inbox_.size() >= kOffloadMinEvents) Flush();  // overlaps the commit below
+        // The next group starts its verification before this one commits (they overlap); a
+        // group too small to send away is verified after this one commits, to keep the order.
+        std::shared_ptr<Job> next;
+        if (!inbox_.empty()) {
+          next = TakeInbox();
+          if (Offloadable(*next)) {
+            Offload(std::move(next));
+            next.reset();
+          }
+        }
         Commit(*job);
-        if (!verifying_) Flush();  // a small remainder, in order after this batch
+        if (next) {
+          VerifyHere(*next);
+          Commit(*next);
+        }
+        Flush();
       });
 }
 

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,6 +32,10 @@ inline constexpr std::uint32_t kSyncVersion = 1;
 // Catch-up batches: at most this many events or bytes each (one transaction per batch).
 inline constexpr std::size_t kBatchEvents = 2000;
 inline constexpr std::size_t kBatchBytes = 256 * 1024;
+// A group verified and committed together holds whole received batches up to about this many
+// bytes, so that with the default credit one group commits while the next is verified and a
+// third arrives.
+inline constexpr std::size_t kGroupBytes = 1 << 20;
 // Fewer events than this received together are verified on the syncer's thread even when an
 // offload is set (a push is not worth a trip to another thread).
 inline constexpr std::size_t kOffloadMinEvents = 64;
@@ -177,10 +182,12 @@ class Syncer {
   void OnHello(Peer& p, const v1::Hello& h);
   void OnVector(Peer& p, const v1::Vector& v);
   void OnEvents(PeerId id, Peer& p, const v1::EventBatch& b);
+  // One received EventBatch, waiting to be verified and committed.
   struct Inbound {
     PeerId from;
-    Bytes event;
     bool push;
+    std::vector<Bytes> events;
+    std::uint64_t credit = 0;  // catch-up bytes to grant again once committed
   };
   struct CreditDue {
     PeerId to;
@@ -196,6 +203,9 @@ class Syncer {
     std::vector<Result<storage::DecodedEvent, storage::Refusal>> decoded;
   };
   std::shared_ptr<Job> TakeInbox();
+  bool Offloadable(const Job& job) const;
+  void VerifyHere(Job& job);
+  void Offload(std::shared_ptr<Job> job);
   void Commit(Job& job);
   void OnAuthors(Peer& p, const v1::Authors& a, bool prune);
   void OnHave(PeerId id, Peer& p, const v1::Notes& n);
@@ -229,8 +239,8 @@ class Syncer {
   std::map<PeerId, Peer> peers_;
   PeerId next_id_ = 1;
   SyncStats stats_;
-  std::vector<Inbound> inbox_;
-  std::vector<CreditDue> credit_due_;
+  std::deque<Inbound> inbox_;
+  std::size_t inbox_events_ = 0;
   bool flush_scheduled_ = false;
   bool verifying_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // offloaded work checks it
