@@ -39,6 +39,21 @@ const char* ToString(CutOffReason reason) {
   return "unknown";
 }
 
+const char* MessageName(const v1::SyncMessage& m) {
+  switch (m.msg_case()) {
+    case v1::SyncMessage::kHello: return "hello";
+    case v1::SyncMessage::kVector: return "vector";
+    case v1::SyncMessage::kEvents: return m.events().push() ? "push" : "batch";
+    case v1::SyncMessage::kCredit: return "credit";
+    case v1::SyncMessage::kPeers: return "peers";
+    case v1::SyncMessage::kPrune: return "prune";
+    case v1::SyncMessage::kGraft: return "graft";
+    case v1::SyncMessage::kHave: return "have";
+    case v1::SyncMessage::kWant: return "want";
+    default: return "unknown";
+  }
+}
+
 Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& sa) {
   v1::Announcement a;
   if (sa.body().size() > 4096 || !a.ParseFromString(sa.body())) {
@@ -175,6 +190,7 @@ void Syncer::PickSource() {
 void Syncer::Send(Peer& p, const v1::SyncMessage& m) {
   const std::string s = m.SerializeAsString();
   stats_.bytes_out += s.size();
+  stats_.bytes_out_by_message[MessageName(m)] += s.size();
   p.link->Send(Bytes(s.begin(), s.end()));
 }
 
@@ -559,7 +575,7 @@ void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
 
 void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
   if (n.notes_size() > 10000) return CutOff(p, CutOffReason::kTooMany, "too many notes");
-  const auto deadline = std::chrono::steady_clock::now() + kHaveWait;
+  const auto deadline = Now() + kHaveWait;
   for (const auto& note : n.notes()) {
     auto author = KeyFrom(note.author());
     if (!author || note.seq() == 0) return CutOff(p, CutOffReason::kMalformed, "malformed note");
@@ -572,7 +588,7 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
 }
 
 void Syncer::Tick() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Now();
   std::map<PeerId, std::vector<std::pair<MemberKey, std::uint64_t>>> want;
   for (auto it = missing_.begin(); it != missing_.end();) {
     const std::uint64_t have = local_.SeqOf(it->first);

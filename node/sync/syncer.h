@@ -87,7 +87,14 @@ struct SyncStats {
   // ToString(CutOffReason): both bounded by their enums.
   std::map<std::string, std::uint64_t> refused_by_reason;
   std::map<std::string, std::uint64_t> cut_off_by_reason;
+  // Bytes of application messages sent, by message type (MessageName: a bounded set).
+  std::map<std::string, std::uint64_t> bytes_out_by_message;
 };
+
+// The name of a sync message's type, for byte accounting: hello, vector, push (an EventBatch
+// with push = true), batch (catch-up), credit, peers, prune, graft, have, want; "unknown"
+// otherwise.
+const char* MessageName(const v1::SyncMessage& m);
 
 using PeerId = std::uint64_t;
 
@@ -101,6 +108,8 @@ class Syncer {
     // Asks the caller to call Flush() soon (e.g. asio::post): events that arrive together, from
     // any peer, are then committed in one transaction. Unset: every batch commits at once.
     std::function<void()> schedule_flush;
+    // The clock for kHaveWait and the anti-entropy recheck; unset: std::chrono::steady_clock.
+    std::function<std::chrono::steady_clock::time_point()> clock;
   };
   Syncer(storage::Replica& replica, Options options);
 
@@ -159,6 +168,9 @@ class Syncer {
     bool lazy_all = false;     // the peer asked us to push nothing
   };
 
+  std::chrono::steady_clock::time_point Now() const {
+    return opt_.clock ? opt_.clock() : std::chrono::steady_clock::now();
+  }
   void Send(Peer& p, const v1::SyncMessage& m);
   void SendHello(Peer& p, bool reply, std::uint64_t credit);
   void SendVector(Peer& p);
