@@ -107,8 +107,15 @@ std::optional<MemberKey> Syncer::member_of(PeerId peer) const {
   return it->second.member;
 }
 
+void Syncer::set_listen_addresses(std::vector<std::string> a) {
+  if (a == opt_.listen_addresses) return;
+  opt_.listen_addresses = std::move(a);
+  own_announcement_.clear();
+}
+
 Bytes Syncer::Announcement() {
   if (!opt_.identity) return {};
+  if (!own_announcement_.empty()) return own_announcement_;
   v1::Announcement a;
   a.set_member(opt_.identity->public_key().str());
   for (const auto& addr : opt_.listen_addresses) a.add_addresses(addr);
@@ -119,7 +126,8 @@ Bytes Syncer::Announcement() {
   const auto sig = opt_.identity->Sign(kAnnounceContext, AsBytes(sa.body()));
   sa.set_signature(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
   const std::string s = sa.SerializeAsString();
-  return Bytes(s.begin(), s.end());
+  own_announcement_.assign(s.begin(), s.end());
+  return own_announcement_;
 }
 
 PeerId Syncer::AddPeer(const MemberKey& member, std::shared_ptr<Link> link) {

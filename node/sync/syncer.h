@@ -149,9 +149,11 @@ class Syncer {
   std::uint64_t Expected() const;
   std::vector<PeerId> peers() const;
   std::optional<MemberKey> member_of(PeerId peer) const;
-  void set_listen_addresses(std::vector<std::string> a) { opt_.listen_addresses = std::move(a); }
+  // A new address list re-signs our announcement (with a new timestamp) on next use.
+  void set_listen_addresses(std::vector<std::string> a);
   void set_schedule_flush(std::function<void()> f) { opt_.schedule_flush = std::move(f); }
-  // Our own signed announcement (refreshed when the address list changes).
+  // Our own signed announcement, signed once and refreshed only when the address list changes:
+  // a new timestamp makes every node store it and pass it on, across the whole network.
   Bytes Announcement();
 
  private:
@@ -222,6 +224,7 @@ class Syncer {
   std::vector<CreditDue> credit_due_;
   bool flush_scheduled_ = false;
   std::optional<PeerId> source_;
+  Bytes own_announcement_;  // empty until first needed
 };
 
 // Verifies a signed announcement; returns its content when the signature holds.

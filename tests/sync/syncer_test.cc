@@ -2,6 +2,7 @@
 // delivers (or drops) one at a time, on a clock the test moves.
 #include "node/sync/syncer.h"
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 
@@ -21,12 +22,18 @@ class Wire : public Link {
   bool Send(Bytes message) override {
     if (closed) return false;
     v1::SyncMessage m;
-    if (drop && m.ParseFromArray(message.data(), static_cast<int>(message.size())) && drop(m)) {
+    if (!m.ParseFromArray(message.data(), static_cast<int>(message.size()))) return false;
+    if (drop && drop(m)) {
       ++dropped;
       return true;
     }
+    sent.push_back(m);
     queue.push_back(std::move(message));
     return true;
+  }
+  int Count(const std::string& message) const {
+    return static_cast<int>(std::count_if(
+        sent.begin(), sent.end(), [&](const auto& m) { return MessageName(m) == message; }));
   }
   std::size_t queued_bytes() const override { return 0; }
   void Close(std::string reason) override {
@@ -35,6 +42,7 @@ class Wire : public Link {
   }
 
   std::deque<Bytes> queue;
+  std::vector<v1::SyncMessage> sent;                 // everything that was not dropped, in order
   std::function<bool(const v1::SyncMessage&)> drop;  // true: lost on the way
   int dropped = 0;
   bool closed = false;
@@ -85,12 +93,14 @@ class SyncerTest : public ::testing::Test {
       Syncer::Options o;
       o.now_ms = [this] { return Now(); };
       o.clock = [this] { return clock_; };
+      o.identity = &c_.key(node.member);
+      o.listen_addresses = {"127.0.0.1:" + std::to_string(7800 + i)};
       node.syncer = std::make_unique<Syncer>(*node.replica, o);
       ASSERT_TRUE(node.syncer->Load().has_value());
       nodes_.push_back(std::move(node));
     }
   }
-  std::int64_t Now() const { return c_.now() + 1000; }
+  std::int64_t Now() const { return c_.now() + 1000 + later_ms_; }
   const MemberKey& Key(int i) { return c_.key(nodes_[i].member).public_key(); }
   Syncer& S(int i) { return *nodes_[static_cast<std::size_t>(i)].syncer; }
 
@@ -124,6 +134,17 @@ class SyncerTest : public ::testing::Test {
       }
     }
   }
+  // Hands over what is queued on one pipe now (not what that causes).
+  void DeliverPipe(std::size_t pipe) {
+    auto& p = pipes_[pipe];
+    std::deque<Bytes> now = std::move(p.wire->queue);
+    p.wire->queue.clear();
+    for (const auto& m : now) S(p.to).OnMessage(p.at_to, m);
+  }
+  void Receive(int at, std::size_t pipe, const v1::SyncMessage& m) {
+    const std::string s = m.SerializeAsString();
+    S(at).OnMessage(pipes_[pipe].at_to, AsBytes(s));
+  }
   // Moves the clock, calls Tick on every node and delivers what that sends.
   void Advance(std::chrono::milliseconds d) {
     clock_ += d;
@@ -156,6 +177,7 @@ class SyncerTest : public ::testing::Test {
   std::vector<Node> nodes_;
   std::vector<Pipe> pipes_;
   std::chrono::steady_clock::time_point clock_{std::chrono::hours(1)};
+  std::int64_t later_ms_ = 0;  // added to the wall clock
 };
 
 TEST_F(SyncerTest, CountsBytesSentByMessageType) {
@@ -189,6 +211,25 @@ TEST_F(SyncerTest, AntiEntropyRepairsADroppedPush) {
   }
   EXPECT_TRUE(Holds(1, id));
   EXPECT_EQ(S(0).vector().Digest(), S(1).vector().Digest());
+}
+
+TEST_F(SyncerTest, ANewSessionDoesNotSendTheOwnAnnouncementAroundAgain) {
+  MakeNodes(3);
+  const std::size_t bc = Connect(1, 2);
+  Deliver();
+  Connect(0, 1);
+  Deliver();
+  // Node 1 passed node 0's announcement on to node 2 (news to it).
+  const int passed = pipes_[bc].wire->Count("peers");
+  EXPECT_GE(passed, 2);  // the greeting's list, then node 0's announcement
+  later_ms_ += 60'000;
+  const std::size_t ac = Connect(0, 2);
+  Deliver();
+  // Node 0 greets node 2 with the announcement node 2 already holds: nobody passes it on.
+  EXPECT_EQ(pipes_[ac].wire->Count("peers"), 1);
+  EXPECT_EQ(pipes_[bc].wire->Count("peers"), passed);
+  EXPECT_EQ(pipes_[bc ^ 1].wire->Count("peers"), 1);
+  EXPECT_EQ(S(0).Announcement(), S(0).Announcement());
 }
 
 }  // namespace
