@@ -264,11 +264,26 @@ void Syncer::OnHello(Peer& p, const v1::Hello& h) {
     return CutOff(p, CutOffReason::kMalformed, "hello without a vector digest");
   }
   p.credit_out += std::min<std::uint64_t>(h.credit_bytes(), 64ull << 20);
+  const bool greeting = !p.greeted;
+  p.greeted = true;
   if (!h.reply()) SendHello(p, /*reply=*/true, 0);
   if (h.vector_digest() != local_.Digest().str()) {
-    SendVector(p);
+    // Anti-entropy (not the greeting): events pushed a moment ago may still be on their way,
+    // and a full vector each way costs more than the events. Vectors go only when the
+    // previous exchange also found a difference; the prober checks again kRecheckWait later.
+    const auto now = Now();
+    if (greeting || (p.mismatch_at && now - *p.mismatch_at <= kMismatchMemory)) {
+      p.mismatch_at.reset();
+      p.recheck_at.reset();
+      SendVector(p);
+    } else {
+      p.mismatch_at = now;
+      if (h.reply()) p.recheck_at = now + kRecheckWait;  // the answer to our probe
+    }
   } else {
     // In sync: it holds what we hold.
+    p.mismatch_at.reset();
+    p.recheck_at.reset();
     p.known = local_;
     p.have_vector = true;
     PickSource();
@@ -290,6 +305,12 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
   }
   p.known = std::move(theirs);
   p.have_vector = true;
+  // Our last anti-entropy exchange with it found a difference too: it learns our vector as well.
+  if (p.mismatch_at) {
+    p.mismatch_at.reset();
+    p.recheck_at.reset();
+    SendVector(p);
+  }
   // Proofs of forks travel first, so every node learns of a forked author.
   for (const auto& [author, head] : local_.heads) {
     auto it = p.known.heads.find(author);
@@ -597,6 +618,12 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
 
 void Syncer::Tick() {
   const auto now = Now();
+  for (auto& [id, p] : peers_) {
+    if (p.recheck_at && *p.recheck_at <= now) {
+      p.recheck_at.reset();
+      SendHello(p, /*reply=*/false, 0);
+    }
+  }
   std::map<PeerId, std::vector<std::pair<MemberKey, std::uint64_t>>> want;
   for (auto it = missing_.begin(); it != missing_.end();) {
     const std::uint64_t have = local_.SeqOf(it->first);

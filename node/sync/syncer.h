@@ -45,6 +45,12 @@ inline constexpr std::string_view kAnnounceContext = "polder/v1/announce";
 inline constexpr std::chrono::milliseconds kHaveWait{100};
 // At most this many announced-but-missing authors are tracked (anti-entropy covers the rest).
 inline constexpr std::size_t kMaxMissing = 10000;
+// Anti-entropy exchanges vectors only when two Hello exchanges with a peer in a row find the
+// digests different: the prober checks again this long after the first, by which time a
+// difference that pushes in flight explain is gone.
+inline constexpr std::chrono::milliseconds kRecheckWait{250};
+// How long a difference found by one anti-entropy exchange counts for the next one.
+inline constexpr std::chrono::milliseconds kMismatchMemory{1000};
 
 // How the syncer reaches one peer's session.
 class Link {
@@ -130,7 +136,8 @@ class Syncer {
   // Ingests every event received since the last flush, in one transaction.
   void Flush();
   // Asks for events that peers announced lazily (Have) and that did not arrive by push within
-  // kHaveWait. Call often (the node does every 20 ms).
+  // kHaveWait, and sends the anti-entropy rechecks that are due. Call often (the node does every
+  // 20 ms).
   void Tick();
 
   // Called when a peer's announcement (verified, of a member, newer than what was held) arrives.
@@ -168,6 +175,10 @@ class Syncer {
     storage::EventCursor cursor;
     std::set<MemberKey> lazy;  // authors the peer asked us not to push (it gets them elsewhere)
     bool lazy_all = false;     // the peer asked us to push nothing
+    bool greeted = false;      // its greeting Hello arrived: later Hellos are anti-entropy
+    // When an anti-entropy exchange last found the digests different (vectors not yet sent),
+    // and, if we probed, when to probe again.
+    std::optional<std::chrono::steady_clock::time_point> mismatch_at, recheck_at;
   };
 
   std::chrono::steady_clock::time_point Now() const {

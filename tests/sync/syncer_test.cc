@@ -203,13 +203,46 @@ TEST_F(SyncerTest, AntiEntropyRepairsADroppedPush) {
   ASSERT_EQ(pipes_[ab].wire->dropped, 1);
   ASSERT_FALSE(Holds(1, id));
   pipes_[ab].wire->drop = nullptr;
-  // Probes, as the node's anti-entropy loop sends them, until the event is there.
-  for (int probe = 0; probe < 4 && !Holds(1, id); ++probe) {
-    S(0).Probe(PeerAt(ab));
-    Deliver();
-    Advance(1s);
-  }
+  // The node's anti-entropy loop probes; the digests differ, which pushes in flight could explain.
+  const int vectors = pipes_[ab].wire->Count("vector");
+  S(0).Probe(PeerAt(ab));
+  Deliver();
+  EXPECT_EQ(pipes_[ab].wire->Count("vector"), vectors);
+  EXPECT_FALSE(Holds(1, id));
+  // kRecheckWait later they still differ: vectors are exchanged and the event streamed.
+  Advance(kRecheckWait);
+  EXPECT_EQ(pipes_[ab].wire->Count("vector"), vectors + 1);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("vector"), vectors + 1);
   EXPECT_TRUE(Holds(1, id));
+  EXPECT_EQ(S(0).vector().Digest(), S(1).vector().Digest());
+}
+
+TEST_F(SyncerTest, AntiEntropySendsNoVectorsForAPushInFlight) {
+  MakeNodes(2);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  const int vectors_ab = pipes_[ab].wire->Count("vector");
+  const int vectors_ba = pipes_[ab ^ 1].wire->Count("vector");
+  // Node 0's push is still on the wire when node 1 probes it.
+  const EventId id = Author(0);
+  S(1).Probe(PeerAt(ab ^ 1));
+  DeliverPipe(ab ^ 1);  // node 0 sees the probe's digest differ
+  Deliver();            // the push, then node 0's answer
+  Advance(kRecheckWait);
+  Advance(kMismatchMemory);
+  EXPECT_TRUE(Holds(1, id));
+  EXPECT_EQ(pipes_[ab].wire->Count("vector"), vectors_ab);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("vector"), vectors_ba);
+  EXPECT_EQ(pipes_[ab].wire->Count("batch"), 0);
+}
+
+TEST_F(SyncerTest, GreetingWithDifferentDigestsSendsVectorsAtOnce) {
+  MakeNodes(2);
+  Author(0);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  EXPECT_EQ(pipes_[ab].wire->Count("vector"), 1);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("vector"), 1);
   EXPECT_EQ(S(0).vector().Digest(), S(1).vector().Digest());
 }
 
