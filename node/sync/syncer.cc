@@ -552,12 +552,11 @@ void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& a
     if (from && pid == *from) continue;
     if (q.known.SeqOf(author) >= seq) continue;  // it has it (as far as we know)
     if (q.lazy_all || q.lazy.count(author)) {
-      // It gets these events elsewhere: tell it only that we hold this one (lazy push).
-      v1::SyncMessage h;
-      auto* note = h.mutable_have()->add_notes();
-      note->set_author(author.str());
-      note->set_seq(seq);
-      Send(q, h);
+      // It gets these events elsewhere: tell it only that we hold this one (lazy push), with
+      // the other notes for it on the next Tick.
+      if (q.have_out.size() >= kMaxNotes && !q.have_out.count(author)) SendHaves(q);
+      auto& note = q.have_out[author];
+      note = std::max(note, seq);
       continue;
     }
     if (q.link->queued_bytes() > kPushQueueLimit) {
@@ -585,7 +584,7 @@ void Syncer::SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool pru
 }
 
 void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
-  if (a.authors_size() > 10000) {
+  if (static_cast<std::size_t>(a.authors_size()) > kMaxNotes) {
     return CutOff(p, CutOffReason::kTooMany, "prune or graft of too many authors");
   }
   // An empty prune stops every eager push on this link; any graft starts them again.
@@ -603,7 +602,9 @@ void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
 }
 
 void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
-  if (n.notes_size() > 10000) return CutOff(p, CutOffReason::kTooMany, "too many notes");
+  if (static_cast<std::size_t>(n.notes_size()) > kMaxNotes) {
+    return CutOff(p, CutOffReason::kTooMany, "too many notes");
+  }
   const auto deadline = Now() + kHaveWait;
   for (const auto& note : n.notes()) {
     auto author = KeyFrom(note.author());
@@ -616,9 +617,23 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
   }
 }
 
+void Syncer::SendHaves(Peer& p) {
+  v1::SyncMessage m;
+  auto* notes = m.mutable_have();
+  for (const auto& [author, seq] : p.have_out) {
+    if (p.known.SeqOf(author) >= seq) continue;  // it got the event meanwhile
+    auto* note = notes->add_notes();
+    note->set_author(author.str());
+    note->set_seq(seq);
+  }
+  p.have_out.clear();
+  if (notes->notes_size() > 0) Send(p, m);
+}
+
 void Syncer::Tick() {
   const auto now = Now();
   for (auto& [id, p] : peers_) {
+    if (!p.have_out.empty()) SendHaves(p);
     if (p.recheck_at && *p.recheck_at <= now) {
       p.recheck_at.reset();
       SendHello(p, /*reply=*/false, 0);
@@ -654,7 +669,9 @@ void Syncer::Tick() {
 }
 
 void Syncer::OnWant(Peer& p, const v1::Notes& n) {
-  if (n.notes_size() > 10000) return CutOff(p, CutOffReason::kTooMany, "too many notes");
+  if (static_cast<std::size_t>(n.notes_size()) > kMaxNotes) {
+    return CutOff(p, CutOffReason::kTooMany, "too many notes");
+  }
   v1::SyncMessage m;
   auto* b = m.mutable_events();
   b->set_push(true);

@@ -45,6 +45,8 @@ inline constexpr std::string_view kAnnounceContext = "polder/v1/announce";
 inline constexpr std::chrono::milliseconds kHaveWait{100};
 // At most this many announced-but-missing authors are tracked (anti-entropy covers the rest).
 inline constexpr std::size_t kMaxMissing = 10000;
+// Have, Want, Prune and Graft carry at most this many entries (more cuts the sender off).
+inline constexpr std::size_t kMaxNotes = 10000;
 // Anti-entropy exchanges vectors only when two Hello exchanges with a peer in a row find the
 // digests different: the prober checks again this long after the first, by which time a
 // difference that pushes in flight explain is gone.
@@ -135,9 +137,9 @@ class Syncer {
   void Pump();
   // Ingests every event received since the last flush, in one transaction.
   void Flush();
-  // Asks for events that peers announced lazily (Have) and that did not arrive by push within
-  // kHaveWait, and sends the anti-entropy rechecks that are due. Call often (the node does every
-  // 20 ms).
+  // Sends the Have notes collected since the last call (one message per peer), asks for events
+  // that peers announced lazily (Have) and that did not arrive by push within kHaveWait, and
+  // sends the anti-entropy rechecks that are due. Call often (the node does every 20 ms).
   void Tick();
 
   // Called when a peer's announcement (verified, of a member, newer than what was held) arrives.
@@ -175,7 +177,9 @@ class Syncer {
     storage::EventCursor cursor;
     std::set<MemberKey> lazy;  // authors the peer asked us not to push (it gets them elsewhere)
     bool lazy_all = false;     // the peer asked us to push nothing
-    bool greeted = false;      // its greeting Hello arrived: later Hellos are anti-entropy
+    // Lazy push: the newest seq per author to announce in the next Have (sent on Tick).
+    std::map<MemberKey, std::uint64_t> have_out;
+    bool greeted = false;  // its greeting Hello arrived: later Hellos are anti-entropy
     // When an anti-entropy exchange last found the digests different (vectors not yet sent),
     // and, if we probed, when to probe again.
     std::optional<std::chrono::steady_clock::time_point> mismatch_at, recheck_at;
@@ -198,6 +202,7 @@ class Syncer {
   void OnAuthors(Peer& p, const v1::Authors& a, bool prune);
   void OnHave(PeerId id, Peer& p, const v1::Notes& n);
   void OnWant(Peer& p, const v1::Notes& n);
+  void SendHaves(Peer& p);
   struct Missing {
     std::uint64_t seq;
     PeerId from;

@@ -246,6 +246,55 @@ TEST_F(SyncerTest, GreetingWithDifferentDigestsSendsVectorsAtOnce) {
   EXPECT_EQ(S(0).vector().Digest(), S(1).vector().Digest());
 }
 
+TEST_F(SyncerTest, HaveNotesForAPrunedLinkGoOutOnTickOneMessagePerPeer) {
+  MakeNodes(2);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  v1::SyncMessage prune;
+  prune.mutable_prune();  // the whole link
+  Receive(0, ab ^ 1, prune);
+  const EventId first = Author(0, "one");
+  const EventId second = Author(0, "two");
+  EXPECT_EQ(pipes_[ab].wire->Count("push"), 0);
+  EXPECT_EQ(pipes_[ab].wire->Count("have"), 0);  // not before the tick
+  Advance(20ms);
+  ASSERT_EQ(pipes_[ab].wire->Count("have"), 1);
+  const auto& have = pipes_[ab].wire->sent.back();
+  ASSERT_TRUE(have.has_have());
+  ASSERT_EQ(have.have().notes_size(), 1);  // the newest seq of the author is enough
+  EXPECT_FALSE(Holds(1, first));
+  // kHaveWait after the note, node 1 asks for what it lacks and grafts the link.
+  Advance(kHaveWait);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("want"), 1);
+  EXPECT_TRUE(Holds(1, first));
+  EXPECT_TRUE(Holds(1, second));
+  // Grafted: the next event is pushed, no note.
+  const EventId third = Author(0, "three");
+  Deliver();
+  EXPECT_TRUE(Holds(1, third));
+  EXPECT_EQ(pipes_[ab].wire->Count("have"), 1);
+}
+
+TEST_F(SyncerTest, HaveNoteIsNotSentToAPeerKnownToHoldTheEventByTheTick) {
+  MakeNodes(3);
+  const std::size_t ab = Connect(0, 1);
+  Connect(1, 2);
+  const std::size_t ac = Connect(0, 2);
+  Deliver();
+  v1::SyncMessage prune;
+  prune.mutable_prune();
+  Receive(0, ac ^ 1, prune);  // node 2 asks node 0 for notes only
+  // Node 1's event reaches node 0 first; node 0 would note it to node 2, but before the tick
+  // node 2 has it too (and pushed it to node 0, which tells node 0 that it holds it).
+  const EventId id = Author(1);
+  DeliverPipe(ab ^ 1);
+  EXPECT_TRUE(Holds(0, id));
+  Deliver();
+  EXPECT_TRUE(Holds(2, id));
+  Advance(20ms);
+  EXPECT_EQ(pipes_[ac].wire->Count("have"), 0);
+}
+
 TEST_F(SyncerTest, ANewSessionDoesNotSendTheOwnAnnouncementAroundAgain) {
   MakeNodes(3);
   const std::size_t bc = Connect(1, 2);
