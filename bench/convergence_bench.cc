@@ -93,12 +93,44 @@ std::map<std::string, long long> ReadTrace(const fs::path& f, std::map<std::stri
   return m;
 }
 
-unsigned long long BytesOut(const std::string& home) {
+// Bytes of sync messages a node sent: the total, and by message type ("hello", "push", ...).
+struct Sent {
+  unsigned long long total = 0;
+  std::map<std::string, unsigned long long> by_message;
+  Sent& operator+=(const Sent& o) {
+    total += o.total;
+    for (const auto& [m, n] : o.by_message) by_message[m] += n;
+    return *this;
+  }
+};
+
+Sent BytesOut(const std::string& home) {
+  Sent s;
   const std::string j = Polder("--home " + home + " status --json");
   const auto k = j.find("\"bytes_out\"");
-  if (k == std::string::npos) return 0;
+  if (k == std::string::npos) return s;
   const auto q1 = j.find('"', j.find(':', k) + 1);
-  return std::strtoull(j.c_str() + q1 + 1, nullptr, 10);
+  s.total = std::strtoull(j.c_str() + q1 + 1, nullptr, 10);
+  // "bytes_out_by_message": {"hello": "123", ...} (uint64 values are JSON strings)
+  const auto m = j.find("\"bytes_out_by_message\"");
+  if (m == std::string::npos) return s;
+  const auto open = j.find('{', m);
+  const auto close = j.find('}', open);
+  if (open == std::string::npos || close == std::string::npos) return s;
+  std::size_t at = open;
+  for (;;) {
+    const auto a = j.find('"', at + 1);
+    if (a == std::string::npos || a > close) break;
+    const auto b = j.find('"', a + 1);
+    const auto c = j.find('"', j.find(':', b) + 1);
+    const auto d = j.find('"', c + 1);
+    if (b == std::string::npos || c == std::string::npos || d == std::string::npos || d > close) {
+      break;
+    }
+    s.by_message[j.substr(a + 1, b - a - 1)] = std::strtoull(j.c_str() + c + 1, nullptr, 10);
+    at = d;
+  }
+  return s;
 }
 
 double Pct(std::vector<double> v, double p) {
@@ -168,8 +200,8 @@ int RunOnce(int n, int k, std::mt19937& rng) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   std::this_thread::sleep_for(std::chrono::seconds(2));  // let sessions settle
-  unsigned long long bytes_before = 0;
-  for (int i = 0; i < n; ++i) bytes_before += BytesOut(home(i));
+  Sent before;
+  for (int i = 0; i < n; ++i) before += BytesOut(home(i));
   std::vector<std::pair<std::string, int>> published;
   for (int e = 0; e < k; ++e) {
     const int at = static_cast<int>(rng() % n);
@@ -195,8 +227,8 @@ int RunOnce(int n, int k, std::mt19937& rng) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  unsigned long long bytes_after = 0;
-  for (int i = 0; i < n; ++i) bytes_after += BytesOut(home(i));
+  Sent after;
+  for (int i = 0; i < n; ++i) after += BytesOut(home(i));
   std::vector<double> complete_ms, each_ms;
   double size_sum = 0;
   int missing = 0;
@@ -217,8 +249,8 @@ int RunOnce(int n, int k, std::mt19937& rng) {
     size_sum += static_cast<double>(sizes[id]);
   }
   const double mean_size = published.empty() ? 0 : size_sum / static_cast<double>(published.size());
-  const double per_event_node = static_cast<double>(bytes_after - bytes_before) /
-                                (static_cast<double>(published.size()) * static_cast<double>(n));
+  const double deliveries = static_cast<double>(published.size()) * static_cast<double>(n);
+  const double per_event_node = static_cast<double>(after.total - before.total) / deliveries;
   std::printf(
       "N=%-3d events=%zu  all-nodes time: median %.1f ms, p99 %.1f ms, max %.1f ms  (per node: "
       "median %.1f ms)  missing %d\n",
@@ -227,6 +259,18 @@ int RunOnce(int n, int k, std::mt19937& rng) {
   std::printf(
       "       sent per delivered event per node: %.0f B = %.2fx the mean event size (%.0f B)\n",
       per_event_node, mean_size > 0 ? per_event_node / mean_size : 0, mean_size);
+  // The same, by sync message type (summed over the nodes).
+  std::string line = "       by message:";
+  for (const auto& [m, total] : after.by_message) {
+    const auto b = before.by_message.count(m) ? before.by_message.at(m) : 0ull;
+    const double per = static_cast<double>(total - b) / deliveries;
+    if (per < 0.5) continue;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " %s %.0f B (%.2fx)", m.c_str(), per,
+                  mean_size > 0 ? per / mean_size : 0);
+    line += buf;
+  }
+  std::printf("%s\n", line.c_str());
   stop_all();
   return missing == 0 ? 0 : 1;
 }

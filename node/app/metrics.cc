@@ -53,6 +53,13 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
     cut.Add({{"reason", reason}}).Increment(D(n));
   }
   counter("polder_bytes_sent_total", "Bytes of sync messages queued for peers", s.sync.bytes_out);
+  auto& by_message = BuildCounter()
+                         .Name("polder_sync_bytes_sent_total")
+                         .Help("Bytes of sync messages queued for peers, by message type")
+                         .Register(r);
+  for (const auto& [message, n] : s.sync.bytes_out_by_message) {
+    by_message.Add({{"message", message}}).Increment(D(n));
+  }
   counter("polder_bytes_received_total", "Bytes of sync messages received from peers",
           s.sync.bytes_in);
   auto& sessions = BuildGauge()

@@ -94,7 +94,7 @@ Node::Node(asio::io_context& io, Session& session, NodeConfig config,
       network_key_(network_key),
       acceptor_(io),
       syncer_(session.replica(),
-              sync::Syncer::Options{NowMs, &session.key(), {}, config_.sync_credit, {}, {}}),
+              sync::Syncer::Options{NowMs, &session.key(), {}, config_.sync_credit, {}, {}, {}}),
       rng_(std::random_device{}()) {}
 
 Node::~Node() = default;
@@ -538,6 +538,9 @@ v1::NodeView Node::View() const {
   sv->set_peers_cut_off(s.peers_cut_off);
   sv->set_bytes_in(s.bytes_in);
   sv->set_bytes_out(s.bytes_out);
+  for (const auto& [message, n] : s.bytes_out_by_message) {
+    (*sv->mutable_bytes_out_by_message())[message] = n;
+  }
   const sync::Progress& p = progress_.Current();
   sv->set_catching_up(p.catching_up);
   sv->set_received(p.received);

@@ -40,6 +40,21 @@ const char* ToString(CutOffReason reason) {
   return "unknown";
 }
 
+const char* MessageName(const v1::SyncMessage& m) {
+  switch (m.msg_case()) {
+    case v1::SyncMessage::kHello: return "hello";
+    case v1::SyncMessage::kVector: return "vector";
+    case v1::SyncMessage::kEvents: return m.events().push() ? "push" : "batch";
+    case v1::SyncMessage::kCredit: return "credit";
+    case v1::SyncMessage::kPeers: return "peers";
+    case v1::SyncMessage::kPrune: return "prune";
+    case v1::SyncMessage::kGraft: return "graft";
+    case v1::SyncMessage::kHave: return "have";
+    case v1::SyncMessage::kWant: return "want";
+    default: return "unknown";
+  }
+}
+
 Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& sa) {
   v1::Announcement a;
   if (sa.body().size() > 4096 || !a.ParseFromString(sa.body())) {
@@ -93,8 +108,15 @@ std::optional<MemberKey> Syncer::member_of(PeerId peer) const {
   return it->second.member;
 }
 
+void Syncer::set_listen_addresses(std::vector<std::string> a) {
+  if (a == opt_.listen_addresses) return;
+  opt_.listen_addresses = std::move(a);
+  own_announcement_.clear();
+}
+
 Bytes Syncer::Announcement() {
   if (!opt_.identity) return {};
+  if (!own_announcement_.empty()) return own_announcement_;
   v1::Announcement a;
   a.set_member(opt_.identity->public_key().str());
   for (const auto& addr : opt_.listen_addresses) a.add_addresses(addr);
@@ -105,7 +127,8 @@ Bytes Syncer::Announcement() {
   const auto sig = opt_.identity->Sign(kAnnounceContext, AsBytes(sa.body()));
   sa.set_signature(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
   const std::string s = sa.SerializeAsString();
-  return Bytes(s.begin(), s.end());
+  own_announcement_.assign(s.begin(), s.end());
+  return own_announcement_;
 }
 
 PeerId Syncer::AddPeer(const MemberKey& member, std::shared_ptr<Link> link) {
@@ -176,6 +199,7 @@ void Syncer::PickSource() {
 void Syncer::Send(Peer& p, const v1::SyncMessage& m) {
   const std::string s = m.SerializeAsString();
   stats_.bytes_out += s.size();
+  stats_.bytes_out_by_message[MessageName(m)] += s.size();
   p.link->Send(Bytes(s.begin(), s.end()));
 }
 
@@ -241,11 +265,26 @@ void Syncer::OnHello(Peer& p, const v1::Hello& h) {
     return CutOff(p, CutOffReason::kMalformed, "hello without a vector digest");
   }
   p.credit_out += std::min<std::uint64_t>(h.credit_bytes(), 64ull << 20);
+  const bool greeting = !p.greeted;
+  p.greeted = true;
   if (!h.reply()) SendHello(p, /*reply=*/true, 0);
   if (h.vector_digest() != local_.Digest().str()) {
-    SendVector(p);
+    // Anti-entropy (not the greeting): events pushed a moment ago may still be on their way,
+    // and a full vector each way costs more than the events. Vectors go only when the
+    // previous exchange also found a difference; the prober checks again kRecheckWait later.
+    const auto now = Now();
+    if (greeting || (p.mismatch_at && now - *p.mismatch_at <= kMismatchMemory)) {
+      p.mismatch_at.reset();
+      p.recheck_at.reset();
+      SendVector(p);
+    } else {
+      p.mismatch_at = now;
+      if (h.reply()) p.recheck_at = now + kRecheckWait;  // the answer to our probe
+    }
   } else {
     // In sync: it holds what we hold.
+    p.mismatch_at.reset();
+    p.recheck_at.reset();
     p.known = local_;
     p.have_vector = true;
     PickSource();
@@ -267,6 +306,12 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
   }
   p.known = std::move(theirs);
   p.have_vector = true;
+  // Our last anti-entropy exchange with it found a difference too: it learns our vector as well.
+  if (p.mismatch_at) {
+    p.mismatch_at.reset();
+    p.recheck_at.reset();
+    SendVector(p);
+  }
   // Proofs of forks travel first, so every node learns of a forked author.
   for (const auto& [author, head] : local_.heads) {
     auto it = p.known.heads.find(author);
@@ -582,12 +627,11 @@ void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& a
     if (from && pid == *from) continue;
     if (q.known.SeqOf(author) >= seq) continue;  // it has it (as far as we know)
     if (q.lazy_all || q.lazy.count(author)) {
-      // It gets these events elsewhere: tell it only that we hold this one (lazy push).
-      v1::SyncMessage h;
-      auto* note = h.mutable_have()->add_notes();
-      note->set_author(author.str());
-      note->set_seq(seq);
-      Send(q, h);
+      // It gets these events elsewhere: tell it only that we hold this one (lazy push), with
+      // the other notes for it on the next Tick.
+      if (q.have_out.size() >= kMaxNotes && !q.have_out.count(author)) SendHaves(q);
+      auto& note = q.have_out[author];
+      note = std::max(note, seq);
       continue;
     }
     if (q.link->queued_bytes() > kPushQueueLimit) {
@@ -615,7 +659,7 @@ void Syncer::SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool pru
 }
 
 void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
-  if (a.authors_size() > 10000) {
+  if (static_cast<std::size_t>(a.authors_size()) > kMaxNotes) {
     return CutOff(p, CutOffReason::kTooMany, "prune or graft of too many authors");
   }
   // An empty prune stops every eager push on this link; any graft starts them again.
@@ -633,8 +677,10 @@ void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
 }
 
 void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
-  if (n.notes_size() > 10000) return CutOff(p, CutOffReason::kTooMany, "too many notes");
-  const auto deadline = std::chrono::steady_clock::now() + kHaveWait;
+  if (static_cast<std::size_t>(n.notes_size()) > kMaxNotes) {
+    return CutOff(p, CutOffReason::kTooMany, "too many notes");
+  }
+  const auto deadline = Now() + kHaveWait;
   for (const auto& note : n.notes()) {
     auto author = KeyFrom(note.author());
     if (!author || note.seq() == 0) return CutOff(p, CutOffReason::kMalformed, "malformed note");
@@ -646,8 +692,28 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
   }
 }
 
+void Syncer::SendHaves(Peer& p) {
+  v1::SyncMessage m;
+  auto* notes = m.mutable_have();
+  for (const auto& [author, seq] : p.have_out) {
+    if (p.known.SeqOf(author) >= seq) continue;  // it got the event meanwhile
+    auto* note = notes->add_notes();
+    note->set_author(author.str());
+    note->set_seq(seq);
+  }
+  p.have_out.clear();
+  if (notes->notes_size() > 0) Send(p, m);
+}
+
 void Syncer::Tick() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Now();
+  for (auto& [id, p] : peers_) {
+    if (!p.have_out.empty()) SendHaves(p);
+    if (p.recheck_at && *p.recheck_at <= now) {
+      p.recheck_at.reset();
+      SendHello(p, /*reply=*/false, 0);
+    }
+  }
   std::map<PeerId, std::vector<std::pair<MemberKey, std::uint64_t>>> want;
   for (auto it = missing_.begin(); it != missing_.end();) {
     const std::uint64_t have = local_.SeqOf(it->first);
@@ -678,7 +744,9 @@ void Syncer::Tick() {
 }
 
 void Syncer::OnWant(Peer& p, const v1::Notes& n) {
-  if (n.notes_size() > 10000) return CutOff(p, CutOffReason::kTooMany, "too many notes");
+  if (static_cast<std::size_t>(n.notes_size()) > kMaxNotes) {
+    return CutOff(p, CutOffReason::kTooMany, "too many notes");
+  }
   v1::SyncMessage m;
   auto* b = m.mutable_events();
   b->set_push(true);

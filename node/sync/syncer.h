@@ -53,6 +53,14 @@ inline constexpr std::string_view kAnnounceContext = "polder/v1/announce";
 inline constexpr std::chrono::milliseconds kHaveWait{100};
 // At most this many announced-but-missing authors are tracked (anti-entropy covers the rest).
 inline constexpr std::size_t kMaxMissing = 10000;
+// Have, Want, Prune and Graft carry at most this many entries (more cuts the sender off).
+inline constexpr std::size_t kMaxNotes = 10000;
+// Anti-entropy exchanges vectors only when two Hello exchanges with a peer in a row find the
+// digests different: the prober checks again this long after the first, by which time a
+// difference that pushes in flight explain is gone.
+inline constexpr std::chrono::milliseconds kRecheckWait{250};
+// How long a difference found by one anti-entropy exchange counts for the next one.
+inline constexpr std::chrono::milliseconds kMismatchMemory{1000};
 
 // How the syncer reaches one peer's session.
 class Link {
@@ -96,7 +104,14 @@ struct SyncStats {
   // ToString(CutOffReason): both bounded by their enums.
   std::map<std::string, std::uint64_t> refused_by_reason;
   std::map<std::string, std::uint64_t> cut_off_by_reason;
+  // Bytes of application messages sent, by message type (MessageName: a bounded set).
+  std::map<std::string, std::uint64_t> bytes_out_by_message;
 };
+
+// The name of a sync message's type, for byte accounting: hello, vector, push (an EventBatch
+// with push = true), batch (catch-up), credit, peers, prune, graft, have, want; "unknown"
+// otherwise.
+const char* MessageName(const v1::SyncMessage& m);
 
 using PeerId = std::uint64_t;
 
@@ -115,6 +130,8 @@ class Syncer {
     // there, on every core, while this thread commits the batch before it (catch-up pipeline).
     // Unset: batches are verified and committed here, one after the other.
     std::function<void(std::function<void()> work, std::function<void()> then)> offload;
+    // The clock for kHaveWait and the anti-entropy recheck; unset: std::chrono::steady_clock.
+    std::function<std::chrono::steady_clock::time_point()> clock;
   };
   Syncer(storage::Replica& replica, Options options);
 
@@ -134,8 +151,9 @@ class Syncer {
   void Pump();
   // Ingests every event received since the last flush, in one transaction.
   void Flush();
-  // Asks for events that peers announced lazily (Have) and that did not arrive by push within
-  // kHaveWait. Call often (the node does every 20 ms).
+  // Sends the Have notes collected since the last call (one message per peer), asks for events
+  // that peers announced lazily (Have) and that did not arrive by push within kHaveWait, and
+  // sends the anti-entropy rechecks that are due. Call often (the node does every 20 ms).
   void Tick();
 
   // Called when a peer's announcement (verified, of a member, newer than what was held) arrives.
@@ -154,12 +172,14 @@ class Syncer {
   std::uint64_t Expected() const;
   std::vector<PeerId> peers() const;
   std::optional<MemberKey> member_of(PeerId peer) const;
-  void set_listen_addresses(std::vector<std::string> a) { opt_.listen_addresses = std::move(a); }
+  // A new address list re-signs our announcement (with a new timestamp) on next use.
+  void set_listen_addresses(std::vector<std::string> a);
   void set_schedule_flush(std::function<void()> f) { opt_.schedule_flush = std::move(f); }
   void set_offload(decltype(Options::offload) f) { opt_.offload = std::move(f); }
   // A batch is being verified off this thread (see Options::offload).
   bool verifying() const { return verifying_; }
-  // Our own signed announcement (refreshed when the address list changes).
+  // Our own signed announcement, signed once and refreshed only when the address list changes:
+  // a new timestamp makes every node store it and pass it on, across the whole network.
   Bytes Announcement();
 
  private:
@@ -174,8 +194,17 @@ class Syncer {
     storage::EventCursor cursor;
     std::set<MemberKey> lazy;  // authors the peer asked us not to push (it gets them elsewhere)
     bool lazy_all = false;     // the peer asked us to push nothing
+    // Lazy push: the newest seq per author to announce in the next Have (sent on Tick).
+    std::map<MemberKey, std::uint64_t> have_out;
+    bool greeted = false;  // its greeting Hello arrived: later Hellos are anti-entropy
+    // When an anti-entropy exchange last found the digests different (vectors not yet sent),
+    // and, if we probed, when to probe again.
+    std::optional<std::chrono::steady_clock::time_point> mismatch_at, recheck_at;
   };
 
+  std::chrono::steady_clock::time_point Now() const {
+    return opt_.clock ? opt_.clock() : std::chrono::steady_clock::now();
+  }
   void Send(Peer& p, const v1::SyncMessage& m);
   void SendHello(Peer& p, bool reply, std::uint64_t credit);
   void SendVector(Peer& p);
@@ -210,6 +239,7 @@ class Syncer {
   void OnAuthors(Peer& p, const v1::Authors& a, bool prune);
   void OnHave(PeerId id, Peer& p, const v1::Notes& n);
   void OnWant(Peer& p, const v1::Notes& n);
+  void SendHaves(Peer& p);
   struct Missing {
     std::uint64_t seq;
     PeerId from;
@@ -245,6 +275,7 @@ class Syncer {
   bool verifying_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // offloaded work checks it
   std::optional<PeerId> source_;
+  Bytes own_announcement_;  // empty until first needed
 };
 
 // Verifies a signed announcement; returns its content when the signature holds.

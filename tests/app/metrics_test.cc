@@ -1,6 +1,7 @@
 // GET /metrics on the local API: Prometheus text, behind the API token unless metrics_public.
 #include "node/app/metrics.h"
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <utility>
@@ -33,6 +34,8 @@ TEST(Metrics, RendersCountersAndGaugesWithTheirLabels) {
   s.sync.cut_off_by_reason["invalid_event"] = 1;
   s.sync.pushes_dropped = 4;
   s.sync.bytes_out = 1000;
+  s.sync.bytes_out_by_message["hello"] = 100;
+  s.sync.bytes_out_by_message["push"] = 900;
   s.sessions_inbound = 2;
   s.sessions_outbound = 1;
   s.sync_lag_events = 12;
@@ -43,6 +46,8 @@ TEST(Metrics, RendersCountersAndGaugesWithTheirLabels) {
   EXPECT_EQ(Sample(text, "polder_peers_cut_off_total{reason=\"invalid_event\"}"), 1);
   EXPECT_EQ(Sample(text, "polder_push_dropped_total"), 4);
   EXPECT_EQ(Sample(text, "polder_bytes_sent_total"), 1000);
+  EXPECT_EQ(Sample(text, "polder_sync_bytes_sent_total{message=\"hello\"}"), 100);
+  EXPECT_EQ(Sample(text, "polder_sync_bytes_sent_total{message=\"push\"}"), 900);
   EXPECT_EQ(Sample(text, "polder_sessions{direction=\"inbound\"}"), 2);
   EXPECT_EQ(Sample(text, "polder_sessions{direction=\"outbound\"}"), 1);
   EXPECT_EQ(Sample(text, "polder_sync_lag_events"), 12);
@@ -101,6 +106,15 @@ TEST(Metrics, EndpointNeedsTheTokenAndCountsWhatTheNodeStored) {
   EXPECT_GE(Sample(ok.body, "polder_events_stored_total"), 5);
   EXPECT_EQ(Sample(ok.body, "polder_sessions{direction=\"inbound\"}"), 1);
   EXPECT_EQ(Sample(ok.body, "polder_sync_lag_events"), 0);
+  // Every byte sent is counted under one message type; node 0 greeted node 1 at least.
+  double by_message = 0;
+  for (const char* m :
+       {"hello", "vector", "push", "batch", "credit", "peers", "prune", "graft", "have", "want"}) {
+    by_message += std::max(
+        0.0, Sample(ok.body, std::string("polder_sync_bytes_sent_total{message=\"") + m + "\"}"));
+  }
+  EXPECT_GT(Sample(ok.body, "polder_sync_bytes_sent_total{message=\"hello\"}"), 0);
+  EXPECT_EQ(by_message, Sample(ok.body, "polder_bytes_sent_total"));
   api.Stop();
 
   // [api] metrics_public = true: no token needed for /metrics (the rest still needs it).

@@ -1,208 +1,317 @@
-// The syncer alone: two replicas joined by in-memory links whose messages the test delivers, so
-// that a slow receiver and a verification on another thread can be staged exactly.
+// The sync protocol without sockets: syncers joined by in-memory links whose messages the test
+// delivers (or drops) one at a time, on a clock the test moves.
 #include "node/sync/syncer.h"
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
-#include "storage/replica.h"
 #include "tests/testutil/circle.h"
-#include "tests/testutil/run.h"
 
 namespace polder::sync {
 namespace {
 
+using testutil::TestCircle;
+using namespace std::chrono_literals;
+
+// One direction of a session: what one syncer sent and the other has not been handed yet.
 class Wire : public Link {
  public:
-  bool Send(Bytes m) override {
+  bool Send(Bytes message) override {
     if (closed) return false;
-    out.push_back(std::move(m));
+    v1::SyncMessage m;
+    if (!m.ParseFromArray(message.data(), static_cast<int>(message.size()))) return false;
+    if (drop && drop(m)) {
+      ++dropped;
+      return true;
+    }
+    sent.push_back(m);
+    queue.push_back(std::move(message));
     return true;
+  }
+  int Count(const std::string& message) const {
+    return static_cast<int>(std::count_if(
+        sent.begin(), sent.end(), [&](const auto& m) { return MessageName(m) == message; }));
   }
   std::size_t queued_bytes() const override { return 0; }
   void Close(std::string reason) override {
     closed = true;
     why = std::move(reason);
   }
-  std::deque<Bytes> out;
+
+  std::deque<Bytes> queue;
+  std::vector<v1::SyncMessage> sent;                 // everything that was not dropped, in order
+  std::function<bool(const v1::SyncMessage&)> drop;  // true: lost on the way
+  int dropped = 0;
   bool closed = false;
   std::string why;
 };
 
-struct Offloaded {
-  std::function<void()> work, then;
-};
+class SyncerTest : public ::testing::Test {
+ protected:
+  struct Node {
+    std::unique_ptr<storage::Replica> replica;
+    std::unique_ptr<Syncer> syncer;
+    int member = 0;  // index in the circle
+  };
+  struct Pipe {
+    int from, to;
+    PeerId at_to;  // the sender's id at the receiver
+    std::shared_ptr<Wire> wire;
+  };
 
-// `src` holds `n` events, `dst` holds only the circle; dst grants `credit` bytes of catch-up.
-class Pair {
- public:
-  Pair(std::size_t n, std::uint64_t credit) : dir_(testutil::TempDir("syncer")) {
-    testutil::FillBenchCircle(c_, n);
-    src_r_ = std::move(*storage::Replica::Open(dir_ / "src.sqlite3"));
-    dst_r_ = std::move(*storage::Replica::Open(dir_ / "dst.sqlite3"));
-    EXPECT_TRUE(src_r_->SetCircle(c_.circle()));
-    EXPECT_TRUE(dst_r_->SetCircle(c_.circle()));
-    EXPECT_TRUE(src_r_->Ingest(c_.events(), storage::IngestOptions(c_.now() + 1000)));
-    auto now = [this] { return c_.now() + 1000; };
-    src = std::make_unique<Syncer>(*src_r_, Syncer::Options{now, nullptr, {}, credit, {}, {}});
-    dst = std::make_unique<Syncer>(*dst_r_, Syncer::Options{now, nullptr, {}, credit, {}, {}});
-    // The receiver commits only when the test says so (a slow disk, or a busy thread).
-    dst->set_schedule_flush([this] { flush_asked = true; });
-    EXPECT_TRUE(src->Load());
-    EXPECT_TRUE(dst->Load());
-    src_peer = src->AddPeer(c_.key(1).public_key(), to_dst);
-    dst_peer = dst->AddPeer(c_.key(0).public_key(), to_src);
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("polder-syncer-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
   }
-  ~Pair() {
-    src.reset();
-    dst.reset();
-    src_r_.reset();
-    dst_r_.reset();
+  void TearDown() override {
+    nodes_.clear();
     std::filesystem::remove_all(dir_);
   }
-  // Delivers every queued message both ways until none is left (bounded).
+
+  // `n` nodes, each a member of the circle holding the charter and every admission.
+  void MakeNodes(int n) {
+    std::vector<int> who = {0};
+    for (int i = 1; i < n; ++i) {
+      who.push_back(c_.Admit(0, "M" + std::to_string(i), "Org " + std::to_string(i % 3)));
+    }
+    for (int i = 0; i < n; ++i) {
+      Node node;
+      node.member = who[static_cast<std::size_t>(i)];
+      auto r = storage::Replica::Open(dir_ / ("r" + std::to_string(i) + ".sqlite3"));
+      ASSERT_TRUE(r.has_value());
+      node.replica = std::move(*r);
+      ASSERT_TRUE(node.replica->SetCircle(c_.circle()).has_value());
+      for (const auto& ev : c_.events()) {
+        ASSERT_TRUE(node.replica->IngestOne(ev, storage::IngestOptions(Now())).has_value());
+      }
+      Syncer::Options o;
+      o.now_ms = [this] { return Now(); };
+      o.clock = [this] { return clock_; };
+      o.identity = &c_.key(node.member);
+      o.listen_addresses = {"127.0.0.1:" + std::to_string(7800 + i)};
+      node.syncer = std::make_unique<Syncer>(*node.replica, o);
+      ASSERT_TRUE(node.syncer->Load().has_value());
+      nodes_.push_back(std::move(node));
+    }
+  }
+  std::int64_t Now() const { return c_.now() + 1000 + later_ms_; }
+  const MemberKey& Key(int i) { return c_.key(nodes_[i].member).public_key(); }
+  Syncer& S(int i) { return *nodes_[static_cast<std::size_t>(i)].syncer; }
+
+  // A session between nodes a and b; returns the index of the a → b pipe (b → a follows it).
+  std::size_t Connect(int a, int b) {
+    auto ab = std::make_shared<Wire>();
+    auto ba = std::make_shared<Wire>();
+    const std::size_t at = pipes_.size();
+    pipes_.push_back(Pipe{a, b, 0, ab});
+    pipes_.push_back(Pipe{b, a, 0, ba});
+    const PeerId b_at_a = S(a).AddPeer(Key(b), ab);
+    const PeerId a_at_b = S(b).AddPeer(Key(a), ba);
+    pipes_[at].at_to = a_at_b;
+    pipes_[at + 1].at_to = b_at_a;
+    return at;
+  }
+  // The id node `from` has for the peer at the other end of pipe `pipe`.
+  PeerId PeerAt(std::size_t pipe) { return pipes_[pipe ^ 1].at_to; }
+
+  // Hands over every queued message (and what they cause) until nothing is in flight.
   void Deliver() {
-    for (int round = 0; round < 10000 && (!to_dst->out.empty() || !to_src->out.empty()); ++round) {
-      while (!to_dst->out.empty() && dst) {
-        Bytes m = std::move(to_dst->out.front());
-        to_dst->out.pop_front();
-        dst->OnMessage(dst_peer, m);
-      }
-      while (!to_src->out.empty()) {
-        Bytes m = std::move(to_src->out.front());
-        to_src->out.pop_front();
-        src->OnMessage(src_peer, m);
+    for (bool any = true; any;) {
+      any = false;
+      for (auto& p : pipes_) {
+        while (!p.wire->queue.empty() && !p.wire->closed) {
+          Bytes m = std::move(p.wire->queue.front());
+          p.wire->queue.pop_front();
+          S(p.to).OnMessage(p.at_to, m);
+          any = true;
+        }
       }
     }
   }
-  // Delivers one message to the receiver, then whatever it answered.
-  void DeliverOne() {
-    if (!to_dst->out.empty()) {
-      Bytes m = std::move(to_dst->out.front());
-      to_dst->out.pop_front();
-      dst->OnMessage(dst_peer, m);
-    }
-    while (!to_src->out.empty()) {
-      Bytes m = std::move(to_src->out.front());
-      to_src->out.pop_front();
-      src->OnMessage(src_peer, m);
-    }
+  // Hands over what is queued on one pipe now (not what that causes).
+  void DeliverPipe(std::size_t pipe) {
+    auto& p = pipes_[pipe];
+    std::deque<Bytes> now = std::move(p.wire->queue);
+    p.wire->queue.clear();
+    for (const auto& m : now) S(p.to).OnMessage(p.at_to, m);
   }
-  bool InSync() const { return src->vector().Digest() == dst->vector().Digest(); }
-  testutil::TestCircle& circle() { return c_; }
-  storage::Replica& dst_replica() { return *dst_r_; }
+  void Receive(int at, std::size_t pipe, const v1::SyncMessage& m) {
+    const std::string s = m.SerializeAsString();
+    S(at).OnMessage(pipes_[pipe].at_to, AsBytes(s));
+  }
+  // Moves the clock, calls Tick on every node and delivers what that sends.
+  void Advance(std::chrono::milliseconds d) {
+    clock_ += d;
+    for (auto& n : nodes_) n.syncer->Tick();
+    Deliver();
+  }
 
-  std::unique_ptr<Syncer> src, dst;
-  std::shared_ptr<Wire> to_dst = std::make_shared<Wire>(), to_src = std::make_shared<Wire>();
-  PeerId src_peer = 0, dst_peer = 0;
-  bool flush_asked = false;
+  // Node i authors a comment; the syncer learns of it as the node would tell it.
+  EventId Author(int i, const std::string& text = "hello") {
+    const EventId id = c_.Comment(nodes_[static_cast<std::size_t>(i)].member, text);
+    const Bytes& ev = c_.events().back();
+    auto r =
+        nodes_[static_cast<std::size_t>(i)].replica->IngestOne(ev, storage::IngestOptions(Now()));
+    EXPECT_TRUE(r.has_value());
+    S(i).OnLocalEvent(ev, Key(i), r->seq);
+    return id;
+  }
+  bool Holds(int i, const EventId& id) {
+    auto e = nodes_[static_cast<std::size_t>(i)].replica->EventBytes(id);
+    return e && *e;
+  }
+  std::uint64_t Sent(int i, const std::string& message) {
+    const auto& m = S(i).stats().bytes_out_by_message;
+    auto it = m.find(message);
+    return it == m.end() ? 0 : it->second;
+  }
 
- private:
-  testutil::TestCircle c_;
   std::filesystem::path dir_;
-  std::unique_ptr<storage::Replica> src_r_, dst_r_;
+  TestCircle c_;
+  std::vector<Node> nodes_;
+  std::vector<Pipe> pipes_;
+  std::chrono::steady_clock::time_point clock_{std::chrono::hours(1)};
+  std::int64_t later_ms_ = 0;  // added to the wall clock
 };
 
-// Before credit counted the same bytes on both sides, the source counted its pages' event bytes
-// and the receiver whole messages: the receiver's view of the credit fell a few bytes per event
-// behind the source's, and a receiver that commits only after the source has spent its credit
-// (a slow disk) cut the honest source off for "sending beyond its credit".
-TEST(Syncer, ASlowReceiverNeverCutsOffAnHonestSourceOverCredit) {
-  // A credit of many pages: the few bytes per event by which the counts differed add up to more
-  // than the receiver's slack within one credit.
-  Pair pair(6000, 1 << 20);
-  int commits = 0;
-  for (; commits < 200 && !pair.InSync(); ++commits) {
-    pair.Deliver();  // the source sends until its credit is spent
-    ASSERT_FALSE(pair.to_src->closed) << pair.to_src->why;
-    ASSERT_FALSE(pair.to_dst->closed) << pair.to_dst->why;
-    pair.dst->Flush();  // only now does the receiver commit, and grant as much again
-  }
-  pair.Deliver();
-  EXPECT_TRUE(pair.InSync());
-  EXPECT_GE(commits, 2) << "the credit should have run out";
-  EXPECT_EQ(pair.dst->stats().events_stored, pair.circle().events().size());
-  EXPECT_EQ(pair.dst->stats().peers_cut_off, 0u);
+TEST_F(SyncerTest, CountsBytesSentByMessageType) {
+  MakeNodes(2);
+  Connect(0, 1);
+  Deliver();
+  Author(0);
+  Deliver();
+  std::uint64_t sum = 0;
+  for (const auto& [m, n] : S(0).stats().bytes_out_by_message) sum += n;
+  EXPECT_EQ(sum, S(0).stats().bytes_out);
+  EXPECT_GT(Sent(0, "hello"), 0u);
+  EXPECT_GT(Sent(0, "push"), 0u);
 }
 
-// With an offload, a large batch is verified "elsewhere" (here: when the test runs the work),
-// events arriving meanwhile wait, and batches commit in arrival order.
-TEST(Syncer, OffloadedBatchesCommitInArrivalOrderWhileTheNextIsVerified) {
-  Pair pair(6000, 1 << 20);
-  std::deque<Offloaded> jobs;
-  pair.dst->set_offload([&](std::function<void()> work, std::function<void()> then) {
-    jobs.push_back({std::move(work), std::move(then)});
-  });
-  int overlapped = 0;
-  for (int step = 0; step < 1000 && !pair.InSync(); ++step) {
-    if (jobs.empty()) {
-      pair.DeliverOne();  // a batch arrives and is sent to be verified
-      pair.dst->Flush();
-      continue;
-    }
-    pair.Deliver();  // more arrives while it is verified
-    if (jobs.empty()) {
-      pair.dst->Flush();
-      continue;
-    }
-    ASSERT_EQ(jobs.size(), 1u) << "one batch is verified at a time";
-    EXPECT_TRUE(pair.dst->verifying());
-    const auto stored_before = pair.dst->stats().events_stored;
-    pair.dst->Flush();  // arrivals wait for the batch being verified
-    EXPECT_EQ(pair.dst->stats().events_stored, stored_before);
-    ASSERT_EQ(jobs.size(), 1u);
-    Offloaded job = std::move(jobs.front());
-    jobs.pop_front();
-    job.work();
-    job.then();  // commits it, after starting the next verification if enough has arrived
-    overlapped += !jobs.empty();
-    EXPECT_GT(pair.dst->stats().events_stored, stored_before);
-  }
-  pair.Deliver();
-  EXPECT_TRUE(pair.InSync());
-  EXPECT_GT(overlapped, 0) << "the next batch's verification should start before a commit";
-  EXPECT_GT(pair.dst->stats().batches_offloaded, 1u);
-  EXPECT_EQ(pair.dst->stats().events_stored, pair.circle().events().size());
-  EXPECT_EQ(pair.dst->stats().peers_cut_off, 0u);
-  // Nothing was held pending: every batch came in the order the source sent it.
-  EXPECT_EQ(pair.dst_replica().Counts()->pending, 0u);
+TEST_F(SyncerTest, AntiEntropyRepairsADroppedPush) {
+  MakeNodes(2);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  pipes_[ab].wire->drop = [](const v1::SyncMessage& m) { return m.has_events(); };
+  const EventId id = Author(0);
+  Deliver();
+  ASSERT_EQ(pipes_[ab].wire->dropped, 1);
+  ASSERT_FALSE(Holds(1, id));
+  pipes_[ab].wire->drop = nullptr;
+  // The node's anti-entropy loop probes; the digests differ, which pushes in flight could explain.
+  const int vectors = pipes_[ab].wire->Count("vector");
+  S(0).Probe(PeerAt(ab));
+  Deliver();
+  EXPECT_EQ(pipes_[ab].wire->Count("vector"), vectors);
+  EXPECT_FALSE(Holds(1, id));
+  // kRecheckWait later they still differ: vectors are exchanged and the event streamed.
+  Advance(kRecheckWait);
+  EXPECT_EQ(pipes_[ab].wire->Count("vector"), vectors + 1);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("vector"), vectors + 1);
+  EXPECT_TRUE(Holds(1, id));
+  EXPECT_EQ(S(0).vector().Digest(), S(1).vector().Digest());
 }
 
-// A push (one event) is not worth a trip to another thread: it is committed at once.
-TEST(Syncer, SmallBatchesAreNotOffloaded) {
-  Pair pair(200, 1 << 20);
-  int offloads = 0;
-  pair.dst->set_offload([&](std::function<void()> work, std::function<void()> then) {
-    ++offloads;
-    work();
-    then();
-  });
-  for (int i = 0; i < 10 && !pair.InSync(); ++i) {
-    pair.Deliver();
-    pair.dst->Flush();
-  }
-  ASSERT_TRUE(pair.InSync());
-  EXPECT_EQ(offloads, 1) << "the catch-up of 200 events is one batch";
-  EXPECT_EQ(pair.dst->stats().batches_offloaded, 1u);
+TEST_F(SyncerTest, AntiEntropySendsNoVectorsForAPushInFlight) {
+  MakeNodes(2);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  const int vectors_ab = pipes_[ab].wire->Count("vector");
+  const int vectors_ba = pipes_[ab ^ 1].wire->Count("vector");
+  // Node 0's push is still on the wire when node 1 probes it.
+  const EventId id = Author(0);
+  S(1).Probe(PeerAt(ab ^ 1));
+  DeliverPipe(ab ^ 1);  // node 0 sees the probe's digest differ
+  Deliver();            // the push, then node 0's answer
+  Advance(kRecheckWait);
+  Advance(kMismatchMemory);
+  EXPECT_TRUE(Holds(1, id));
+  EXPECT_EQ(pipes_[ab].wire->Count("vector"), vectors_ab);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("vector"), vectors_ba);
+  EXPECT_EQ(pipes_[ab].wire->Count("batch"), 0);
 }
 
-// The syncer may be destroyed (its node stopped) while a batch is verified elsewhere: the
-// completion then does nothing, and the batch, never credited, is sent again another time.
-TEST(Syncer, CompletionAfterTheSyncerIsGoneDoesNothing) {
-  Pair pair(1000, 1 << 20);
-  std::deque<Offloaded> jobs;
-  pair.dst->set_offload([&](std::function<void()> work, std::function<void()> then) {
-    jobs.push_back({std::move(work), std::move(then)});
-  });
-  pair.Deliver();
-  pair.dst->Flush();
-  ASSERT_EQ(jobs.size(), 1u);
-  pair.dst.reset();
-  jobs.front().work();
-  jobs.front().then();  // must not touch the destroyed syncer (ASan would see it)
-  EXPECT_EQ(pair.dst_replica().Counts()->events, 0u);
+TEST_F(SyncerTest, GreetingWithDifferentDigestsSendsVectorsAtOnce) {
+  MakeNodes(2);
+  Author(0);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  EXPECT_EQ(pipes_[ab].wire->Count("vector"), 1);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("vector"), 1);
+  EXPECT_EQ(S(0).vector().Digest(), S(1).vector().Digest());
+}
+
+TEST_F(SyncerTest, HaveNotesForAPrunedLinkGoOutOnTickOneMessagePerPeer) {
+  MakeNodes(2);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  v1::SyncMessage prune;
+  prune.mutable_prune();  // the whole link
+  Receive(0, ab ^ 1, prune);
+  const EventId first = Author(0, "one");
+  const EventId second = Author(0, "two");
+  EXPECT_EQ(pipes_[ab].wire->Count("push"), 0);
+  EXPECT_EQ(pipes_[ab].wire->Count("have"), 0);  // not before the tick
+  Advance(20ms);
+  ASSERT_EQ(pipes_[ab].wire->Count("have"), 1);
+  const auto& have = pipes_[ab].wire->sent.back();
+  ASSERT_TRUE(have.has_have());
+  ASSERT_EQ(have.have().notes_size(), 1);  // the newest seq of the author is enough
+  EXPECT_FALSE(Holds(1, first));
+  // kHaveWait after the note, node 1 asks for what it lacks and grafts the link.
+  Advance(kHaveWait);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("want"), 1);
+  EXPECT_TRUE(Holds(1, first));
+  EXPECT_TRUE(Holds(1, second));
+  // Grafted: the next event is pushed, no note.
+  const EventId third = Author(0, "three");
+  Deliver();
+  EXPECT_TRUE(Holds(1, third));
+  EXPECT_EQ(pipes_[ab].wire->Count("have"), 1);
+}
+
+TEST_F(SyncerTest, HaveNoteIsNotSentToAPeerKnownToHoldTheEventByTheTick) {
+  MakeNodes(3);
+  const std::size_t ab = Connect(0, 1);
+  Connect(1, 2);
+  const std::size_t ac = Connect(0, 2);
+  Deliver();
+  v1::SyncMessage prune;
+  prune.mutable_prune();
+  Receive(0, ac ^ 1, prune);  // node 2 asks node 0 for notes only
+  // Node 1's event reaches node 0 first; node 0 would note it to node 2, but before the tick
+  // node 2 has it too (and pushed it to node 0, which tells node 0 that it holds it).
+  const EventId id = Author(1);
+  DeliverPipe(ab ^ 1);
+  EXPECT_TRUE(Holds(0, id));
+  Deliver();
+  EXPECT_TRUE(Holds(2, id));
+  Advance(20ms);
+  EXPECT_EQ(pipes_[ac].wire->Count("have"), 0);
+}
+
+TEST_F(SyncerTest, ANewSessionDoesNotSendTheOwnAnnouncementAroundAgain) {
+  MakeNodes(3);
+  const std::size_t bc = Connect(1, 2);
+  Deliver();
+  Connect(0, 1);
+  Deliver();
+  // Node 1 passed node 0's announcement on to node 2 (news to it).
+  const int passed = pipes_[bc].wire->Count("peers");
+  EXPECT_GE(passed, 2);  // the greeting's list, then node 0's announcement
+  later_ms_ += 60'000;
+  const std::size_t ac = Connect(0, 2);
+  Deliver();
+  // Node 0 greets node 2 with the announcement node 2 already holds: nobody passes it on.
+  EXPECT_EQ(pipes_[ac].wire->Count("peers"), 1);
+  EXPECT_EQ(pipes_[bc].wire->Count("peers"), passed);
+  EXPECT_EQ(pipes_[bc ^ 1].wire->Count("peers"), 1);
+  EXPECT_EQ(S(0).Announcement(), S(0).Announcement());
 }
 
 }  // namespace
