@@ -90,6 +90,12 @@ class Pair {
       src->OnMessage(src_peer, m);
     }
   }
+  // The receiver's verifications wait in `jobs` until the test runs them.
+  void QueueOffloadsIn(std::deque<Offloaded>& jobs) {
+    dst->set_offload([&jobs](std::function<void()> work, std::function<void()> then) {
+      jobs.push_back({std::move(work), std::move(then)});
+    });
+  }
   bool InSync() const { return src->vector().Digest() == dst->vector().Digest(); }
   testutil::TestCircle& circle() { return c_; }
   storage::Replica& dst_replica() { return *dst_r_; }
@@ -133,9 +139,7 @@ TEST(Syncer, ASlowReceiverNeverCutsOffAnHonestSourceOverCredit) {
 TEST(Syncer, OffloadedBatchesCommitInArrivalOrderWhileTheNextIsVerified) {
   Pair pair(6000, 1 << 20);
   std::deque<Offloaded> jobs;
-  pair.dst->set_offload([&](std::function<void()> work, std::function<void()> then) {
-    jobs.push_back({std::move(work), std::move(then)});
-  });
+  pair.QueueOffloadsIn(jobs);
   int overlapped = 0;
   for (int step = 0; step < 1000 && !pair.InSync(); ++step) {
     if (jobs.empty()) {
@@ -194,9 +198,7 @@ TEST(Syncer, SmallBatchesAreNotOffloaded) {
 TEST(Syncer, CompletionAfterTheSyncerIsGoneDoesNothing) {
   Pair pair(1000, 1 << 20);
   std::deque<Offloaded> jobs;
-  pair.dst->set_offload([&](std::function<void()> work, std::function<void()> then) {
-    jobs.push_back({std::move(work), std::move(then)});
-  });
+  pair.QueueOffloadsIn(jobs);
   pair.Deliver();
   pair.dst->Flush();
   ASSERT_EQ(jobs.size(), 1u);
