@@ -64,22 +64,13 @@ class Pair {
   }
   // Delivers every queued message both ways until none is left (bounded).
   void Deliver() {
-    for (int round = 0; round < 10000 && (!to_dst->out.empty() || !to_src->out.empty()); ++round) {
-      while (!to_dst->out.empty() && dst) {
-        Bytes m = std::move(to_dst->out.front());
-        to_dst->out.pop_front();
-        dst->OnMessage(dst_peer, m);
-      }
-      while (!to_src->out.empty()) {
-        Bytes m = std::move(to_src->out.front());
-        to_src->out.pop_front();
-        src->OnMessage(src_peer, m);
-      }
+    for (int i = 0; i < 100000 && (!to_dst->out.empty() || !to_src->out.empty()); ++i) {
+      DeliverOne();
     }
   }
   // Delivers one message to the receiver, then whatever it answered.
   void DeliverOne() {
-    if (!to_dst->out.empty()) {
+    if (!to_dst->out.empty() && dst) {
       Bytes m = std::move(to_dst->out.front());
       to_dst->out.pop_front();
       dst->OnMessage(dst_peer, m);
