@@ -45,6 +45,8 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   counter("polder_push_dropped_total",
           "Eager pushes dropped because a peer's send queue was full (anti-entropy repairs them)",
           s.sync.pushes_dropped);
+  counter("polder_sync_notes_ignored_total",
+          "Have notes ignored past the bound on authors tracked per peer", s.sync.notes_ignored);
   auto& cut = BuildCounter()
                   .Name("polder_peers_cut_off_total")
                   .Help("Sessions the sync protocol closed for invalid or hostile data, by reason")

@@ -102,6 +102,11 @@ std::vector<PeerId> Syncer::peers() const {
   return out;
 }
 
+std::size_t Syncer::known_authors(PeerId peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : it->second.known.heads.size();
+}
+
 std::optional<MemberKey> Syncer::member_of(PeerId peer) const {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return std::nullopt;
@@ -684,6 +689,14 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
   for (const auto& note : n.notes()) {
     auto author = KeyFrom(note.author());
     if (!author || note.seq() == 0) return CutOff(p, CutOffReason::kMalformed, "malformed note");
+    // Each message is bounded, but notes about authors nobody here holds would otherwise add up
+    // across messages: what we track for this peer stays within our own authors plus one
+    // message's worth. An honest peer's vector (the greeting, anti-entropy) sets it right.
+    if (!p.known.heads.count(*author) && !local_.heads.count(*author) &&
+        p.known.heads.size() >= local_.heads.size() + kMaxNotes) {
+      ++stats_.notes_ignored;
+      continue;
+    }
     Advance(p.known, *author, note.seq(), EventId{});
     if (local_.SeqOf(*author) >= note.seq()) continue;
     if (missing_.size() >= kMaxMissing && !missing_.count(*author)) continue;  // repair later

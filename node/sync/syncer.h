@@ -98,6 +98,7 @@ struct SyncStats {
   std::uint64_t batches_committed = 0;
   std::uint64_t batches_offloaded = 0;  // verified off the syncer's thread (catch-up pipeline)
   std::uint64_t peers_cut_off = 0;      // for invalid data
+  std::uint64_t notes_ignored = 0;      // Have notes past the bound on authors tracked per peer
   std::uint64_t bytes_in = 0, bytes_out = 0;  // application messages (sync protocol)
   std::uint64_t events_authored = 0;          // authored here (OnLocalEvent)
   // Refused events by refusal code (storage::ToString(RefusalCode)) and peers cut off by
@@ -172,6 +173,8 @@ class Syncer {
   std::uint64_t Expected() const;
   std::vector<PeerId> peers() const;
   std::optional<MemberKey> member_of(PeerId peer) const;
+  // How many authors we track for a peer (what it holds, as far as we know); 0 if unknown.
+  std::size_t known_authors(PeerId peer) const;
   // A new address list re-signs our announcement (with a new timestamp) on next use.
   void set_listen_addresses(std::vector<std::string> a);
   void set_schedule_flush(std::function<void()> f) { opt_.schedule_flush = std::move(f); }

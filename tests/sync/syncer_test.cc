@@ -3,6 +3,7 @@
 #include "node/sync/syncer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 
@@ -293,6 +294,40 @@ TEST_F(SyncerTest, HaveNoteIsNotSentToAPeerKnownToHoldTheEventByTheTick) {
   EXPECT_TRUE(Holds(2, id));
   Advance(20ms);
   EXPECT_EQ(pipes_[ac].wire->Count("have"), 0);
+}
+
+TEST_F(SyncerTest, HaveNotesAboutUnknownAuthorsDoNotGrowWhatIsTrackedWithoutBound) {
+  MakeNodes(2);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  const PeerId b = PeerAt(ab);
+  const std::size_t before = S(0).known_authors(b);
+  ASSERT_GT(before, 0u);
+  // Node 1 (a member, so past every session check) notes events of authors nobody holds,
+  // in messages each within kMaxNotes.
+  std::uint32_t next = 0;
+  for (int round = 0; round < 4; ++round) {
+    v1::SyncMessage m;
+    for (std::size_t i = 0; i < kMaxNotes; ++i, ++next) {
+      std::string key(32, '\x7f');
+      std::memcpy(key.data(), &next, sizeof next);
+      auto* n = m.mutable_have()->add_notes();
+      n->set_author(key);
+      n->set_seq(1);
+    }
+    Receive(0, ab ^ 1, m);
+  }
+  EXPECT_FALSE(pipes_[ab].wire->closed);
+  EXPECT_LE(S(0).known_authors(b), before + kMaxNotes);
+  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotes);
+  // Notes about authors we hold still count.
+  v1::SyncMessage m;
+  auto* n = m.mutable_have()->add_notes();
+  n->set_author(Key(0).str());
+  n->set_seq(1);
+  Receive(0, ab ^ 1, m);
+  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotes);
+  EXPECT_FALSE(pipes_[ab].wire->closed);
 }
 
 TEST_F(SyncerTest, ANewSessionDoesNotSendTheOwnAnnouncementAroundAgain) {
