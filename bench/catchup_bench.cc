@@ -168,6 +168,17 @@ int main(int argc, char** argv) {
   }
   const Digest32 target = src.syncer->vector().Digest();
   std::atomic<bool> done{false};
+  // Profiling the catch-up alone: `perf record --control fifo:CTL -D -1 ...` with
+  // POLDER_PERF_CTL=CTL starts sampling here and stops it when the catch-up ends.
+  auto perf_ctl = [](const char* what) {
+    if (const char* ctl = std::getenv("POLDER_PERF_CTL")) {
+      if (FILE* f = std::fopen(ctl, "w")) {
+        std::fputs(what, f);
+        std::fclose(f);
+      }
+    }
+  };
+  perf_ctl("enable\n");
   const double cpu0 = CpuSeconds();
   Clock::time_point t0 = Clock::now();
   dst.syncer->on_stored = [&](std::size_t) {
@@ -183,6 +194,7 @@ int main(int argc, char** argv) {
   while (!done && Clock::now() < limit) dst.io.run_for(std::chrono::milliseconds(50));
   const double secs = Since(t0);
   const double cpu = CpuSeconds() - cpu0;
+  perf_ctl("disable\n");
   done = true;
   source.join();
   const double raw_after = RawVerifyRate(c.events(), 1);

@@ -1,6 +1,7 @@
 #include "storage/event.h"
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <thread>
 
@@ -279,13 +280,20 @@ std::vector<Result<DecodedEvent, Refusal>> DecodeBatch(std::span<const Bytes> ev
   std::vector<std::optional<Result<DecodedEvent, Refusal>>> slots(events.size());
   const std::size_t n = events.size();
   const unsigned t = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n / 32 + 1)));
-  auto work = [&](unsigned k) {
-    const std::size_t from = n * k / t, to = n * (k + 1) / t;
-    for (std::size_t i = from; i < to; ++i) slots[i].emplace(Decode(events[i], now_ms));
+  // Threads take the next few events as they go rather than a fixed share: a thread the
+  // scheduler holds back (the core is shared with the commit, or with the other node's work) then
+  // leaves no core idle at the end waiting for its share.
+  constexpr std::size_t kChunk = 16;
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t from; (from = next.fetch_add(kChunk, std::memory_order_relaxed)) < n;) {
+      const std::size_t to = std::min(n, from + kChunk);
+      for (std::size_t i = from; i < to; ++i) slots[i].emplace(Decode(events[i], now_ms));
+    }
   };
   std::vector<std::thread> helpers;
-  for (unsigned k = 1; k < t; ++k) helpers.emplace_back(work, k);
-  work(0);
+  for (unsigned k = 1; k < t; ++k) helpers.emplace_back(work);
+  work();
   for (auto& h : helpers) h.join();
   std::vector<Result<DecodedEvent, Refusal>> out;
   out.reserve(n);

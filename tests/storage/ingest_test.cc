@@ -156,6 +156,32 @@ TEST_F(IngestTest, RefusesBadSignature) {
   EXPECT_EQ(In(ev).outcome, Outcome::kApplied);
 }
 
+TEST_F(IngestTest, DecodeBatchOnManyThreadsGivesEachEventItsOwnResultInOrder) {
+  // Valid events with bad ones among them, more than the threads' chunks cover evenly.
+  std::vector<Bytes> batch;
+  for (int i = 0; i < 500; ++i) {
+    c_.Comment(0, "comment " + std::to_string(i));
+    Bytes ev = c_.events().back();
+    if (i % 7 == 3) ev[ev.size() - 5] ^= 1;  // inside the signature
+    if (i % 11 == 5) ev = Bytes{0xff, 0x01};
+    batch.push_back(std::move(ev));
+  }
+  const std::int64_t now = c_.now() + 1000;
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    const auto got = DecodeBatch(batch, now, threads);
+    ASSERT_EQ(got.size(), batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto one = Decode(batch[i], now);
+      ASSERT_EQ(got[i].has_value(), one.has_value()) << "event " << i << ", " << threads;
+      if (one) {
+        EXPECT_EQ(got[i]->id, one->id) << "event " << i;
+      } else {
+        EXPECT_EQ(got[i].error().code, one.error().code) << "event " << i;
+      }
+    }
+  }
+}
+
 TEST_F(IngestTest, RefusesForgedAuthor) {
   InAll();
   const int bob = c_.Admit(0, "Bob", "Org B");
