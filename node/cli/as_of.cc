@@ -1,6 +1,5 @@
 #include "node/cli/as_of.h"
 
-#include <cstdio>
 #include <ctime>
 
 namespace polder::cli {
@@ -104,23 +103,6 @@ Result<std::int64_t> ParseAsOf(std::string_view text) {
       (static_cast<std::int64_t>(t) - std::int64_t{offset_minutes} * 60) * kMsPerSecond + millis;
   if (ms < 0 || ms > kMaxMs) return Bad(text);
   return ms;
-}
-
-std::string FormatRfc3339(std::int64_t ms) {
-  const std::int64_t sec = ms >= 0 ? ms / kMsPerSecond : (ms - (kMsPerSecond - 1)) / kMsPerSecond;
-  const std::int64_t frac = ms - sec * kMsPerSecond;
-  const std::time_t t = static_cast<std::time_t>(sec);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out = buf;
-  if (frac != 0) {
-    char f[8];
-    std::snprintf(f, sizeof f, ".%03d", static_cast<int>(frac));
-    out += f;
-  }
-  return out + "Z";
 }
 
 }  // namespace polder::cli

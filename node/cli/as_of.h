@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "proto/result.h"
+#include "proto/time_text.h"
 
 namespace polder::cli {
 
@@ -13,8 +14,6 @@ namespace polder::cli {
 // separate date and time) or Unix milliseconds (digits only) → Unix milliseconds.
 Result<std::int64_t> ParseAsOf(std::string_view text);
 
-// Unix milliseconds → RFC 3339 in UTC, with milliseconds only when not zero:
-// "2026-12-01T10:00:00Z", "2026-12-01T10:00:00.250Z".
-std::string FormatRfc3339(std::int64_t ms);
+using ::polder::FormatRfc3339;  // the other direction (proto/time_text.h)
 
 }  // namespace polder::cli

@@ -196,9 +196,9 @@ Result<Output> RunTally(app::Session& s, const TallyArgs& a) {
   auto* p = view->add_proposals();
   *p = decide::OutcomeView(st, *o);
   *p->mutable_explanation() = decide::ExplanationViewOf(st, *o);
-  out.text = "As of " + view->as_of() + "; deadline " + FormatRfc3339(o->explanation.deadline_ms) +
-             (o->explanation.closed ? " (passed)" : " (not yet: provisional)") +
-             "; votes counted up to " + FormatRfc3339(o->explanation.cutoff_ms) + ".\n" +
+  // (The explanation gives the deadline and the cut-off itself.)
+  out.text = "As of " + view->as_of() + "; the deadline " +
+             (o->explanation.closed ? "has passed" : "has not passed: provisional") + ".\n" +
              p->explanation().text();
   out.view = std::move(view);
   return out;

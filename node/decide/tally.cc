@@ -11,6 +11,7 @@
 #include <gmpxx.h>
 
 #include "node/decide/limits.h"
+#include "proto/time_text.h"
 #include "proto/words.h"
 
 namespace polder::decide {
@@ -1138,8 +1139,8 @@ std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
     if (e.earlier_round_provisional) s += "; an earlier round is not final yet";
     s += ".";
   }
-  s += "\n  Deadline " + std::to_string(e.deadline_ms) + " ms; votes counted up to " +
-       std::to_string(e.cutoff_ms) + " ms.\n";
+  s += "\n  Deadline " + FormatRfc3339(e.deadline_ms) + "; votes counted up to " +
+       FormatRfc3339(e.cutoff_ms) + ".\n";
   s += "  Quorum: " + std::to_string(e.participants) + " of " + std::to_string(e.eligible_members) +
        " members voted";
   if (e.quorum_by_weight) {
@@ -1202,8 +1203,8 @@ std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
 }
 
 std::string AlertText(const CircleState& st, const IntegrityAlert& a) {
-  std::string s = "INTEGRITY ALERT: the round with deadline " + std::to_string(a.deadline_ms) +
-                  " ms was sealed, but " + std::to_string(a.events.size()) +
+  std::string s = "INTEGRITY ALERT: the round with deadline " + FormatRfc3339(a.deadline_ms) +
+                  " was sealed, but " + std::to_string(a.events.size()) +
                   " event(s) timestamped before its deadline were published after it and would "
                   "change the outcome of";
   for (const auto& p : a.proposals) {
@@ -1216,9 +1217,8 @@ std::string AlertText(const CircleState& st, const IntegrityAlert& a) {
 }
 
 std::string ExplainText(const CircleState& st, const TallyResult& r) {
-  std::string s = "Tally at " + std::to_string(r.as_of_ms) +
-                  " ms: " + Amount(st, r.allocated_minor) + " of " + Amount(st, r.pool_minor) +
-                  " allocated.\n";
+  std::string s = "Tally at " + FormatRfc3339(r.as_of_ms) + ": " + Amount(st, r.allocated_minor) +
+                  " of " + Amount(st, r.pool_minor) + " allocated.\n";
   if (!r.allocation_error.empty()) s += "Allocation failed: " + r.allocation_error + ".\n";
   for (const auto& a : r.alerts) s += AlertText(st, a);
   for (const auto& o : r.proposals) s += ExplainText(st, o);
