@@ -147,12 +147,21 @@ PeerId Syncer::AddPeer(const MemberKey& member, std::shared_ptr<Link> link) {
     const Bytes own = Announcement();
     list->add_announcements()->ParseFromArray(own.data(), static_cast<int>(own.size()));
   }
+  // Only a sample of the peer table: the whole table at N = 64 is about 15 KB per side of every
+  // new session, almost all of it known to the peer already.
   if (auto known = replica_.Peers()) {
+    std::vector<const storage::StoredPeer*> others;
     for (const auto& sp : *known) {
-      if (list->announcements_size() >= static_cast<int>(kMaxAnnouncements)) break;
       if (opt_.identity && sp.member == opt_.identity->public_key()) continue;
-      list->add_announcements()->ParseFromArray(sp.announcement.data(),
-                                                static_cast<int>(sp.announcement.size()));
+      others.push_back(&sp);
+    }
+    if (others.size() > kGreetingAnnouncements) {
+      std::shuffle(others.begin(), others.end(), rng_);
+      others.resize(kGreetingAnnouncements);
+    }
+    for (const auto* sp : others) {
+      list->add_announcements()->ParseFromArray(sp->announcement.data(),
+                                                static_cast<int>(sp->announcement.size()));
     }
   }
   if (list->announcements_size() > 0) Send(p, m);
@@ -160,7 +169,15 @@ PeerId Syncer::AddPeer(const MemberKey& member, std::shared_ptr<Link> link) {
 }
 
 void Syncer::RemovePeer(PeerId peer) {
-  peers_.erase(peer);
+  auto gone = peers_.find(peer);
+  if (gone == peers_.end()) return;
+  const bool was_eager = !gone->second.pruned;
+  peers_.erase(gone);
+  // The last link that pushed to us is gone: graft one of the pruned ones, rather than wait for
+  // a Have note and kHaveWait on every event.
+  if (was_eager && !peers_.empty() && EagerLinks(std::nullopt) == 0) {
+    SendAuthors(source_ && peers_.count(*source_) ? *source_ : peers_.begin()->first, {}, false);
+  }
   if (source_ == peer) {
     source_.reset();
     PickSource();
@@ -605,7 +622,9 @@ void Syncer::Commit(Job& job) {
     Send(it->second, m);
   }
   for (auto& [id, authors] : prune) {
-    if (!hostile.count(id)) SendAuthors(id, authors, true);
+    // Never the last link that pushes to us: without one, every event would wait for a Have
+    // note and kHaveWait (and the catch-up a Have note starts).
+    if (!hostile.count(id) && EagerLinks(id) > 0) SendAuthors(id, authors, true);
   }
   for (auto& [id, authors] : graft) {
     if (!hostile.count(id)) SendAuthors(id, authors, false);
@@ -655,7 +674,15 @@ void Syncer::SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool pru
   auto* a = prune ? m.mutable_prune() : m.mutable_graft();
   for (const auto& k : authors) a->add_authors(k.str());
   if (prune) ++stats_.prunes_sent;
+  if (prune && authors.empty()) it->second.pruned = true;
+  if (!prune) it->second.pruned = false;  // any graft starts every push again
   Send(it->second, m);
+}
+
+std::size_t Syncer::EagerLinks(std::optional<PeerId> except) const {
+  std::size_t n = 0;
+  for (const auto& [id, p] : peers_) n += !p.pruned && id != except;
+  return n;
 }
 
 void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {

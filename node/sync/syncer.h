@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ inline constexpr std::uint64_t kInitialCredit = 4 << 20;
 inline constexpr std::size_t kPushQueueLimit = 2 << 20;
 // At most this many announcements are accepted in one PeerList.
 inline constexpr std::size_t kMaxAnnouncements = 1000;
+// A greeting's PeerList holds the own announcement and at most this many others, picked at
+// random from the peer table: news travels by forwarding, and each new session teaches a few more.
+inline constexpr std::size_t kGreetingAnnouncements = 16;
 inline constexpr std::size_t kMaxAddressesPerAnnouncement = 8;
 inline constexpr std::string_view kAnnounceContext = "polder/v1/announce";
 // How long a node waits for an event a peer said it holds (Have) before asking that peer for it.
@@ -194,6 +198,7 @@ class Syncer {
     storage::EventCursor cursor;
     std::set<MemberKey> lazy;  // authors the peer asked us not to push (it gets them elsewhere)
     bool lazy_all = false;     // the peer asked us to push nothing
+    bool pruned = false;       // we asked the peer to push nothing (and did not graft it since)
     // Lazy push: the newest seq per author to announce in the next Have (sent on Tick).
     std::map<MemberKey, std::uint64_t> have_out;
     bool greeted = false;  // its greeting Hello arrived: later Hellos are anti-entropy
@@ -247,6 +252,8 @@ class Syncer {
   };
   std::map<MemberKey, Missing> missing_;  // announced by Have, not yet here
   void SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool prune);
+  // Peers other than `except` that push to us eagerly (we have not pruned them).
+  std::size_t EagerLinks(std::optional<PeerId> except) const;
   void OnPeers(Peer& p, const v1::PeerList& l);
   void Stream(Peer& p);
   void CutOff(Peer& p, CutOffReason why, const std::string& detail);
@@ -275,7 +282,8 @@ class Syncer {
   bool verifying_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // offloaded work checks it
   std::optional<PeerId> source_;
-  Bytes own_announcement_;  // empty until first needed
+  Bytes own_announcement_;                    // empty until first needed
+  std::mt19937 rng_{std::random_device{}()};  // samples the peer table for greetings
 };
 
 // Verifies a signed announcement; returns its content when the signature holds.
