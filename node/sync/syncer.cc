@@ -674,8 +674,11 @@ void Syncer::SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool pru
   auto* a = prune ? m.mutable_prune() : m.mutable_graft();
   for (const auto& k : authors) a->add_authors(k.str());
   if (prune) ++stats_.prunes_sent;
-  if (prune && authors.empty()) it->second.pruned = true;
-  if (!prune) it->second.pruned = false;  // any graft starts every push again
+  // Both ways (Plumtree): a pruned link carries notes in both directions, a grafted one pushes
+  // in both, so the links that push form one undirected tree rather than one-way paths that
+  // can leave a group of nodes pushing only to each other.
+  if (prune && authors.empty()) it->second.pruned = it->second.lazy_all = true;
+  if (!prune) it->second.pruned = it->second.lazy_all = false;
   Send(it->second, m);
 }
 
@@ -689,9 +692,10 @@ void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
   if (static_cast<std::size_t>(a.authors_size()) > kMaxNotes) {
     return CutOff(p, CutOffReason::kTooMany, "prune or graft of too many authors");
   }
-  // An empty prune stops every eager push on this link; any graft starts them again.
-  if (prune && a.authors_size() == 0) p.lazy_all = true;
-  if (!prune) p.lazy_all = false;
+  // An empty prune stops every eager push on this link, both ways (the pruner stopped too); any
+  // graft starts them again, both ways.
+  if (prune && a.authors_size() == 0) p.lazy_all = p.pruned = true;
+  if (!prune) p.lazy_all = p.pruned = false;
   for (const auto& bytes : a.authors()) {
     auto k = KeyFrom(bytes);
     if (!k) return CutOff(p, CutOffReason::kMalformed, "malformed author in prune or graft");

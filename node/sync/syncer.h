@@ -198,7 +198,8 @@ class Syncer {
     storage::EventCursor cursor;
     std::set<MemberKey> lazy;  // authors the peer asked us not to push (it gets them elsewhere)
     bool lazy_all = false;     // the peer asked us to push nothing
-    bool pruned = false;       // we asked the peer to push nothing (and did not graft it since)
+    // The link carries only notes, both ways: either side sent Prune{} and neither grafted since.
+    bool pruned = false;
     // Lazy push: the newest seq per author to announce in the next Have (sent on Tick).
     std::map<MemberKey, std::uint64_t> have_out;
     bool greeted = false;  // its greeting Hello arrived: later Hellos are anti-entropy

@@ -338,6 +338,44 @@ TEST_F(SyncerTest, TheLastLinkThatPushesIsNotPruned) {
   EXPECT_EQ(pipes_[ab].wire->Count("have"), 0);
 }
 
+TEST_F(SyncerTest, APruneMakesTheLinkLazyBothWays) {
+  MakeNodes(3);
+  Connect(0, 1);
+  const std::size_t bc = Connect(1, 2);
+  Deliver();
+  Author(0);
+  Deliver();
+  v1::SyncMessage push;
+  push.mutable_events()->set_push(true);
+  push.mutable_events()->add_events(c_.events().back().data(), c_.events().back().size());
+  Receive(1, bc ^ 1, push);  // a second copy from node 2: node 1 prunes node 2
+  ASSERT_EQ(pipes_[bc].wire->Count("prune"), 1);
+  // Node 1 no longer pushes to node 2 either: node 0's next event goes on as a note.
+  const int pushes = pipes_[bc].wire->Count("push");
+  const EventId next = Author(0, "next");
+  Deliver();
+  ASSERT_TRUE(Holds(1, next));
+  EXPECT_EQ(pipes_[bc].wire->Count("push"), pushes);
+  Advance(20ms);
+  EXPECT_EQ(pipes_[bc].wire->Count("have"), 1);
+  // Node 2, pruned, does not push to node 1 either.
+  const int back = pipes_[bc ^ 1].wire->Count("push");
+  Author(2, "from two");
+  Deliver();
+  EXPECT_EQ(pipes_[bc ^ 1].wire->Count("push"), back);
+  // Kept waiting for the event it was told of, node 1 grafts the link: pushes flow both ways.
+  Advance(20ms);
+  Advance(kHaveWait);
+  EXPECT_EQ(pipes_[bc].wire->Count("graft"), 1);
+  const int grafted = pipes_[bc].wire->Count("push");
+  Author(0, "after the graft");
+  Deliver();
+  EXPECT_EQ(pipes_[bc].wire->Count("push"), grafted + 1);
+  Author(2, "after the graft too");
+  Deliver();
+  EXPECT_GT(pipes_[bc ^ 1].wire->Count("push"), back);
+}
+
 TEST_F(SyncerTest, LosingTheLastLinkThatPushesGraftsAPrunedOne) {
   MakeNodes(3);
   const std::size_t ab = Connect(0, 1);
