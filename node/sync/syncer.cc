@@ -184,10 +184,23 @@ void Syncer::RemovePeer(PeerId peer) {
   }
 }
 
+std::uint64_t Syncer::Lead(const Peer& p) const {
+  if (p.noted_base.empty()) return p.known.AheadOf(local_);
+  std::uint64_t lead = 0;
+  for (const auto& [author, head] : p.known.heads) {
+    std::uint64_t seq = head.seq;
+    auto nb = p.noted_base.find(author);
+    if (nb != p.noted_base.end()) seq = std::min(seq, nb->second);
+    const std::uint64_t ours = local_.SeqOf(author);
+    if (seq > ours) lead += seq - ours;
+  }
+  return lead;
+}
+
 void Syncer::PickSource() {
   if (source_) {
     auto it = peers_.find(*source_);
-    if (it != peers_.end() && (!it->second.have_vector || it->second.known.AheadOf(local_) > 0)) {
+    if (it != peers_.end() && (!it->second.have_vector || Lead(it->second) > 0)) {
       return;  // still has more for us (or has not told us yet)
     }
   }
@@ -196,7 +209,7 @@ void Syncer::PickSource() {
   std::uint64_t most = 0;
   for (auto& [id, p] : peers_) {
     if (!p.have_vector || (source_ && id == *source_)) continue;
-    const std::uint64_t ahead = p.known.AheadOf(local_);
+    const std::uint64_t ahead = Lead(p);
     if (ahead > most) {
       most = ahead;
       best = &p;
@@ -303,6 +316,7 @@ void Syncer::OnHello(Peer& p, const v1::Hello& h) {
     p.mismatch_at.reset();
     p.recheck_at.reset();
     p.known = local_;
+    p.noted_base.clear();
     p.have_vector = true;
     PickSource();
   }
@@ -322,6 +336,7 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
     e.forked = h.forked();
   }
   p.known = std::move(theirs);
+  p.noted_base.clear();
   p.have_vector = true;
   // Our last anti-entropy exchange with it found a difference too: it learns our vector as well.
   if (p.mismatch_at) {
@@ -715,7 +730,9 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
   for (const auto& note : n.notes()) {
     auto author = KeyFrom(note.author());
     if (!author || note.seq() == 0) return CutOff(p, CutOffReason::kMalformed, "malformed note");
+    const std::uint64_t before = p.known.SeqOf(*author);
     Advance(p.known, *author, note.seq(), EventId{});
+    if (p.known.SeqOf(*author) > before) p.noted_base.try_emplace(*author, before);
     if (local_.SeqOf(*author) >= note.seq()) continue;
     if (missing_.size() >= kMaxMissing && !missing_.count(*author)) continue;  // repair later
     auto [it, added] = missing_.try_emplace(*author, Missing{note.seq(), id, deadline});

@@ -202,6 +202,9 @@ class Syncer {
     bool pruned = false;
     // Lazy push: the newest seq per author to announce in the next Have (sent on Tick).
     std::map<MemberKey, std::uint64_t> have_out;
+    // Authors whose seq in `known` only Have notes raised, with the seq before the first note:
+    // events announced that way come by Want, not from a catch-up source.
+    std::map<MemberKey, std::uint64_t> noted_base;
     bool greeted = false;  // its greeting Hello arrived: later Hellos are anti-entropy
     // When an anti-entropy exchange last found the digests different (vectors not yet sent),
     // and, if we probed, when to probe again.
@@ -262,6 +265,8 @@ class Syncer {
   // not receive the same events from every neighbour: only the source holds catch-up credit.
   // When it has nothing more, the next peer that holds more gets our current vector and credit.
   void PickSource();
+  // Events the peer holds that we lack, leaving out those only its Have notes announced.
+  std::uint64_t Lead(const Peer& p) const;
   // Records that a holder of the vector `v` now also holds (author, seq).
   void Advance(storage::VersionVector& v, const MemberKey& author, std::uint64_t seq,
                const EventId& id);

@@ -435,5 +435,29 @@ TEST_F(SyncerTest, AGreetingCarriesASampleOfThePeerTableAndDiscoveryStillReaches
   }
 }
 
+TEST_F(SyncerTest, AHaveNoteDoesNotMakeTheNotingPeerTheCatchUpSource) {
+  MakeNodes(3);
+  Connect(1, 2);  // node 1's catch-up source: node 2 (in sync)
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  v1::SyncMessage prune;
+  prune.mutable_prune();
+  Receive(0, ab ^ 1, prune);  // node 1 asks node 0 for notes only
+  const int vectors = pipes_[ab ^ 1].wire->Count("vector");
+  const int credits = pipes_[ab ^ 1].wire->Count("credit");
+  const EventId noted = Author(0);
+  Advance(20ms);  // node 0's note reaches node 1
+  ASSERT_EQ(pipes_[ab].wire->Count("have"), 1);
+  const EventId pushed = Author(2);  // something else arrives at node 1 and is committed
+  Deliver();
+  ASSERT_TRUE(Holds(1, pushed));
+  // Node 1 did not send node 0 its vector and credit to stream one announced event.
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("vector"), vectors);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("credit"), credits);
+  Advance(kHaveWait);
+  EXPECT_TRUE(Holds(1, noted));  // by Want
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("want"), 1);
+}
+
 }  // namespace
 }  // namespace polder::sync
