@@ -152,12 +152,21 @@ PeerId Syncer::AddPeer(const MemberKey& member, std::shared_ptr<Link> link) {
     const Bytes own = Announcement();
     list->add_announcements()->ParseFromArray(own.data(), static_cast<int>(own.size()));
   }
+  // Only a sample of the peer table: the whole table at N = 64 is about 15 KB per side of every
+  // new session, almost all of it known to the peer already.
   if (auto known = replica_.Peers()) {
+    std::vector<const storage::StoredPeer*> others;
     for (const auto& sp : *known) {
-      if (list->announcements_size() >= static_cast<int>(kMaxAnnouncements)) break;
       if (opt_.identity && sp.member == opt_.identity->public_key()) continue;
-      list->add_announcements()->ParseFromArray(sp.announcement.data(),
-                                                static_cast<int>(sp.announcement.size()));
+      others.push_back(&sp);
+    }
+    if (others.size() > kGreetingAnnouncements) {
+      std::shuffle(others.begin(), others.end(), rng_);
+      others.resize(kGreetingAnnouncements);
+    }
+    for (const auto* sp : others) {
+      list->add_announcements()->ParseFromArray(sp->announcement.data(),
+                                                static_cast<int>(sp->announcement.size()));
     }
   }
   if (list->announcements_size() > 0) Send(p, m);
@@ -165,17 +174,38 @@ PeerId Syncer::AddPeer(const MemberKey& member, std::shared_ptr<Link> link) {
 }
 
 void Syncer::RemovePeer(PeerId peer) {
-  peers_.erase(peer);
+  auto gone = peers_.find(peer);
+  if (gone == peers_.end()) return;
+  const bool was_eager = !gone->second.pruned;
+  peers_.erase(gone);
+  // The last link that pushed to us is gone: graft one of the pruned ones, rather than wait for
+  // a Have note and kHaveWait on every event.
+  if (was_eager && !peers_.empty() && EagerLinks(std::nullopt) == 0) {
+    SendAuthors(source_ && peers_.count(*source_) ? *source_ : peers_.begin()->first, {}, false);
+  }
   if (source_ == peer) {
     source_.reset();
     PickSource();
   }
 }
 
+std::uint64_t Syncer::Lead(const Peer& p) const {
+  if (p.noted_base.empty()) return p.known.AheadOf(local_);
+  std::uint64_t lead = 0;
+  for (const auto& [author, head] : p.known.heads) {
+    std::uint64_t seq = head.seq;
+    auto nb = p.noted_base.find(author);
+    if (nb != p.noted_base.end()) seq = std::min(seq, nb->second);
+    const std::uint64_t ours = local_.SeqOf(author);
+    if (seq > ours) lead += seq - ours;
+  }
+  return lead;
+}
+
 void Syncer::PickSource() {
   if (source_) {
     auto it = peers_.find(*source_);
-    if (it != peers_.end() && (!it->second.have_vector || it->second.known.AheadOf(local_) > 0)) {
+    if (it != peers_.end() && (!it->second.have_vector || Lead(it->second) > 0)) {
       return;  // still has more for us (or has not told us yet)
     }
   }
@@ -184,7 +214,7 @@ void Syncer::PickSource() {
   std::uint64_t most = 0;
   for (auto& [id, p] : peers_) {
     if (!p.have_vector || (source_ && id == *source_)) continue;
-    const std::uint64_t ahead = p.known.AheadOf(local_);
+    const std::uint64_t ahead = Lead(p);
     if (ahead > most) {
       most = ahead;
       best = &p;
@@ -291,6 +321,7 @@ void Syncer::OnHello(Peer& p, const v1::Hello& h) {
     p.mismatch_at.reset();
     p.recheck_at.reset();
     p.known = local_;
+    p.noted_base.clear();
     p.have_vector = true;
     PickSource();
   }
@@ -310,6 +341,7 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
     e.forked = h.forked();
   }
   p.known = std::move(theirs);
+  p.noted_base.clear();
   p.have_vector = true;
   // Our last anti-entropy exchange with it found a difference too: it learns our vector as well.
   if (p.mismatch_at) {
@@ -610,7 +642,9 @@ void Syncer::Commit(Job& job) {
     Send(it->second, m);
   }
   for (auto& [id, authors] : prune) {
-    if (!hostile.count(id)) SendAuthors(id, authors, true);
+    // Never the last link that pushes to us: without one, every event would wait for a Have
+    // note and kHaveWait (and the catch-up a Have note starts).
+    if (!hostile.count(id) && EagerLinks(id) > 0) SendAuthors(id, authors, true);
   }
   for (auto& [id, authors] : graft) {
     if (!hostile.count(id)) SendAuthors(id, authors, false);
@@ -660,16 +694,28 @@ void Syncer::SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool pru
   auto* a = prune ? m.mutable_prune() : m.mutable_graft();
   for (const auto& k : authors) a->add_authors(k.str());
   if (prune) ++stats_.prunes_sent;
+  // Both ways (Plumtree): a pruned link carries notes in both directions, a grafted one pushes
+  // in both, so the links that push form one undirected tree rather than one-way paths that
+  // can leave a group of nodes pushing only to each other.
+  if (prune && authors.empty()) it->second.pruned = it->second.lazy_all = true;
+  if (!prune) it->second.pruned = it->second.lazy_all = false;
   Send(it->second, m);
+}
+
+std::size_t Syncer::EagerLinks(std::optional<PeerId> except) const {
+  std::size_t n = 0;
+  for (const auto& [id, p] : peers_) n += !p.pruned && id != except;
+  return n;
 }
 
 void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
   if (static_cast<std::size_t>(a.authors_size()) > kMaxNotes) {
     return CutOff(p, CutOffReason::kTooMany, "prune or graft of too many authors");
   }
-  // An empty prune stops every eager push on this link; any graft starts them again.
-  if (prune && a.authors_size() == 0) p.lazy_all = true;
-  if (!prune) p.lazy_all = false;
+  // An empty prune stops every eager push on this link, both ways (the pruner stopped too); any
+  // graft starts them again, both ways.
+  if (prune && a.authors_size() == 0) p.lazy_all = p.pruned = true;
+  if (!prune) p.lazy_all = p.pruned = false;
   for (const auto& bytes : a.authors()) {
     auto k = KeyFrom(bytes);
     if (!k) return CutOff(p, CutOffReason::kMalformed, "malformed author in prune or graft");
@@ -697,7 +743,9 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
       ++stats_.notes_ignored;
       continue;
     }
+    const std::uint64_t before = p.known.SeqOf(*author);
     Advance(p.known, *author, note.seq(), EventId{});
+    if (p.known.SeqOf(*author) > before) p.noted_base.try_emplace(*author, before);
     if (local_.SeqOf(*author) >= note.seq()) continue;
     if (missing_.size() >= kMaxMissing && !missing_.count(*author)) continue;  // repair later
     auto [it, added] = missing_.try_emplace(*author, Missing{note.seq(), id, deadline});

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ inline constexpr std::uint64_t kInitialCredit = 4 << 20;
 inline constexpr std::size_t kPushQueueLimit = 2 << 20;
 // At most this many announcements are accepted in one PeerList.
 inline constexpr std::size_t kMaxAnnouncements = 1000;
+// A greeting's PeerList holds the own announcement and at most this many others, picked at
+// random from the peer table: news travels by forwarding, and each new session teaches a few more.
+inline constexpr std::size_t kGreetingAnnouncements = 16;
 inline constexpr std::size_t kMaxAddressesPerAnnouncement = 8;
 inline constexpr std::string_view kAnnounceContext = "polder/v1/announce";
 // How long a node waits for an event a peer said it holds (Have) before asking that peer for it.
@@ -197,8 +201,13 @@ class Syncer {
     storage::EventCursor cursor;
     std::set<MemberKey> lazy;  // authors the peer asked us not to push (it gets them elsewhere)
     bool lazy_all = false;     // the peer asked us to push nothing
+    // The link carries only notes, both ways: either side sent Prune{} and neither grafted since.
+    bool pruned = false;
     // Lazy push: the newest seq per author to announce in the next Have (sent on Tick).
     std::map<MemberKey, std::uint64_t> have_out;
+    // Authors whose seq in `known` only Have notes raised, with the seq before the first note:
+    // events announced that way come by Want, not from a catch-up source.
+    std::map<MemberKey, std::uint64_t> noted_base;
     bool greeted = false;  // its greeting Hello arrived: later Hellos are anti-entropy
     // When an anti-entropy exchange last found the digests different (vectors not yet sent),
     // and, if we probed, when to probe again.
@@ -250,6 +259,8 @@ class Syncer {
   };
   std::map<MemberKey, Missing> missing_;  // announced by Have, not yet here
   void SendAuthors(PeerId to, const std::set<MemberKey>& authors, bool prune);
+  // Peers other than `except` that push to us eagerly (we have not pruned them).
+  std::size_t EagerLinks(std::optional<PeerId> except) const;
   void OnPeers(Peer& p, const v1::PeerList& l);
   void Stream(Peer& p);
   void CutOff(Peer& p, CutOffReason why, const std::string& detail);
@@ -257,6 +268,8 @@ class Syncer {
   // not receive the same events from every neighbour: only the source holds catch-up credit.
   // When it has nothing more, the next peer that holds more gets our current vector and credit.
   void PickSource();
+  // Events the peer holds that we lack, leaving out those only its Have notes announced.
+  std::uint64_t Lead(const Peer& p) const;
   // Records that a holder of the vector `v` now also holds (author, seq).
   void Advance(storage::VersionVector& v, const MemberKey& author, std::uint64_t seq,
                const EventId& id);
@@ -278,7 +291,8 @@ class Syncer {
   bool verifying_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // offloaded work checks it
   std::optional<PeerId> source_;
-  Bytes own_announcement_;  // empty until first needed
+  Bytes own_announcement_;                    // empty until first needed
+  std::mt19937 rng_{std::random_device{}()};  // samples the peer table for greetings
 };
 
 // Verifies a signed announcement; returns its content when the signature holds.

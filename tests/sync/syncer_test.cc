@@ -6,6 +6,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -347,6 +348,150 @@ TEST_F(SyncerTest, ANewSessionDoesNotSendTheOwnAnnouncementAroundAgain) {
   EXPECT_EQ(pipes_[bc].wire->Count("peers"), passed);
   EXPECT_EQ(pipes_[bc ^ 1].wire->Count("peers"), 1);
   EXPECT_EQ(S(0).Announcement(), S(0).Announcement());
+}
+
+TEST_F(SyncerTest, TheLastLinkThatPushesIsNotPruned) {
+  MakeNodes(3);
+  const std::size_t ab = Connect(0, 1);
+  const std::size_t bc = Connect(1, 2);
+  Deliver();
+  const EventId id = Author(0);
+  Deliver();
+  ASSERT_TRUE(Holds(1, id));
+  v1::SyncMessage push;
+  push.mutable_events()->set_push(true);
+  push.mutable_events()->add_events(c_.events().back().data(), c_.events().back().size());
+  // A second copy from node 2: node 1 still has node 0 pushing to it, so it prunes node 2.
+  Receive(1, bc ^ 1, push);
+  EXPECT_EQ(pipes_[bc].wire->Count("prune"), 1);
+  // A second copy from node 0, the one link left that pushes to node 1: it stays eager.
+  Receive(1, ab, push);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("prune"), 0);
+  const EventId next = Author(0, "next");
+  Deliver();
+  EXPECT_TRUE(Holds(1, next));
+  EXPECT_EQ(pipes_[ab].wire->Count("have"), 0);
+}
+
+TEST_F(SyncerTest, APruneMakesTheLinkLazyBothWays) {
+  MakeNodes(3);
+  Connect(0, 1);
+  const std::size_t bc = Connect(1, 2);
+  Deliver();
+  Author(0);
+  Deliver();
+  v1::SyncMessage push;
+  push.mutable_events()->set_push(true);
+  push.mutable_events()->add_events(c_.events().back().data(), c_.events().back().size());
+  Receive(1, bc ^ 1, push);  // a second copy from node 2: node 1 prunes node 2
+  ASSERT_EQ(pipes_[bc].wire->Count("prune"), 1);
+  // Node 1 no longer pushes to node 2 either: node 0's next event goes on as a note.
+  const int pushes = pipes_[bc].wire->Count("push");
+  const EventId next = Author(0, "next");
+  Deliver();
+  ASSERT_TRUE(Holds(1, next));
+  EXPECT_EQ(pipes_[bc].wire->Count("push"), pushes);
+  Advance(20ms);
+  EXPECT_EQ(pipes_[bc].wire->Count("have"), 1);
+  // Node 2, pruned, does not push to node 1 either.
+  const int back = pipes_[bc ^ 1].wire->Count("push");
+  Author(2, "from two");
+  Deliver();
+  EXPECT_EQ(pipes_[bc ^ 1].wire->Count("push"), back);
+  // Kept waiting for the event it was told of, node 1 grafts the link: pushes flow both ways.
+  Advance(20ms);
+  Advance(kHaveWait);
+  EXPECT_EQ(pipes_[bc].wire->Count("graft"), 1);
+  const int grafted = pipes_[bc].wire->Count("push");
+  Author(0, "after the graft");
+  Deliver();
+  EXPECT_EQ(pipes_[bc].wire->Count("push"), grafted + 1);
+  Author(2, "after the graft too");
+  Deliver();
+  EXPECT_GT(pipes_[bc ^ 1].wire->Count("push"), back);
+}
+
+TEST_F(SyncerTest, LosingTheLastLinkThatPushesGraftsAPrunedOne) {
+  MakeNodes(3);
+  const std::size_t ab = Connect(0, 1);
+  const std::size_t bc = Connect(1, 2);
+  Deliver();
+  const EventId id = Author(0);
+  Deliver();
+  v1::SyncMessage push;
+  push.mutable_events()->set_push(true);
+  push.mutable_events()->add_events(c_.events().back().data(), c_.events().back().size());
+  Receive(1, bc ^ 1, push);  // node 1 prunes node 2
+  ASSERT_EQ(pipes_[bc].wire->Count("prune"), 1);
+  S(1).RemovePeer(PeerAt(ab ^ 1));  // the session with node 0 ends
+  EXPECT_EQ(pipes_[bc].wire->Count("graft"), 1);
+  (void)id;
+}
+
+TEST_F(SyncerTest, AGreetingCarriesASampleOfThePeerTableAndDiscoveryStillReachesEveryone) {
+  constexpr int kNodes = static_cast<int>(kGreetingAnnouncements) + 6;
+  MakeNodes(kNodes);
+  // Nodes 1.. in a star around node 1: node 1 passes every announcement on, so all of them
+  // know all the others.
+  for (int i = 2; i < kNodes; ++i) Connect(1, i);
+  Deliver();
+  ASSERT_EQ(nodes_[2].replica->Peers()->size(), static_cast<std::size_t>(kNodes - 2));
+  // Node 0 joins through node 1 (the address of its join code).
+  const std::size_t joined = Connect(0, 1);
+  Deliver();
+  const auto& greeting = pipes_[joined ^ 1].wire->sent;
+  const auto list =
+      std::find_if(greeting.begin(), greeting.end(), [](const auto& m) { return m.has_peers(); });
+  ASSERT_NE(list, greeting.end());
+  EXPECT_EQ(list->peers().announcements_size(), static_cast<int>(kGreetingAnnouncements) + 1);
+  // It dials members it learned of, one session at a time, until it knows every other member.
+  std::set<int> connected = {1};
+  auto known = [&] { return nodes_[0].replica->Peers()->size(); };
+  for (int round = 0; round < kNodes && known() < static_cast<std::size_t>(kNodes - 1); ++round) {
+    const auto peers = nodes_[0].replica->Peers();
+    ASSERT_TRUE(peers.has_value());
+    int next = -1;
+    for (const auto& sp : *peers) {
+      for (int i = 1; i < kNodes; ++i) {
+        if (Key(i) == sp.member && !connected.count(i)) next = i;
+      }
+    }
+    ASSERT_NE(next, -1);
+    connected.insert(next);
+    Connect(0, next);
+    Deliver();
+  }
+  EXPECT_EQ(known(), static_cast<std::size_t>(kNodes - 1));
+  // Every other node learned of node 0 too (node 1 passed its announcement on).
+  for (int i = 2; i < kNodes; ++i) {
+    EXPECT_EQ(nodes_[static_cast<std::size_t>(i)].replica->Peers()->size(),
+              static_cast<std::size_t>(kNodes - 1))
+        << "node " << i;
+  }
+}
+
+TEST_F(SyncerTest, AHaveNoteDoesNotMakeTheNotingPeerTheCatchUpSource) {
+  MakeNodes(3);
+  Connect(1, 2);  // node 1's catch-up source: node 2 (in sync)
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  v1::SyncMessage prune;
+  prune.mutable_prune();
+  Receive(0, ab ^ 1, prune);  // node 1 asks node 0 for notes only
+  const int vectors = pipes_[ab ^ 1].wire->Count("vector");
+  const int credits = pipes_[ab ^ 1].wire->Count("credit");
+  const EventId noted = Author(0);
+  Advance(20ms);  // node 0's note reaches node 1
+  ASSERT_EQ(pipes_[ab].wire->Count("have"), 1);
+  const EventId pushed = Author(2);  // something else arrives at node 1 and is committed
+  Deliver();
+  ASSERT_TRUE(Holds(1, pushed));
+  // Node 1 did not send node 0 its vector and credit to stream one announced event.
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("vector"), vectors);
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("credit"), credits);
+  Advance(kHaveWait);
+  EXPECT_TRUE(Holds(1, noted));  // by Want
+  EXPECT_EQ(pipes_[ab ^ 1].wire->Count("want"), 1);
 }
 
 }  // namespace
