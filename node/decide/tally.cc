@@ -17,8 +17,6 @@
 namespace polder::decide {
 namespace {
 
-constexpr std::uint64_t kAllSeqs = ~std::uint64_t{0};
-
 Fraction ToFraction(const mpq_class& q) { return {q.get_num().get_str(), q.get_den().get_str()}; }
 
 bool ValidChoice(v1::Choice c) { return c == v1::FOR || c == v1::AGAINST || c == v1::ABSTAIN; }

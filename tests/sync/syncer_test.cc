@@ -416,7 +416,7 @@ TEST_F(SyncerTest, LosingTheLastLinkThatPushesGraftsAPrunedOne) {
   const std::size_t ab = Connect(0, 1);
   const std::size_t bc = Connect(1, 2);
   Deliver();
-  const EventId id = Author(0);
+  Author(0);
   Deliver();
   v1::SyncMessage push;
   push.mutable_events()->set_push(true);
@@ -425,7 +425,6 @@ TEST_F(SyncerTest, LosingTheLastLinkThatPushesGraftsAPrunedOne) {
   ASSERT_EQ(pipes_[bc].wire->Count("prune"), 1);
   S(1).RemovePeer(PeerAt(ab ^ 1));  // the session with node 0 ends
   EXPECT_EQ(pipes_[bc].wire->Count("graft"), 1);
-  (void)id;
 }
 
 TEST_F(SyncerTest, AGreetingCarriesASampleOfThePeerTableAndDiscoveryStillReachesEveryone) {
