@@ -164,6 +164,13 @@ class SyncerTest : public ::testing::Test {
     S(i).OnLocalEvent(ev, Key(i), r->seq);
     return id;
   }
+  // An eager push of the circle's newest event, as a peer would send it.
+  v1::SyncMessage PushOfLastEvent() const {
+    v1::SyncMessage m;
+    m.mutable_events()->set_push(true);
+    m.mutable_events()->add_events(c_.events().back().data(), c_.events().back().size());
+    return m;
+  }
   bool Holds(int i, const EventId& id) {
     auto e = nodes_[static_cast<std::size_t>(i)].replica->EventBytes(id);
     return e && *e;
@@ -358,9 +365,7 @@ TEST_F(SyncerTest, TheLastLinkThatPushesIsNotPruned) {
   const EventId id = Author(0);
   Deliver();
   ASSERT_TRUE(Holds(1, id));
-  v1::SyncMessage push;
-  push.mutable_events()->set_push(true);
-  push.mutable_events()->add_events(c_.events().back().data(), c_.events().back().size());
+  const v1::SyncMessage push = PushOfLastEvent();
   // A second copy from node 2: node 1 still has node 0 pushing to it, so it prunes node 2.
   Receive(1, bc ^ 1, push);
   EXPECT_EQ(pipes_[bc].wire->Count("prune"), 1);
@@ -380,9 +385,7 @@ TEST_F(SyncerTest, APruneMakesTheLinkLazyBothWays) {
   Deliver();
   Author(0);
   Deliver();
-  v1::SyncMessage push;
-  push.mutable_events()->set_push(true);
-  push.mutable_events()->add_events(c_.events().back().data(), c_.events().back().size());
+  const v1::SyncMessage push = PushOfLastEvent();
   Receive(1, bc ^ 1, push);  // a second copy from node 2: node 1 prunes node 2
   ASSERT_EQ(pipes_[bc].wire->Count("prune"), 1);
   // Node 1 no longer pushes to node 2 either: node 0's next event goes on as a note.
@@ -418,9 +421,7 @@ TEST_F(SyncerTest, LosingTheLastLinkThatPushesGraftsAPrunedOne) {
   Deliver();
   Author(0);
   Deliver();
-  v1::SyncMessage push;
-  push.mutable_events()->set_push(true);
-  push.mutable_events()->add_events(c_.events().back().data(), c_.events().back().size());
+  const v1::SyncMessage push = PushOfLastEvent();
   Receive(1, bc ^ 1, push);  // node 1 prunes node 2
   ASSERT_EQ(pipes_[bc].wire->Count("prune"), 1);
   S(1).RemovePeer(PeerAt(ab ^ 1));  // the session with node 0 ends
