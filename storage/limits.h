@@ -1,26 +1,24 @@
-// Tunables of the storage module: every bound the ingest gate enforces, in one place.
+// Tunables of the storage module: the bounds of the replica itself (its pending set, imports).
+// The bounds on one event are the rulebook's (storage/rulebook/limits.h).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "storage/rulebook/limits.h"
+
 namespace polder::storage {
 
-// A whole signed event (envelope) as it arrives. Bounded before any parsing.
-inline constexpr std::size_t kMaxEventBytes = 64 * 1024;
-// Field limits inside a body (bytes of UTF-8).
-inline constexpr std::size_t kMaxNameBytes = 120;  // names, organisations, roles, titles of circles
-inline constexpr std::size_t kMaxShortBytes = 200;  // proposal titles, categories, topics, units
-inline constexpr std::size_t kMaxTextBytes =
-    8 * 1024;  // comments, rationales, mitigations, purpose fit
-inline constexpr std::size_t kMaxBodyBytes = 32 * 1024;  // proposal bodies, charter purpose
-// Amounts are minor units; 10^15 leaves room for sums of many proposals in int64.
-inline constexpr std::int64_t kMaxAmountMinor = 1'000'000'000'000'000;
-inline constexpr std::uint32_t kMaxDecimals = 6;
-// A seal lists at most this many authors' heads (about 47 bytes each: fits one event).
-inline constexpr std::size_t kMaxSealEntries = 1'200;
-// An event may be at most this far ahead of the local clock when it arrives (clock skew allowance).
-inline constexpr std::int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
+// Transitional: the bounds on one event are in storage/rulebook/limits.h.
+using rulebook::kMaxAmountMinor;
+using rulebook::kMaxBodyBytes;
+using rulebook::kMaxDecimals;
+using rulebook::kMaxEventBytes;
+using rulebook::kMaxFutureSkewMs;
+using rulebook::kMaxNameBytes;
+using rulebook::kMaxSealEntries;
+using rulebook::kMaxShortBytes;
+using rulebook::kMaxTextBytes;
 // The pending set: events waiting for their author's admission, the previous event in their
 // author's log (a gap) or a referenced event. A hostile source can only fill this much. When a
 // new waiting event would pass a bound, the oldest pending events of the author who holds the

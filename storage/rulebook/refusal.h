@@ -1,0 +1,30 @@
+// Why an event was not applied: the reason codes of the ingest gate (docs/protocol.md §4).
+#pragma once
+
+#include <string>
+
+namespace polder::rulebook {
+
+// The string form (ToString) is the stable reason code shown in reports and metrics.
+enum class RefusalCode {
+  kTooLarge,             // over kMaxEventBytes or a field limit
+  kMalformed,            // not a SignedEvent/EventBody, or fields of the wrong shape
+  kBadSignature,         // signature does not verify over the received body bytes
+  kWrongCircle,          // circle id is not this replica's circle
+  kBadCharter,           // charter not at seq 1, or circle id not bound to founder and salt
+  kFutureTimestamp,      // more than kMaxFutureSkewMs ahead of the local clock
+  kTimestampRegression,  // earlier than the author's previous event
+  kBadReference,         // refers to an event of the wrong kind
+  kNotAllowed,           // the author may not do this (e.g. withdraw someone else's proposal)
+  kForkedAuthor,         // the author equivocated; their log is frozen at the fork
+  kPendingFull,          // the pending set (or one stranger's share of it) is full
+};
+
+const char* ToString(RefusalCode code);
+
+struct Refusal {
+  RefusalCode code;
+  std::string message;
+};
+
+}  // namespace polder::rulebook
