@@ -191,8 +191,7 @@ std::optional<Refusal> CheckBody(const EventBody& b) {
     return Refusal{RefusalCode::kMalformed,
                    "prev must be empty at seq 1 and a 32-byte event id after it"};
   }
-  if (b.timestamp_ms() <= 0)
-    return Refusal{RefusalCode::kMalformed, "timestamp must be positive"};
+  if (b.timestamp_ms() <= 0) return Refusal{RefusalCode::kMalformed, "timestamp must be positive"};
   return CheckPayload(b);
 }
 

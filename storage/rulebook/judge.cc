@@ -1,0 +1,200 @@
+#include "storage/rulebook/judge.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "crypto/member_id.h"
+
+namespace polder::rulebook {
+namespace {
+
+using v1::EventBody;
+
+std::array<std::uint8_t, 32> Key32(const std::string& bytes) {
+  std::array<std::uint8_t, 32> k{};
+  std::memcpy(k.data(), bytes.data(), std::min<std::size_t>(bytes.size(), k.size()));
+  return k;
+}
+
+Verdict Wait(Awaited::What what, const std::string& key, const char* label, std::uint64_t seq = 0) {
+  Verdict v;
+  v.kind = Verdict::Kind::kWait;
+  v.awaited = Awaited{what, Key32(key), label, seq};
+  return v;
+}
+
+Verdict Void(RefusalCode code, std::string message) {
+  Verdict v;
+  v.kind = Verdict::Kind::kVoid;
+  v.refusal = Refusal{code, std::move(message)};
+  return v;
+}
+
+Verdict Refuse(RefusalCode code, std::string message) {
+  Verdict v;
+  v.kind = Verdict::Kind::kRefuse;
+  v.refusal = Refusal{code, std::move(message)};
+  return v;
+}
+
+const Verdict kApply{};
+
+// A reference to an applied event of `kind`: nullopt when it holds; otherwise the verdict (wait
+// until it is applied; void when it is applied but not an effective event of that kind).
+std::optional<Verdict> NeedApplied(State& s, const std::string& ref, EventBody::PayloadCase kind,
+                                   const char* label) {
+  const auto id = EventId::FromBytes(AsBytes(ref));
+  const auto applied = id ? s.Applied(*id) : std::nullopt;
+  if (!applied) return Wait(Awaited::What::kEvent, ref, label);
+  if (applied->is_void || applied->kind != kind) {
+    return Void(RefusalCode::kBadReference,
+                std::string("refers to an event that is not a ") + label);
+  }
+  return std::nullopt;
+}
+
+// The payload's rules, once the author is admitted and the event is next in their log.
+Verdict JudgePayload(const EventId& id, const MemberKey& author, const EventBody& b, State& s) {
+  switch (b.payload_case()) {
+    case EventBody::kAdmit: {
+      const auto member = MemberKey::FromBytes(AsBytes(b.admit().member()));
+      if (!member) return Void(RefusalCode::kMalformed, "admitted member key is not 32 bytes");
+      const auto record = s.RecordOf(*member);
+      Verdict v;
+      v.member_record = !record || (!record->founder && id < record->event);
+      return v;
+    }
+    case EventBody::kProposal:
+    case EventBody::kSeal: return kApply;
+    case EventBody::kVote:
+      if (auto w = NeedApplied(s, b.vote().proposal(), EventBody::kProposal, "proposal")) return *w;
+      return kApply;
+    case EventBody::kRiskFlag:
+      if (auto w = NeedApplied(s, b.risk_flag().proposal(), EventBody::kProposal, "proposal")) {
+        return *w;
+      }
+      return kApply;
+    case EventBody::kEndorsement:
+      if (auto w = NeedApplied(s, b.endorsement().proposal(), EventBody::kProposal, "proposal")) {
+        return *w;
+      }
+      return kApply;
+    case EventBody::kFlagResolution: {
+      const auto& res = b.flag_resolution();
+      if (auto w = NeedApplied(s, res.flag(), EventBody::kRiskFlag, "risk flag")) return *w;
+      const auto parties = s.PartiesOf(*EventId::FromBytes(AsBytes(res.flag())));
+      if (!parties) return Void(RefusalCode::kBadReference, "flag has no proposal");
+      if (res.kind() == v1::FlagResolution::WITHDRAW && author != parties->flagger) {
+        return Void(RefusalCode::kNotAllowed, "only the member who raised a flag can withdraw it");
+      }
+      if (res.kind() == v1::FlagResolution::ANSWER && author != parties->proposer) {
+        return Void(RefusalCode::kNotAllowed,
+                    "only the proposer can answer a flag with a mitigation");
+      }
+      return kApply;
+    }
+    case EventBody::kComment: {
+      // A comment may be about any applied event, void ones included.
+      const auto& target = b.comment().target();
+      if (target.empty()) return kApply;
+      const auto t = EventId::FromBytes(AsBytes(target));
+      if (!t || !s.Applied(*t)) return Wait(Awaited::What::kEvent, target, "commented event");
+      return kApply;
+    }
+    case EventBody::kDelegation: {
+      const auto& d = b.delegation();
+      if (d.revoke()) return kApply;
+      const auto delegate = MemberKey::FromBytes(AsBytes(d.delegate()));
+      if (!delegate || !s.Head(*delegate)) {
+        return Wait(Awaited::What::kAdmission, d.delegate(), "delegate");
+      }
+      return kApply;
+    }
+    case EventBody::kWithdraw: {
+      const auto& w = b.withdraw();
+      if (auto need = NeedApplied(s, w.proposal(), EventBody::kProposal, "proposal")) return *need;
+      const auto owner = s.ProposalAuthor(*EventId::FromBytes(AsBytes(w.proposal())));
+      if (!owner || *owner != author) {
+        return Void(RefusalCode::kNotAllowed, "only its author can withdraw a proposal");
+      }
+      return kApply;
+    }
+    case EventBody::kCharter:
+      return Void(RefusalCode::kBadCharter, "a charter must be the founder's first event");
+    case EventBody::PAYLOAD_NOT_SET: break;
+  }
+  return Void(RefusalCode::kMalformed, "unexpected payload");
+}
+
+}  // namespace
+
+Verdict Judge(const EventId& id, const MemberKey& author, const EventBody& b, State& s) {
+  if (auto fork = s.ForkSeq(author); fork && b.seq() >= *fork) {
+    return Wait(Awaited::What::kFork, author.str(), "author");
+  }
+  if (b.payload_case() == EventBody::kCharter && b.seq() == 1) {
+    // A second charter of this circle id can only come from the same founder at seq 1, which is
+    // an equivocation and freezes the founder above; for anything else, refuse.
+    if (s.HasCharter()) return Refuse(RefusalCode::kBadCharter, "the circle already has a charter");
+    Verdict v;
+    v.member_record = true;
+    return v;
+  }
+  const auto head = s.Head(author);
+  if (!head) return Wait(Awaited::What::kAdmission, author.str(), "author");
+  if (b.seq() <= head->seq) {
+    // Only reachable for an event at an applied position that is not an equivocation, which
+    // Classify() rules out; refuse rather than apply twice.
+    return Refuse(RefusalCode::kMalformed, "sequence number already used");
+  }
+  const bool linked =
+      b.seq() == head->seq + 1 && (head->seq == 0 ? b.prev().empty() : b.prev() == head->id.str());
+  if (!linked) return Wait(Awaited::What::kEvent, b.prev(), "previous event", b.seq() - 1);
+  if (b.timestamp_ms() < head->timestamp_ms) {
+    return Void(RefusalCode::kTimestampRegression,
+                "timestamp is earlier than the author's previous event");
+  }
+  return JudgePayload(id, author, b, s);
+}
+
+std::string Describe(const Awaited& a) {
+  const std::string hex = ToHex(ByteView(a.key.data(), a.key.size())).substr(0, 12);
+  switch (a.what) {
+    case Awaited::What::kNothing: return "";
+    case Awaited::What::kFork: return "author's log is frozen at its fork";
+    case Awaited::What::kAdmission: {
+      if (std::string_view(a.label) == "author") {
+        MemberKey k;
+        k.bytes = a.key;
+        return "author " + crypto::Fingerprint(k) + " not yet admitted";
+      }
+      return std::string(a.label) + " not yet admitted";
+    }
+    case Awaited::What::kEvent:
+      if (a.seq > 0) {
+        return std::string(a.label) + " " + hex + " (seq " + std::to_string(a.seq) +
+               ") not yet held";
+      }
+      return std::string(a.label) + " " + hex + " not yet held";
+  }
+  return "";
+}
+
+std::vector<std::array<std::uint8_t, 32>> Unblocks(const EventId& id, const EventBody& b,
+                                                   bool effective) {
+  std::vector<std::array<std::uint8_t, 32>> out{id.bytes};
+  if (b.has_charter()) out.push_back(Key32(b.author()));
+  if (effective && b.has_admit()) out.push_back(Key32(b.admit().member()));
+  return out;
+}
+
+Arrival Classify(const EventId& id, std::uint64_t seq, std::optional<std::uint64_t> fork_seq,
+                 std::span<const EventId> held_at_seq) {
+  if (std::find(held_at_seq.begin(), held_at_seq.end(), id) != held_at_seq.end()) {
+    return Arrival::kDuplicate;
+  }
+  if (fork_seq && seq >= *fork_seq) return Arrival::kBeyondFork;
+  return held_at_seq.empty() ? Arrival::kNew : Arrival::kEquivocation;
+}
+
+}  // namespace polder::rulebook

@@ -1,0 +1,64 @@
+// The questions the stateful rules (rulebook/judge.h) ask of a circle's applied events. The SQLite
+// replica (storage/) and the in-memory fold (node/decide) each answer them from their own
+// representation, so both follow one rulebook and cannot drift apart.
+//
+// "Applied" means taken into its author's log: effective, or void (kept in the log without
+// effect). Events that wait (pending) or sit at or beyond their author's fork (frozen) are not
+// applied.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "polder/v1/event.pb.h"
+#include "proto/bytes.h"
+
+namespace polder::rulebook {
+
+// An author's log as applied so far.
+struct LogHead {
+  std::uint64_t seq = 0;  // 0: admitted, nothing of theirs applied yet
+  EventId id{};           // the applied event at `seq` (unset while seq is 0)
+  std::int64_t timestamp_ms = 0;
+};
+
+// An applied event, as a reference to it sees it.
+struct AppliedEvent {
+  v1::EventBody::PayloadCase kind = v1::EventBody::PAYLOAD_NOT_SET;
+  bool is_void = false;  // it took its place in its author's log without effect
+};
+
+// Who may resolve a flag besides an override: the member who raised it (withdraw) and the
+// proposer of the flagged proposal (answer).
+struct FlagParties {
+  MemberKey flagger;
+  MemberKey proposer;
+};
+
+// The admission whose record (name, organisation, role) stands for a member: the smallest
+// admitting event id, or the charter for the founder.
+struct MemberRecord {
+  EventId event;
+  bool founder = false;
+};
+
+class State {
+ public:
+  virtual ~State() = default;
+  // Whether a charter is applied.
+  virtual bool HasCharter() = 0;
+  // The lowest seq at which `author` signed two different events, if they did.
+  virtual std::optional<std::uint64_t> ForkSeq(const MemberKey& author) = 0;
+  // The head of `member`'s applied log; nullopt when no applied event admitted them.
+  virtual std::optional<LogHead> Head(const MemberKey& member) = 0;
+  // The applied event with this id; nullopt when it is not applied (not held, pending, frozen).
+  virtual std::optional<AppliedEvent> Applied(const EventId& id) = 0;
+  // The author of an applied, effective proposal.
+  virtual std::optional<MemberKey> ProposalAuthor(const EventId& proposal) = 0;
+  // The parties of an applied, effective flag.
+  virtual std::optional<FlagParties> PartiesOf(const EventId& flag) = 0;
+  // The record that stands for an admitted member.
+  virtual std::optional<MemberRecord> RecordOf(const MemberKey& member) = 0;
+};
+
+}  // namespace polder::rulebook

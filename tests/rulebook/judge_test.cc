@@ -1,0 +1,268 @@
+// The rulebook's stateful rules, one by one, against a small in-memory State (the replica and the
+// fold answer the same questions from SQLite and from their maps).
+#include "storage/rulebook/judge.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "storage/rulebook/kind.h"
+
+namespace polder::rulebook {
+namespace {
+
+using Kind = Verdict::Kind;
+
+MemberKey Key(std::uint8_t b) {
+  MemberKey k;
+  k.bytes.fill(b);
+  return k;
+}
+EventId Id(std::uint8_t b) {
+  EventId id;
+  id.bytes.fill(b);
+  return id;
+}
+
+class MapState : public State {
+ public:
+  bool charter = true;
+  std::map<MemberKey, std::uint64_t> forks;
+  std::map<MemberKey, LogHead> heads;  // admitted members
+  std::map<EventId, AppliedEvent> applied;
+  std::map<EventId, MemberKey> proposal_authors;
+  std::map<EventId, FlagParties> flag_parties;
+  std::map<MemberKey, MemberRecord> records;
+
+  bool HasCharter() override { return charter; }
+  std::optional<std::uint64_t> ForkSeq(const MemberKey& a) override { return Find(forks, a); }
+  std::optional<LogHead> Head(const MemberKey& m) override { return Find(heads, m); }
+  std::optional<AppliedEvent> Applied(const EventId& id) override { return Find(applied, id); }
+  std::optional<MemberKey> ProposalAuthor(const EventId& p) override {
+    return Find(proposal_authors, p);
+  }
+  std::optional<FlagParties> PartiesOf(const EventId& f) override { return Find(flag_parties, f); }
+  std::optional<MemberRecord> RecordOf(const MemberKey& m) override { return Find(records, m); }
+
+ private:
+  template <class M, class K>
+  static std::optional<typename M::mapped_type> Find(const M& m, const K& k) {
+    auto it = m.find(k);
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+const MemberKey kAna = Key(1), kBen = Key(2), kCy = Key(3), kStranger = Key(9);
+const EventId kProposal = Id(0x50), kFlag = Id(0x51), kVoided = Id(0x52), kAnaHead = Id(0xa1);
+
+class JudgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    s.heads[kAna] = LogHead{3, kAnaHead, 1000};
+    s.heads[kBen] = LogHead{0, {}, 0};
+    s.heads[kCy] = LogHead{0, {}, 0};
+    s.applied[kProposal] = {v1::EventBody::kProposal, false};
+    s.applied[kFlag] = {v1::EventBody::kRiskFlag, false};
+    s.applied[kVoided] = {v1::EventBody::kProposal, true};
+    s.proposal_authors[kProposal] = kBen;
+    s.flag_parties[kFlag] = FlagParties{kCy, kBen};
+    s.records[kAna] = MemberRecord{Id(0x01), true};
+    s.records[kBen] = MemberRecord{Id(0x80), false};
+  }
+  // Ana's next event (seq 4, linked to her head) with `fill` applied.
+  v1::EventBody Next(const std::function<void(v1::EventBody&)>& fill, const MemberKey& who = kAna) {
+    v1::EventBody b;
+    b.set_author(who.str());
+    const auto head = s.heads.count(who) ? s.heads[who] : LogHead{};
+    b.set_seq(head.seq + 1);
+    if (head.seq > 0) b.set_prev(head.id.str());
+    b.set_timestamp_ms(2000);
+    fill(b);
+    return b;
+  }
+  Verdict J(const v1::EventBody& b, const MemberKey& who = kAna, EventId id = Id(0x77)) {
+    return Judge(id, who, b, s);
+  }
+  MapState s;
+};
+
+TEST_F(JudgeTest, AnAdmittedMembersNextEventApplies) {
+  EXPECT_EQ(J(Next([](auto& b) { b.mutable_comment()->set_text("hi"); })).kind, Kind::kApply);
+}
+
+TEST_F(JudgeTest, AnEventAtOrBeyondItsAuthorsForkIsFrozen) {
+  s.forks[kAna] = 4;
+  const auto v = J(Next([](auto& b) { b.mutable_comment()->set_text("hi"); }));
+  EXPECT_EQ(v.kind, Kind::kWait);
+  EXPECT_EQ(v.awaited.what, Awaited::What::kFork);
+  EXPECT_EQ(Describe(v.awaited), "author's log is frozen at its fork");
+  s.forks[kAna] = 5;  // a fork further on does not hold this one back
+  EXPECT_EQ(J(Next([](auto& b) { b.mutable_comment()->set_text("hi"); })).kind, Kind::kApply);
+}
+
+TEST_F(JudgeTest, AStrangersEventWaitsForTheirAdmission) {
+  const auto v =
+      J(Next([](auto& b) { b.mutable_comment()->set_text("hi"); }, kStranger), kStranger);
+  EXPECT_EQ(v.kind, Kind::kWait);
+  EXPECT_EQ(v.awaited.what, Awaited::What::kAdmission);
+  EXPECT_EQ(v.awaited.key, kStranger.bytes);
+  EXPECT_NE(Describe(v.awaited).find("not yet admitted"), std::string::npos);
+}
+
+TEST_F(JudgeTest, AnEventNotLinkedToTheHeadWaitsForThePreviousEvent) {
+  auto b = Next([](auto& b) { b.mutable_comment()->set_text("hi"); });
+  b.set_seq(6);
+  b.set_prev(Id(0xee).str());
+  auto v = J(b);
+  ASSERT_EQ(v.kind, Kind::kWait);
+  EXPECT_EQ(v.awaited.key, Id(0xee).bytes);
+  EXPECT_EQ(v.awaited.seq, 5u);
+  b.set_seq(4);  // the right seq, another prev: a sibling of the head's successor
+  v = J(b);
+  EXPECT_EQ(v.kind, Kind::kWait);
+  EXPECT_EQ(Describe(v.awaited),
+            "previous event " + Id(0xee).hex().substr(0, 12) + " (seq 3) not yet held");
+}
+
+TEST_F(JudgeTest, ASequenceNumberAlreadyAppliedIsRefused) {
+  auto b = Next([](auto& b) { b.mutable_comment()->set_text("hi"); });
+  b.set_seq(3);
+  EXPECT_EQ(J(b).kind, Kind::kRefuse);
+}
+
+TEST_F(JudgeTest, AnEarlierTimestampThanTheHeadsIsVoid) {
+  auto b = Next([](auto& b) { b.mutable_comment()->set_text("hi"); });
+  b.set_timestamp_ms(999);
+  const auto v = J(b);
+  EXPECT_EQ(v.kind, Kind::kVoid);
+  EXPECT_EQ(v.refusal->code, RefusalCode::kTimestampRegression);
+}
+
+TEST_F(JudgeTest, AVoteWaitsForItsProposalAndIsVoidOnAnythingElse) {
+  auto vote = [&](const EventId& on) {
+    return J(Next([&](auto& b) {
+      b.mutable_vote()->set_proposal(on.str());
+      b.mutable_vote()->set_choice(v1::FOR);
+    }));
+  };
+  EXPECT_EQ(vote(kProposal).kind, Kind::kApply);
+  const auto unknown = vote(Id(0x99));
+  EXPECT_EQ(unknown.kind, Kind::kWait);
+  EXPECT_EQ(Describe(unknown.awaited),
+            "proposal " + Id(0x99).hex().substr(0, 12) + " not yet held");
+  EXPECT_EQ(vote(kFlag).refusal->code, RefusalCode::kBadReference);
+  EXPECT_EQ(vote(kVoided).kind, Kind::kVoid);  // a void proposal is no proposal
+}
+
+TEST_F(JudgeTest, OnlyTheFlaggerWithdrawsAndOnlyTheProposerAnswersAFlag) {
+  auto resolve = [&](const MemberKey& who, v1::FlagResolution::Kind kind) {
+    return Judge(Id(0x77), who,
+                 Next(
+                     [&](auto& b) {
+                       b.mutable_flag_resolution()->set_flag(kFlag.str());
+                       b.mutable_flag_resolution()->set_kind(kind);
+                     },
+                     who),
+                 s);
+  };
+  EXPECT_EQ(resolve(kCy, v1::FlagResolution::WITHDRAW).kind, Kind::kApply);
+  EXPECT_EQ(resolve(kBen, v1::FlagResolution::WITHDRAW).refusal->code, RefusalCode::kNotAllowed);
+  EXPECT_EQ(resolve(kBen, v1::FlagResolution::ANSWER).kind, Kind::kApply);
+  EXPECT_EQ(resolve(kCy, v1::FlagResolution::ANSWER).refusal->code, RefusalCode::kNotAllowed);
+  EXPECT_EQ(resolve(kAna, v1::FlagResolution::OVERRIDE).kind, Kind::kApply);
+}
+
+TEST_F(JudgeTest, OnlyItsAuthorWithdrawsAProposal) {
+  auto withdraw = [&](const MemberKey& who) {
+    return Judge(Id(0x77), who,
+                 Next([&](auto& b) { b.mutable_withdraw()->set_proposal(kProposal.str()); }, who),
+                 s);
+  };
+  EXPECT_EQ(withdraw(kBen).kind, Kind::kApply);
+  EXPECT_EQ(withdraw(kAna).refusal->code, RefusalCode::kNotAllowed);
+}
+
+TEST_F(JudgeTest, ACommentMayBeAboutAnyAppliedEventVoidOnesIncluded) {
+  auto comment = [&](const EventId& on) {
+    return J(Next([&](auto& b) {
+      b.mutable_comment()->set_target(on.str());
+      b.mutable_comment()->set_text("hi");
+    }));
+  };
+  EXPECT_EQ(comment(kVoided).kind, Kind::kApply);
+  EXPECT_EQ(comment(kFlag).kind, Kind::kApply);
+  EXPECT_EQ(comment(Id(0x99)).kind, Kind::kWait);
+}
+
+TEST_F(JudgeTest, ADelegationWaitsUntilTheDelegateIsAdmitted) {
+  const auto to_stranger =
+      J(Next([&](auto& b) { b.mutable_delegation()->set_delegate(kStranger.str()); }));
+  EXPECT_EQ(to_stranger.kind, Kind::kWait);
+  EXPECT_EQ(to_stranger.awaited.key, kStranger.bytes);
+  EXPECT_EQ(Describe(to_stranger.awaited), "delegate not yet admitted");
+  EXPECT_EQ(J(Next([&](auto& b) { b.mutable_delegation()->set_delegate(kBen.str()); })).kind,
+            Kind::kApply);
+  EXPECT_EQ(J(Next([&](auto& b) { b.mutable_delegation()->set_revoke(true); })).kind, Kind::kApply);
+}
+
+TEST_F(JudgeTest, TheRecordOfTheSmallestAdmittingEventStandsAndNeverTheFoundersIsReplaced) {
+  auto admit = [&](const MemberKey& who, std::uint8_t id) {
+    return J(Next([&](auto& b) {
+               b.mutable_admit()->set_member(who.str());
+               b.mutable_admit()->mutable_info()->set_name("x");
+             }),
+             kAna, Id(id));
+  };
+  EXPECT_TRUE(admit(kStranger, 0x90).member_record);  // a first admission
+  EXPECT_TRUE(admit(kBen, 0x70).member_record);       // smaller than Ben's record (0x80)
+  EXPECT_FALSE(admit(kBen, 0x81).member_record);      // larger
+  EXPECT_FALSE(admit(kAna, 0x00).member_record);      // the founder's is the charter's
+}
+
+TEST_F(JudgeTest, ACharterFoundsACircleOnceAndOnlyAtSeqOne) {
+  v1::EventBody c;
+  c.set_author(kStranger.str());
+  c.set_seq(1);
+  c.set_timestamp_ms(5);
+  c.mutable_charter()->set_name("c");
+  EXPECT_EQ(J(c, kStranger).kind, Kind::kRefuse);  // the circle has one
+  s.charter = false;
+  const auto v = J(c, kStranger);
+  EXPECT_EQ(v.kind, Kind::kApply);
+  EXPECT_TRUE(v.member_record);
+  auto late = Next([](auto& b) { b.mutable_charter()->set_name("c"); });
+  EXPECT_EQ(J(late).refusal->code, RefusalCode::kBadCharter);  // not at seq 1: void
+}
+
+TEST_F(JudgeTest, AppliedEventsUnblockTheirIdAndEffectiveAdmissionsTheMember) {
+  v1::EventBody admit;
+  admit.set_author(kAna.str());
+  admit.mutable_admit()->set_member(kStranger.str());
+  EXPECT_EQ(Unblocks(Id(1), admit, true).size(), 2u);
+  EXPECT_EQ(Unblocks(Id(1), admit, true)[1], kStranger.bytes);
+  EXPECT_EQ(Unblocks(Id(1), admit, false).size(), 1u);  // void: only its id
+}
+
+TEST(Classify, DuplicatesEquivocationsAndTheFrozenPartOfALog) {
+  const std::vector<EventId> none, one = {Id(1)};
+  EXPECT_EQ(Classify(Id(1), 5, std::nullopt, none), Arrival::kNew);
+  EXPECT_EQ(Classify(Id(1), 5, std::nullopt, one), Arrival::kDuplicate);
+  EXPECT_EQ(Classify(Id(2), 5, std::nullopt, one), Arrival::kEquivocation);
+  EXPECT_EQ(Classify(Id(2), 5, 7, one), Arrival::kEquivocation);  // a lower fork
+  EXPECT_EQ(Classify(Id(2), 7, 7, one), Arrival::kBeyondFork);    // a third version
+  EXPECT_EQ(Classify(Id(2), 9, 7, none), Arrival::kBeyondFork);
+  EXPECT_EQ(Classify(Id(1), 9, 7, one), Arrival::kDuplicate);
+}
+
+TEST(KindNames, RoundTrip) {
+  for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kSeal; ++k) {
+    const auto kind = static_cast<rulebook::Kind>(k);
+    EXPECT_EQ(KindNamed(KindName(kind)), kind);
+  }
+  EXPECT_FALSE(KindNamed("unknown"));
+  EXPECT_FALSE(KindNamed(""));
+}
+
+}  // namespace
+}  // namespace polder::rulebook
