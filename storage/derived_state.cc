@@ -1,0 +1,120 @@
+#include "storage/derived_state.h"
+
+#include <cctype>
+
+#include "storage/db.h"
+#include "storage/rulebook/kind.h"
+
+namespace polder::storage {
+
+bool DerivedState::IsMember(const MemberKey& key) {
+  try {
+    ResetOnExit reset{db_};
+    auto& st = db_.Q("SELECT 1 FROM members WHERE key = ?");
+    Bind(st, 1, key.view());
+    return st.executeStep();
+  } catch (const SQLite::Exception&) {
+    return false;
+  }
+}
+
+Result<v1::Charter> DerivedState::Charter() {
+  return Guard([&]() -> Result<v1::Charter> {
+    SQLite::Statement st(db_.raw(),
+                         "SELECT c.name, c.purpose, c.pool_minor, c.unit, c.decimals, c.rules,"
+                         " m.name, m.organisation, m.role, m.formal_leader FROM charter c"
+                         " JOIN members m ON m.key = c.founder");
+    if (!st.executeStep()) return Fail(Errc::kNotFound, "this replica holds no charter yet");
+    v1::Charter c;
+    c.set_name(st.getColumn(0).getString());
+    c.set_purpose(st.getColumn(1).getString());
+    c.set_pool_minor(st.getColumn(2).getInt64());
+    c.set_unit(st.getColumn(3).getString());
+    c.set_decimals(static_cast<std::uint32_t>(st.getColumn(4).getInt()));
+    c.mutable_rules()->ParseFromString(Blob(st.getColumn(5)));
+    c.mutable_founder()->set_name(st.getColumn(6).getString());
+    c.mutable_founder()->set_organisation(st.getColumn(7).getString());
+    c.mutable_founder()->set_role(st.getColumn(8).getString());
+    c.mutable_founder()->set_formal_leader(st.getColumn(9).getInt() != 0);
+    return c;
+  });
+}
+
+Result<OwnLogState> DerivedState::OwnLog(const MemberKey& author) {
+  return Guard([&]() -> Result<OwnLogState> {
+    OwnLogState s;
+    ResetOnExit reset{db_};
+    auto& m = db_.Q("SELECT head_seq, head_id, head_ts FROM members WHERE key = ?");
+    Bind(m, 1, author.view());
+    if (m.executeStep()) {
+      s.head_seq = static_cast<std::uint64_t>(m.getColumn(0).getInt64());
+      if (!m.getColumn(1).isNull()) s.head_id = ToId<EventId>(m.getColumn(1));
+      s.head_ts = m.getColumn(2).getInt64();
+    }
+    auto& mx = db_.Q("SELECT coalesce(max(seq), 0) FROM events WHERE author = ?");
+    Bind(mx, 1, author.view());
+    mx.executeStep();
+    s.max_seen_seq = static_cast<std::uint64_t>(mx.getColumn(0).getInt64());
+    auto& f = db_.Q("SELECT 1 FROM forks WHERE author = ?");
+    Bind(f, 1, author.view());
+    s.forked = f.executeStep();
+    return s;
+  });
+}
+
+Result<std::vector<std::int64_t>> DerivedState::DeadlinesToSeal(const MemberKey& member,
+                                                                std::int64_t up_to_ms,
+                                                                std::size_t max) {
+  return Guard([&]() -> Result<std::vector<std::int64_t>> {
+    std::vector<std::int64_t> out;
+    SQLite::Statement st(
+        db_.raw(),
+        "SELECT DISTINCT p.deadline_ms FROM proposals p WHERE p.deadline_ms <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM seals s WHERE s.deadline_ms = p.deadline_ms"
+        " AND s.author = ?) ORDER BY p.deadline_ms DESC LIMIT ?");
+    st.bind(1, static_cast<std::int64_t>(up_to_ms));
+    Bind(st, 2, member.view());
+    st.bind(3, static_cast<std::int64_t>(max));
+    while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
+    return out;
+  });
+}
+
+Result<EventId> DerivedState::ResolvePrefix(std::string_view hex_prefix, std::string_view kind) {
+  std::string prefix;
+  for (char c : hex_prefix) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return Fail(Errc::kInvalidArgument,
+                  "'" + std::string(hex_prefix) + "' is not a hex id prefix");
+    }
+    prefix.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  if (prefix.size() < 4) {
+    return Fail(Errc::kInvalidArgument, "give at least 4 hex digits of the id");
+  }
+  if (prefix.size() > 64) return Fail(Errc::kInvalidArgument, "an id has 64 hex digits");
+  const auto named = rulebook::KindNamed(kind);
+  const int kind_number = named ? static_cast<int>(*named) : 0;
+  return Guard([&]() -> Result<EventId> {
+    SQLite::Statement st(db_.raw(),
+                         "SELECT id FROM events WHERE state = 1 AND (? = 0 OR kind = ?)"
+                         " AND substr(hex(id), 1, ?) = ? LIMIT 2");
+    st.bind(1, kind_number);
+    st.bind(2, kind_number);
+    st.bind(3, static_cast<int>(prefix.size()));
+    st.bind(4, prefix);
+    std::vector<EventId> hits;
+    while (st.executeStep()) hits.push_back(ToId<EventId>(st.getColumn(0)));
+    const std::string what = kind.empty() ? "event" : std::string(kind);
+    if (hits.empty()) {
+      return Fail(Errc::kNotFound, "no " + what + " with id starting " + std::string(hex_prefix));
+    }
+    if (hits.size() > 1) {
+      return Fail(Errc::kInvalidArgument, "more than one " + what + " has an id starting " +
+                                              std::string(hex_prefix) + "; give more digits");
+    }
+    return hits.front();
+  });
+}
+
+}  // namespace polder::storage

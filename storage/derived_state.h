@@ -1,0 +1,50 @@
+// DerivedState: questions about the circle's derived state that the node and the CLI ask —
+// membership, a member's own log, the rounds a member has yet to seal, the charter, resolving an
+// id prefix. Read-only; views for people are in storage/views.h.
+//
+// Thread-safety: not thread-safe; belongs to its Replica.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "polder/v1/event.pb.h"
+#include "proto/bytes.h"
+
+namespace polder::storage {
+
+class Db;
+
+struct OwnLogState {
+  std::uint64_t head_seq = 0;  // applied head of this author's log
+  std::optional<EventId> head_id;
+  std::int64_t head_ts = 0;
+  std::uint64_t max_seen_seq = 0;  // highest sequence of this author held in any state
+  bool forked = false;
+};
+
+class DerivedState {
+ public:
+  explicit DerivedState(Db& db) : db_(db) {}
+
+  // Whether an applied event admitted `key` (or `key` founded the circle).
+  bool IsMember(const MemberKey& key);
+  // The charter as applied; kNotFound before it is.
+  Result<v1::Charter> Charter();
+  // What this replica holds of `author`'s own log.
+  Result<OwnLogState> OwnLog(const MemberKey& author);
+  // Funding rounds `member` has not sealed: distinct proposal deadlines at or before `up_to_ms`
+  // with no applied seal by `member`, newest first, at most `max` (docs/protocol.md §15).
+  Result<std::vector<std::int64_t>> DeadlinesToSeal(const MemberKey& member, std::int64_t up_to_ms,
+                                                    std::size_t max);
+  // Resolves a unique hex prefix (4 to 64 digits) of an applied event id of `kind` (a word of
+  // rulebook::KindName; "" for any kind).
+  Result<EventId> ResolvePrefix(std::string_view hex_prefix, std::string_view kind);
+
+ private:
+  Db& db_;
+};
+
+}  // namespace polder::storage

@@ -1,0 +1,98 @@
+// EventLog: the replica's stored events as sync and decisions read them — the version vector,
+// pages for catching a peer up, fork proofs, an author's events, one event's bytes, every stored
+// event for a bundle or a fold, and counts by state (docs/protocol.md §12). Read-only.
+//
+// Thread-safety: not thread-safe; belongs to its Replica.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "proto/bytes.h"
+#include "storage/version_vector.h"
+
+namespace polder::storage {
+
+class Db;
+
+// Where a reader of the stored events (a peer being caught up) has got to. Applied events come
+// first, in apply order; then the rest (pending, frozen), in arrival order.
+struct EventCursor {
+  bool applied_done = false;
+  std::int64_t last = 0;  // apply_order (first phase) or rowid (second phase) last read
+  bool operator==(const EventCursor&) const = default;
+};
+
+struct EventPage {
+  std::vector<Bytes> events;                              // serialized SignedEvents
+  std::vector<std::pair<MemberKey, std::uint64_t>> keys;  // (author, seq) of each
+  std::size_t bytes = 0;
+  EventCursor next;
+  bool end = false;  // nothing stored after `next` (for now)
+};
+
+// Counts, for status lines and tests.
+struct ReplicaCounts {
+  std::uint64_t events = 0;  // stored events, all states
+  std::uint64_t applied = 0;
+  std::uint64_t pending = 0;  // waiting for something that may still arrive
+  std::uint64_t frozen = 0;   // held as proof or beyond a fork; never applied
+  std::uint64_t forked_authors = 0;
+};
+
+// What became of a stored event.
+enum class EventState {
+  kApplied,  // applied with effect
+  kVoid,     // applied in its author's log without effect
+  kPending,  // waits for something that may still arrive
+  kFrozen,   // held as proof of a fork, or at or beyond its author's fork: never applied
+};
+
+struct StoredEventState {
+  EventId id;
+  MemberKey author;
+  std::uint64_t seq = 0;
+  EventState state = EventState::kPending;
+};
+
+class EventLog {
+ public:
+  explicit EventLog(Db& db) : db_(db) {}
+
+  // What this replica holds, per author (docs/protocol.md §12). `beyond`, when given, receives
+  // the events held past a gap.
+  Result<VersionVector> Vector(BeyondGap* beyond = nullptr);
+  // One author's entry of Vector(), and (in `beyond`, when given) their events past a gap.
+  Result<AuthorHead> VectorOf(const MemberKey& author,
+                              std::map<std::uint64_t, EventId>* beyond = nullptr);
+  // Stored events after `cursor` in an order a peer can ingest without waiting, leaving out those
+  // `skip(author, seq)` says the peer holds, until `max_events` or `max_bytes` (at least one).
+  Result<EventPage> Read(const EventCursor& cursor, std::size_t max_events, std::size_t max_bytes,
+                         const std::function<bool(const MemberKey&, std::uint64_t)>& skip);
+  // The two events that prove `author` forked (empty if they did not).
+  Result<std::vector<Bytes>> ForkProof(const MemberKey& author);
+  // An author's stored events from `from_seq` on, in sequence order, at most `max`.
+  Result<std::vector<Bytes>> EventsOf(const MemberKey& author, std::uint64_t from_seq,
+                                      std::size_t max);
+  // The stored event with this id, if any.
+  Result<std::optional<Bytes>> EventBytes(const EventId& id);
+
+  // Every stored event in an order any replica can ingest without waiting: applied events in
+  // apply order, then the rest. Calls `sink` with each serialized SignedEvent.
+  Status ForEachEvent(const std::function<Status(ByteView)>& sink);
+  // Every stored event's id and body bytes (signature verified on ingest), in storage order:
+  // what a decision is computed from (node/decide Fold).
+  Status ForEachBody(const std::function<Status(const EventId&, ByteView body)>& sink);
+  // What became of every stored event, in storage order.
+  Status ForEachState(const std::function<void(const StoredEventState&)>& sink);
+
+  Result<ReplicaCounts> Counts();
+
+ private:
+  Db& db_;
+};
+
+}  // namespace polder::storage

@@ -1,0 +1,369 @@
+#include "storage/gate.h"
+
+#include <algorithm>
+
+#include "crypto/member_id.h"
+#include "storage/rulebook/judge.h"
+
+namespace polder::storage {
+namespace {
+
+using rulebook::Awaited;
+using rulebook::RefusalCode;
+using rulebook::Verdict;
+
+// waiting_for value of events that can never be applied: equivocation proofs and the frozen part
+// of a forked author's log.
+const std::string kFrozen = "F";
+
+// The events.waiting_for value for what a waiting event awaits: a member key or an event id
+// (32 bytes; they cannot collide), or kFrozen.
+std::string WaitingKey(const Awaited& a) {
+  if (a.what == Awaited::What::kFork) return kFrozen;
+  return std::string(reinterpret_cast<const char*>(a.key.data()), a.key.size());
+}
+
+std::vector<std::string> Keys(const std::vector<std::array<std::uint8_t, 32>>& keys) {
+  std::vector<std::string> out;
+  out.reserve(keys.size());
+  for (const auto& k : keys) out.emplace_back(reinterpret_cast<const char*>(k.data()), k.size());
+  return out;
+}
+
+bool Applies(const Verdict& v) {
+  return v.kind == Verdict::Kind::kApply || v.kind == Verdict::Kind::kVoid;
+}
+
+int VoidCode(const Verdict& v) {
+  return v.kind == Verdict::Kind::kVoid ? static_cast<int>(v.refusal->code) : -1;
+}
+
+}  // namespace
+
+void Gate::Begin() {
+  state_.Reset();
+  rebuild_needed_ = false;
+  // Kept in meta so a write transaction does not start with a scan of every event.
+  auto& a = db_.Q("SELECT value FROM meta WHERE key = 'next_apply_order'");
+  next_apply_order_ = a.executeStep() ? a.getColumn(0).getInt64() : 1;
+  pending_.Recount();
+}
+
+void Gate::Finish() {
+  if (rebuild_needed_) Rebuild();
+  state_.FlushHeads();
+  auto& order = db_.Q("INSERT OR REPLACE INTO meta(key, value) VALUES ('next_apply_order', ?)");
+  order.bind(1, next_apply_order_);
+  order.exec();
+}
+
+std::optional<Gate::Stored> Gate::Load(std::int64_t rowid) {
+  auto& st = db_.Q(
+      "SELECT id, author, body, state, length(body) + length(sig) FROM events WHERE rowid = ?");
+  st.bind(1, rowid);
+  if (!st.executeStep() || st.getColumn(3).getInt() != 0) return std::nullopt;
+  Stored ev;
+  ev.rowid = rowid;
+  ev.bytes = st.getColumn(4).getInt64();
+  ev.id = ToId<EventId>(st.getColumn(0));
+  ev.author = ToId<MemberKey>(st.getColumn(1));
+  const auto body = st.getColumn(2);
+  if (!ev.body.ParseFromArray(body.getBlob(), body.getBytes())) return std::nullopt;
+  return ev;
+}
+
+Verdict Gate::Decide(const EventId& id, const MemberKey& author, const v1::EventBody& b) {
+  Verdict v = rulebook::Judge(id, author, b, state_);
+  if (Applies(v)) {
+    if (v.kind == Verdict::Kind::kApply) {
+      effects_.Apply(id, b, v);
+      if (b.has_charter()) state_.SetHasCharter();
+    }
+    state_.SetHead(author, rulebook::LogHead{b.seq(), id, b.timestamp_ms()});
+    state_.SetApplied(id, rulebook::AppliedEvent{b.payload_case(), v.kind == Verdict::Kind::kVoid});
+  }
+  return v;
+}
+
+void Gate::Settle(const Stored& ev, const Verdict& v, bool was_pending) {
+  switch (v.kind) {
+    case Verdict::Kind::kApply:
+    case Verdict::Kind::kVoid:
+      MarkApplied(ev.rowid, VoidCode(v));
+      if (was_pending) pending_.Count(ev.author, ev.bytes, -1);
+      break;
+    case Verdict::Kind::kWait: {
+      const std::string key = WaitingKey(v.awaited);
+      SetWaiting(ev.rowid, key);
+      if (key == kFrozen && was_pending) pending_.Count(ev.author, ev.bytes, -1);
+      if (key != kFrozen && !was_pending) pending_.Count(ev.author, ev.bytes, +1);
+      break;
+    }
+    case Verdict::Kind::kRefuse:
+      Delete(ev.rowid);
+      if (was_pending) pending_.Count(ev.author, ev.bytes, -1);
+      break;
+  }
+}
+
+void Gate::Wake(std::vector<std::string> keys) {
+  while (!keys.empty()) {
+    const std::string key = std::move(keys.back());
+    keys.pop_back();
+    std::vector<std::int64_t> rows;
+    {
+      auto& st =
+          db_.Q("SELECT rowid FROM events WHERE state = 0 AND waiting_for = ? ORDER BY rowid");
+      Bind(st, 1, key);
+      while (st.executeStep()) rows.push_back(st.getColumn(0).getInt64());
+    }
+    for (auto rowid : rows) {
+      auto ev = Load(rowid);
+      if (!ev) continue;
+      const Verdict v = Decide(ev->id, ev->author, ev->body);
+      Settle(*ev, v, /*was_pending=*/true);
+      if (Applies(v)) {
+        auto more = Keys(rulebook::Unblocks(ev->id, ev->body, v.kind == Verdict::Kind::kApply));
+        keys.insert(keys.end(), more.begin(), more.end());
+      }
+    }
+  }
+}
+
+IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> decoded,
+                          const IngestOptions& opt, std::optional<CircleId>& circle) {
+  IngestResult out;
+  if (!decoded) {
+    out.refusal = decoded.error();
+    return out;
+  }
+  rulebook::DecodedEvent& ev = *decoded;
+  out.id = ev.id;
+  out.author = ev.author;
+  out.seq = ev.body.seq();
+  // A replica that belongs to no circle yet joins the one it is told to (founding, or a first
+  // import) with the first event it stores, in the same transaction: if nothing is stored,
+  // nothing changes.
+  std::optional<CircleId> effective = circle;
+  const bool adopting =
+      !circle && opt.adopt_circle && ev.body.circle_id() == opt.adopt_circle->str();
+  if (adopting) effective = opt.adopt_circle;
+  if (!effective) {
+    out.refusal =
+        rulebook::Refusal{RefusalCode::kWrongCircle,
+                          "this replica belongs to no circle yet (create one or import a bundle)"};
+    return out;
+  }
+  if (ev.body.circle_id() != effective->str()) {
+    out.refusal = rulebook::Refusal{RefusalCode::kWrongCircle, "event belongs to another circle"};
+    return out;
+  }
+  // Joins the circle once something is stored (rolled back with the batch if it fails).
+  auto stored = [&] {
+    if (!adopting || circle) return;
+    auto& st = db_.Q("INSERT INTO meta(key, value) VALUES ('circle_id', ?)");
+    Bind(st, 1, effective->view());
+    st.exec();
+    circle = effective;
+  };
+
+  // One probe of (author, seq) finds both a duplicate (same id) and an equivocation (another id).
+  // Fast path: with nothing pending or frozen for this author, every stored event of theirs is
+  // applied, so a seq beyond their applied head cannot be held yet.
+  const MemberKey& author = ev.author;
+  const std::uint64_t seq = ev.body.seq();
+  std::vector<EventId> held;
+  const auto fork = state_.ForkSeq(author);
+  const auto head = pending_.count() == 0 ? state_.Head(author) : std::nullopt;
+  if (!(head && seq > head->seq && !fork)) {
+    auto& same = db_.Q("SELECT id FROM events WHERE author = ? AND seq = ?");
+    Bind(same, 1, author.view());
+    same.bind(2, static_cast<std::int64_t>(seq));
+    while (same.executeStep()) held.push_back(ToId<EventId>(same.getColumn(0)));
+  }
+  switch (rulebook::Classify(ev.id, seq, fork, held)) {
+    case rulebook::Arrival::kDuplicate: out.outcome = Outcome::kDuplicate; return out;
+    case rulebook::Arrival::kBeyondFork:
+      // Also a third version at the fork: the fork is known, and the digest records only
+      // (author, fork seq), so keeping it would change nothing but the disk.
+      out.refusal =
+          rulebook::Refusal{RefusalCode::kForkedAuthor,
+                            "author " + crypto::Fingerprint(author) + " equivocated at seq " +
+                                std::to_string(*fork) + "; their log is frozen there"};
+      return out;
+    case rulebook::Arrival::kEquivocation:
+      out = Equivocation(ev, held.back(), std::move(out));
+      if (out.outcome == Outcome::kEquivocation) stored();
+      return out;
+    case rulebook::Arrival::kNew: break;
+  }
+
+  // Decide first, then store once with the final state: no insert-then-update on the hot path.
+  const Verdict v = Decide(ev.id, author, ev.body);
+  switch (v.kind) {
+    case Verdict::Kind::kApply:
+    case Verdict::Kind::kVoid: {
+      Insert(ev, true, "", VoidCode(v));
+      stored();
+      out.outcome = v.kind == Verdict::Kind::kVoid ? Outcome::kVoid : Outcome::kApplied;
+      if (v.kind == Verdict::Kind::kVoid) out.refusal = v.refusal;
+      if (pending_.count() > 0) {
+        Wake(Keys(rulebook::Unblocks(ev.id, ev.body, v.kind == Verdict::Kind::kApply)));
+      }
+      break;
+    }
+    case Verdict::Kind::kWait: {
+      const std::string key = WaitingKey(v.awaited);
+      const bool for_own_admission =
+          v.awaited.what == Awaited::What::kAdmission && v.awaited.key == author.bytes;
+      if (for_own_admission && pending_.StrangerQuotaFull(author)) {
+        out.refusal = rulebook::Refusal{
+            RefusalCode::kPendingFull, "this not-yet-admitted author already has " +
+                                           std::to_string(kMaxPendingPerStranger) + " events held"};
+        break;
+      }
+      const auto bytes = static_cast<std::int64_t>(ev.body_bytes.size() + ev.signature.size());
+      if (key != kFrozen && !pending_.MakeRoom(author, bytes, opt)) {
+        out.refusal = rulebook::Refusal{RefusalCode::kPendingFull,
+                                        "the pending set has no room for this event (" +
+                                            std::to_string(opt.max_pending) + " events at most)"};
+        break;
+      }
+      Insert(ev, false, key, -1);
+      stored();
+      if (key != kFrozen) pending_.Count(author, bytes, +1);
+      out.outcome = Outcome::kPending;
+      out.waiting_for = rulebook::Describe(v.awaited);
+      break;
+    }
+    case Verdict::Kind::kRefuse: out.refusal = v.refusal; break;
+  }
+  return out;
+}
+
+IngestResult Gate::Equivocation(const rulebook::DecodedEvent& ev, const EventId& other,
+                                IngestResult out) {
+  const MemberKey& author = ev.author;
+  if (!state_.Head(author) && pending_.StrangerQuotaFull(author)) {
+    out.refusal = rulebook::Refusal{RefusalCode::kPendingFull,
+                                    "this not-yet-admitted author already has " +
+                                        std::to_string(kMaxPendingPerStranger) + " events held"};
+    return out;
+  }
+  // Two different signed events at one (author, seq). Keep both as proof and freeze the author's
+  // log from there on, on every replica alike.
+  const std::uint64_t seq = ev.body.seq();
+  Insert(ev, false, kFrozen, -1);
+  auto& f =
+      db_.Q("INSERT OR REPLACE INTO forks(author, seq, event_a, event_b) VALUES (?, ?, ?, ?)");
+  Bind(f, 1, author.view());
+  f.bind(2, static_cast<std::int64_t>(seq));
+  const EventId a = std::min(ev.id, other), b = std::max(ev.id, other);
+  Bind(f, 3, a.view());
+  Bind(f, 4, b.view());
+  f.exec();
+  state_.SetFork(author, seq);
+  auto& freeze =
+      db_.Q("UPDATE events SET waiting_for = X'46' WHERE author = ? AND seq >= ? AND state = 0");
+  Bind(freeze, 1, author.view());
+  freeze.bind(2, static_cast<std::int64_t>(seq));
+  freeze.exec();
+  pending_.Recount();
+  auto& applied = db_.Q("SELECT 1 FROM events WHERE author = ? AND seq >= ? AND state = 1 LIMIT 1");
+  Bind(applied, 1, author.view());
+  applied.bind(2, static_cast<std::int64_t>(seq));
+  // Derived state must not keep anything from the frozen part: rebuild it, once per batch.
+  if (applied.executeStep()) rebuild_needed_ = true;
+  out.outcome = Outcome::kEquivocation;
+  return out;
+}
+
+void Gate::Rebuild() {
+  state_.Reset();
+  effects_.Clear();
+  db_.raw().exec(
+      "UPDATE events SET state = 0, waiting_for = NULL, apply_order = NULL, void_code = NULL;");
+  next_apply_order_ = 1;
+  pending_.Clear();
+  std::vector<std::int64_t> rows;
+  {
+    auto& st = db_.Q("SELECT rowid FROM events ORDER BY rowid");
+    while (st.executeStep()) rows.push_back(st.getColumn(0).getInt64());
+  }
+  for (auto rowid : rows) {
+    auto& check = db_.Q("SELECT waiting_for IS NULL FROM events WHERE rowid = ? AND state = 0");
+    check.bind(1, rowid);
+    if (!check.executeStep() || check.getColumn(0).getInt() == 0) continue;  // already settled
+    auto ev = Load(rowid);
+    if (!ev) {
+      SetWaiting(rowid, kFrozen);  // damaged body (verify reports it): never applied, counted
+      continue;
+    }
+    const Verdict v = Decide(ev->id, ev->author, ev->body);
+    Settle(*ev, v, /*was_pending=*/false);
+    if (Applies(v)) {
+      Wake(Keys(rulebook::Unblocks(ev->id, ev->body, v.kind == Verdict::Kind::kApply)));
+    }
+  }
+  rebuild_needed_ = false;
+}
+
+std::int64_t Gate::Insert(const rulebook::DecodedEvent& ev, bool applied,
+                          const std::string& waiting, int void_code) {
+  auto& st = db_.Q(
+      "INSERT INTO events(id, author, seq, ts, kind, body, sig, state, waiting_for, apply_order,"
+      " idp, void_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  Bind(st, 1, ev.id.view());
+  Bind(st, 2, ev.author.view());
+  st.bind(3, static_cast<std::int64_t>(ev.body.seq()));
+  st.bind(4, static_cast<std::int64_t>(ev.body.timestamp_ms()));
+  st.bind(5, static_cast<int>(ev.body.payload_case()));
+  Bind(st, 6, ev.body_bytes);
+  Bind(st, 7, ev.signature);
+  st.bind(8, applied ? 1 : 0);
+  if (applied) {
+    st.bind(9);
+    st.bind(10, next_apply_order_++);
+  } else {
+    Bind(st, 9, waiting);
+    st.bind(10);
+  }
+  st.bind(11, IdPrefix(ev.id.view()));
+  if (void_code >= 0) {
+    st.bind(12, void_code);
+  } else {
+    st.bind(12);
+  }
+  st.exec();
+  return db_.raw().getLastInsertRowid();
+}
+
+// `void_code` >= 0 marks the event void (RefusalCode); -1 means it took effect.
+void Gate::MarkApplied(std::int64_t rowid, int void_code) {
+  auto& st = db_.Q(
+      "UPDATE events SET state = 1, waiting_for = NULL, apply_order = ?, void_code = ?"
+      " WHERE rowid = ?");
+  st.bind(1, next_apply_order_++);
+  if (void_code >= 0) {
+    st.bind(2, void_code);
+  } else {
+    st.bind(2);
+  }
+  st.bind(3, rowid);
+  st.exec();
+}
+
+void Gate::SetWaiting(std::int64_t rowid, const std::string& key) {
+  auto& st = db_.Q("UPDATE events SET waiting_for = ? WHERE rowid = ?");
+  Bind(st, 1, key);
+  st.bind(2, rowid);
+  st.exec();
+}
+
+void Gate::Delete(std::int64_t rowid) {
+  auto& st = db_.Q("DELETE FROM events WHERE rowid = ?");
+  st.bind(1, rowid);
+  st.exec();
+}
+
+}  // namespace polder::storage

@@ -1,0 +1,77 @@
+// Gate: the replica's ingest path for one decoded event — the circle, the (author, seq) probe for
+// duplicates and equivocations, the rulebook's verdict, storing the event in its state (applied,
+// void, pending or frozen), waking what waited for it — and the rebuild of all derived state from
+// the stored events. The rules are the rulebook's (storage/rulebook/judge.h); this is where the
+// replica follows them. Internal to storage/; the Replica owns the transactions.
+//
+// Thread-safety: not thread-safe; used inside the replica's write transactions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/db.h"
+#include "storage/effects.h"
+#include "storage/ingest.h"
+#include "storage/pending_set.h"
+#include "storage/rulebook/decode.h"
+#include "storage/sql_state.h"
+
+namespace polder::storage {
+
+class Gate {
+ public:
+  Gate(Db& db, SqlState& state, Effects& effects, PendingSet& pending)
+      : db_(db), state_(state), effects_(effects), pending_(pending) {}
+
+  // Starts a batch in the write transaction just begun: counters and caches from the tables.
+  void Begin();
+  // One event of the batch. `circle` is the replica's circle; a replica that has none adopts
+  // opt.adopt_circle with the first event it stores (and `circle` is then set).
+  IngestResult Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> decoded,
+                      const IngestOptions& opt, std::optional<CircleId>& circle);
+  // Ends the batch before its commit: the rebuild an equivocation asked for, then the log heads
+  // and the apply counter written back.
+  void Finish();
+  // Forgets what the batch cached (after a rollback).
+  void Forget() { state_.Reset(); }
+  // Recomputes all derived state from the stored events alone, inside the caller's transaction.
+  void Rebuild();
+
+ private:
+  struct Stored {
+    std::int64_t rowid = 0;
+    EventId id;
+    MemberKey author;
+    v1::EventBody body;
+    std::int64_t bytes = 0;  // body + signature, as counted against the pending set's bounds
+  };
+  // A stored event that is not applied, read back; nullopt if applied or unreadable.
+  std::optional<Stored> Load(std::int64_t rowid);
+  // The rulebook's verdict on an event, recorded when it is applied (with or without effect):
+  // the derived rows, the author's head, the applied-kind cache.
+  rulebook::Verdict Decide(const EventId& id, const MemberKey& author, const v1::EventBody& b);
+  // Records a verdict on an event already stored (woken, or during a rebuild).
+  void Settle(const Stored& ev, const rulebook::Verdict& v, bool was_pending);
+  // Applies everything that was waiting for one of `keys`, transitively.
+  void Wake(std::vector<std::string> keys);
+  IngestResult Equivocation(const rulebook::DecodedEvent& ev, const EventId& other,
+                            IngestResult out);
+
+  std::int64_t Insert(const rulebook::DecodedEvent& ev, bool applied, const std::string& waiting,
+                      int void_code);
+  void MarkApplied(std::int64_t rowid, int void_code);
+  void SetWaiting(std::int64_t rowid, const std::string& key);
+  void Delete(std::int64_t rowid);
+
+  Db& db_;
+  SqlState& state_;
+  Effects& effects_;
+  PendingSet& pending_;
+  std::int64_t next_apply_order_ = 1;
+  // Set when an equivocation unapplies events; the rebuild runs once, before the batch commits.
+  bool rebuild_needed_ = false;
+};
+
+}  // namespace polder::storage

@@ -1,0 +1,57 @@
+// SqlState answers the rulebook's questions (storage/rulebook/state.h) from the replica's SQLite
+// tables, with per-transaction caches: members' log heads (written back before commit), the kinds
+// of applied events, and the forks. Internal to storage/.
+//
+// Thread-safety: not thread-safe; used inside the replica's write transactions.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "storage/db.h"
+#include "storage/rulebook/state.h"
+
+namespace polder::storage {
+
+class SqlState final : public rulebook::State {
+ public:
+  explicit SqlState(Db& db) : db_(db) {}
+
+  // Forgets every cache (a new transaction, a rollback, a rebuild), then loads the forks.
+  void Reset();
+
+  bool HasCharter() override;
+  std::optional<std::uint64_t> ForkSeq(const MemberKey& author) override;
+  std::optional<rulebook::LogHead> Head(const MemberKey& member) override;
+  std::optional<rulebook::AppliedEvent> Applied(const EventId& id) override;
+  std::optional<MemberKey> ProposalAuthor(const EventId& proposal) override;
+  std::optional<rulebook::FlagParties> PartiesOf(const EventId& flag) override;
+  std::optional<rulebook::MemberRecord> RecordOf(const MemberKey& member) override;
+
+  // What the gate changes as it applies events.
+  void SetHead(const MemberKey& author, const rulebook::LogHead& head);
+  void SetApplied(const EventId& id, const rulebook::AppliedEvent& applied);
+  void SetFork(const MemberKey& author, std::uint64_t seq);
+  void SetHasCharter() { has_charter_ = true; }
+  // Writes the heads changed since the last flush into the members table.
+  void FlushHeads();
+
+ private:
+  struct CachedHead {
+    rulebook::LogHead head;
+    bool dirty = false;
+  };
+
+  Db& db_;
+  std::optional<bool> has_charter_;
+  // Applied events stay applied until a rebuild (which resets this), so a hit is always current.
+  // Proposals are referenced by every vote, flag and comment on them: this saves an index probe
+  // per such event.
+  std::unordered_map<EventId, rulebook::AppliedEvent, Id32Hash> applied_;
+  // Members only: a key that is not (yet) a member is not cached, since it may be admitted.
+  std::unordered_map<MemberKey, CachedHead, Id32Hash> heads_;
+  std::map<MemberKey, std::uint64_t> forks_;
+};
+
+}  // namespace polder::storage
