@@ -11,11 +11,22 @@ check() {  # check DIR FORBIDDEN-PATTERN
     bad=1
   fi
 }
+check_re() {  # check_re DIR FORBIDDEN-INCLUDE-REGEX (the whole quoted path)
+  local dir=$1 pattern=$2
+  if grep -rnE "#include \"($pattern)\"" "$dir" --include='*.h' --include='*.cc' ; then
+    echo "layering: $dir must not include $pattern" >&2
+    bad=1
+  fi
+}
 check proto 'crypto|storage|node'
 check crypto 'storage|node'
 check storage 'node'
-# node/decide is pure (decisions are functions of their inputs): proto/ and crypto/ only.
-check node/decide 'storage|node/(net|sync|api|app|cli|insights)'
+# The rulebook (what an event is and does) is pure: proto/ and crypto/ only, no SQLite.
+check_re storage/rulebook 'storage/[a-z_]+\.h|node/.*'
+# node/decide is pure (decisions are functions of their inputs): proto/, crypto/ and the
+# rulebook only.
+check_re node/decide 'storage/[a-z_]+\.h'
+check node/decide 'node/(net|sync|api|app|cli|insights)'
 check node/net 'storage|node/(decide|sync|api|app|cli|insights)'
 check node/sync 'node/(decide|api|app|cli|insights)'
 if grep -rnE '#include <(asio|asio/.*)\.hpp>|#include <(chrono|ctime|thread|fstream|filesystem|random)>' \

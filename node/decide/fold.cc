@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <tuple>
 #include <unordered_map>
+
+#include "storage/rulebook/judge.h"
 
 namespace polder::decide {
 namespace {
 
+using rulebook::Verdict;
 using v1::EventBody;
 
 template <class IdT>
@@ -16,101 +18,148 @@ std::optional<IdT> ToId(const std::string& s) {
   return IdT::FromBytes(AsBytes(s));
 }
 
-constexpr int kVoidKind = -1;  // applied-kind marker of a void event, as in the replica
-
 // Ids and member keys are 32 uniformly distributed bytes: their first 8 are a good hash.
-struct Hash32 {
-  std::size_t operator()(const std::string& s) const {
-    std::uint64_t h = s.size();
-    std::memcpy(&h, s.data(), std::min<std::size_t>(s.size(), sizeof h));
-    return static_cast<std::size_t>(h);
-  }
-};
-template <class V>
-using ByBytes = std::unordered_map<std::string, V, Hash32>;
-struct IdHash {
-  std::size_t operator()(const EventId& id) const {
+struct Id32Hash {
+  template <class Tag>
+  std::size_t operator()(const Id32<Tag>& id) const {
     std::uint64_t h;
     std::memcpy(&h, id.bytes.data(), sizeof h);
     return static_cast<std::size_t>(h);
   }
 };
+template <class K, class V>
+using HashMap = std::unordered_map<K, V, Id32Hash>;
+
 std::uint64_t Prefix8(const MemberKey& k) {
   std::uint64_t p = 0;
   for (std::size_t i = 0; i < 8; ++i) p = (p << 8) | k.bytes[i];
   return p;
 }
-// A referenced id (32 bytes, or anything else, which matches nothing).
-std::optional<EventId> IdOf(const std::string& bytes) { return EventId::FromBytes(AsBytes(bytes)); }
 
-// What trying to apply an author's next event found.
-enum class Apply { kApplied, kVoid, kWaiting };
-
-struct Folder {
+// The circle state being folded. It answers the rulebook's questions (rulebook/state.h) from
+// its own maps, so the fold applies exactly the rules the replica's gate applies.
+struct Folder final : rulebook::State {
   CircleState st;
-  ByBytes<Member> members;                            // key bytes → member
-  std::unordered_map<EventId, int, IdHash> applied;   // event id → kind or void
-  ByBytes<ProposalRecord> proposals;                  // id bytes → record
-  ByBytes<std::pair<std::string, FlagRecord>> flags;  // id → (proposal id, flag)
-  std::map<std::string, std::string> admit_event;     // member → smallest admitting id
+  HashMap<MemberKey, Member> members;
+  HashMap<MemberKey, EventId> record_event;  // member → the event whose record stands
+  HashMap<MemberKey, rulebook::LogHead> heads;
+  HashMap<MemberKey, std::uint64_t> forks;  // author → lowest seq with two different events
+  HashMap<EventId, rulebook::AppliedEvent> applied;
+  HashMap<EventId, ProposalRecord> proposals;              // effective proposals
+  HashMap<EventId, std::pair<EventId, FlagRecord>> flags;  // flag → (proposal, flag)
   std::vector<DelegationRecord> delegations;
   std::vector<SealRecord> seals;
   std::vector<IgnoredEvent> ignored;
 
-  struct Head {
-    std::uint64_t seq = 0;
-    EventId id;
-    std::int64_t ts = 0;
+  // The author whose log the fixpoint loop is applying: their head, fork and membership without
+  // a lookup per event (most events are asked about their own author).
+  struct Current {
+    MemberKey key;
+    rulebook::LogHead* head = nullptr;
+    std::optional<std::uint64_t> fork;
+    bool member = false;
   };
-  ByBytes<Head> heads;
+  std::optional<Current> cur;
 
-  // Missing reference → waiting; applied but of another kind (or void) → void.
-  std::optional<Apply> Need(const std::string& id, int kind) const {
-    const auto key = IdOf(id);
-    auto it = key ? applied.find(*key) : applied.end();
-    if (it == applied.end()) return Apply::kWaiting;
-    if (it->second != kind) return Apply::kVoid;
-    return std::nullopt;
+  bool HasCharter() override { return st.has_charter; }
+  std::optional<std::uint64_t> ForkSeq(const MemberKey& author) override {
+    if (cur && cur->key == author) return cur->fork;
+    auto it = forks.find(author);
+    if (it == forks.end()) return std::nullopt;
+    return it->second;
+  }
+  std::optional<rulebook::LogHead> Head(const MemberKey& member) override {
+    if (cur && cur->key == member) {
+      if (!cur->member) return std::nullopt;
+      return *cur->head;
+    }
+    if (!members.count(member)) return std::nullopt;
+    auto it = heads.find(member);
+    return it == heads.end() ? rulebook::LogHead{} : it->second;
+  }
+  std::optional<rulebook::AppliedEvent> Applied(const EventId& id) override {
+    auto it = applied.find(id);
+    if (it == applied.end()) return std::nullopt;
+    return it->second;
+  }
+  std::optional<MemberKey> ProposalAuthor(const EventId& proposal) override {
+    auto it = proposals.find(proposal);
+    if (it == proposals.end()) return std::nullopt;
+    return it->second.author;
+  }
+  std::optional<rulebook::FlagParties> PartiesOf(const EventId& flag) override {
+    auto it = flags.find(flag);
+    if (it == flags.end()) return std::nullopt;
+    auto p = proposals.find(it->second.first);
+    if (p == proposals.end()) return std::nullopt;
+    return rulebook::FlagParties{it->second.second.flagger, p->second.author};
+  }
+  std::optional<rulebook::MemberRecord> RecordOf(const MemberKey& member) override {
+    auto it = members.find(member);
+    if (it == members.end()) return std::nullopt;
+    return rulebook::MemberRecord{record_event[member], it->second.founder};
   }
 
-  Apply ApplyPayload(const FoldEvent& ev) {
+  // The charter the fold chose founds the circle.
+  void ApplyCharter(const EventId& id, const MemberKey& founder, const EventBody& b) {
+    Member m;
+    m.key = founder;
+    m.name = b.charter().founder().name();
+    m.organisation = b.charter().founder().organisation();
+    m.admitted_ms = b.timestamp_ms();
+    m.founder = true;
+    members[founder] = m;
+    record_event[founder] = id;
+    st.has_charter = true;
+    st.charter_event = id;
+    st.circle = ToId<CircleId>(b.circle_id()).value_or(CircleId{});
+    st.founder = founder;
+    st.name = b.charter().name();
+    st.pool_minor = b.charter().pool_minor();
+    st.unit = b.charter().unit();
+    st.decimals = b.charter().decimals();
+    st.rules = EffectiveRules(b.charter().rules());
+  }
+
+  // What an event the rulebook applied with effect adds to the state (the fold's counterpart of
+  // the replica's storage/effects.cc).
+  void ApplyEffect(const FoldEvent& ev, const MemberKey& author, const Verdict& v) {
     const EventBody& b = ev.body;
-    const std::string& author = b.author();
-    const auto author_key = *ToId<MemberKey>(author);
     switch (b.payload_case()) {
+      case EventBody::kCharter: ApplyCharter(ev.id, author, b); return;
       case EventBody::kAdmit: {
         const auto& a = b.admit();
-        auto key = ToId<MemberKey>(a.member());
-        if (!key) return Apply::kVoid;
-        auto it = members.find(a.member());
+        const MemberKey key = *ToId<MemberKey>(a.member());  // 32 bytes: the rulebook checked
+        const AdmissionRecord record{author, b.seq(), b.timestamp_ms(), ev.id};
+        auto it = members.find(key);
         if (it == members.end()) {
           Member m;
-          m.key = *key;
+          m.key = key;
           m.name = a.info().name();
           m.organisation = a.info().organisation();
           m.admitted_ms = b.timestamp_ms();
-          m.admissions.push_back({author_key, b.seq(), b.timestamp_ms(), ev.id});
-          members.emplace(a.member(), m);
-          admit_event[a.member()] = ev.id.str();
-        } else {
-          // As in the replica: the record of the smallest admitting event id stands (the
-          // founder's is the charter's); the member counts from their earliest admission.
-          Member& m = it->second;
-          m.admitted_ms = std::min(m.admitted_ms, b.timestamp_ms());
-          if (!m.founder) m.admissions.push_back({author_key, b.seq(), b.timestamp_ms(), ev.id});
-          if (!m.founder && ev.id.str() < admit_event[a.member()]) {
-            m.name = a.info().name();
-            m.organisation = a.info().organisation();
-            admit_event[a.member()] = ev.id.str();
-          }
+          m.admissions.push_back(record);
+          members.emplace(key, std::move(m));
+          record_event[key] = ev.id;
+          return;
         }
-        return Apply::kApplied;
+        // The member counts from their earliest admission; the record the rulebook says stands
+        // gives their name and organisation (the founder's is the charter's).
+        Member& m = it->second;
+        m.admitted_ms = std::min(m.admitted_ms, b.timestamp_ms());
+        if (!m.founder) m.admissions.push_back(record);
+        if (v.member_record) {
+          m.name = a.info().name();
+          m.organisation = a.info().organisation();
+          record_event[key] = ev.id;
+        }
+        return;
       }
       case EventBody::kProposal: {
         const auto& p = b.proposal();
         ProposalRecord r;
         r.event = ev.id;
-        r.author = author_key;
+        r.author = author;
         r.seq = b.seq();
         r.title = p.title();
         r.topic = p.topic();
@@ -118,86 +167,61 @@ struct Folder {
         r.created_ms = b.timestamp_ms();
         r.deadline_ms = p.deadline_ms();
         if (p.has_rules()) r.rule_change = EffectiveRules(p.rules());
-        proposals.emplace(ev.id.str(), std::move(r));
-        return Apply::kApplied;
+        proposals.emplace(ev.id, std::move(r));
+        return;
       }
-      case EventBody::kVote: {
-        if (auto s = Need(b.vote().proposal(), EventBody::kProposal)) return *s;
-        proposals[b.vote().proposal()].votes.push_back(
-            {author_key, b.seq(), b.timestamp_ms(), b.vote().choice(), ev.id});
-        return Apply::kApplied;
-      }
+      case EventBody::kVote:
+        proposals[*ToId<EventId>(b.vote().proposal())].votes.push_back(
+            {author, b.seq(), b.timestamp_ms(), b.vote().choice(), ev.id});
+        return;
       case EventBody::kRiskFlag: {
         const auto& f = b.risk_flag();
-        if (auto s = Need(f.proposal(), EventBody::kProposal)) return *s;
         FlagRecord r;
         r.event = ev.id;
-        r.flagger = author_key;
+        r.flagger = author;
         r.seq = b.seq();
         r.severity = f.severity();
         r.category = f.category();
         r.timestamp_ms = b.timestamp_ms();
-        flags.emplace(ev.id.str(), std::make_pair(f.proposal(), std::move(r)));
-        return Apply::kApplied;
+        flags.emplace(ev.id, std::make_pair(*ToId<EventId>(f.proposal()), std::move(r)));
+        return;
       }
       case EventBody::kFlagResolution: {
         const auto& res = b.flag_resolution();
-        if (auto s = Need(res.flag(), EventBody::kRiskFlag)) return *s;
-        auto& [proposal, flag] = flags[res.flag()];
-        const bool ok =
-            (res.kind() == v1::FlagResolution::WITHDRAW && author_key == flag.flagger) ||
-            (res.kind() == v1::FlagResolution::ANSWER &&
-             author_key == proposals[proposal].author) ||
-            res.kind() == v1::FlagResolution::OVERRIDE;
-        if (!ok) return Apply::kVoid;
-        flag.resolutions.push_back({ev.id, author_key, b.seq(), res.kind(), b.timestamp_ms()});
-        return Apply::kApplied;
+        flags[*ToId<EventId>(res.flag())].second.resolutions.push_back(
+            {ev.id, author, b.seq(), res.kind(), b.timestamp_ms()});
+        return;
       }
-      case EventBody::kEndorsement: {
-        if (auto s = Need(b.endorsement().proposal(), EventBody::kProposal)) return *s;
-        proposals[b.endorsement().proposal()].endorsements.push_back(
-            {author_key, b.seq(), b.timestamp_ms(), ev.id});
-        return Apply::kApplied;
-      }
-      case EventBody::kComment: {
-        const auto& t = b.comment().target();
-        if (!t.empty()) {
-          const auto key = IdOf(t);
-          if (!key || !applied.count(*key)) return Apply::kWaiting;
-        }
-        return Apply::kApplied;
-      }
+      case EventBody::kEndorsement:
+        proposals[*ToId<EventId>(b.endorsement().proposal())].endorsements.push_back(
+            {author, b.seq(), b.timestamp_ms(), ev.id});
+        return;
+      case EventBody::kComment: return;  // no decision depends on comments
       case EventBody::kDelegation: {
         const auto& d = b.delegation();
         DelegationRecord r;
-        r.delegator = author_key;
+        r.delegator = author;
         r.topic = d.topic();
         r.seq = b.seq();
         r.timestamp_ms = b.timestamp_ms();
         r.revoke = d.revoke();
         r.event = ev.id;
-        if (!d.revoke()) {
-          if (!members.count(d.delegate())) return Apply::kWaiting;  // delegate not yet admitted
-          r.delegate = *ToId<MemberKey>(d.delegate());
-        }
+        if (!d.revoke()) r.delegate = *ToId<MemberKey>(d.delegate());
         delegations.push_back(std::move(r));
-        return Apply::kApplied;
+        return;
       }
       case EventBody::kWithdraw: {
-        const auto& w = b.withdraw();
-        if (auto s = Need(w.proposal(), EventBody::kProposal)) return *s;
-        auto& p = proposals[w.proposal()];
-        if (p.author != author_key) return Apply::kVoid;
         // The author's events apply in seq order, so the first applied is the earliest.
+        auto& p = proposals[*ToId<EventId>(b.withdraw().proposal())];
         if (!p.withdrawn_ms) {
           p.withdrawn_ms = b.timestamp_ms();
           p.withdrawn_seq = b.seq();
         }
-        return Apply::kApplied;
+        return;
       }
       case EventBody::kSeal: {
         SealRecord r;
-        r.author = author_key;
+        r.author = author;
         r.seq = b.seq();
         r.timestamp_ms = b.timestamp_ms();
         r.deadline_ms = b.seal().deadline_ms();
@@ -206,12 +230,10 @@ struct Folder {
           if (auto k = ToId<MemberKey>(h.author())) r.heads.emplace_back(*k, h.seq());
         }
         seals.push_back(std::move(r));
-        return Apply::kApplied;
+        return;
       }
-      case EventBody::kCharter:  // a second charter, or not at seq 1
-      case EventBody::PAYLOAD_NOT_SET: return Apply::kVoid;
+      case EventBody::PAYLOAD_NOT_SET: return;
     }
-    return Apply::kVoid;
   }
 
   void Ignore(const FoldEvent& ev, Ignored reason) {
@@ -304,7 +326,14 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   {
     // Sort on small keys: each distinct author's rank (authors sorted bytewise), then seq; the
     // id only for two events at one (author, seq).
-    ByBytes<std::uint32_t> rank;
+    struct Hash8 {  // the author field's first 8 bytes (any length: the input is not checked)
+      std::size_t operator()(const std::string& s) const {
+        std::uint64_t h = s.size();
+        std::memcpy(&h, s.data(), std::min<std::size_t>(s.size(), sizeof h));
+        return static_cast<std::size_t>(h);
+      }
+    };
+    std::unordered_map<std::string, std::uint32_t, Hash8> rank;
     for (auto* e : evs) rank.emplace(e->body.author(), 0);
     std::vector<const std::string*> authors;
     authors.reserve(rank.size());
@@ -344,13 +373,17 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   }
   const std::string circle = charter->body.circle_id();
 
-  // Logs per author (ranges of the sorted events), and forks: two different events at one
-  // (author, seq).
+  // Logs per author (ranges of the sorted events) of the chosen circle, from authors with a
+  // 32-byte key (the only kind the rulebook's questions can be asked about).
   std::vector<const FoldEvent*> in_circle;
   in_circle.reserve(evs.size());
   for (auto* e : evs) {
     if (e->body.circle_id() != circle) {
       f.Ignore(*e, Ignored::kWrongCircle);
+      continue;
+    }
+    if (!ToId<MemberKey>(e->body.author())) {
+      f.Ignore(*e, Ignored::kNotMember);
       continue;
     }
     in_circle.push_back(e);
@@ -361,14 +394,15 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     std::size_t count;
   };
   struct Log {
-    const std::string* author;
+    MemberKey author;
     std::vector<Slot> slots;  // by seq
     std::size_t cursor = 0;   // the slot of the next seq to apply, if present
   };
   std::vector<Log> logs;
   for (std::size_t i = 0; i < in_circle.size(); ++i) {
     const auto& b = in_circle[i]->body;
-    if (logs.empty() || *logs.back().author != b.author()) logs.push_back({&b.author(), {}, 0});
+    const MemberKey author = *ToId<MemberKey>(b.author());
+    if (logs.empty() || logs.back().author != author) logs.push_back({author, {}, 0});
     auto& slots = logs.back().slots;
     if (!slots.empty() && slots.back().seq == b.seq()) {
       ++slots.back().count;
@@ -376,14 +410,21 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
       slots.push_back({b.seq(), i, 1});
     }
   }
-  ByBytes<std::uint64_t> forks;
+  // Forks, by the rulebook's rule on arrivals, taking each log in (seq, id) order: the first
+  // second event at a seq freezes the log there.
   for (const auto& log : logs) {
+    std::optional<std::uint64_t> fork;
     for (const auto& slot : log.slots) {
-      if (slot.count > 1) {
-        forks[*log.author] = slot.seq;  // the lowest, since seqs iterate in order
-        break;
+      std::vector<EventId> held;
+      for (std::size_t j = slot.first; j < slot.first + slot.count; ++j) {
+        const EventId& id = in_circle[j]->id;
+        if (rulebook::Classify(id, slot.seq, fork, held) == rulebook::Arrival::kEquivocation) {
+          fork = slot.seq;
+        }
+        held.push_back(id);
       }
     }
+    if (fork) f.forks[log.author] = *fork;
   }
 
   // The least fixpoint: apply each author's next event while anything can be applied.
@@ -391,93 +432,70 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   while (progress) {
     progress = false;
     for (auto& log : logs) {
-      const std::string& author = *log.author;
+      const MemberKey& author = log.author;
       auto& head = f.heads[author];
-      const auto fk = forks.find(author);
-      const bool is_member = f.members.count(author) > 0;
+      const auto fk = f.forks.find(author);
+      f.cur = Folder::Current{author, &head,
+                              fk == f.forks.end() ? std::nullopt : std::optional(fk->second),
+                              f.members.count(author) > 0};
       for (;;) {
         const std::uint64_t next = head.seq + 1;
-        if (fk != forks.end() && next >= fk->second) break;
         while (log.cursor < log.slots.size() && log.slots[log.cursor].seq < next) ++log.cursor;
         if (log.cursor == log.slots.size() || log.slots[log.cursor].seq != next) break;
         const FoldEvent& ev = *in_circle[log.slots[log.cursor].first];
         const EventBody& b = ev.body;
-        Apply step;
-        if (b.has_charter() && &ev == charter) {
-          auto founder = ToId<MemberKey>(author);
-          if (!founder) break;
-          Member m;
-          m.key = *founder;
-          m.name = b.charter().founder().name();
-          m.organisation = b.charter().founder().organisation();
-          m.admitted_ms = b.timestamp_ms();
-          m.founder = true;
-          f.members[author] = m;
-          f.admit_event[author] = ev.id.str();
-          f.st.has_charter = true;
-          f.st.charter_event = ev.id;
-          f.st.circle = ToId<CircleId>(circle).value_or(CircleId{});
-          f.st.founder = *founder;
-          f.st.name = b.charter().name();
-          f.st.pool_minor = b.charter().pool_minor();
-          f.st.unit = b.charter().unit();
-          f.st.decimals = b.charter().decimals();
-          f.st.rules = EffectiveRules(b.charter().rules());
-          step = Apply::kApplied;
-        } else {
-          if (!is_member && !f.members.count(author)) break;  // not (yet) admitted
-          if (next > 1 && (b.prev().size() != 32 ||
-                           std::memcmp(b.prev().data(), head.id.bytes.data(), 32) != 0)) {
-            break;  // not the successor of the head
-          }
-          step = b.timestamp_ms() < head.ts ? Apply::kVoid : f.ApplyPayload(ev);
-        }
-        if (step == Apply::kWaiting) break;
-        f.applied[ev.id] = step == Apply::kApplied ? static_cast<int>(b.payload_case()) : kVoidKind;
-        if (step == Apply::kVoid) f.Ignore(ev, Ignored::kVoid);
+        // Only the chosen charter founds the circle (any other is an equivocation of the
+        // founder, which the rulebook freezes).
+        if (b.has_charter() && b.seq() == 1 && &ev != charter) break;
+        const Verdict v = rulebook::Judge(ev.id, author, b, f);
+        if (v.kind == Verdict::Kind::kWait || v.kind == Verdict::Kind::kRefuse) break;
+        if (v.kind == Verdict::Kind::kApply) f.ApplyEffect(ev, author, v);
+        f.applied[ev.id] = {b.payload_case(), v.kind == Verdict::Kind::kVoid};
+        if (v.kind == Verdict::Kind::kVoid) f.Ignore(ev, Ignored::kVoid);
         head = {next, ev.id, b.timestamp_ms()};
+        if (b.has_charter() || b.has_admit()) f.cur->member = f.members.count(author) > 0;
         progress = true;
       }
     }
   }
+  f.cur.reset();
 
   // Everything not applied, with the reason.
   for (const auto& log : logs) {
-    const std::string& author = *log.author;
-    const auto fk = forks.find(author);
+    const auto fk = f.forks.find(log.author);
     for (const auto& slot : log.slots) {
       for (std::size_t j = slot.first; j < slot.first + slot.count; ++j) {
         const FoldEvent* e = in_circle[j];
         if (f.applied.count(e->id)) continue;
-        const Ignored why = fk != forks.end() && slot.seq >= fk->second ? Ignored::kForked
-                            : !f.members.count(author)                  ? Ignored::kNotMember
-                                                                        : Ignored::kPending;
+        const Ignored why = fk != f.forks.end() && slot.seq >= fk->second ? Ignored::kForked
+                            : !f.members.count(log.author)                ? Ignored::kNotMember
+                                                                          : Ignored::kPending;
         f.Ignore(*e, why);
       }
     }
   }
 
   // Canonical, sorted output.
-  std::vector<std::pair<const std::string*, Member*>> members;
-  for (auto& [k, m] : f.members) members.emplace_back(&k, &m);
-  std::sort(members.begin(), members.end(),
-            [](const auto& a, const auto& b) { return *a.first < *b.first; });
-  for (auto& [kp, mp] : members) {
-    const std::string& k = *kp;
+  std::vector<Member*> members;
+  members.reserve(f.members.size());
+  for (auto& [k, m] : f.members) members.push_back(&m);
+  std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key < b->key; });
+  for (Member* mp : members) {
     Member& m = *mp;
-    if (auto fk = forks.find(k); fk != forks.end()) m.fork_seq = fk->second;
+    if (auto fk = f.forks.find(m.key); fk != f.forks.end()) m.fork_seq = fk->second;
     std::sort(m.admissions.begin(), m.admissions.end(), [](const auto& a, const auto& b) {
       return std::tie(a.timestamp_ms, a.event) < std::tie(b.timestamp_ms, b.event);
     });
-    f.st.members.push_back(m);
+    f.st.members.push_back(std::move(m));
   }
   for (auto& [id, fl] : f.flags) f.proposals[fl.first].flags.push_back(std::move(fl.second));
-  std::vector<std::pair<const std::string*, ProposalRecord*>> proposals;
-  for (auto& [id, p] : f.proposals) proposals.emplace_back(&id, &p);
+  std::vector<ProposalRecord*> proposals;
+  proposals.reserve(f.proposals.size());
+  for (auto& [id, p] : f.proposals) proposals.push_back(&p);
   std::sort(proposals.begin(), proposals.end(),
-            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+            [](auto* a, auto* b) { return a->event < b->event; });
   f.st.proposals.reserve(proposals.size());
-  for (auto& [idp, pp] : proposals) {
+  for (ProposalRecord* pp : proposals) {
     ProposalRecord& p = *pp;
     auto by_member = [](const VoteRecord& a, const VoteRecord& b) {
       // Keys are 32 bytes: their first 8, big-endian, order them as a whole nearly always.
