@@ -1,6 +1,5 @@
 #include "crypto/hash.h"
 
-#include <cassert>
 #include <cstring>
 
 #include <sodium.h>
@@ -8,10 +7,12 @@
 namespace polder::crypto {
 namespace {
 
-std::array<std::uint8_t, crypto_generichash_blake2b_PERSONALBYTES> Personal(std::string_view d) {
-  assert(d.size() <= crypto_generichash_blake2b_PERSONALBYTES);
+static_assert(kMaxDomainBytes == crypto_generichash_blake2b_PERSONALBYTES);
+
+std::array<std::uint8_t, crypto_generichash_blake2b_PERSONALBYTES> Personal(Domain domain) {
+  const std::string_view d = domain.view();  // at most 16 bytes: Domain's constructor
   std::array<std::uint8_t, crypto_generichash_blake2b_PERSONALBYTES> p{};
-  std::memcpy(p.data(), d.data(), std::min(d.size(), p.size()));
+  std::memcpy(p.data(), d.data(), d.size());
   return p;
 }
 
@@ -29,7 +30,7 @@ Digest32 Blake2b256(ByteView data) {
   return out;
 }
 
-Digest32 DomainHash(std::string_view domain, ByteView data) {
+Digest32 DomainHash(Domain domain, ByteView data) {
   Digest32 out;
   auto personal = Personal(domain);
   crypto_generichash_blake2b_salt_personal(out.bytes.data(), out.bytes.size(), data.data(),
@@ -37,7 +38,7 @@ Digest32 DomainHash(std::string_view domain, ByteView data) {
   return out;
 }
 
-Hasher::Hasher(std::string_view domain) {
+Hasher::Hasher(Domain domain) {
   auto personal = Personal(domain);
   crypto_generichash_blake2b_init_salt_personal(State(state_), nullptr, 0, 32, nullptr,
                                                 personal.data());

@@ -5,7 +5,7 @@
 namespace polder::storage {
 
 Digest32 VersionVector::Digest() const {
-  crypto::Hasher h("polder-vector-v1");
+  crypto::Hasher h(crypto::kDomainVector);
   h.UpdateU64(heads.size());
   for (const auto& [author, head] : heads) {
     h.Update(author.view());

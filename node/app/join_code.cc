@@ -8,7 +8,6 @@
 namespace polder::app {
 namespace {
 
-constexpr std::string_view kDomain = "polder-join-code-v1";
 constexpr std::size_t kChecksum = 4;
 constexpr int kMaxAddresses = 16;
 
@@ -17,7 +16,7 @@ constexpr int kMaxAddresses = 16;
 std::string EncodeJoinCode(const v1::JoinCode& code) {
   const std::string payload = code.SerializeAsString();
   Bytes raw(payload.begin(), payload.end());
-  const Digest32 sum = crypto::DomainHash(kDomain, AsBytes(payload));
+  const Digest32 sum = crypto::DomainHash(crypto::kDomainJoinCode, AsBytes(payload));
   raw.insert(raw.end(), sum.bytes.begin(), sum.bytes.begin() + kChecksum);
   std::string b32 = crypto::Base32Encode(raw);
   for (auto& c : b32) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -46,7 +45,7 @@ Result<v1::JoinCode> DecodeJoinCode(std::string_view text) {
     return Fail(Errc::kInvalidArgument, "join code is garbled (not base32); copy it again");
   }
   const ByteView payload(raw->data(), raw->size() - kChecksum);
-  const Digest32 sum = crypto::DomainHash(kDomain, payload);
+  const Digest32 sum = crypto::DomainHash(crypto::kDomainJoinCode, payload);
   if (!std::equal(sum.bytes.begin(), sum.bytes.begin() + kChecksum,
                   raw->end() - static_cast<long>(kChecksum))) {
     return Fail(Errc::kInvalidArgument, "join code checksum does not match: a character is wrong");

@@ -3,7 +3,7 @@
 //
 //   polder1-<base32 of (JoinCode protobuf || 4-byte checksum)>, in groups of 8 joined by dashes
 //
-// The checksum is the first 4 bytes of BLAKE2b-256 in the domain "polder-join-code-v1" over the
+// The checksum is the first 4 bytes of BLAKE2b-256 in the domain "polder-join-code" over the
 // protobuf bytes. Decoding ignores case, dashes and white space. The code is a secret: it holds
 // the network key.
 #pragma once

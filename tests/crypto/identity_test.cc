@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -30,6 +31,18 @@ TEST(Identity, SeedRoundTrip) {
   ASSERT_TRUE(k2.has_value());
   EXPECT_EQ(k2->public_key(), k.public_key());
   EXPECT_FALSE(SigningKey::FromSeed(ByteView(seed.data(), 31)).has_value());
+}
+
+TEST(Hash, EveryDomainFitsBlake2bsPersonalizationAndIsDistinct) {
+  std::set<std::string_view> seen;
+  for (const Domain& d : kAllDomains) {
+    EXPECT_LE(d.view().size(), 16u) << d.view();  // longer would be cut short, silently
+    EXPECT_FALSE(d.view().empty());
+    EXPECT_TRUE(seen.insert(d.view()).second) << d.view() << " twice";
+  }
+  // The two domains docs/protocol.md names for what node code hashed with its own strings.
+  EXPECT_EQ(kDomainJoinCode.view(), "polder-join-code");
+  EXPECT_EQ(kDomainVector.view(), "polder-vector-v1");
 }
 
 TEST(Hash, DomainsSeparate) {
