@@ -11,7 +11,6 @@
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
-#include <asio/steady_timer.hpp>
 #include <google/protobuf/stubs/logging.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
@@ -20,9 +19,9 @@
 #include "crypto/key_file.h"
 #include "crypto/member_id.h"
 #include "node/app/api.h"
+#include "node/app/daemon.h"
 #include "node/app/home.h"
 #include "node/app/join_code.h"
-#include "node/app/node.h"
 #include "node/app/session.h"
 #include "node/cli/amount.h"
 #include "node/cli/as_of.h"
@@ -40,12 +39,6 @@ namespace {
 
 using app::Home;
 using app::Session;
-
-// `polder node` logs catch-up progress this often (seconds) ...
-constexpr int kProgressLogSeconds = 2;
-// ... and "caught up" at info level for catch-ups of at least this many events (or that lasted
-// a progress interval); the one-event catch-ups of ordinary gossip log at debug.
-constexpr std::uint64_t kLogCatchUpEvents = 100;
 
 struct Globals {
   std::string home;
@@ -735,57 +728,25 @@ int CmdNode(const Globals& g, const NodeArgs& a) {
   if (!s.replica().circle()) {
     Usage("this home belongs to no circle: run `polder circle create ...` or `polder join CODE`");
   }
-  auto nk = Must(crypto::LoadSecretFile(home.network_key_file(), app::kNetworkKeyHeader, 32));
-  std::array<std::uint8_t, 32> network_key{};
-  std::copy(nk.begin(), nk.end(), network_key.begin());
-  auto settings = Must(app::ReadNodeSettings(home));
-  app::NodeConfig cfg;
-  cfg.listen = a.listen.empty() ? settings.listen : a.listen;
-  cfg.advertise = a.advertise.empty() ? settings.advertise : a.advertise;
-  cfg.bootstrap = settings.bootstrap;
-  cfg.bootstrap.insert(cfg.bootstrap.end(), a.peers.begin(), a.peers.end());
   asio::io_context io;
-  app::Node node(io, s, cfg, network_key);
-  Must(node.Start());
-  app::LocalApi api(io, node, home, Must(app::ReadApiSettings(home)));
-  Must(api.Start(a.api_listen, 0));
-  // Catch-up progress: a line every few seconds while peers hold what this node lacks, and one
-  // when it has caught up (at debug for the brief catch-ups of ordinary gossip).
-  node.on_caught_up = [](const sync::Progress& p) {
-    const bool worth_a_line = p.received >= kLogCatchUpEvents || p.elapsed_s >= kProgressLogSeconds;
-    spdlog::log(worth_a_line ? spdlog::level::info : spdlog::level::debug,
-                "caught up: {} events in {}", p.received, sync::DescribeSeconds(p.elapsed_s));
-  };
-  asio::steady_timer progress_timer(io);
-  bool stopping = false;  // a wait that completed just before cancel() must not re-arm the timer
-  std::function<void()> log_progress = [&] {
-    progress_timer.expires_after(std::chrono::seconds(kProgressLogSeconds));
-    progress_timer.async_wait([&](const std::error_code& ec) {
-      if (ec || stopping) return;
-      const auto& p = node.progress();
-      if (p.catching_up && p.elapsed_s >= 1) {
-        spdlog::info("catching up: {}", sync::DescribeProgress(p));
-      }
-      log_progress();
-    });
-  };
-  log_progress();
+  app::DaemonOptions options;
+  options.listen = a.listen;
+  options.advertise = a.advertise;
+  options.peers = a.peers;
+  options.api_host = a.api_listen;
+  app::Daemon daemon(io, s, std::move(options));
+  Must(daemon.Start());
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping", sig);
-    // Not api.Stop() here: a request in flight waits for this thread, which would wait for it.
-    api.Withdraw();
-    stopping = true;
-    progress_timer.cancel();
-    node.Stop();
+    daemon.Stop();
   });
-  const auto ep = node.local_endpoint();
+  const auto ep = daemon.node().local_endpoint();
   std::cerr << "polder node: member " << crypto::Fingerprint(s.key().public_key())
             << ", listening on " << ep.address().to_string() << ":" << ep.port()
-            << ", local API on 127.0.0.1:" << api.port() << " (Ctrl-C stops)" << std::endl;
-  io.run();
-  api.Stop();
+            << ", local API on 127.0.0.1:" << daemon.api_port() << " (Ctrl-C stops)" << std::endl;
+  daemon.RunUntilStopped();
   std::cerr << "polder node: stopped" << std::endl;
   return kExitOk;
 }
