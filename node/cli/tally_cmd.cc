@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "node/cli/as_of.h"
+#include "node/cli/command_groups.h"
 #include "node/cli/output.h"
 #include "node/decide/tally.h"
 #include "storage/event.h"
@@ -21,7 +22,6 @@ constexpr std::int64_t kNoClockLimitMs = std::numeric_limits<std::int64_t>::max(
 // A running node may store events while we read; give up after this many changing reads.
 constexpr int kMaxFoldAttempts = 5;
 
-std::string Short(const std::string& hex) { return hex.substr(0, 12); }
 std::string Spaced(std::string word) {
   std::replace(word.begin(), word.end(), '_', ' ');
   return word;
@@ -294,6 +294,46 @@ Result<Output> RunAudit(app::Session& s, const AuditArgs& a) {
   out.text = AuditText(*audit);
   out.view = std::make_unique<v1::AuditView>(std::move(*audit));
   return out;
+}
+
+// ---- The subcommands ---------------------------------------------------------------------------
+
+namespace {
+
+// Both read the replica, never write.
+int CmdTally(const Globals& g, const TallyArgs& a) {
+  app::Session s = OpenSession(g, false, false);
+  auto out = Must(RunTally(s, a));
+  Emit(g, *out.view, out.text);
+  return kExitOk;
+}
+
+int CmdAudit(const Globals& g, const AuditArgs& a) {
+  app::Session s = OpenSession(g, false, false);
+  auto out = Must(RunAudit(s, a));
+  Emit(g, *out.view, out.text);
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterTallyCommands(CLI::App& app, const Globals& g, Runner& run) {
+  // Each subcommand's arguments are kept alive by its callback, which the app holds.
+  auto ta = std::make_shared<TallyArgs>();
+  auto* tally = app.add_subcommand(
+      "tally", "every proposal's outcome (status, reason, amounts) and the pool's totals");
+  tally->add_option("--as-of", ta->as_of,
+                    "tally at this time: RFC 3339 (2026-12-01T10:00:00Z) or Unix ms (default now)");
+  tally->add_option("--explain", ta->explain,
+                    "explain one proposal in plain words (id or unique prefix)");
+  tally->callback([&g, &run, ta] { run = [&g, ta] { return CmdTally(g, *ta); }; });
+
+  auto aa = std::make_shared<AuditArgs>();
+  auto* audit = app.add_subcommand(
+      "audit", "everything needed to re-check one decision independently (use --json)");
+  audit->add_option("PROPOSAL", aa->proposal, "proposal id or unique prefix")->required();
+  audit->add_option("--as-of", aa->as_of, "audit at this time: RFC 3339 or Unix ms (default now)");
+  audit->callback([&g, &run, aa] { run = [&g, aa] { return CmdAudit(g, *aa); }; });
 }
 
 }  // namespace polder::cli

@@ -10,7 +10,7 @@
 #include <httplib.h>
 
 #include "crypto/key_file.h"
-#include "node/app/api.h"
+#include "node/app/home.h"
 #include "tests/sync/harness.h"
 
 namespace polder::testing {
@@ -85,23 +85,31 @@ Reply Get(Network& net, int port, const std::string& path, const std::string& to
 
 TEST(Metrics, EndpointNeedsTheTokenAndCountsWhatTheNodeStored) {
   Network net(2, 2, 5);
-  net.Start(0, {});
-  net.Start(1, {0});
+  // Member 1's home says [api] metrics_public = true: no token needed for its /metrics (the rest
+  // of its API still needs it).
+  auto public_home = app::Home::Resolve(net.member(1).dir);
+  ASSERT_TRUE(public_home);
+  {
+    std::ofstream out(public_home->profile_file(), std::ios::app);
+    out << "\n[api]\nmetrics_public = true\n";
+  }
+  net.Start(0, {}, {}, Network::Api::kOn);
+  net.Start(1, {0}, {}, Network::Api::kOn);
   ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 20s));
   for (int e = 0; e < 5; ++e) ASSERT_TRUE(net.RandomEvent(1));
   ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 20s));
 
   auto home = app::Home::Resolve(net.member(0).dir);
   ASSERT_TRUE(home);
-  app::LocalApi api(net.io(), *net.member(0).node, *home);
-  ASSERT_TRUE(api.Start());
+  const int port = net.member(0).daemon->api_port();
+  ASSERT_GT(port, 0);
   auto raw = crypto::LoadSecretFile(home->api_token_file(), app::kApiTokenHeader, 32);
   ASSERT_TRUE(raw);
   const std::string token = ToHex(*raw);
 
-  EXPECT_EQ(Get(net, api.port(), "/metrics", "").status, 401);
-  EXPECT_EQ(Get(net, api.port(), "/metrics", std::string(64, '0')).status, 401);
-  const Reply ok = Get(net, api.port(), "/metrics", token);
+  EXPECT_EQ(Get(net, port, "/metrics", "").status, 401);
+  EXPECT_EQ(Get(net, port, "/metrics", std::string(64, '0')).status, 401);
+  const Reply ok = Get(net, port, "/metrics", token);
   ASSERT_EQ(ok.status, 200);
   EXPECT_NE(ok.body.find("polder_events_stored_total"), std::string::npos);
   // Node 0 received the five events member 1 authored (and maybe more: nothing else authors).
@@ -117,15 +125,13 @@ TEST(Metrics, EndpointNeedsTheTokenAndCountsWhatTheNodeStored) {
   }
   EXPECT_GT(Sample(ok.body, "polder_sync_bytes_sent_total{message=\"hello\"}"), 0);
   EXPECT_EQ(by_message, Sample(ok.body, "polder_bytes_sent_total"));
-  api.Stop();
 
-  // [api] metrics_public = true: no token needed for /metrics (the rest still needs it).
-  app::LocalApi open(net.io(), *net.member(0).node, *home, app::ApiSettings{true});
-  ASSERT_TRUE(open.Start());
-  const Reply pub = Get(net, open.port(), "/metrics", "");
+  const int public_port = net.member(1).daemon->api_port();
+  ASSERT_GT(public_port, 0);
+  const Reply pub = Get(net, public_port, "/metrics", "");
   EXPECT_EQ(pub.status, 200);
   EXPECT_NE(pub.body.find("polder_events_stored_total"), std::string::npos);
-  EXPECT_EQ(Get(net, open.port(), "/api/v1/node", "").status, 401);
+  EXPECT_EQ(Get(net, public_port, "/api/v1/node", "").status, 401);
 }
 
 TEST(Metrics, PublicSettingIsReadFromTheApiSection) {

@@ -40,6 +40,9 @@ Network::Network(int n, int orgs, std::uint64_t seed) : rng_(seed) {
     info.set_name("member" + std::to_string(i));
     info.set_organisation(m.org);
     Ok(app::WriteProfile(home, info), "profile");
+    Ok(crypto::WriteSecretFile(home.network_key_file(), app::kNetworkKeyHeader,
+                               Bytes(network_key_.begin(), network_key_.end())),
+       "network key");
     m.session = std::make_unique<app::Session>(
         Ok(app::Session::Open(home, app::SessionOptions{true, true}), "open"));
   }
@@ -75,11 +78,14 @@ Network::Network(int n, int orgs, std::uint64_t seed) : rng_(seed) {
 
 Network::~Network() {
   for (auto& m : members_) {
-    if (m.node) m.node->Stop();
+    if (m.daemon) m.daemon->Stop();
   }
   io_.restart();
   io_.run_for(std::chrono::milliseconds(500));
-  for (auto& m : members_) m.node.reset();
+  for (auto& m : members_) {
+    m.node = nullptr;
+    m.daemon.reset();
+  }
   io_.restart();
   io_.run_for(std::chrono::milliseconds(100));
   members_.clear();
@@ -87,25 +93,32 @@ Network::~Network() {
   std::filesystem::remove_all(root_, ec);
 }
 
-void Network::Start(int i, const std::vector<int>& peers, app::NodeConfig config) {
+void Network::Start(int i, const std::vector<int>& peers, app::NodeConfig config, Api api) {
   auto& m = members_[static_cast<std::size_t>(i)];
-  config.listen = m.address.empty() ? "127.0.0.1:0" : m.address;
+  // What `polder node --listen ADDRESS --peer ADDRESS...` passes (the homes' [node] settings
+  // are the defaults: no bootstrap, nothing advertised).
+  app::DaemonOptions options;
+  options.listen = m.address.empty() ? "127.0.0.1:0" : m.address;
   for (int p : peers) {
     const auto& a = members_[static_cast<std::size_t>(p)].address;
-    if (!a.empty()) config.bootstrap.push_back(a);
+    if (!a.empty()) options.peers.push_back(a);
   }
-  m.node = std::make_unique<app::Node>(io_, *m.session, config, network_key_);
-  Ok(m.node->Start(), "start node");
+  options.tuning = std::move(config);
+  options.api = api == Api::kOn;
+  m.daemon = std::make_unique<app::Daemon>(io_, *m.session, std::move(options));
+  Ok(m.daemon->Start(), "start node");
+  m.node = &m.daemon->node();
   const auto ep = m.node->local_endpoint();
   m.address = "127.0.0.1:" + std::to_string(ep.port());
 }
 
 void Network::Stop(int i) {
   auto& m = members_[static_cast<std::size_t>(i)];
-  if (!m.node) return;
-  m.node->Stop();
+  if (!m.daemon) return;
+  m.daemon->Stop();
   RunFor(std::chrono::milliseconds(300));
-  m.node.reset();
+  m.node = nullptr;
+  m.daemon.reset();
   RunFor(std::chrono::milliseconds(50));
 }
 

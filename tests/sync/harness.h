@@ -1,4 +1,6 @@
 // A circle of N member nodes on loopback, all on one io_context in this process (tests only).
+// Each node is assembled by app::Daemon, as `polder node` assembles it, in a home holding what
+// `polder init`, `circle create` and `join` write (key, profile, network key, circle).
 #pragma once
 
 #include <filesystem>
@@ -9,6 +11,7 @@
 
 #include <asio/io_context.hpp>
 
+#include "node/app/daemon.h"
 #include "node/app/node.h"
 #include "node/app/session.h"
 
@@ -17,8 +20,9 @@ namespace polder::testing {
 struct Member {
   std::filesystem::path dir;
   std::unique_ptr<app::Session> session;
-  std::unique_ptr<app::Node> node;
-  std::string address;  // where its node listens, once started
+  std::unique_ptr<app::Daemon> daemon;
+  app::Node* node = nullptr;  // daemon's node while it runs
+  std::string address;        // where its node listens, once started
   std::string org;
 };
 
@@ -29,8 +33,14 @@ class Network {
   Network(int n, int orgs = 3, std::uint64_t seed = 1);
   ~Network();
 
-  // Starts member i's node; it dials `peers` (indices of members whose nodes run).
-  void Start(int i, const std::vector<int>& peers, app::NodeConfig config = {});
+  // Whether a node serves its local API (api.json, api.token, loopback HTTP), as `polder node`
+  // does; tests that do not speak HTTP to it leave it off.
+  enum class Api { kOff, kOn };
+  // Starts member i's node with the tunables of `config` (its addresses are replaced: the node
+  // listens on 127.0.0.1, on the port of its previous run if any, and dials `peers`, indices of
+  // members whose nodes run).
+  void Start(int i, const std::vector<int>& peers, app::NodeConfig config = {},
+             Api api = Api::kOff);
   void Stop(int i);    // stops and destroys the node, keeps the session closed and reopened later
   void Reopen(int i);  // reopens the home (after Stop) as a fresh process would
 

@@ -1,0 +1,240 @@
+// `polder circle create` (found a circle: its charter and network key), `polder admit` (admit a
+// member; prints their join code) and `polder join` (join a circle with a join code).
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crypto/identity.h"
+#include "crypto/key_file.h"
+#include "crypto/member_id.h"
+#include "node/app/api.h"
+#include "node/app/join_code.h"
+#include "node/cli/amount.h"
+#include "node/cli/command_groups.h"
+#include "node/cli/output.h"
+#include "node/cli/rule_options.h"
+#include "polder/v1/api.pb.h"
+#include "storage/event.h"
+#include "storage/limits.h"
+
+namespace polder::cli {
+namespace {
+
+using app::Session;
+
+struct CharterArgs {
+  std::string name, purpose, pool, unit = "EUR", window = "7d", quorum = "50%", approval = "50%";
+  std::string weighting = "member", allocation = "greedy", blocking = "high";
+  std::string max_share = "100%", max_org_share = "100%", quorum_by = "members";
+  std::uint32_t decimals = 2, acceptances = 2, admission = 1;
+};
+
+int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
+  Session s = OpenSession(g, true, true);
+  if (s.replica().circle()) {
+    Usage("this replica already belongs to a circle; use another --home for another circle");
+  }
+  if (a.decimals > storage::kMaxDecimals) Usage("--decimals must be 0 to 6");
+  const auto me = Must(app::ReadProfile(s.home()));
+  v1::Charter c;
+  c.set_name(a.name);
+  c.set_purpose(a.purpose);
+  c.set_pool_minor(Must(ParseAmount(a.pool, a.decimals)));
+  c.set_unit(a.unit);
+  c.set_decimals(a.decimals);
+  *c.mutable_founder() = me;
+  RuleArgs rules;
+  rules.window = a.window;
+  rules.quorum = a.quorum;
+  rules.approval = a.approval;
+  rules.weighting = a.weighting;
+  rules.allocation = a.allocation;
+  rules.blocking = a.blocking;
+  rules.max_share = a.max_share;
+  rules.max_org_share = a.max_org_share;
+  rules.acceptances = a.acceptances;
+  rules.admission = a.admission;
+  rules.quorum_by = a.quorum_by;
+  ApplyRules(rules, c.mutable_rules());
+  std::string salt(16, '\0');
+  crypto::RandomBytes(std::span(reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()));
+  c.set_salt(salt);
+  const CircleId circle = storage::CircleIdFor(s.key().public_key(), AsBytes(salt));
+  auto authored = Must(s.Author([&](v1::EventBody& b) {
+    b.set_circle_id(circle.str());
+    *b.mutable_charter() = c;
+  }));
+  // The network key: only holders can open a session with this circle's nodes.
+  Bytes network_key(32);
+  crypto::RandomBytes(std::span(network_key.data(), network_key.size()));
+  std::error_code ec;
+  std::filesystem::remove(s.home().network_key_file(), ec);  // a leftover of no circle
+  Must(crypto::WriteSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, network_key));
+  PrintReceipt(g, s, authored,
+               "✓ Created circle \"" + a.name + "\" (" + circle.hex().substr(0, 16) + ")\n  pool " +
+                   s.replica().FormatAmount(c.pool_minor()) + "; you are its first member\n" +
+                   "  next: `polder node` to run your node, then `polder admit MEMBER-ID --name "
+                   "NAME --org ORG`");
+  return kExitOk;
+}
+
+// The addresses a newcomer's node should dial: --address flags, else the [node] advertise
+// setting, else the running node's listen address.
+std::vector<std::string> JoinAddresses(Session& s, const std::vector<std::string>& flags) {
+  if (!flags.empty()) return flags;
+  auto settings = Must(app::ReadNodeSettings(s.home()));
+  if (!settings.advertise.empty()) return settings.advertise;
+  if (auto client = app::ApiClient::Find(s.home())) {
+    if (auto info = client->NodeInfo(); info && !info->listen().empty()) {
+      std::string a = info->listen();
+      if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);
+      return {a};
+    }
+  }
+  std::string a = settings.listen;
+  if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);
+  return {a};
+}
+
+struct AdmitArgs {
+  std::string member_id, name, org, role;
+  bool leader = false;
+  std::vector<std::string> addresses;
+};
+
+int CmdAdmit(const Globals& g, const AdmitArgs& args) {
+  Session s = OpenSession(g, true, true);
+  const MemberKey key = Must(crypto::ParseMemberId(args.member_id));
+  auto a = Must(s.Author([&](v1::EventBody& b) {
+    auto* adm = b.mutable_admit();
+    adm->set_member(key.str());
+    adm->mutable_info()->set_name(args.name);
+    adm->mutable_info()->set_organisation(args.org);
+    adm->mutable_info()->set_role(args.role);
+    adm->mutable_info()->set_formal_leader(args.leader);
+  }));
+  std::string human =
+      "✓ Admitted " + args.name + " (" + crypto::Fingerprint(key) + ") of " + args.org;
+  auto nk = crypto::LoadSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, 32);
+  std::string code;
+  if (nk) {
+    v1::JoinCode jc;
+    jc.set_circle_id(s.replica().circle()->str());
+    jc.set_network_key(std::string(nk->begin(), nk->end()));
+    for (const auto& addr : JoinAddresses(s, args.addresses)) jc.add_addresses(addr);
+    jc.set_member(key.str());
+    code = app::EncodeJoinCode(jc);
+    human += "\n  join code for " + args.name +
+             " (SECRET: it holds the circle's network key; send it "
+             "privately, once):\n\n" +
+             code + "\n\n  they run: polder join CODE && polder node";
+  }
+  if (g.json) {
+    v1::EventReceipt r;
+    r.set_event_id(a.id.hex());
+    r.set_kind(a.kind);
+    r.set_seq(a.seq);
+    r.set_author(crypto::FormatMemberId(s.key().public_key()));
+    r.set_circle_id(s.replica().circle()->hex());
+    r.set_join_code(code);
+    Emit(g, r, "");
+  } else {
+    PrintReceipt(g, s, a, human);
+  }
+  return kExitOk;
+}
+
+int CmdJoin(const Globals& g, const std::string& text) {
+  const auto code = Must(app::DecodeJoinCode(text));
+  Session s = OpenSession(g, true, true);
+  if (s.remote()) Usage("a node is running for this home; stop it before joining a circle");
+  const auto circle = *CircleId::FromBytes(AsBytes(code.circle_id()));
+  if (!code.member().empty() && code.member() != s.key().public_key().str()) {
+    Usage("this join code was made for another member (" +
+          crypto::Fingerprint(*MemberKey::FromBytes(AsBytes(code.member()))) + "), not for you (" +
+          crypto::Fingerprint(s.key().public_key()) + ")");
+  }
+  if (auto have = s.replica().circle(); have && *have != circle) {
+    Usage("this home already belongs to another circle; use another --home");
+  }
+  const Bytes key(code.network_key().begin(), code.network_key().end());
+  auto existing = crypto::LoadSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, 32);
+  if (existing && *existing != key) Usage("this home holds a different network key");
+  if (!existing) {
+    Must(crypto::WriteSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, key));
+  }
+  if (!s.replica().circle()) Must(s.replica().SetCircle(circle));
+  auto settings = Must(app::ReadNodeSettings(s.home()));
+  for (const auto& a : code.addresses()) {
+    if (std::find(settings.bootstrap.begin(), settings.bootstrap.end(), a) ==
+        settings.bootstrap.end()) {
+      settings.bootstrap.push_back(a);
+    }
+  }
+  Must(app::WriteNodeSettings(s.home(), settings));
+  v1::JoinReport r;
+  r.set_circle_id(circle.hex());
+  for (const auto& a : code.addresses()) r.add_addresses(a);
+  std::string h = "✓ Joined circle " + circle.hex().substr(0, 16) + "\n  nodes to sync from:";
+  for (const auto& a : code.addresses()) h += " " + a;
+  h += "\n  next: `polder node` (your admission arrives with the circle's events)\n";
+  Emit(g, r, h);
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run) {
+  // Each subcommand's arguments are kept alive by its callback, which the app holds.
+  auto* circle = app.add_subcommand("circle", "circle commands");
+  circle->require_subcommand(1);
+  auto ca = std::make_shared<CharterArgs>();
+  auto* create = circle->add_subcommand("create", "found a circle: write its charter");
+  create->add_option("--name", ca->name, "circle name")->required();
+  create->add_option("--purpose", ca->purpose, "the shared purpose proposals must serve")
+      ->required();
+  create->add_option("--pool", ca->pool, "budget pool, e.g. 50000 or 50000.00")->required();
+  create->add_option("--unit", ca->unit, "currency or unit (default EUR)");
+  create->add_option("--decimals", ca->decimals, "minor-unit digits (default 2)");
+  create->add_option("--voting-window", ca->window, "default voting window, e.g. 7d (default 7d)");
+  create->add_option("--quorum", ca->quorum, "share of members who must vote (default 50%)");
+  create->add_option("--quorum-by", ca->quorum_by,
+                     "members | weight: what the quorum share counts (default members)");
+  create->add_option("--approval", ca->approval, "share of for/(for+against) needed (default 50%)");
+  create->add_option("--weighting", ca->weighting, "member | org-balanced (default member)");
+  create->add_option("--allocation", ca->allocation, "greedy | mes (default greedy)");
+  create->add_option("--blocking-severity", ca->blocking,
+                     "flag severity that blocks funding (default high)");
+  create->add_option("--max-share", ca->max_share,
+                     "largest share of the pool one proposal may take");
+  create->add_option("--max-org-share", ca->max_org_share,
+                     "largest share one organisation's proposals may take");
+  create->add_option("--mitigation-acceptances", ca->acceptances,
+                     "members who must accept a mitigation (default 2)");
+  create->add_option("--admission-quorum", ca->admission,
+                     "members who must admit a newcomer (default 1)");
+  create->callback([&g, &run, ca] { run = [&g, ca] { return CmdCircleCreate(g, *ca); }; });
+
+  auto aa = std::make_shared<AdmitArgs>();
+  auto* admit = app.add_subcommand("admit", "admit a new member by their member ID");
+  admit->add_option("MEMBER_ID", aa->member_id, "the newcomer's member ID (from `polder id`)")
+      ->required();
+  admit->add_option("--name", aa->name, "their name")->required();
+  admit->add_option("--org", aa->org, "their organisation")->required();
+  admit->add_option("--role", aa->role, "their role");
+  admit->add_flag("--leader", aa->leader, "they hold a formal leadership position");
+  admit->add_option("--address", aa->addresses,
+                    "node address for the join code, host:port (default: [node] advertise, or the "
+                    "running node's)");
+  admit->callback([&g, &run, aa] { run = [&g, aa] { return CmdAdmit(g, *aa); }; });
+
+  auto code = std::make_shared<std::string>();
+  auto* join = app.add_subcommand("join", "join a circle with the join code a member gave you");
+  join->add_option("CODE", *code, "the join code (polder1-...)")->required();
+  join->callback([&g, &run, code] { run = [&g, code] { return CmdJoin(g, *code); }; });
+}
+
+}  // namespace polder::cli

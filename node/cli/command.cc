@@ -1,0 +1,61 @@
+#include "node/cli/command.h"
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "crypto/member_id.h"
+#include "node/cli/output.h"
+#include "polder/v1/api.pb.h"
+
+namespace polder::cli {
+
+void Must(const Status& s) {
+  if (!s) throw CommandError{s.error()};
+}
+
+void Usage(std::string message) {
+  throw CommandError{Error{Errc::kInvalidArgument, std::move(message)}, true};
+}
+
+app::Home ResolveHome(const Globals& g) {
+  std::optional<std::filesystem::path> flag;
+  if (!g.home.empty()) flag = g.home;
+  return Must(app::Home::Resolve(flag));
+}
+
+app::Session OpenSession(const Globals& g, bool need_identity, bool write) {
+  app::Session s =
+      Must(app::Session::Open(ResolveHome(g), app::SessionOptions{need_identity, write}));
+  for (const auto& note : s.notes()) std::cerr << "note: " << note << "\n";
+  return s;
+}
+
+void Emit(const Globals& g, const google::protobuf::Message& m, const std::string& human) {
+  if (g.json) {
+    std::cout << ToJson(m) << "\n";
+  } else {
+    std::cout << human;
+  }
+}
+
+void PrintReceipt(const Globals& g, app::Session& s, const app::Session::Authored& a,
+                  const std::string& human) {
+  v1::EventReceipt r;
+  r.set_event_id(a.id.hex());
+  r.set_kind(a.kind);
+  r.set_seq(a.seq);
+  r.set_author(crypto::FormatMemberId(s.key().public_key()));
+  if (auto c = s.replica().circle()) r.set_circle_id(c->hex());
+  Emit(g, r,
+       human + "\n  event " + a.id.hex().substr(0, 12) + " (your seq " + std::to_string(a.seq) +
+           ")\n");
+}
+
+EventId ResolveId(app::Session& s, const std::string& prefix, const char* kind) {
+  return Must(GivenId(s.replica().ResolvePrefix(prefix, kind)));
+}
+
+std::string Short(const std::string& hex) { return hex.substr(0, 12); }
+
+}  // namespace polder::cli

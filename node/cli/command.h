@@ -1,0 +1,64 @@
+// What every `polder` subcommand shares: the global options, the way out with an error (Must,
+// Usage: thrown, caught once in Main, which turns them into the exit codes of output.h and the
+// --json error document), the session a command works in, printing text or --json, and id
+// prefixes. Each command group (command_groups.h) registers its subcommands with CLI11 and runs
+// them with these.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+
+#include <google/protobuf/message.h>
+
+#include "node/app/home.h"
+#include "node/app/session.h"
+#include "proto/bytes.h"
+#include "proto/result.h"
+
+namespace polder::cli {
+
+// The options every subcommand takes, before or after its name.
+struct Globals {
+  std::string home;  // --home; empty: resolved from the environment (app::Home::Resolve)
+  bool json = false;
+};
+
+// The subcommand chosen on the command line: set by its CLI11 callback once its options are
+// parsed, run by Main after parsing succeeded. Returns the exit code.
+using Runner = std::function<int()>;
+
+// Thrown inside command bodies to leave with an error; caught once in Main.
+struct CommandError {
+  Error error;
+  bool usage = false;  // exit 2 (kExitUsage) whatever the error code
+};
+
+template <class T>
+T Must(Result<T> r) {
+  if (!r) throw CommandError{r.error()};
+  return std::move(*r);
+}
+void Must(const Status& s);
+// Leaves with a usage error (exit 2).
+[[noreturn]] void Usage(std::string message);
+
+// The home folder: --home, else the environment (app::Home::Resolve).
+app::Home ResolveHome(const Globals& g);
+// Opens the home's session; its notes (e.g. own events replayed after a crash) go to stderr.
+app::Session OpenSession(const Globals& g, bool need_identity, bool write);
+
+// Prints `m` as one JSON document with --json, else `human`.
+void Emit(const Globals& g, const google::protobuf::Message& m, const std::string& human);
+// Prints the receipt of an event this member authored: `human` and the event's id and seq, or
+// an EventReceipt with --json.
+void PrintReceipt(const Globals& g, app::Session& s, const app::Session::Authored& a,
+                  const std::string& human);
+
+// The event of kind `kind` ("" for any) named by an id or a unique prefix of 4+ hex digits; an
+// unknown, ambiguous or malformed prefix is refused input (exit 65).
+EventId ResolveId(app::Session& s, const std::string& prefix, const char* kind);
+// The first 12 hex digits of an id, as tables and receipts show it.
+std::string Short(const std::string& hex);
+
+}  // namespace polder::cli

@@ -1,0 +1,189 @@
+// The commands that read the replica and never write: `polder list`, `members`, `show` and
+// `status` (which also asks the running node, if any, for its sessions and sync progress).
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "crypto/member_id.h"
+#include "node/app/api.h"
+#include "node/app/session.h"
+#include "node/cli/command_groups.h"
+#include "node/cli/output.h"
+#include "node/sync/progress.h"
+#include "polder/v1/api.pb.h"
+
+namespace polder::cli {
+namespace {
+
+using app::Session;
+
+int CmdList(const Globals& g) {
+  Session s = OpenSession(g, false, false);
+  const auto list = Must(s.replica().Proposals());
+  Table t({"ID", "TITLE", "AMOUNT", "BY", "FOR", "AGAINST", "ABST", "CO-SP", "FLAGS", "STATE"});
+  for (const auto& p : list.proposals()) {
+    t.Row({Short(p.proposal_id()), p.title(), p.amount(),
+           p.author_name() + " (" + p.organisation() + ")", std::to_string(p.votes_for()),
+           std::to_string(p.votes_against()), std::to_string(p.votes_abstain()),
+           std::to_string(p.endorsements()), std::to_string(p.open_flags()),
+           p.withdrawn() ? "withdrawn" : "open"});
+  }
+  Emit(g, list, list.proposals_size() == 0 ? "No proposals yet.\n" : t.Render());
+  return kExitOk;
+}
+
+int CmdMembers(const Globals& g) {
+  Session s = OpenSession(g, false, false);
+  const auto list = Must(s.replica().Members());
+  Table t({"NAME", "ORGANISATION", "ROLE", "LEADER", "FINGERPRINT", "EVENTS", "NOTE"});
+  for (const auto& m : list.members()) {
+    t.Row({m.name(), m.organisation(), m.role(), m.formal_leader() ? "yes" : "no", m.fingerprint(),
+           std::to_string(m.head_seq()), m.forked() ? "FORKED" : (m.founder() ? "founder" : "")});
+  }
+  Emit(g, list, t.Render());
+  return kExitOk;
+}
+
+int CmdShow(const Globals& g, const std::string& prefix) {
+  Session s = OpenSession(g, false, false);
+  const EventId id = ResolveId(s, prefix, "proposal");
+  const auto d = Must(s.replica().ShowProposal(id));
+  const auto& p = d.proposal();
+  std::string h;
+  h += p.title() + (p.withdrawn() ? "  [WITHDRAWN]" : "") + "\n";
+  h += "  id:        " + p.proposal_id() + "\n";
+  h += "  by:        " + p.author_name() + " (" + p.organisation() + ")\n";
+  h += "  amount:    " + p.amount() + "\n";
+  h += "  deadline:  " + FormatTime(p.deadline_ms()) + "\n";
+  if (!p.topic().empty()) h += "  topic:     " + p.topic() + "\n";
+  if (!p.purpose_fit().empty()) h += "  purpose:   " + p.purpose_fit() + "\n";
+  if (!p.body().empty()) h += "\n" + p.body() + "\n";
+  h += "\nVotes: " + std::to_string(p.votes_for()) + " for, " + std::to_string(p.votes_against()) +
+       " against, " + std::to_string(p.votes_abstain()) + " abstain\n";
+  for (const auto& v : d.votes())
+    h += "  " + v.choice() + "\t" + v.name() + " (" + v.organisation() + ")\n";
+  if (d.endorsers_size() > 0) {
+    h += "Co-sponsors:\n";
+    for (const auto& m : d.endorsers()) h += "  " + m.name() + " (" + m.organisation() + ")\n";
+  }
+  if (d.flags_size() > 0) {
+    h += "Risk flags:\n";
+    for (const auto& f : d.flags()) {
+      h += "  " + Short(f.flag_id()) + "  " + f.severity() + "  " + f.category() + "  [" +
+           f.state() + "] by " + f.flagger() + "\n      " + f.rationale() + "\n";
+      for (const auto& r : f.resolutions()) {
+        h += "      " + r.kind() + " by " + r.author() +
+             (r.mitigation().empty() ? "" : ": " + r.mitigation()) + "\n";
+      }
+    }
+  }
+  if (d.comments_size() > 0) {
+    h += "Comments:\n";
+    for (const auto& c : d.comments()) h += "  " + c.author() + ": " + c.text() + "\n";
+  }
+  Emit(g, d, h);
+  return kExitOk;
+}
+
+sync::Progress ProgressOf(const v1::SyncView& y) {
+  sync::Progress p;
+  p.catching_up = y.catching_up();
+  p.received = y.received();
+  p.expected = y.expected();
+  p.missing = y.missing();
+  p.rate_events_per_s = y.rate_events_per_s();
+  if (y.has_eta_s()) p.eta_s = y.eta_s();
+  p.elapsed_s = y.elapsed_s();
+  return p;
+}
+
+int CmdStatus(const Globals& g) {
+  Session s = OpenSession(g, false, false);
+  auto& r = s.replica();
+  v1::StatusView v;
+  v.set_replica(s.home().replica_file().string());
+  if (auto c = r.circle()) v.set_circle_id(c->hex());
+  if (auto ch = r.Charter()) {
+    v.set_circle_name(ch->name());
+    v.set_purpose(ch->purpose());
+    v.set_pool(r.FormatAmount(ch->pool_minor()));
+  }
+  const auto members = Must(r.Members());
+  v.set_members(static_cast<std::uint32_t>(members.members_size()));
+  for (const auto& m : members.members()) {
+    if (m.forked()) v.add_forked_members(m.name() + " (" + m.fingerprint() + ")");
+  }
+  v.set_proposals(static_cast<std::uint32_t>(Must(r.Proposals()).proposals_size()));
+  const auto counts = Must(r.Counts());
+  v.set_events(counts.applied);
+  v.set_pending(counts.pending);
+  v.set_forked(counts.forked_authors);
+  v.set_digest(Must(r.StateDigest()).hex());
+  if (s.has_identity()) {
+    v.set_member_id(crypto::FormatMemberId(s.key().public_key()));
+    v.set_own_head_seq(Must(r.OwnLog(s.key().public_key())).head_seq);
+  }
+  for (auto& w : s.Warnings()) v.add_warnings(w);
+  if (auto client = app::ApiClient::Find(s.home())) {
+    if (auto info = client->NodeInfo()) *v.mutable_node() = *info;
+  }
+  std::string h;
+  h += "circle:    " + (v.circle_name().empty() ? std::string("(none yet)") : v.circle_name()) +
+       (v.circle_id().empty() ? "" : "  " + v.circle_id().substr(0, 16)) + "\n";
+  if (!v.purpose().empty()) h += "purpose:   " + v.purpose() + "\n";
+  if (!v.pool().empty()) h += "pool:      " + v.pool() + "\n";
+  h += "members:   " + std::to_string(v.members()) + "\n";
+  h += "proposals: " + std::to_string(v.proposals()) + "\n";
+  h += "events:    " + std::to_string(counts.applied) + " applied, " +
+       std::to_string(counts.pending) + " pending, " + std::to_string(counts.frozen) + " frozen\n";
+  h += "forked:    " + std::to_string(counts.forked_authors);
+  for (const auto& f : v.forked_members()) h += "  " + f;
+  h += "\n";
+  h += "digest:    " + v.digest() + "\n";
+  if (!v.member_id().empty())
+    h += "you:       " + v.member_id() + " (seq " + std::to_string(v.own_head_seq()) + ")\n";
+  for (const auto& w : v.warnings()) h += "warning:   " + w + "\n";
+  if (v.has_node()) {
+    const auto& n = v.node();
+    h += "node:      running (pid " + std::to_string(n.pid()) + "), listening on " + n.listen() +
+         ", " + std::to_string(n.peers_size()) + " peers\n";
+    for (const auto& p : n.peers()) {
+      h +=
+          "  peer     " + p.name() + " " + p.address() + (p.outbound() ? " (out)" : " (in)") + "\n";
+    }
+    const auto& y = n.sync();
+    h += "sync:      " + std::to_string(y.events_stored()) + " events received new, " +
+         std::to_string(y.duplicates()) + " duplicates, " + std::to_string(y.refused()) +
+         " refused, " + std::to_string(y.events_sent()) + " sent";
+    h += "\n";
+    if (y.catching_up() || y.expected() > 0) {
+      h += std::string(y.catching_up() ? "catch-up:  " : "caught up: ") +
+           sync::DescribeProgress(ProgressOf(y)) + "\n";
+    }
+  } else {
+    h += "node:      not running (`polder node` starts it)\n";
+  }
+  Emit(g, v, h);
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterReadCommands(CLI::App& app, const Globals& g, Runner& run) {
+  app.add_subcommand("list", "list proposals")->callback([&g, &run] {
+    run = [&g] { return CmdList(g); };
+  });
+  app.add_subcommand("members", "list members")->callback([&g, &run] {
+    run = [&g] { return CmdMembers(g); };
+  });
+
+  auto prefix = std::make_shared<std::string>();  // kept alive by the callback
+  auto* show = app.add_subcommand("show", "show a proposal with votes, flags and comments");
+  show->add_option("PROPOSAL", *prefix, "proposal id or unique prefix")->required();
+  show->callback([&g, &run, prefix] { run = [&g, prefix] { return CmdShow(g, *prefix); }; });
+
+  app.add_subcommand("status", "circle, members, digest, pending and forked counts")
+      ->callback([&g, &run] { run = [&g] { return CmdStatus(g); }; });
+}
+
+}  // namespace polder::cli
