@@ -11,6 +11,7 @@
 #include <gmpxx.h>
 
 #include "node/decide/limits.h"
+#include "node/decide/rational.h"
 
 namespace polder::decide {
 namespace {
@@ -22,8 +23,6 @@ bool IsWholeNumber(std::string_view s) {
 }
 
 int Sign(int c) { return (c > 0) - (c < 0); }
-
-Fraction ToFraction(const mpq_class& q) { return {q.get_num().get_str(), q.get_den().get_str()}; }
 
 std::vector<std::uint64_t> ApprovalCounts(const PbInstance& in) {
   std::vector<std::uint64_t> counts(in.projects.size(), 0);

@@ -7,6 +7,7 @@
 
 #include "node/decide/limits.h"
 #include "node/decide/pabulib.h"
+#include "node/decide/rational.h"
 #include "proto/words.h"
 
 namespace polder::decide {
@@ -17,11 +18,6 @@ std::string Name(const CircleState& st, const MemberKey& k) {
   return m ? m->name : std::string();
 }
 
-mpq_class ToMpq(const Fraction& f) {
-  mpq_class q(f.num + "/" + f.den);
-  q.canonicalize();
-  return q;
-}
 std::string FractionText(const mpq_class& q) {
   return q.get_den() == 1 ? q.get_num().get_str() : q.get_str();
 }

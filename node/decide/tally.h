@@ -53,6 +53,16 @@
 //   left with one ballot per member who voted for a candidate, then drops, in MES's funding
 //   order, any project that would take its organisation over the cap (the money stays unspent).
 //
+// Where each rule lives (the headers other than this one are internal to node/decide):
+//   round_context.*     the cut-off, the view of events, eligibility, organisations and weights
+//   delegation.*        delegations in force and the chains followed to a vote
+//   risk_gate.*         flags, how they end, and whether one blocks
+//   proposal_tally.*    one proposal: the votes that count, quorum, approval, status
+//   round_allocation.*  the caps and greedy / equal-shares allocation within a round
+//   seals.*             counting seals, the sealed view, finality and integrity alerts
+//   tally_engine.cc     rounds in deadline order, rule changes between them; Tally, TallyEngine
+//   explain_text.cc     the words: ToString, ExplainText, AlertText
+//
 // Thread-safety: pure functions; call from any thread.
 #pragma once
 
