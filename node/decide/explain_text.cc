@@ -1,10 +1,8 @@
 // The tally in plain words (tally.h): the words for statuses, reasons and notes, and
 // ExplainText() / AlertText(), the explanations a member reads. Names come from the state; times
 // are RFC 3339 (UTC), the same on every node.
-#include <algorithm>
 #include <string>
 
-#include "node/decide/limits.h"
 #include "node/decide/tally.h"
 #include "proto/time_text.h"
 #include "proto/words.h"
@@ -94,21 +92,6 @@ std::string Percent(std::uint32_t bps) {
   return std::to_string(bps / 100) + "." + frac + " %";
 }
 
-std::string Amount(const CircleState& st, Money minor) {
-  const bool negative = minor < 0;
-  std::uint64_t v =
-      negative ? 0 - static_cast<std::uint64_t>(minor) : static_cast<std::uint64_t>(minor);
-  std::uint64_t scale = 1;
-  const std::uint32_t decimals = std::min(st.decimals, kMaxDecimals);
-  for (std::uint32_t i = 0; i < decimals; ++i) scale *= 10;
-  std::string s = (negative ? "-" : "") + std::to_string(v / scale);
-  if (decimals > 0) {
-    std::string frac = std::to_string(v % scale);
-    s += "." + std::string(decimals - frac.size(), '0') + frac;
-  }
-  return st.unit.empty() ? s : s + " " + st.unit;
-}
-
 std::string RulesText(const Rules& r) {
   return std::string("quorum ") + Percent(r.quorum_bps) + (r.quorum_by_weight ? " of weight" : "") +
          ", approval " + Percent(r.approval_bps) + ", " +
@@ -127,10 +110,11 @@ std::string RulesText(const Rules& r) {
 
 std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
   const auto& e = o.explanation;
+  const Currency money = st.currency();
   std::string s = "Proposal \"" + o.title + "\" (" + o.proposal.hex().substr(0, 12) + ") by " +
                   Label(st, o.author) + ", " + o.organisation + ", asks " +
-                  Amount(st, o.amount_minor) + (o.topic.empty() ? "" : ", topic " + o.topic) +
-                  ".\n";
+                  FormatMoney(o.amount_minor, money) +
+                  (o.topic.empty() ? "" : ", topic " + o.topic) + ".\n";
   if (o.rule_change) {
     const ProposalRecord* p = st.FindProposal(o.proposal);
     s += "  A rule change (" + RulesText(*p->rule_change) + ").\n";
@@ -203,10 +187,11 @@ std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
     s += ".\n";
   }
   if (e.allocation.considered) {
-    s += "  Allocation: considered with " + Amount(st, e.allocation.pool_left_before) +
-         " of the pool left; its organisation had " + Amount(st, e.allocation.org_spent_before) +
-         " (cap " + Amount(st, e.allocation.org_cap) + "); per-proposal cap " +
-         Amount(st, e.allocation.proposal_cap) + ".\n";
+    s += "  Allocation: considered with " + FormatMoney(e.allocation.pool_left_before, money) +
+         " of the pool left; its organisation had " +
+         FormatMoney(e.allocation.org_spent_before, money) + " (cap " +
+         FormatMoney(e.allocation.org_cap, money) + "); per-proposal cap " +
+         FormatMoney(e.allocation.proposal_cap, money) + ".\n";
   }
   return s;
 }
@@ -226,8 +211,10 @@ std::string AlertText(const CircleState& st, const IntegrityAlert& a) {
 }
 
 std::string ExplainText(const CircleState& st, const TallyResult& r) {
-  std::string s = "Tally at " + FormatRfc3339(r.as_of_ms) + ": " + Amount(st, r.allocated_minor) +
-                  " of " + Amount(st, r.pool_minor) + " allocated.\n";
+  const Currency money = st.currency();
+  std::string s = "Tally at " + FormatRfc3339(r.as_of_ms) + ": " +
+                  FormatMoney(r.allocated_minor, money) + " of " +
+                  FormatMoney(r.pool_minor, money) + " allocated.\n";
   if (!r.allocation_error.empty()) s += "Allocation failed: " + r.allocation_error + ".\n";
   for (const auto& a : r.alerts) s += AlertText(st, a);
   for (const auto& o : r.proposals) s += ExplainText(st, o);

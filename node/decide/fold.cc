@@ -114,7 +114,7 @@ struct Folder {
         r.seq = b.seq();
         r.title = p.title();
         r.topic = p.topic();
-        r.amount_minor = p.amount_minor();
+        r.amount_minor = Money(p.amount_minor());
         r.created_ms = b.timestamp_ms();
         r.deadline_ms = p.deadline_ms();
         if (p.has_rules()) r.rule_change = EffectiveRules(p.rules());
@@ -419,7 +419,7 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
           f.st.circle = ToId<CircleId>(circle).value_or(CircleId{});
           f.st.founder = *founder;
           f.st.name = b.charter().name();
-          f.st.pool_minor = b.charter().pool_minor();
+          f.st.pool_minor = Money(b.charter().pool_minor());
           f.st.unit = b.charter().unit();
           f.st.decimals = b.charter().decimals();
           f.st.rules = EffectiveRules(b.charter().rules());

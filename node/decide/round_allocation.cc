@@ -10,20 +10,21 @@ namespace polder::decide {
 
 // 128-bit products: pools and amounts up to kMaxAmountMinor times 10000 do not fit 64 bits.
 Money Share(Money pool, std::uint32_t bps) {
-  if (pool <= 0) return 0;
-  return static_cast<Money>(static_cast<__int128>(pool) * bps / kBpsWhole);
+  if (pool <= Money(0)) return Money(0);
+  return Money(static_cast<std::int64_t>(static_cast<__int128>(pool.minor()) * bps / kBpsWhole));
 }
 
 bool Over(Money amount, Money pool, std::uint32_t bps) {
-  return static_cast<__int128>(amount) * kBpsWhole > static_cast<__int128>(bps) * pool;
+  return static_cast<__int128>(amount.minor()) * kBpsWhole >
+         static_cast<__int128>(bps) * pool.minor();
 }
 
 void ResetAllocation(std::vector<ProposalOutcome>& outcomes) {
   for (auto& o : outcomes) {
     auto& a = o.explanation.allocation;
     a.considered = false;
-    a.pool_left_before = 0;
-    a.org_spent_before = 0;
+    a.pool_left_before = Money(0);
+    a.org_spent_before = Money(0);
     if (o.status == Status::kFunded) o.status = Status::kNotFunded;
     if (o.reason == Reason::kOverProposalCap || o.reason == Reason::kOrgCapReached ||
         o.reason == Reason::kBudgetExhausted || o.reason == Reason::kNotSelected) {
@@ -72,9 +73,10 @@ void Allocate(const RoundContext& ctx, const std::vector<mpq_class>& for_weight,
     // One ballot per member who voted for a candidate (directly or through a delegate), costs as
     // utilities, add1 completion; then the organisation cap in MES's funding order.
     PbInstance in;
-    in.budget = std::max<Money>(run.left, 0);
-    in.unit = 1;
-    for (std::uint32_t d = 0; d < std::min(st.decimals, kMaxDecimals); ++d) in.unit *= 10;
+    in.budget = std::max(run.left, Money(0));
+    std::int64_t unit = 1;  // add1 raises the voters' budgets one whole currency unit at a time
+    for (std::uint32_t d = 0; d < std::min(st.decimals, kMaxDecimals); ++d) unit *= 10;
+    in.unit = Money(unit);
     std::map<MemberKey, std::vector<std::uint32_t>> ballots;
     for (std::uint32_t j = 0; j < within_cap.size(); ++j) {
       const auto& o = run.outcomes[within_cap[j]];

@@ -30,7 +30,7 @@ bool Over(Money amount, Money pool, std::uint32_t bps);
 // One round's outcomes, and what is left after it.
 struct RoundRun {
   std::vector<ProposalOutcome> outcomes;   // in the round's order (by id)
-  Money left = 0;                          // of the pool
+  Money left;                              // of the pool
   std::map<std::string, Money> org_spent;  // funded so far per organisation, over all rounds
   std::string allocation_error;            // EQUAL_SHARES: why Mes() refused the instance
 };

@@ -231,7 +231,7 @@ const ProposalOutcome* TallyEngine::Find(const EventId& proposal) const {
 }
 
 Money TallyEngine::allocated_minor() const {
-  Money total = 0;
+  Money total;
   for (const auto& rc : impl_->rounds) total += rc.summary.allocated_minor;
   return total;
 }

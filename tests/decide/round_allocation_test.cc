@@ -32,9 +32,9 @@ TEST(Allocation, GreedySkipsWhatDoesNotFitAndGoesOn) {
   const auto r = c.Run();
   EXPECT_EQ(Find(r, big).status, Status::kFunded);
   EXPECT_EQ(Find(r, mid).reason, Reason::kBudgetExhausted);
-  EXPECT_EQ(Find(r, mid).explanation.allocation.pool_left_before, 300);
+  EXPECT_EQ(Find(r, mid).explanation.allocation.pool_left_before, Money(300));
   EXPECT_EQ(Find(r, small).status, Status::kFunded);
-  EXPECT_EQ(r.allocated_minor, 1000);
+  EXPECT_EQ(r.allocated_minor, Money(1000));
 }
 
 TEST(Allocation, ProposalAboveItsShareOfThePoolIsNotFunded) {
@@ -62,7 +62,7 @@ TEST(Allocation, OrganisationCapSkipsWhatWouldExceedIt) {
   const auto r = c.Run();
   EXPECT_EQ(Find(r, a1).status, Status::kFunded);
   EXPECT_EQ(Find(r, a2).reason, Reason::kOrgCapReached);
-  EXPECT_EQ(Find(r, a2).explanation.allocation.org_spent_before, 300);
+  EXPECT_EQ(Find(r, a2).explanation.allocation.org_spent_before, Money(300));
   EXPECT_EQ(Find(r, b1).status, Status::kFunded);
 }
 
@@ -103,7 +103,7 @@ TEST(Allocation, EqualSharesRespectsTheOrganisationCap) {
   }
   const auto r = c.Run();
   const auto o1 = Find(r, b1), o2 = Find(r, b2);
-  EXPECT_EQ(r.allocated_minor, 300);  // both fit the pool, but B may take at most 500
+  EXPECT_EQ(r.allocated_minor, Money(300));  // both fit the pool, but B may take at most 500
   EXPECT_NE(o1.status, o2.status);
   EXPECT_TRUE(o1.reason == Reason::kOrgCapReached || o2.reason == Reason::kOrgCapReached);
 }
@@ -121,9 +121,9 @@ TEST(Rounds, ALaterRoundCannotUnfundAnEarlierOne) {
   EXPECT_EQ(Find(r, early).status, Status::kFunded);
   EXPECT_EQ(Find(r, late).status, Status::kNotFunded);
   EXPECT_EQ(Find(r, late).reason, Reason::kBudgetExhausted);
-  EXPECT_EQ(Find(r, late).explanation.allocation.pool_left_before, 300);
+  EXPECT_EQ(Find(r, late).explanation.allocation.pool_left_before, Money(300));
   ASSERT_EQ(r.rounds.size(), 2u);
-  EXPECT_EQ(r.rounds[1].pool_left_before, 300);
+  EXPECT_EQ(r.rounds[1].pool_left_before, Money(300));
 }
 
 }  // namespace

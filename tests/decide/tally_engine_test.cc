@@ -28,7 +28,7 @@ TEST(TallyEngine, EachAddedVoteGivesTheFullTallysResult) {
     const std::int64_t d1 = kDeadline, d2 = kDeadline + 1000, d3 = kAfter + 1000;
     std::vector<EventId> props;
     for (int i = 0; i < 9; ++i) {
-      props.push_back(c.Propose(m[pick(m.size())], 100 + static_cast<Money>(pick(300)),
+      props.push_back(c.Propose(m[pick(m.size())], 100 + static_cast<std::int64_t>(pick(300)),
                                 i < 3   ? d1
                                 : i < 6 ? d2
                                         : d3));

@@ -33,7 +33,7 @@ struct Action {
 
 struct RandomCircle {
   v1::DecisionRules rules;
-  std::vector<Money> amounts;
+  std::vector<std::int64_t> amounts;  // minor units
   std::vector<int> proposers;
   std::vector<std::string> topics;
   std::vector<Action> actions;  // sorted by time
@@ -151,7 +151,7 @@ std::vector<FoldEvent> Build(const RandomCircle& rc, std::vector<EventId>* propo
 }
 
 void CheckInvariants(const CircleState& st, const TallyResult& r, std::uint32_t seed) {
-  Money total = 0;
+  Money total;
   std::map<std::string, Money> per_org;
   for (const auto& o : r.proposals) {
     if (o.explanation.blocked && o.explanation.closed) {
@@ -165,15 +165,15 @@ void CheckInvariants(const CircleState& st, const TallyResult& r, std::uint32_t 
     if (o.status != Status::kFunded) continue;
     total += o.amount_minor;
     per_org[o.organisation] += o.amount_minor;
-    EXPECT_LE(static_cast<__int128>(o.amount_minor) * 10000,
-              static_cast<__int128>(st.rules.max_share_per_proposal_bps) * r.pool_minor)
+    EXPECT_LE(static_cast<__int128>(o.amount_minor.minor()) * 10000,
+              static_cast<__int128>(st.rules.max_share_per_proposal_bps) * r.pool_minor.minor())
         << "seed " << seed;
   }
   EXPECT_EQ(total, r.allocated_minor);
   EXPECT_LE(total, r.pool_minor) << "seed " << seed;
   for (const auto& [org, sum] : per_org) {
-    EXPECT_LE(static_cast<__int128>(sum) * 10000,
-              static_cast<__int128>(st.rules.max_share_per_org_bps) * r.pool_minor)
+    EXPECT_LE(static_cast<__int128>(sum.minor()) * 10000,
+              static_cast<__int128>(st.rules.max_share_per_org_bps) * r.pool_minor.minor())
         << "seed " << seed << " org " << org;
   }
 }

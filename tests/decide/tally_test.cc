@@ -128,7 +128,7 @@ TEST(Tally, OpenBeforeTheDeadlineWithProvisionalFigures) {
   EXPECT_EQ(o.status, Status::kOpen);
   EXPECT_FALSE(o.explanation.closed);
   EXPECT_EQ(o.explanation.for_count, 1u);  // the vote after as_of is not yet counted
-  EXPECT_EQ(r.allocated_minor, 0);
+  EXPECT_EQ(r.allocated_minor, Money(0));
 }
 
 TEST(Tally, WithdrawnProposalIsNotFunded) {
@@ -215,7 +215,7 @@ TEST(RuleChange, AdoptedBySupermajorityAppliesToLaterRoundsOnly) {
   EXPECT_EQ(Find(r, later).status, Status::kNotFunded);
   EXPECT_EQ(Find(r, later).reason, Reason::kQuorumNotMet);
   EXPECT_EQ(r.rules_now.quorum_bps, 10000u);
-  EXPECT_EQ(r.allocated_minor, 100);
+  EXPECT_EQ(r.allocated_minor, Money(100));
 }
 
 TEST(RuleChange, SimpleMajorityIsNotEnough) {

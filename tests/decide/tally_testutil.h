@@ -21,13 +21,13 @@ inline constexpr std::int64_t kAfter = kT0 + 100'000;  // every proposal closed
 // Builds a circle's events with protobuf directly: chained logs, ids = BLAKE2b of the body.
 class Circle {
  public:
-  explicit Circle(Money pool = 1000, v1::DecisionRules rules = {}) {
+  explicit Circle(std::int64_t pool_minor = 1000, v1::DecisionRules rules = {}) {
     founder_ = Key("founder");
     circle_.assign(32, 'c');
     v1::EventBody b = Body(founder_, kT0);
     auto* c = b.mutable_charter();
     c->set_name("test circle");
-    c->set_pool_minor(pool);
+    c->set_pool_minor(pool_minor);
     c->set_unit("EUR");
     c->set_decimals(2);
     *c->mutable_rules() = rules;
@@ -53,12 +53,13 @@ class Circle {
     return k;
   }
 
-  EventId Propose(const MemberKey& who, Money amount, std::int64_t deadline = kDeadline,
-                  const std::string& topic = "", std::int64_t ts = kT0 + 1) {
+  EventId Propose(const MemberKey& who, std::int64_t amount_minor,
+                  std::int64_t deadline = kDeadline, const std::string& topic = "",
+                  std::int64_t ts = kT0 + 1) {
     v1::EventBody b = Body(who, ts);
     auto* p = b.mutable_proposal();
     p->set_title("proposal " + std::to_string(++proposals_));
-    p->set_amount_minor(amount);
+    p->set_amount_minor(amount_minor);
     p->set_deadline_ms(deadline);
     p->set_topic(topic);
     return Push(who, std::move(b));
