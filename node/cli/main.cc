@@ -237,7 +237,7 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   v1::Charter c;
   c.set_name(a.name);
   c.set_purpose(a.purpose);
-  c.set_pool_minor(Must(ParseAmount(a.pool, a.decimals)));
+  c.set_pool_minor(Must(ParseMoney(a.pool, a.decimals)).minor());
   c.set_unit(a.unit);
   c.set_decimals(a.decimals);
   *c.mutable_founder() = me;
@@ -361,19 +361,19 @@ std::int64_t DeadlineOf(const v1::Charter& charter, const std::string& window,
 int CmdPropose(const Globals& g, const ProposeArgs& p) {
   Session s = OpenSession(g, true, true);
   const auto charter = Must(s.replica().Charter());
-  const std::int64_t amount = Must(ParseAmount(p.amount, charter.decimals()));
+  const Money amount = Must(ParseMoney(p.amount, charter.decimals()));
   auto a = Must(s.Author([&](v1::EventBody& b) {
     auto* pr = b.mutable_proposal();
     pr->set_title(p.title);
     pr->set_body(p.body);
-    pr->set_amount_minor(amount);
+    pr->set_amount_minor(amount.minor());
     pr->set_purpose_fit(p.purpose_fit);
     pr->set_deadline_ms(DeadlineOf(charter, p.deadline, p.at, b.timestamp_ms()));
     pr->set_topic(p.topic);
   }));
   PrintReceipt(g, s, a,
-               "✓ Proposed \"" + p.title + "\" for " + s.replica().FormatAmount(amount) + " (id " +
-                   Short(a.id.hex()) + ")");
+               "✓ Proposed \"" + p.title + "\" for " + s.replica().FormatAmount(amount.minor()) +
+                   " (id " + Short(a.id.hex()) + ")");
   return kExitOk;
 }
 
