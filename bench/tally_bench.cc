@@ -297,8 +297,8 @@ int main(int argc, char** argv) {
       runs, Median(full), Median(full) / sort_ms);
   std::printf("  %zu votes counted, %zu funded, %zu final, %zu alerts, allocated %lld of %lld\n",
               counted, funded, finals, result.alerts.size(),
-              static_cast<long long>(result.allocated_minor),
-              static_cast<long long>(result.pool_minor));
+              static_cast<long long>(result.allocated_minor.minor()),
+              static_cast<long long>(result.pool_minor.minor()));
   std::printf("engine build                                %8.1f ms\n", engine_ms);
   std::printf("one-vote update, open round:   median %7.1f us  p99 %7.1f us   target < 1000 us\n",
               Median(open_us), P99(open_us));

@@ -27,6 +27,13 @@ check_re storage/rulebook 'storage/[a-z_]+\.h|node/.*'
 # rulebook only.
 check_re node/decide 'storage/[a-z_]+\.h'
 check node/decide 'node/(net|sync|api|app|cli|insights)'
+# node/decide's internal headers (they say so at their top) are included only inside node/decide.
+for h in $(grep -l '^// Internal to node/decide' node/decide/*.h); do
+  if grep -rn "#include \"$h\"" proto crypto storage node tests bench \
+      --include='*.h' --include='*.cc' | grep -v '^node/decide/'; then
+    echo "layering: $h is internal to node/decide" >&2; bad=1
+  fi
+done
 check node/net 'storage|node/(decide|sync|api|app|cli|insights)'
 check node/sync 'node/(decide|api|app|cli|insights)'
 if grep -rnE '#include <(asio|asio/.*)\.hpp>|#include <(chrono|ctime|thread|fstream|filesystem|random)>' \

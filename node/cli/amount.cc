@@ -5,7 +5,7 @@
 namespace polder::cli {
 namespace {
 
-constexpr std::int64_t kMaxMinor = 1'000'000'000'000'000;
+constexpr std::int64_t kMaxFixed = 1'000'000'000'000'000;
 
 // Parses digits with an optional fraction into an integer scaled by 10^decimals.
 Result<std::int64_t> ParseFixed(std::string_view text, std::uint32_t decimals, const char* what) {
@@ -39,7 +39,7 @@ Result<std::int64_t> ParseFixed(std::string_view text, std::uint32_t decimals, c
       frac = frac * 10 + (c - '0');
     } else {
       whole = whole * 10 + (c - '0');
-      if (whole > kMaxMinor)
+      if (whole > kMaxFixed)
         return Fail(Errc::kInvalidArgument, std::string(what) + " is too large");
     }
   }
@@ -47,16 +47,12 @@ Result<std::int64_t> ParseFixed(std::string_view text, std::uint32_t decimals, c
   std::int64_t scale = 1;
   for (std::uint32_t i = 0; i < decimals; ++i) scale *= 10;
   for (std::uint32_t i = frac_digits; i < decimals; ++i) frac *= 10;
-  if (whole > kMaxMinor / scale)
+  if (whole > kMaxFixed / scale)
     return Fail(Errc::kInvalidArgument, std::string(what) + " is too large");
   return whole * scale + frac;
 }
 
 }  // namespace
-
-Result<std::int64_t> ParseAmount(std::string_view text, std::uint32_t decimals) {
-  return ParseFixed(text, decimals, "amount");
-}
 
 Result<std::int64_t> ParseDuration(std::string_view text) {
   std::int64_t total = 0;

@@ -1,4 +1,5 @@
-// Parsing money typed by a person into exact minor units (never floating point).
+// Parsing durations and percentages typed by a person into exact integers (never floating
+// point). Amounts of money: ParseMoney (proto/money.h).
 #pragma once
 
 #include <cstdint>
@@ -7,10 +8,6 @@
 #include "proto/result.h"
 
 namespace polder::cli {
-
-// "1500", "1500.5", "1,500.50", "1_500" with `decimals` minor digits → minor units.
-// More fraction digits than `decimals`, signs, or anything else is an error.
-Result<std::int64_t> ParseAmount(std::string_view text, std::uint32_t decimals);
 
 // "7d", "36h", "90m", "1d12h" → milliseconds.
 Result<std::int64_t> ParseDuration(std::string_view text);

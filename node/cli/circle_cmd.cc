@@ -17,6 +17,7 @@
 #include "node/cli/output.h"
 #include "node/cli/rule_options.h"
 #include "polder/v1/api.pb.h"
+#include "proto/money.h"
 #include "storage/event.h"
 #include "storage/limits.h"
 
@@ -42,7 +43,7 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   v1::Charter c;
   c.set_name(a.name);
   c.set_purpose(a.purpose);
-  c.set_pool_minor(Must(ParseAmount(a.pool, a.decimals)));
+  c.set_pool_minor(Must(ParseMoney(a.pool, a.decimals)).minor());
   c.set_unit(a.unit);
   c.set_decimals(a.decimals);
   *c.mutable_founder() = me;

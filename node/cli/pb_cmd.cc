@@ -10,6 +10,7 @@
 #include "node/decide/allocate.h"
 #include "node/decide/pabulib.h"
 #include "polder/v1/api.pb.h"
+#include "proto/money.h"
 
 namespace polder::cli {
 namespace {
@@ -48,8 +49,8 @@ int CmdPb(const Globals& g, const PbArgs& a) {
     v.set_add1_raise(r.add1_raise);
     v.set_add1_capped(r.add1_capped);
   }
-  v.set_budget(decide::FormatMoney(pb.instance.budget, pb.decimals));
-  v.set_total_cost(decide::FormatMoney(r.total_cost, pb.decimals));
+  v.set_budget(FormatMoney(pb.instance.budget, pb.decimals));
+  v.set_total_cost(FormatMoney(r.total_cost, pb.decimals));
   v.set_voters(pb.instance.approvals.size());
   v.set_decimals(pb.decimals);
   std::string h;
@@ -58,7 +59,7 @@ int CmdPb(const Globals& g, const PbArgs& a) {
     v.add_funded(id);
     auto* p = v.add_projects();
     p->set_project_id(id);
-    p->set_cost(decide::FormatMoney(f.cost, pb.decimals));
+    p->set_cost(FormatMoney(f.cost, pb.decimals));
     p->set_approvals(f.approvals);
     p->set_step(decide::ToString(f.step));
     if (f.step == decide::Step::kMes) p->set_price(f.price.ToString());

@@ -15,6 +15,7 @@
 #include "node/cli/rule_options.h"
 #include "node/cli/tally_cmd.h"
 #include "node/decide/tally.h"
+#include "proto/money.h"
 
 namespace polder::cli {
 namespace {
@@ -45,19 +46,19 @@ std::int64_t DeadlineOf(const v1::Charter& charter, const std::string& window,
 int CmdPropose(const Globals& g, const ProposeArgs& p) {
   Session s = OpenSession(g, true, true);
   const auto charter = Must(s.replica().Charter());
-  const std::int64_t amount = Must(ParseAmount(p.amount, charter.decimals()));
+  const Money amount = Must(ParseMoney(p.amount, charter.decimals()));
   auto a = Must(s.Author([&](v1::EventBody& b) {
     auto* pr = b.mutable_proposal();
     pr->set_title(p.title);
     pr->set_body(p.body);
-    pr->set_amount_minor(amount);
+    pr->set_amount_minor(amount.minor());
     pr->set_purpose_fit(p.purpose_fit);
     pr->set_deadline_ms(DeadlineOf(charter, p.window, p.at, b.timestamp_ms()));
     pr->set_topic(p.topic);
   }));
   PrintReceipt(g, s, a,
-               "✓ Proposed \"" + p.title + "\" for " + s.replica().FormatAmount(amount) + " (id " +
-                   Short(a.id.hex()) + ")");
+               "✓ Proposed \"" + p.title + "\" for " + s.replica().FormatAmount(amount.minor()) +
+                   " (id " + Short(a.id.hex()) + ")");
   return kExitOk;
 }
 

@@ -11,6 +11,7 @@
 #include <gmpxx.h>
 
 #include "node/decide/limits.h"
+#include "node/decide/rational.h"
 
 namespace polder::decide {
 namespace {
@@ -22,8 +23,6 @@ bool IsWholeNumber(std::string_view s) {
 }
 
 int Sign(int c) { return (c > 0) - (c < 0); }
-
-Fraction ToFraction(const mpq_class& q) { return {q.get_num().get_str(), q.get_den().get_str()}; }
 
 std::vector<std::uint64_t> ApprovalCounts(const PbInstance& in) {
   std::vector<std::uint64_t> counts(in.projects.size(), 0);
@@ -97,7 +96,7 @@ MesModel BuildModel(const PbInstance& in, Utility utility) {
   // applied here.)
   std::vector<std::uint32_t> cand;
   for (std::uint32_t p = 0; p < in.projects.size(); ++p) {
-    const bool has_utility = utility == Utility::kApproval || in.projects[p].cost > 0;
+    const bool has_utility = utility == Utility::kApproval || in.projects[p].cost > Money(0);
     if (m.approvals[p] > 0 && has_utility) cand.push_back(p);
   }
   // Tie-break order: lower cost, more approvals, smaller id. Local index = position.
@@ -113,7 +112,7 @@ MesModel BuildModel(const PbInstance& in, Utility utility) {
   for (std::uint32_t i = 0; i < cand.size(); ++i) {
     local[cand[i]] = i;
     m.cost.push_back(in.projects[cand[i]].cost);
-    m.utility.emplace_back(utility == Utility::kCost ? mpz_class(in.projects[cand[i]].cost)
+    m.utility.emplace_back(utility == Utility::kCost ? mpz_class(in.projects[cand[i]].cost.minor())
                                                      : mpz_class(1));
   }
   // Ballot types: identical ballots (restricted to candidates) form one type.
@@ -191,7 +190,7 @@ class MesRun {
   std::vector<std::vector<ClassCount>> by_class_;  // per candidate: its approvers per class
   std::vector<Candidate> cand_;
   std::vector<MesRound> rounds_;
-  Money total_cost_ = 0;
+  Money total_cost_;
   // Scratch space, reused.
   std::vector<const ClassCount*> sorted_;
   std::vector<std::uint32_t> target_;           // per class: where Fund() moves it
@@ -237,7 +236,7 @@ bool MesRun::Evaluate(std::uint32_t c) {
   std::sort(sorted_.begin(), sorted_.end(), [&](const ClassCount* a, const ClassCount* b) {
     return budget_[a->cls] < budget_[b->cls];
   });
-  rem_ = m_.cost[c];
+  rem_ = m_.cost[c].minor();
   bool found = rem_ == 0;  // a free project (approval utilities) costs nobody anything
   for (const ClassCount* e : sorted_) {
     if (found) break;
@@ -253,7 +252,7 @@ bool MesRun::Evaluate(std::uint32_t c) {
     m -= e->voters;
   }
   if (!found) return false;
-  if (m_.cost[c] == 0) {
+  if (m_.cost[c] == Money(0)) {
     cd.share = 0;
   } else {
     cd.share = rem_;
@@ -402,11 +401,11 @@ const char* ToString(Utility u) { return u == Utility::kCost ? "cost" : "approva
 const char* ToString(Completion c) { return c == Completion::kNone ? "none" : "add1"; }
 
 Status Validate(const PbInstance& in) {
-  if (in.budget < 0 || in.budget > kMaxAmountMinor) {
-    return Fail(Errc::kLimit, "budget " + std::to_string(in.budget) + " is outside 0.." +
+  if (in.budget < Money(0) || in.budget > Money(kMaxAmountMinor)) {
+    return Fail(Errc::kLimit, "budget " + std::to_string(in.budget.minor()) + " is outside 0.." +
                                   std::to_string(kMaxAmountMinor) + " minor units");
   }
-  if (in.unit < 1 || in.unit > kMaxAmountMinor) {
+  if (in.unit < Money(1) || in.unit > Money(kMaxAmountMinor)) {
     return Fail(Errc::kInvalidArgument, "currency unit must be at least one minor unit");
   }
   if (in.projects.size() > kMaxProjects) {
@@ -420,8 +419,8 @@ Status Validate(const PbInstance& in) {
   std::vector<std::string_view> ids;
   for (const auto& p : in.projects) {
     if (p.id.empty()) return Fail(Errc::kInvalidArgument, "a project has an empty id");
-    if (p.cost < 0 || p.cost > kMaxAmountMinor) {
-      return Fail(Errc::kLimit, "project " + p.id + " costs " + std::to_string(p.cost) +
+    if (p.cost < Money(0) || p.cost > Money(kMaxAmountMinor)) {
+      return Fail(Errc::kLimit, "project " + p.id + " costs " + std::to_string(p.cost.minor()) +
                                     " minor units, outside 0.." + std::to_string(kMaxAmountMinor));
     }
     ids.push_back(p.id);
@@ -460,7 +459,7 @@ Result<AllocationResult> Mes(const PbInstance& in, const MesOptions& options) {
   AllocationResult out;
   const MesModel model = BuildModel(in, options.utility);
   if (in.approvals.empty()) return out;  // no voters: nobody to buy anything
-  mpq_class base(in.budget);
+  mpq_class base(in.budget.minor());
   base /= static_cast<unsigned long>(in.approvals.size());
   auto run = std::make_unique<MesRun>(model, base);
   run->Run();
@@ -473,7 +472,7 @@ Result<AllocationResult> Mes(const PbInstance& in, const MesOptions& options) {
         break;
       }
       mpq_class start = base;
-      start += mpz_class(in.unit) * raise;
+      start += mpz_class(in.unit.minor()) * raise;
       auto next = std::make_unique<MesRun>(model, start);
       next->Run();
       ++out.mes_runs;

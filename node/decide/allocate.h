@@ -15,22 +15,21 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/money.h"
 #include "proto/result.h"
 
 namespace polder::decide {
 
-using Money = std::int64_t;  // minor units (cents, grosze, ...); never floating point
-
 struct Project {
   std::string id;  // unique, non-empty
-  Money cost = 0;  // 0 ≤ cost ≤ kMaxAmountMinor
+  Money cost;      // 0 ≤ cost ≤ kMaxAmountMinor
 };
 
 // One participatory-budgeting election with approval ballots.
 struct PbInstance {
-  Money budget = 0;
+  Money budget;
   // Minor units per whole currency unit (100 for cents); add1 raises voters' budgets by this.
-  Money unit = 1;
+  Money unit{1};
   std::vector<Project> projects;
   // One ballot per voter: the indices of the projects it approves, each at most once.
   std::vector<std::vector<std::uint32_t>> approvals;
@@ -67,7 +66,7 @@ struct PayerGroup {
 
 struct Funded {
   std::uint32_t project = 0;  // index into PbInstance::projects
-  Money cost = 0;
+  Money cost;
   std::uint64_t approvals = 0;
   Step step = Step::kGreedy;
   // kMes only: the price per unit of utility at which the project was bought (ρ), and how its
@@ -78,7 +77,7 @@ struct Funded {
 
 struct AllocationResult {
   std::vector<Funded> funded;  // in the order the method funded them
-  Money total_cost = 0;        // sum of the funded costs, ≤ budget
+  Money total_cost;            // sum of the funded costs, ≤ budget
   // MES only.
   Fraction voter_budget;             // each voter's starting budget in the kept MES run
   std::vector<Fraction> voter_left;  // per voter, money left when MES stopped (before completion)

@@ -6,7 +6,7 @@
 #include <gmpxx.h>
 
 #include "node/decide/limits.h"
-#include "node/decide/pabulib.h"
+#include "node/decide/rational.h"
 #include "proto/words.h"
 
 namespace polder::decide {
@@ -17,11 +17,6 @@ std::string Name(const CircleState& st, const MemberKey& k) {
   return m ? m->name : std::string();
 }
 
-mpq_class ToMpq(const Fraction& f) {
-  mpq_class q(f.num + "/" + f.den);
-  q.canonicalize();
-  return q;
-}
 std::string FractionText(const mpq_class& q) {
   return q.get_den() == 1 ? q.get_num().get_str() : q.get_str();
 }
@@ -69,7 +64,7 @@ void FillRules(const CircleState& st, const Rules& rules, v1::RulesView* rv) {
   rv->set_seals_required(rules.seals_required);
   rv->set_rule_change_bps(rules.rule_change_bps);
   rv->set_quorum_by_weight(rules.quorum_by_weight);
-  rv->set_pool_minor(st.pool_minor);
+  rv->set_pool_minor(st.pool_minor.minor());
   rv->set_unit(st.unit);
   rv->set_decimals(st.decimals);
   rv->set_charter_event(st.has_charter ? st.charter_event.hex() : "");
@@ -79,8 +74,8 @@ v1::RoundView RoundViewOf(const CircleState& st, const RoundSummary& r) {
   v1::RoundView v;
   v.set_deadline_ms(r.deadline_ms);
   v.set_finality(FinalityWord(r.finality));
-  v.set_pool_left_before_minor(r.pool_left_before);
-  v.set_allocated_minor(r.allocated_minor);
+  v.set_pool_left_before_minor(r.pool_left_before.minor());
+  v.set_allocated_minor(r.allocated_minor.minor());
   FillSeals(r.seals, v.mutable_seals());
   for (const auto& p : r.proposals) v.add_proposals(p.hex());
   FillRules(st, r.rules, v.mutable_rules());
@@ -176,11 +171,6 @@ const char* AllocationWord(v1::DecisionRules::Allocation a) {
   }
 }
 
-std::string FormatAmount(const CircleState& st, Money minor) {
-  const std::string s = FormatMoney(minor, std::min(st.decimals, kMaxDecimals));
-  return st.unit.empty() ? s : s + " " + st.unit;
-}
-
 v1::ProposalOutcomeView OutcomeView(const CircleState& st, const ProposalOutcome& o) {
   const auto& e = o.explanation;
   v1::ProposalOutcomeView v;
@@ -190,8 +180,8 @@ v1::ProposalOutcomeView OutcomeView(const CircleState& st, const ProposalOutcome
   v.set_author_name(Name(st, o.author));
   v.set_organisation(o.organisation);
   v.set_topic(o.topic);
-  v.set_amount_minor(o.amount_minor);
-  v.set_amount(FormatAmount(st, o.amount_minor));
+  v.set_amount_minor(o.amount_minor.minor());
+  v.set_amount(FormatMoney(o.amount_minor, st.currency()));
   v.set_status(StatusWord(o));
   v.set_reason(ReasonWord(o.reason));
   v.set_reason_text(o.reason == Reason::kNone ? "" : ToString(o.reason));
@@ -290,14 +280,14 @@ v1::ExplanationView ExplanationViewOf(const CircleState& st, const ProposalOutco
   const auto& al = e.allocation;
   auto* a = v.mutable_allocation();
   a->set_considered(al.considered);
-  a->set_pool_left_before_minor(al.pool_left_before);
-  a->set_pool_left_before(FormatAmount(st, al.pool_left_before));
-  a->set_org_spent_before_minor(al.org_spent_before);
-  a->set_org_spent_before(FormatAmount(st, al.org_spent_before));
-  a->set_proposal_cap_minor(al.proposal_cap);
-  a->set_proposal_cap(FormatAmount(st, al.proposal_cap));
-  a->set_org_cap_minor(al.org_cap);
-  a->set_org_cap(FormatAmount(st, al.org_cap));
+  a->set_pool_left_before_minor(al.pool_left_before.minor());
+  a->set_pool_left_before(FormatMoney(al.pool_left_before, st.currency()));
+  a->set_org_spent_before_minor(al.org_spent_before.minor());
+  a->set_org_spent_before(FormatMoney(al.org_spent_before, st.currency()));
+  a->set_proposal_cap_minor(al.proposal_cap.minor());
+  a->set_proposal_cap(FormatMoney(al.proposal_cap, st.currency()));
+  a->set_org_cap_minor(al.org_cap.minor());
+  a->set_org_cap(FormatMoney(al.org_cap, st.currency()));
   v.set_text(ExplainText(st, o));
   FillSeals(e.seals, v.mutable_seals());
   v.set_earlier_round_provisional(e.earlier_round_provisional);
@@ -315,12 +305,12 @@ v1::TallyView TallyViewOf(const CircleState& st, const TallyResult& r, const Pro
   v.set_as_of(prov.as_of);
   v.set_unit(st.unit);
   v.set_decimals(st.decimals);
-  v.set_pool_minor(r.pool_minor);
-  v.set_pool(FormatAmount(st, r.pool_minor));
-  v.set_allocated_minor(r.allocated_minor);
-  v.set_allocated(FormatAmount(st, r.allocated_minor));
-  v.set_left_minor(r.pool_minor - r.allocated_minor);
-  v.set_left(FormatAmount(st, r.pool_minor - r.allocated_minor));
+  v.set_pool_minor(r.pool_minor.minor());
+  v.set_pool(FormatMoney(r.pool_minor, st.currency()));
+  v.set_allocated_minor(r.allocated_minor.minor());
+  v.set_allocated(FormatMoney(r.allocated_minor, st.currency()));
+  v.set_left_minor((r.pool_minor - r.allocated_minor).minor());
+  v.set_left(FormatMoney(r.pool_minor - r.allocated_minor, st.currency()));
   v.set_allocation_method(AllocationWord(st.rules.allocation));
   v.set_allocation_error(r.allocation_error);
   for (const auto& o : r.proposals) *v.add_proposals() = OutcomeView(st, o);
@@ -470,21 +460,21 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
   for (const auto& f : e.flags) blocking += f.state == FlagState::kOpen && f.blocking_severity;
   AddCheck(&a, "open flags of blocking severity = 0", std::to_string(blocking), "0", blocking == 0);
   if (e.allocation.considered) {
-    const mpz_class pool = mpz_class(std::to_string(st.pool_minor));
-    const mpz_class amount = mpz_class(std::to_string(o->amount_minor));
+    const mpz_class pool = mpz_class(std::to_string(st.pool_minor.minor()));
+    const mpz_class amount = mpz_class(std::to_string(o->amount_minor.minor()));
     const mpz_class cap_left = amount * kBpsWhole;
     const mpz_class cap_right = mpz_class(rules.max_share_per_proposal_bps) * pool;
     AddCheck(&a, "amount_minor × 10000 ≤ max_share_per_proposal_bps × pool_minor",
              cap_left.get_str(), cap_right.get_str(), cap_left <= cap_right);
     const mpz_class org_left =
-        (mpz_class(std::to_string(e.allocation.org_spent_before)) + amount) * kBpsWhole;
+        (mpz_class(std::to_string(e.allocation.org_spent_before.minor())) + amount) * kBpsWhole;
     const mpz_class org_right = mpz_class(rules.max_share_per_org_bps) * pool;
     AddCheck(&a,
              "(org_spent_before_minor + amount_minor) × 10000 ≤ max_share_per_org_bps × pool_minor",
              org_left.get_str(), org_right.get_str(), org_left <= org_right);
     if (rules.allocation != v1::DecisionRules::EQUAL_SHARES) {
-      AddCheck(&a, "amount_minor ≤ pool_left_before_minor", std::to_string(o->amount_minor),
-               std::to_string(e.allocation.pool_left_before),
+      AddCheck(&a, "amount_minor ≤ pool_left_before_minor", std::to_string(o->amount_minor.minor()),
+               std::to_string(e.allocation.pool_left_before.minor()),
                o->amount_minor <= e.allocation.pool_left_before);
     }
   }

@@ -48,9 +48,6 @@ struct Provenance {
   std::uint64_t events_read = 0;
 };
 
-// "4000.00 EUR": minor units with the circle's decimals and unit.
-std::string FormatAmount(const CircleState& state, Money minor);
-
 // One outcome's summary (no explanation).
 v1::ProposalOutcomeView OutcomeView(const CircleState& state, const ProposalOutcome& outcome);
 // The explanation of one outcome, with ExplainText() in `text`.

@@ -115,7 +115,7 @@ struct Folder final : rulebook::State {
     st.circle = ToId<CircleId>(b.circle_id()).value_or(CircleId{});
     st.founder = founder;
     st.name = b.charter().name();
-    st.pool_minor = b.charter().pool_minor();
+    st.pool_minor = Money(b.charter().pool_minor());
     st.unit = b.charter().unit();
     st.decimals = b.charter().decimals();
     st.rules = EffectiveRules(b.charter().rules());
@@ -163,7 +163,7 @@ struct Folder final : rulebook::State {
         r.seq = b.seq();
         r.title = p.title();
         r.topic = p.topic();
-        r.amount_minor = p.amount_minor();
+        r.amount_minor = Money(p.amount_minor());
         r.created_ms = b.timestamp_ms();
         r.deadline_ms = p.deadline_ms();
         if (p.has_rules()) r.rule_change = EffectiveRules(p.rules());

@@ -23,6 +23,7 @@
 #include "node/decide/allocate.h"
 #include "polder/v1/event.pb.h"
 #include "proto/bytes.h"
+#include "proto/money.h"
 
 namespace polder::decide {
 
@@ -135,7 +136,7 @@ struct ProposalRecord {
   std::uint64_t seq = 0;
   std::string title;
   std::string topic;
-  Money amount_minor = 0;
+  Money amount_minor;
   std::int64_t created_ms = 0;
   std::int64_t deadline_ms = 0;
   std::optional<std::int64_t> withdrawn_ms;  // timestamp of the author's first applied Withdraw
@@ -199,7 +200,7 @@ struct CircleState {
   CircleId circle;
   MemberKey founder;
   std::string name;
-  Money pool_minor = 0;
+  Money pool_minor;
   std::string unit;
   std::uint32_t decimals = 0;
   Rules rules;
@@ -211,6 +212,8 @@ struct CircleState {
 
   const Member* FindMember(const MemberKey& key) const;  // nullptr when not a member
   const ProposalRecord* FindProposal(const EventId& id) const;
+  // How the circle writes its money (the charter's unit and decimals), for FormatMoney.
+  Currency currency() const { return {unit, decimals}; }
   bool operator==(const CircleState&) const = default;
 };
 

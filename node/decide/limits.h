@@ -5,16 +5,19 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "proto/money.h"
+
 namespace polder::decide {
 
-// Costs and budgets are minor units. 10^15 matches storage's bound on amounts; with at most
-// kMaxProjects projects every sum of costs stays below 2^63, so sums need no overflow checks.
-inline constexpr std::int64_t kMaxAmountMinor = 1'000'000'000'000'000;
+// Costs and budgets are minor units, at most the bound on every amount (10^15, as storage's);
+// with at most kMaxProjects projects every sum of costs stays below 2^63, so sums need no
+// overflow checks.
+inline constexpr std::int64_t kMaxAmountMinor = kMaxMoneyMinor;
 inline constexpr std::size_t kMaxProjects = 4096;  // Pabulib's largest elections have ~200
 // Voters (ballots). Memory is about 40 bytes per voter plus 4 per approval.
 inline constexpr std::size_t kMaxVoters = 4'000'000;
-// Decimal places a Pabulib cost or budget may have (matches storage's kMaxDecimals).
-inline constexpr std::uint32_t kMaxDecimals = 6;
+// Decimal places a Pabulib cost or budget may have (as a circle's currency may).
+inline constexpr std::uint32_t kMaxDecimals = kMaxMoneyDecimals;
 
 // Pabulib files. A whole file is read into memory, so it is bounded before it is read.
 inline constexpr std::size_t kMaxPbFileBytes = 128 << 20;

@@ -169,7 +169,7 @@ Result<Money> ToMinor(const Decimal& d, std::uint32_t decimals, std::size_t line
   if (v > static_cast<std::uint64_t>(kMaxAmountMinor)) {
     return TooBig(line, what + " is over " + std::to_string(kMaxAmountMinor) + " minor units");
   }
-  return static_cast<Money>(v);
+  return Money(static_cast<std::int64_t>(v));
 }
 
 // Points given to a project: an optionally signed decimal. True when positive.
@@ -360,7 +360,7 @@ Status Parser::ProjectRow(std::vector<std::string>& fields, std::size_t line) {
     }
     out_.selected.push_back(s.find_first_not_of('0') != std::string::npos);
   }
-  out_.instance.projects.push_back(Project{std::move(id), 0});
+  out_.instance.projects.push_back(Project{std::move(id), Money(0)});
   pending_.push_back({std::move(*cost), line});
   return {};
 }
@@ -380,8 +380,9 @@ Status Parser::FinishProjects() {
   for (const auto& p : pending_) decimals = std::max(decimals, p.cost.frac.size());
   out_.decimals = static_cast<std::uint32_t>(decimals);
   auto& in = out_.instance;
-  in.unit = 1;
-  for (std::size_t i = 0; i < decimals; ++i) in.unit *= 10;
+  std::int64_t unit = 1;
+  for (std::size_t i = 0; i < decimals; ++i) unit *= 10;
+  in.unit = Money(unit);
   auto b = ToMinor(*budget, out_.decimals, MetaLine("budget"), "budget");
   if (!b) return MakeUnexpected(b.error());
   in.budget = *b;
@@ -537,17 +538,6 @@ Result<PabulibFile> ReadPabulib(std::istream& in) {
   }
   if (in.bad()) return Fail(Errc::kIo, "reading the file failed");
   return ParsePabulib(text);
-}
-
-std::string FormatMoney(Money minor, std::uint32_t decimals) {
-  const bool negative = minor < 0;
-  std::string digits = std::to_string(negative ? -static_cast<unsigned long long>(minor)
-                                               : static_cast<unsigned long long>(minor));
-  if (decimals > 0) {
-    if (digits.size() <= decimals) digits.insert(0, decimals + 1 - digits.size(), '0');
-    digits.insert(digits.size() - decimals, ".");
-  }
-  return negative ? "-" + digits : digits;
 }
 
 }  // namespace polder::decide

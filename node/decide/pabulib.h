@@ -17,7 +17,8 @@
 // ten (the most decimals any of them has, at most kMaxDecimals) into integer minor units.
 //
 // Input is untrusted: every error is a value naming the line, and every size is bounded
-// (limits.h). No I/O happens here beyond reading the given stream.
+// (limits.h). No I/O happens here beyond reading the given stream. Amounts print with
+// FormatMoney(amount, decimals) (proto/money.h).
 #pragma once
 
 #include <cstdint>
@@ -48,8 +49,5 @@ struct PabulibFile {
 [[nodiscard]] Result<PabulibFile> ParsePabulib(std::string_view text);
 // Reads at most kMaxPbFileBytes from `in`, then parses.
 [[nodiscard]] Result<PabulibFile> ReadPabulib(std::istream& in);
-
-// Minor units as a decimal with `decimals` digits after the point: (2143864, 1) → "214386.4".
-std::string FormatMoney(Money minor, std::uint32_t decimals);
 
 }  // namespace polder::decide

@@ -53,6 +53,16 @@
 //   left with one ballot per member who voted for a candidate, then drops, in MES's funding
 //   order, any project that would take its organisation over the cap (the money stays unspent).
 //
+// Where each rule lives (the headers other than this one are internal to node/decide):
+//   round_context.*     the cut-off, the view of events, eligibility, organisations and weights
+//   delegation.*        delegations in force and the chains followed to a vote
+//   risk_gate.*         flags, how they end, and whether one blocks
+//   proposal_tally.*    one proposal: the votes that count, quorum, approval, status
+//   round_allocation.*  the caps and greedy / equal-shares allocation within a round
+//   seals.*             counting seals, the sealed view, finality and integrity alerts
+//   tally_engine.cc     rounds in deadline order, rule changes between them; Tally, TallyEngine
+//   explain_text.cc     the words: ToString, ExplainText, AlertText
+//
 // Thread-safety: pure functions; call from any thread.
 #pragma once
 
@@ -164,11 +174,11 @@ struct FlagNote {
 };
 
 struct AllocationNote {
-  bool considered = false;     // it was a candidate for allocation
-  Money pool_left_before = 0;  // what was left of the pool when it was considered
-  Money org_spent_before = 0;  // its organisation's funded total at that point
-  Money proposal_cap = 0;      // floor(pool × max_share_per_proposal_bps / 10000)
-  Money org_cap = 0;           // floor(pool × max_share_per_org_bps / 10000)
+  bool considered = false;  // it was a candidate for allocation
+  Money pool_left_before;   // what was left of the pool when it was considered
+  Money org_spent_before;   // its organisation's funded total at that point
+  Money proposal_cap;       // floor(pool × max_share_per_proposal_bps / 10000)
+  Money org_cap;            // floor(pool × max_share_per_org_bps / 10000)
   bool operator==(const AllocationNote&) const = default;
 };
 
@@ -217,7 +227,7 @@ struct ProposalOutcome {
   MemberKey author;
   std::string organisation;  // the proposer's
   std::string topic;
-  Money amount_minor = 0;
+  Money amount_minor;
   bool rule_change = false;  // amount 0; adopted or not
   Status status = Status::kOpen;
   Reason reason = Reason::kNone;
@@ -229,9 +239,9 @@ struct ProposalOutcome {
 struct RoundSummary {
   std::int64_t deadline_ms = 0;
   Finality finality = Finality::kOpen;
-  Rules rules;                 // in force for this round
-  Money pool_left_before = 0;  // what earlier rounds left of the pool
-  Money allocated_minor = 0;
+  Rules rules;             // in force for this round
+  Money pool_left_before;  // what earlier rounds left of the pool
+  Money allocated_minor;
   SealNote seals;
   std::vector<MemberKey> eligible;  // members eligible at the round's cut-off (its view), sorted
   std::vector<EventId> proposals;   // by id
@@ -249,8 +259,8 @@ struct IntegrityAlert {
 
 struct TallyResult {
   std::int64_t as_of_ms = 0;
-  Money pool_minor = 0;
-  Money allocated_minor = 0;  // total of the funded amounts, ≤ pool
+  Money pool_minor;
+  Money allocated_minor;  // total of the funded amounts, ≤ pool
   // EQUAL_SHARES only: why Mes() refused the instance (a limit in limits.h), in which case no
   // candidate is funded; empty otherwise.
   std::string allocation_error;

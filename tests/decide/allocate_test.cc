@@ -72,7 +72,7 @@ void CheckGreedySteps(const PbInstance& in, const AllocationResult& r, std::size
 }
 
 void CheckBudget(const PbInstance& in, const AllocationResult& r) {
-  Money sum = 0;
+  Money sum;
   std::set<std::uint32_t> seen;
   for (const auto& f : r.funded) {
     EXPECT_TRUE(seen.insert(f.project).second) << "funded twice: " << in.projects[f.project].id;
@@ -89,11 +89,11 @@ bool NaivePrice(const std::vector<std::uint32_t>& approvers, const std::vector<m
   std::vector<mpq_class> b;
   for (auto v : approvers) b.push_back(money[v]);
   std::sort(b.begin(), b.end());
-  if (cost == 0) {
+  if (cost == Money(0)) {
     rho = 0;
     return true;
   }
-  mpq_class rem = cost;
+  mpq_class rem = cost.minor();
   std::size_t m = b.size();
   for (const auto& x : b) {
     if (x * m >= rem) {
@@ -119,15 +119,15 @@ void CheckMes(const PbInstance& in, const MesOptions& opt, const AllocationResul
   for (std::uint32_t v = 0; v < n; ++v)
     for (auto p : in.approvals[v]) approvers[p].push_back(v);
   auto utility = [&](std::uint32_t p) {
-    return opt.utility == Utility::kCost ? mpq_class(in.projects[p].cost) : mpq_class(1);
+    return opt.utility == Utility::kCost ? mpq_class(in.projects[p].cost.minor()) : mpq_class(1);
   };
   auto has_utility = [&](std::uint32_t p) {
-    return appr[p] > 0 && (opt.utility == Utility::kApproval || in.projects[p].cost > 0);
+    return appr[p] > 0 && (opt.utility == Utility::kApproval || in.projects[p].cost > Money(0));
   };
   // Starting money: budget / n, plus the add1 raise.
-  mpq_class start(in.budget);
+  mpq_class start(in.budget.minor());
   start /= n;
-  start += mpq_class(in.unit) * r.add1_raise;
+  start += mpq_class(in.unit.minor()) * r.add1_raise;
   EXPECT_EQ(Q(r.voter_budget), start);
   if (opt.completion == Completion::kNone) {
     EXPECT_EQ(r.add1_raise, 0u);
@@ -136,7 +136,7 @@ void CheckMes(const PbInstance& in, const MesOptions& opt, const AllocationResul
   std::vector<mpq_class> money(n, start);
   std::vector<bool> done(in.projects.size(), false);
   std::size_t i = 0;
-  Money mes_cost = 0;
+  Money mes_cost;
   for (; i < r.funded.size() && r.funded[i].step == Step::kMes; ++i) {
     const Funded& f = r.funded[i];
     ASSERT_TRUE(has_utility(f.project));
@@ -166,14 +166,15 @@ void CheckMes(const PbInstance& in, const MesOptions& opt, const AllocationResul
       paid += pay;
       ASSERT_GE(money[v], 0) << "voter " << v << " paid more than they had";
     }
-    EXPECT_EQ(paid, f.cost) << "round " << i << ": payments do not sum to the cost";
+    EXPECT_EQ(paid, f.cost.minor()) << "round " << i << ": payments do not sum to the cost";
     mpq_class groups = 0;
     std::uint64_t payers = 0;
     for (const auto& g : f.payers) {
       groups += Q(g.each) * g.voters;
       payers += g.voters;
     }
-    EXPECT_EQ(groups, f.cost) << "round " << i << ": reported payments do not sum to the cost";
+    EXPECT_EQ(groups, f.cost.minor())
+        << "round " << i << ": reported payments do not sum to the cost";
     EXPECT_LE(payers, approvers[f.project].size());
     done[f.project] = true;
     mes_cost += f.cost;
@@ -183,7 +184,7 @@ void CheckMes(const PbInstance& in, const MesOptions& opt, const AllocationResul
     if (done[p] || !has_utility(p)) continue;
     mpq_class total = 0;
     for (auto v : approvers[p]) total += money[v];
-    EXPECT_LT(total, in.projects[p].cost)
+    EXPECT_LT(total, in.projects[p].cost.minor())
         << in.projects[p].id << " was still affordable when MES stopped";
   }
   ASSERT_EQ(r.voter_left.size(), n);
@@ -202,7 +203,8 @@ void CheckMes(const PbInstance& in, const MesOptions& opt, const AllocationResul
       appr.begin(), appr.end(), [&, p = 0u](std::uint64_t) mutable { return has_utility(p++); });
   if (i < with_utility && !r.add1_capped) {
     PbInstance raised = in;
-    raised.budget = in.budget + static_cast<Money>(n) * in.unit * (r.add1_raise + 1);
+    raised.budget =
+        in.budget + Money(static_cast<std::int64_t>(n) * in.unit.minor() * (r.add1_raise + 1));
     auto next = Mes(raised, {opt.utility, Completion::kNone});
     ASSERT_TRUE(next.has_value());
     EXPECT_GT(next->total_cost, in.budget) << "one more unit would still fit";
@@ -239,7 +241,7 @@ TEST(Mes, ReproducesTheOfficialWieliczkaOutcomeWithAdd1) {
   for (const auto& f : r->funded) funded[f.project] = true;
   EXPECT_EQ(funded, pb.selected);
   EXPECT_EQ(r->funded.size(), 30u);
-  EXPECT_EQ(r->total_cost, 995'079);
+  EXPECT_EQ(r->total_cost, Money(995'079));
   CheckMes(pb.instance, {}, *r);
 }
 
@@ -529,9 +531,13 @@ TEST(Examples, EqualSharesExampleOnePrices) {
 
 // ---- small instances for single rules ----------------------------------------------------
 
-PbInstance Make(Money budget, std::vector<Project> projects,
-                std::vector<std::vector<std::uint32_t>> ballots) {
-  return PbInstance{budget, 1, std::move(projects), std::move(ballots)};
+// Amounts in minor units; projects as (id, cost).
+PbInstance Make(std::int64_t budget,
+                const std::vector<std::pair<std::string, std::int64_t>>& projects,
+                std::vector<std::vector<std::uint32_t>> ballots, std::int64_t unit = 1) {
+  PbInstance in{Money(budget), Money(unit), {}, std::move(ballots)};
+  for (const auto& [id, cost] : projects) in.projects.push_back({id, Money(cost)});
+  return in;
 }
 
 Ids GreedyIds(const PbInstance& in) {
@@ -627,7 +633,7 @@ TEST(Mes, Add1RaisesOneWholeUnitAtATime) {
   // Budget 10.0 in tenths (unit 10), 2 voters: each starts with 50 minor units (5.0). x (60,
   // voter 0) needs a raise of one unit; y (80, voter 1) would need three, but then x + y = 140
   // overspends. Raises: +1 (x: 60 ≤ 100 fits), +2 (still x only), +3 (x and y: 140 > 100).
-  PbInstance in{100, 10, {{"x", 60}, {"y", 80}}, {{0}, {1}}};
+  auto in = Make(100, {{"x", 60}, {"y", 80}}, {{0}, {1}}, /*unit=*/10);
   auto r = Mes(in, {Utility::kCost, Completion::kAdd1});
   ASSERT_TRUE(r.has_value());
   CheckMes(in, {Utility::kCost, Completion::kAdd1}, *r);
@@ -672,7 +678,7 @@ TEST(Allocate, RefusesInvalidInstances) {
   EXPECT_EQ(Mes(Make(10, {{"a", 1}, {"a", 2}}, {}), {}).error().code, Errc::kInvalidArgument);
   EXPECT_EQ(Mes(Make(10, {{"", 1}}, {}), {}).error().code, Errc::kInvalidArgument);
   EXPECT_EQ(Mes(Make(10, {{"a", -1}}, {}), {}).error().code, Errc::kLimit);
-  PbInstance zero_unit{10, 0, {}, {}};
+  auto zero_unit = Make(10, {}, {}, /*unit=*/0);
   EXPECT_EQ(Mes(zero_unit, {}).error().code, Errc::kInvalidArgument);
 }
 

@@ -28,10 +28,13 @@ TEST(ParseMoney, ExactMinorUnits) {
   EXPECT_EQ(*ParseMoney("1_500", 0), Money(1500));
   EXPECT_EQ(*ParseMoney("0.01", 2), Money(1));
   EXPECT_EQ(*ParseMoney("1000000000", 6), Money(kMaxMoneyMinor));
+  EXPECT_EQ(*ParseMoney("7", 0), Money(7));
+  EXPECT_EQ(*ParseMoney("0.000001", 6), Money(1));
 }
 
 TEST(ParseMoney, RefusesWhatIsNotAnExactAmount) {
-  for (const char* bad : {"", ".", "-5", "+5", "1.234", "1.2.3", "1e3", "12 EUR", "1.0,0"}) {
+  for (const char* bad : {"", ".", "-5", "+5", "1.234", "1.2.3", "1e3", "12 EUR", "1.0,0", "1e5",
+                          "12a", "1..2", "ten", "1.5.", "9999999999999999999"}) {
     auto r = ParseMoney(bad, 2);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, Errc::kInvalidArgument) << bad;
@@ -40,6 +43,7 @@ TEST(ParseMoney, RefusesWhatIsNotAnExactAmount) {
   EXPECT_FALSE(ParseMoney("1000000000.000001", 6));  // one minor unit over the bound
   EXPECT_FALSE(ParseMoney("99999999999999999999", 0));
   EXPECT_FALSE(ParseMoney("1", 7));
+  EXPECT_FALSE(ParseMoney("1.5", 0));
 }
 
 TEST(Money, ComparesAndAddsAsMinorUnits) {

@@ -1,0 +1,70 @@
+#include "node/decide/risk_gate.h"
+
+#include <optional>
+#include <set>
+
+#include "node/decide/rational.h"
+#include "node/decide/round_context.h"
+
+namespace polder::decide {
+
+void GateFlags(const RoundContext& ctx, const ProposalRecord& p, Explanation* e) {
+  const int proposer = ctx.index.Of(p.author);
+  for (const auto& f : p.flags) {
+    const int flagger = ctx.index.Of(f.flagger);
+    if (f.timestamp_ms > ctx.cutoff || !ctx.view.Covers(flagger, f.seq)) continue;
+    FlagNote n;
+    n.flag = f.event;
+    n.flagger = f.flagger;
+    n.severity = f.severity;
+    n.blocking_severity = f.severity >= ctx.rules.blocking_severity;
+    bool withdrawn = false;
+    std::optional<std::int64_t> answer_ms;  // resolutions are sorted by time: the first answer
+    std::set<int> overrides;                // a member who overrides twice counts once
+    for (const auto& r : f.resolutions) {
+      const int who = ctx.index.Of(r.author);
+      if (r.timestamp_ms > ctx.cutoff || !ctx.view.Covers(who, r.seq)) continue;
+      // Fold keeps only resolutions their author may make (a withdrawal by the flagger, an
+      // answer by the proposer), so the kind alone says what a resolution does.
+      if (r.kind == v1::FlagResolution::WITHDRAW) withdrawn = true;
+      if (r.kind == v1::FlagResolution::ANSWER && !answer_ms) answer_ms = r.timestamp_ms;
+      if (r.kind == v1::FlagResolution::OVERRIDE && ctx.Eligible(who) && !ctx.Forked(who)) {
+        overrides.insert(who);
+      }
+    }
+    mpq_class override_weight;
+    for (int i : overrides) {
+      n.overrides.push_back(ctx.st.members[static_cast<std::size_t>(i)].key);
+      override_weight += ctx.Weight(i);
+    }
+    const mpq_class total = ctx.TotalWeight();
+    n.override_weight = ToFraction(override_weight);
+    n.total_weight = ToFraction(total);
+    const bool overridden = !overrides.empty() && override_weight * kBpsWhole >=
+                                                      mpq_class(ctx.rules.override_bps) * total;
+    n.answered = answer_ms.has_value();
+    if (answer_ms) {
+      // Acceptances: endorsements after the first answer by eligible, unforked members other
+      // than the proposer and the flagger.
+      std::set<MemberKey> accepted;
+      for (const auto& en : p.endorsements) {
+        const int who = ctx.index.Of(en.member);
+        if (!ctx.Eligible(who) || ctx.Forked(who) || who == proposer || who == flagger) continue;
+        if (en.timestamp_ms > *answer_ms && en.timestamp_ms <= ctx.cutoff &&
+            ctx.view.Covers(who, en.seq)) {
+          accepted.insert(en.member);
+        }
+      }
+      n.acceptances.assign(accepted.begin(), accepted.end());
+    }
+    n.state = withdrawn    ? FlagState::kWithdrawn
+              : overridden ? FlagState::kOverridden
+              : n.answered && n.acceptances.size() >= ctx.rules.mitigation_acceptances
+                  ? FlagState::kMitigated
+                  : FlagState::kOpen;
+    if (n.state == FlagState::kOpen && n.blocking_severity) e->blocked = true;
+    e->flags.push_back(std::move(n));
+  }
+}
+
+}  // namespace polder::decide

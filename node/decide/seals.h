@@ -1,0 +1,45 @@
+// Seals and finality (tally.h: "Seals and finality"): which of a round's seals count, the sealed
+// view they define, whether the round is final, and the integrity alert raised when events
+// missing from the sealed view would have decided the round differently.
+//
+// Internal to node/decide: not included outside it (the public API is tally.h).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/decide/proposal_tally.h"
+#include "node/decide/tally.h"
+
+namespace polder::decide {
+
+struct RoundContext;
+
+// Counts the seals of the round with `deadline`. `ctx` must be prepared with every event held at
+// the deadline (the full view). When the round is sealed and `heads` is not null, sets *heads
+// to the sealed view: per member index, the highest seq that `required` counting seals cover.
+SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
+                    std::vector<std::uint64_t>* heads);
+
+// A round is final when it is sealed and every earlier round is final; a closed round that is
+// not is provisional.
+inline Finality RoundFinality(bool closed, bool sealed, bool earlier_final) {
+  if (!closed) return Finality::kOpen;
+  return sealed && earlier_final ? Finality::kFinal : Finality::kProvisional;
+}
+
+// For a sealed round: the alert naming the events timestamped by its deadline but missing from
+// its sealed view, when deciding the round with them (`full`: every event held) would change a
+// status or a reason; nothing otherwise. `left` and `org_spent` are what earlier rounds left.
+std::optional<IntegrityAlert> CheckSealedView(const RoundContext& sealed, const RoundContext& full,
+                                              const std::vector<const ProposalRecord*>& round,
+                                              Money left,
+                                              const std::map<std::string, Money>& org_spent,
+                                              const IgnoredVotes& ignored_votes);
+
+}  // namespace polder::decide

@@ -1,0 +1,250 @@
+// Tally() and TallyEngine (tally.h): the circle's funding rounds decided in deadline order — each
+// round's context and seals, its proposals' tallies, its allocation from what earlier rounds
+// left, and the rule changes it adopts for later rounds — kept so that one new vote recomputes
+// only what it can change.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <utility>
+
+#include "node/decide/member_index.h"
+#include "node/decide/proposal_tally.h"
+#include "node/decide/round_allocation.h"
+#include "node/decide/round_context.h"
+#include "node/decide/seals.h"
+#include "node/decide/tally.h"
+
+namespace polder::decide {
+namespace {
+
+// One round as last computed.
+struct RoundCache {
+  RoundSummary summary;
+  std::vector<const ProposalRecord*> round;
+  Rules rules;                        // in force (summary.rules, at a stable address)
+  std::vector<std::uint64_t> heads;   // the sealed view, when sealed
+  std::unique_ptr<RoundContext> ctx;  // what its proposals were tallied with
+  std::vector<mpq_class> for_weight;  // per proposal, from the tally
+  RoundRun run;                       // outcomes (allocated), left and org_spent after
+  std::map<std::string, Money> org_spent_before;
+};
+
+}  // namespace
+
+struct TallyEngine::Impl {
+  CircleState owned;
+  const CircleState* st = nullptr;
+  std::int64_t as_of_ms = 0;
+  IgnoredVotes ignored_votes;
+  std::vector<RoundCache> rounds;
+  std::map<EventId, std::pair<std::size_t, std::size_t>> where;  // proposal → (round, index)
+  std::vector<IntegrityAlert> alerts;
+  Rules rules_now;
+  std::unique_ptr<MemberIndex> index;
+  std::vector<std::vector<int>> voters;  // per proposal, each vote's voter index
+
+  std::unique_ptr<RoundContext> Context(const Rules& rules, std::int64_t cutoff, bool closed,
+                                        const std::vector<std::uint64_t>* sealed) {
+    auto ctx = std::make_unique<RoundContext>(*st, *index, rules);
+    ctx->voters = &voters;
+    ctx->cutoff = cutoff;
+    ctx->closed = closed;
+    ctx->view.sealed = sealed;
+    ctx->Prepare();
+    return ctx;
+  }
+
+  void Compute() {
+    const CircleState& s = *st;
+    index = std::make_unique<MemberIndex>(s);
+    voters.assign(s.proposals.size(), {});
+    for (std::size_t i = 0; i < s.proposals.size(); ++i) {
+      auto& v = voters[i];
+      v.reserve(s.proposals[i].votes.size());
+      for (const auto& vote : s.proposals[i].votes) v.push_back(index->Of(vote.voter));
+    }
+    ignored_votes = IgnoredVotesOf(s);
+    rounds.clear();
+    where.clear();
+    alerts.clear();
+    std::map<std::int64_t, std::vector<const ProposalRecord*>> by_deadline;  // ids stay sorted
+    for (const auto& p : s.proposals) by_deadline[p.deadline_ms].push_back(&p);
+    rounds.reserve(by_deadline.size());
+
+    Rules rules = s.rules;
+    Money left = s.pool_minor;
+    std::map<std::string, Money> org_spent;
+    bool earlier_final = true;
+    for (auto& [deadline, round] : by_deadline) {
+      rounds.emplace_back();
+      RoundCache& rc = rounds.back();
+      rc.round = std::move(round);
+      rc.rules = rules;
+      RoundSummary& summary = rc.summary;
+      summary.deadline_ms = deadline;
+      summary.rules = rules;
+      summary.pool_left_before = left;
+      for (std::size_t i = 0; i < rc.round.size(); ++i) {
+        summary.proposals.push_back(rc.round[i]->event);
+        where[rc.round[i]->event] = {rounds.size() - 1, i};
+      }
+      // Every event held, up to the cut-off; once the round is sealed, only its sealed view.
+      auto full =
+          Context(rc.rules, std::min(as_of_ms, deadline), as_of_ms > deadline, /*sealed=*/nullptr);
+      if (full->closed) {
+        summary.seals = CountSeals(*full, deadline, &rc.heads);
+      }
+      if (summary.seals.sealed) {
+        auto sealed = Context(rc.rules, deadline, /*closed=*/true, &rc.heads);
+        if (auto alert =
+                CheckSealedView(*sealed, *full, rc.round, left, org_spent, ignored_votes)) {
+          alerts.push_back(std::move(*alert));
+        }
+        rc.ctx = std::move(sealed);
+      } else {
+        rc.ctx = std::move(full);
+      }
+      summary.finality = RoundFinality(rc.ctx->closed, summary.seals.sealed, earlier_final);
+      earlier_final = summary.finality == Finality::kFinal;
+      for (std::size_t i = 0; i < s.members.size(); ++i) {
+        if (rc.ctx->eligible[i]) summary.eligible.push_back(s.members[i].key);
+      }
+      rc.for_weight.resize(rc.round.size());
+      rc.run.outcomes.reserve(rc.round.size());
+      for (std::size_t i = 0; i < rc.round.size(); ++i) {
+        rc.run.outcomes.push_back(
+            TallyProposal(*rc.ctx, *rc.round[i], ignored_votes, &rc.for_weight[i]));
+        auto& o = rc.run.outcomes.back();
+        o.finality = summary.finality;
+        o.explanation.seals = summary.seals;
+        o.explanation.earlier_round_provisional =
+            summary.seals.sealed && summary.finality != Finality::kFinal;
+      }
+      rc.org_spent_before = org_spent;
+      AllocateRound(rc, left, org_spent);
+      left = rc.run.left;
+      org_spent = rc.run.org_spent;
+      for (const auto& o : rc.run.outcomes) {
+        if (o.status == Status::kAdopted) {
+          rules = *s.FindProposal(o.proposal)->rule_change;  // by id: the last adopted one stands
+        }
+      }
+    }
+    rules_now = rules;
+  }
+
+  void AllocateRound(RoundCache& rc, Money left, const std::map<std::string, Money>& org_spent) {
+    rc.summary.pool_left_before = left;
+    rc.run.left = left;
+    rc.run.org_spent = org_spent;
+    rc.run.allocation_error.clear();
+    ResetAllocation(rc.run.outcomes);
+    if (rc.ctx->closed) Allocate(*rc.ctx, rc.for_weight, rc.run);
+    rc.summary.allocated_minor = left - rc.run.left;
+  }
+
+  bool AddVote(const EventId& proposal, const VoteRecord& vote) {
+    auto w = where.find(proposal);
+    if (w == where.end()) return false;
+    auto* p = const_cast<ProposalRecord*>(owned.FindProposal(proposal));
+    if (!p || st != &owned) return false;
+    auto at =
+        std::upper_bound(p->votes.begin(), p->votes.end(), vote, [](const auto& a, const auto& b) {
+          return std::tie(a.voter, a.seq) < std::tie(b.voter, b.seq);
+        });
+    auto& vix = voters[static_cast<std::size_t>(p - owned.proposals.data())];
+    vix.insert(vix.begin() + (at - p->votes.begin()), index->Of(vote.voter));
+    p->votes.insert(at, vote);
+    const auto [r, i] = w->second;
+    RoundCache& rc = rounds[r];
+    if (p->rule_change || rc.summary.seals.sealed) {
+      Compute();  // a rule change reaches later rounds' rules; a sealed round may raise an alert
+      return true;
+    }
+    // Only this proposal's figures change; then its round's allocation, and later rounds' as long
+    // as what a round leaves differs from before.
+    const ProposalOutcome before = rc.run.outcomes[i];
+    rc.run.outcomes[i] = TallyProposal(*rc.ctx, *p, ignored_votes, &rc.for_weight[i]);
+    auto& o = rc.run.outcomes[i];
+    o.finality = before.finality;
+    o.explanation.seals = before.explanation.seals;
+    o.explanation.earlier_round_provisional = before.explanation.earlier_round_provisional;
+    if (!rc.ctx->closed) return true;
+    for (std::size_t k = r; k < rounds.size(); ++k) {
+      RoundCache& cur = rounds[k];
+      const Money old_left = cur.run.left;
+      const auto old_spent = cur.run.org_spent;
+      const Money left = k == r ? cur.summary.pool_left_before : rounds[k - 1].run.left;
+      const auto& spent = k == r ? cur.org_spent_before : rounds[k - 1].run.org_spent;
+      if (k > r) cur.org_spent_before = spent;
+      AllocateRound(cur, left, spent);
+      if (cur.run.left == old_left && cur.run.org_spent == old_spent) break;
+    }
+    return true;
+  }
+
+  TallyResult Result(bool move) {
+    TallyResult out;
+    out.as_of_ms = as_of_ms;
+    out.pool_minor = st->pool_minor;
+    out.alerts = alerts;
+    out.rules_now = rules_now;
+    std::size_t n = 0;
+    for (const auto& rc : rounds) n += rc.run.outcomes.size();
+    out.proposals.reserve(n);
+    for (auto& rc : rounds) {
+      if (out.allocation_error.empty()) out.allocation_error = rc.run.allocation_error;
+      out.allocated_minor += rc.summary.allocated_minor;
+      for (auto& o : rc.run.outcomes) {
+        if (move) {
+          out.proposals.push_back(std::move(o));
+        } else {
+          out.proposals.push_back(o);
+        }
+      }
+      out.rounds.push_back(move ? std::move(rc.summary) : rc.summary);
+    }
+    std::sort(out.proposals.begin(), out.proposals.end(),
+              [](const auto& a, const auto& b) { return a.proposal < b.proposal; });
+    return out;
+  }
+};
+
+TallyEngine::TallyEngine(CircleState state, std::int64_t as_of_ms)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->owned = std::move(state);
+  impl_->st = &impl_->owned;
+  impl_->as_of_ms = as_of_ms;
+  impl_->Compute();
+}
+TallyEngine::~TallyEngine() = default;
+
+bool TallyEngine::AddVote(const EventId& proposal, const VoteRecord& vote) {
+  return impl_->AddVote(proposal, vote);
+}
+
+const ProposalOutcome* TallyEngine::Find(const EventId& proposal) const {
+  auto w = impl_->where.find(proposal);
+  if (w == impl_->where.end()) return nullptr;
+  return &impl_->rounds[w->second.first].run.outcomes[w->second.second];
+}
+
+Money TallyEngine::allocated_minor() const {
+  Money total;
+  for (const auto& rc : impl_->rounds) total += rc.summary.allocated_minor;
+  return total;
+}
+
+TallyResult TallyEngine::Result() const { return impl_->Result(false); }
+const CircleState& TallyEngine::state() const { return impl_->owned; }
+
+TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
+  TallyEngine::Impl impl;
+  impl.st = &st;
+  impl.as_of_ms = as_of_ms;
+  impl.Compute();
+  return impl.Result(true);
+}
+
+}  // namespace polder::decide

@@ -1,0 +1,275 @@
+// Helpers for the tally tests: a circle built event by event (chained logs, ids = BLAKE2b of the
+// body, as the replica would hold them), the outcome of one proposal, and a flagged proposal.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crypto/hash.h"
+#include "node/decide/fold.h"
+#include "node/decide/tally.h"
+
+namespace polder::decide::testing {
+
+inline constexpr std::int64_t kT0 = 1'700'000'000'000;
+inline constexpr std::int64_t kDeadline = kT0 + 10'000;
+inline constexpr std::int64_t kAfter = kT0 + 100'000;  // every proposal closed
+
+// Builds a circle's events with protobuf directly: chained logs, ids = BLAKE2b of the body.
+class Circle {
+ public:
+  explicit Circle(std::int64_t pool_minor = 1000, v1::DecisionRules rules = {}) {
+    founder_ = Key("founder");
+    circle_.assign(32, 'c');
+    v1::EventBody b = Body(founder_, kT0);
+    auto* c = b.mutable_charter();
+    c->set_name("test circle");
+    c->set_pool_minor(pool_minor);
+    c->set_unit("EUR");
+    c->set_decimals(2);
+    *c->mutable_rules() = rules;
+    c->mutable_founder()->set_name("founder");
+    c->mutable_founder()->set_organisation("Org0");
+    Push(founder_, std::move(b));
+  }
+
+  static MemberKey Key(const std::string& name) {
+    auto d = crypto::Blake2b256(AsBytes(name));
+    return *MemberKey::FromBytes(d.view());
+  }
+
+  const MemberKey& founder() const { return founder_; }
+
+  MemberKey Admit(const std::string& name, const std::string& org, std::int64_t ts = kT0) {
+    const MemberKey k = Key(name);
+    v1::EventBody b = Body(founder_, ts);
+    b.mutable_admit()->set_member(k.str());
+    b.mutable_admit()->mutable_info()->set_name(name);
+    b.mutable_admit()->mutable_info()->set_organisation(org);
+    Push(founder_, std::move(b));
+    return k;
+  }
+
+  EventId Propose(const MemberKey& who, std::int64_t amount_minor,
+                  std::int64_t deadline = kDeadline, const std::string& topic = "",
+                  std::int64_t ts = kT0 + 1) {
+    v1::EventBody b = Body(who, ts);
+    auto* p = b.mutable_proposal();
+    p->set_title("proposal " + std::to_string(++proposals_));
+    p->set_amount_minor(amount_minor);
+    p->set_deadline_ms(deadline);
+    p->set_topic(topic);
+    return Push(who, std::move(b));
+  }
+
+  EventId Vote(const MemberKey& who, const EventId& p, v1::Choice c, std::int64_t ts = kT0 + 10) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_vote()->set_proposal(p.str());
+    b.mutable_vote()->set_choice(c);
+    return Push(who, std::move(b));
+  }
+
+  EventId Flag(const MemberKey& who, const EventId& p, v1::Severity s, std::int64_t ts = kT0 + 5) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_risk_flag()->set_proposal(p.str());
+    b.mutable_risk_flag()->set_severity(s);
+    b.mutable_risk_flag()->set_category("finance");
+    b.mutable_risk_flag()->set_rationale("why");
+    return Push(who, std::move(b));
+  }
+
+  EventId Resolve(const MemberKey& who, const EventId& flag, v1::FlagResolution::Kind kind,
+                  std::int64_t ts) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_flag_resolution()->set_flag(flag.str());
+    b.mutable_flag_resolution()->set_kind(kind);
+    if (kind == v1::FlagResolution::ANSWER) b.mutable_flag_resolution()->set_mitigation("plan");
+    return Push(who, std::move(b));
+  }
+
+  EventId Endorse(const MemberKey& who, const EventId& p, std::int64_t ts) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_endorsement()->set_proposal(p.str());
+    return Push(who, std::move(b));
+  }
+
+  EventId Delegate(const MemberKey& who, const MemberKey& to, const std::string& topic = "",
+                   std::int64_t ts = kT0 + 2) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_delegation()->set_delegate(to.str());
+    b.mutable_delegation()->set_topic(topic);
+    return Push(who, std::move(b));
+  }
+
+  EventId Revoke(const MemberKey& who, const std::string& topic, std::int64_t ts) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_delegation()->set_topic(topic);
+    b.mutable_delegation()->set_revoke(true);
+    return Push(who, std::move(b));
+  }
+
+  EventId Withdraw(const MemberKey& who, const EventId& p, std::int64_t ts) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_withdraw()->set_proposal(p.str());
+    return Push(who, std::move(b));
+  }
+
+  // A member admitted by `by` (not the founder).
+  MemberKey AdmitBy(const MemberKey& by, const std::string& name, const std::string& org,
+                    std::int64_t ts) {
+    const MemberKey k = Key(name);
+    v1::EventBody b = Body(by, ts);
+    b.mutable_admit()->set_member(k.str());
+    b.mutable_admit()->mutable_info()->set_name(name);
+    b.mutable_admit()->mutable_info()->set_organisation(org);
+    Push(by, std::move(b));
+    return k;
+  }
+
+  // A seal by `who` of the round `deadline`, naming every log as built so far (what a node that
+  // holds every event so far would seal).
+  EventId Seal(const MemberKey& who, std::int64_t deadline, std::int64_t ts) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_seal()->set_deadline_ms(deadline);
+    for (const auto& [author, h] : heads_) {
+      if (h.seq == 0) continue;
+      auto* e = b.mutable_seal()->add_heads();
+      e->set_author(author.str());
+      e->set_seq(h.seq);
+    }
+    return Push(who, std::move(b));
+  }
+
+  EventId RuleChange(const MemberKey& who, const v1::DecisionRules& rules, std::int64_t deadline,
+                     std::int64_t ts = kT0 + 1) {
+    v1::EventBody b = Body(who, ts);
+    auto* p = b.mutable_proposal();
+    p->set_title("rule change " + std::to_string(++proposals_));
+    p->set_deadline_ms(deadline);
+    *p->mutable_rules() = rules;
+    return Push(who, std::move(b));
+  }
+
+  EventId Comment(const MemberKey& who, const std::string& text, std::int64_t ts) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_comment()->set_text(text);
+    return Push(who, std::move(b));
+  }
+
+  // A second, different event at `who`'s last seq: an equivocation.
+  void Fork(const MemberKey& who) {
+    const auto& h = heads_.at(who);
+    v1::EventBody b;
+    b.set_circle_id(circle_);
+    b.set_author(who.str());
+    b.set_seq(h.seq);
+    b.set_prev(h.prev);
+    b.set_timestamp_ms(h.ts);
+    b.mutable_comment()->set_text("the other version");
+    events.push_back({Id(b), b});
+  }
+
+  // An event of `who` at seq head + 2: beyond a gap.
+  EventId Orphan(const MemberKey& who, const EventId& p, v1::Choice c) {
+    const auto& h = heads_[who];
+    v1::EventBody b;
+    b.set_circle_id(circle_);
+    b.set_author(who.str());
+    b.set_seq(h.seq + 2);
+    b.set_prev(std::string(32, 'x'));
+    b.set_timestamp_ms(h.ts);
+    b.mutable_vote()->set_proposal(p.str());
+    b.mutable_vote()->set_choice(c);
+    const EventId id = Id(b);
+    events.push_back({id, b});
+    return id;
+  }
+
+  // An event of someone never admitted.
+  EventId Stranger(const EventId& p) {
+    const MemberKey k = Key("stranger");
+    v1::EventBody b = Body(k, kT0 + 10);
+    b.mutable_vote()->set_proposal(p.str());
+    b.mutable_vote()->set_choice(v1::FOR);
+    return Push(k, std::move(b));
+  }
+
+  CircleState State() const { return Fold(events); }
+  TallyResult Run(std::int64_t as_of = kAfter) const { return Tally(State(), as_of); }
+
+  std::vector<FoldEvent> events;
+
+ private:
+  struct Head {
+    std::uint64_t seq = 0;
+    std::string prev;
+    std::int64_t ts = 0;
+  };
+
+  static EventId Id(const v1::EventBody& b) {
+    std::string bytes;
+    b.SerializeToString(&bytes);
+    return *EventId::FromBytes(crypto::Blake2b256(AsBytes(bytes)).view());
+  }
+
+  v1::EventBody Body(const MemberKey& who, std::int64_t ts) {
+    const auto& h = heads_[who];
+    v1::EventBody b;
+    b.set_circle_id(circle_);
+    b.set_author(who.str());
+    b.set_seq(h.seq + 1);
+    if (h.seq > 0) b.set_prev(h.prev);
+    b.set_timestamp_ms(ts);
+    return b;
+  }
+
+  EventId Push(const MemberKey& who, v1::EventBody b) {
+    const EventId id = Id(b);
+    heads_[who] = {b.seq(), id.str(), b.timestamp_ms()};
+    events.push_back({id, std::move(b)});
+    return id;
+  }
+
+  MemberKey founder_;
+  std::string circle_;
+  std::map<MemberKey, Head> heads_;
+  int proposals_ = 0;
+};
+
+// By value: callers often pass a temporary TallyResult.
+inline ProposalOutcome Find(const TallyResult& r, const EventId& id) {
+  for (const auto& o : r.proposals) {
+    if (o.proposal == id) return o;
+  }
+  ADD_FAILURE() << "no outcome for " << id.hex();
+  return {};
+}
+
+// A circle of the founder (Org0) and `n` more members in orgs given by `orgs` (cycled).
+inline std::vector<MemberKey> Members(Circle& c, int n, std::vector<std::string> orgs = {"Org0"}) {
+  std::vector<MemberKey> out{c.founder()};
+  for (int i = 1; i <= n; ++i) {
+    out.push_back(
+        c.Admit("m" + std::to_string(i), orgs[static_cast<std::size_t>(i) % orgs.size()]));
+  }
+  return out;
+}
+
+// One proposal everyone but m3 votes for, flagged by m3 (HIGH) unless `severity` says otherwise.
+struct Flagged {
+  Circle c;
+  std::vector<MemberKey> m;
+  EventId p, flag;
+  explicit Flagged(v1::Severity severity = v1::HIGH) {
+    m = Members(c, 5);
+    p = c.Propose(m[1], 100);
+    for (int i : {0, 1, 2, 4, 5}) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+    flag = c.Flag(m[3], p, severity, kT0 + 20);
+  }
+  ProposalOutcome Outcome() const { return Find(c.Run(), p); }
+};
+
+}  // namespace polder::decide::testing
