@@ -42,7 +42,7 @@ struct NodeConfig {
   std::chrono::milliseconds backoff_max{60000};
   std::chrono::milliseconds connect_timeout{5000};
   net::SessionConfig session;
-  std::uint64_t sync_credit = sync::kInitialCredit;  // catch-up bytes in flight from each peer
+  std::uint64_t sync_credit = sync::kInitialCreditBytes;  // catch-up bytes in flight from each peer
   // Seals (docs/protocol.md §15): once a round's deadline is this far past, and the node is not
   // catching up, it seals the round unless a majority has already sealed it.
   bool auto_seal = true;

@@ -57,7 +57,7 @@ const char* MessageName(const v1::SyncMessage& m) {
 
 Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& sa) {
   v1::Announcement a;
-  if (sa.body().size() > 4096 || !a.ParseFromString(sa.body())) {
+  if (sa.body().size() > kMaxAnnouncementBytes || !a.ParseFromString(sa.body())) {
     return Fail(Errc::kInvalidArgument, "malformed announcement");
   }
   auto member = KeyFrom(a.member());
@@ -69,7 +69,8 @@ Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& sa) {
     return Fail(Errc::kLimit, "announcement lists too many addresses");
   }
   for (const auto& addr : a.addresses()) {
-    if (addr.empty() || addr.size() > 255) return Fail(Errc::kInvalidArgument, "bad address");
+    if (addr.empty() || addr.size() > kMaxAddressBytes)
+      return Fail(Errc::kInvalidArgument, "bad address");
   }
   return a;
 }
@@ -299,7 +300,7 @@ void Syncer::OnHello(Peer& p, const v1::Hello& h) {
   if (h.vector_digest().size() != 32) {
     return CutOff(p, CutOffReason::kMalformed, "hello without a vector digest");
   }
-  p.credit_out += std::min<std::uint64_t>(h.credit_bytes(), 64ull << 20);
+  p.credit_out += std::min<std::uint64_t>(h.credit_bytes(), kMaxHelloCreditBytes);
   const bool greeting = !p.greeted;
   p.greeted = true;
   if (!h.reply()) SendHello(p, /*reply=*/true, 0);
@@ -383,7 +384,7 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
 }
 
 void Syncer::Stream(Peer& p) {
-  while (p.streaming && p.credit_out > 0 && p.link->queued_bytes() < kPushQueueLimit) {
+  while (p.streaming && p.credit_out > 0 && p.link->queued_bytes() < kPushQueueLimitBytes) {
     const std::size_t max_bytes =
         static_cast<std::size_t>(std::min<std::uint64_t>(kBatchBytes, p.credit_out));
     auto page = replica_.ReadEvents(
@@ -668,12 +669,12 @@ void Syncer::Push(std::optional<PeerId> from, ByteView event, const MemberKey& a
     if (q.lazy_all || q.lazy.count(author)) {
       // It gets these events elsewhere: tell it only that we hold this one (lazy push), with
       // the other notes for it on the next Tick.
-      if (q.have_out.size() >= kMaxNotes && !q.have_out.count(author)) SendHaves(q);
+      if (q.have_out.size() >= kMaxNotesPerMessage && !q.have_out.count(author)) SendHaves(q);
       auto& note = q.have_out[author];
       note = std::max(note, seq);
       continue;
     }
-    if (q.link->queued_bytes() > kPushQueueLimit) {
+    if (q.link->queued_bytes() > kPushQueueLimitBytes) {
       ++stats_.pushes_dropped;
       continue;
     }
@@ -709,7 +710,7 @@ std::size_t Syncer::EagerLinks(std::optional<PeerId> except) const {
 }
 
 void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
-  if (static_cast<std::size_t>(a.authors_size()) > kMaxNotes) {
+  if (static_cast<std::size_t>(a.authors_size()) > kMaxNotesPerMessage) {
     return CutOff(p, CutOffReason::kTooMany, "prune or graft of too many authors");
   }
   // An empty prune stops every eager push on this link, both ways (the pruner stopped too); any
@@ -720,7 +721,7 @@ void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
     auto k = KeyFrom(bytes);
     if (!k) return CutOff(p, CutOffReason::kMalformed, "malformed author in prune or graft");
     if (prune) {
-      if (p.lazy.size() < 100000) p.lazy.insert(*k);
+      if (p.lazy.size() < kMaxLazyAuthorsPerPeer) p.lazy.insert(*k);
     } else {
       p.lazy.erase(*k);
     }
@@ -728,7 +729,7 @@ void Syncer::OnAuthors(Peer& p, const v1::Authors& a, bool prune) {
 }
 
 void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
-  if (static_cast<std::size_t>(n.notes_size()) > kMaxNotes) {
+  if (static_cast<std::size_t>(n.notes_size()) > kMaxNotesPerMessage) {
     return CutOff(p, CutOffReason::kTooMany, "too many notes");
   }
   const auto deadline = Now() + kHaveWait;
@@ -739,7 +740,7 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
     // across messages: what we track for this peer stays within our own authors plus one
     // message's worth. An honest peer's vector (the greeting, anti-entropy) sets it right.
     if (!p.known.heads.count(*author) && !local_.heads.count(*author) &&
-        p.known.heads.size() >= local_.heads.size() + kMaxNotes) {
+        p.known.heads.size() >= local_.heads.size() + kMaxNotesPerMessage) {
       ++stats_.notes_ignored;
       continue;
     }
@@ -747,7 +748,8 @@ void Syncer::OnHave(PeerId id, Peer& p, const v1::Notes& n) {
     Advance(p.known, *author, note.seq(), EventId{});
     if (p.known.SeqOf(*author) > before) p.noted_base.try_emplace(*author, before);
     if (local_.SeqOf(*author) >= note.seq()) continue;
-    if (missing_.size() >= kMaxMissing && !missing_.count(*author)) continue;  // repair later
+    if (missing_.size() >= kMaxMissingAuthors && !missing_.count(*author))
+      continue;  // repair later
     auto [it, added] = missing_.try_emplace(*author, Missing{note.seq(), id, deadline});
     if (!added && note.seq() > it->second.seq) it->second.seq = note.seq();
   }
@@ -805,7 +807,7 @@ void Syncer::Tick() {
 }
 
 void Syncer::OnWant(Peer& p, const v1::Notes& n) {
-  if (static_cast<std::size_t>(n.notes_size()) > kMaxNotes) {
+  if (static_cast<std::size_t>(n.notes_size()) > kMaxNotesPerMessage) {
     return CutOff(p, CutOffReason::kTooMany, "too many notes");
   }
   v1::SyncMessage m;
@@ -816,7 +818,7 @@ void Syncer::OnWant(Peer& p, const v1::Notes& n) {
     if (bytes > kBatchBytes) break;  // one batch per Want; the rest comes by anti-entropy
     auto author = KeyFrom(note.author());
     if (!author || note.seq() == 0) return CutOff(p, CutOffReason::kMalformed, "malformed note");
-    auto events = replica_.EventsOf(*author, note.seq(), 1000);
+    auto events = replica_.EventsOf(*author, note.seq(), kWantEventsPerAuthor);
     if (!events) continue;
     for (const auto& e : *events) {
       if (bytes > kBatchBytes) break;
@@ -844,7 +846,7 @@ void Syncer::OnLocalEvent(ByteView event, const MemberKey& author, std::uint64_t
 }
 
 void Syncer::OnPeers(Peer& p, const v1::PeerList& l) {
-  if (static_cast<std::size_t>(l.announcements_size()) > kMaxAnnouncements) {
+  if (static_cast<std::size_t>(l.announcements_size()) > kMaxAnnouncementsPerList) {
     return CutOff(p, CutOffReason::kTooMany, "peer list too long");
   }
   for (const auto& sa : l.announcements()) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "crypto/identity.h"
+#include "node/sync/limits.h"
 #include "polder/v1/wire.pb.h"
 #include "proto/bytes.h"
 #include "storage/replica.h"
@@ -30,41 +31,7 @@
 namespace polder::sync {
 
 inline constexpr std::uint32_t kSyncVersion = 1;
-// Catch-up batches: at most this many events or bytes each (one transaction per batch).
-inline constexpr std::size_t kBatchEvents = 2000;
-inline constexpr std::size_t kBatchBytes = 256 * 1024;
-// A group verified and committed together holds whole received batches up to about this many
-// bytes, so that with the default credit one group commits while the next is verified and a
-// third arrives.
-inline constexpr std::size_t kGroupBytes = 1 << 20;
-// Fewer events than this received together are verified on the syncer's thread even when an
-// offload is set (a push is not worth a trip to another thread).
-inline constexpr std::size_t kOffloadMinEvents = 64;
-// A batch received may hold at most this many events (a peer sending more is cut off).
-inline constexpr std::size_t kMaxBatchEventsIn = 20000;
-// Credit each side grants the other for catch-up batches, renewed as batches are committed.
-inline constexpr std::uint64_t kInitialCredit = 4 << 20;
-// Eager pushes are dropped (and counted) while a peer's send queue holds more than this.
-inline constexpr std::size_t kPushQueueLimit = 2 << 20;
-// At most this many announcements are accepted in one PeerList.
-inline constexpr std::size_t kMaxAnnouncements = 1000;
-// A greeting's PeerList holds the own announcement and at most this many others, picked at
-// random from the peer table: news travels by forwarding, and each new session teaches a few more.
-inline constexpr std::size_t kGreetingAnnouncements = 16;
-inline constexpr std::size_t kMaxAddressesPerAnnouncement = 8;
 inline constexpr std::string_view kAnnounceContext = "polder/v1/announce";
-// How long a node waits for an event a peer said it holds (Have) before asking that peer for it.
-inline constexpr std::chrono::milliseconds kHaveWait{100};
-// At most this many announced-but-missing authors are tracked (anti-entropy covers the rest).
-inline constexpr std::size_t kMaxMissing = 10000;
-// Have, Want, Prune and Graft carry at most this many entries (more cuts the sender off).
-inline constexpr std::size_t kMaxNotes = 10000;
-// Anti-entropy exchanges vectors only when two Hello exchanges with a peer in a row find the
-// digests different: the prober checks again this long after the first, by which time a
-// difference that pushes in flight explain is gone.
-inline constexpr std::chrono::milliseconds kRecheckWait{250};
-// How long a difference found by one anti-entropy exchange counts for the next one.
-inline constexpr std::chrono::milliseconds kMismatchMemory{1000};
 
 // How the syncer reaches one peer's session.
 class Link {
@@ -126,7 +93,7 @@ class Syncer {
     std::function<std::int64_t()> now_ms;          // the local clock (for the gate)
     const crypto::SigningKey* identity = nullptr;  // to sign our announcement
     std::vector<std::string> listen_addresses;     // what we announce
-    std::uint64_t initial_credit = kInitialCredit;
+    std::uint64_t initial_credit = kInitialCreditBytes;
     // Asks the caller to call Flush() soon (e.g. asio::post): events that arrive together, from
     // any peer, are then committed in one transaction. Unset: every batch commits at once.
     std::function<void()> schedule_flush;

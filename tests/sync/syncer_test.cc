@@ -312,11 +312,11 @@ TEST_F(SyncerTest, HaveNotesAboutUnknownAuthorsDoNotGrowWhatIsTrackedWithoutBoun
   const std::size_t before = S(0).known_authors(b);
   ASSERT_GT(before, 0u);
   // Node 1 (a member, so past every session check) notes events of authors nobody holds,
-  // in messages each within kMaxNotes.
+  // in messages each within kMaxNotesPerMessage.
   std::uint32_t next = 0;
   for (int round = 0; round < 4; ++round) {
     v1::SyncMessage m;
-    for (std::size_t i = 0; i < kMaxNotes; ++i, ++next) {
+    for (std::size_t i = 0; i < kMaxNotesPerMessage; ++i, ++next) {
       std::string key(32, '\x7f');
       std::memcpy(key.data(), &next, sizeof next);
       auto* n = m.mutable_have()->add_notes();
@@ -326,15 +326,15 @@ TEST_F(SyncerTest, HaveNotesAboutUnknownAuthorsDoNotGrowWhatIsTrackedWithoutBoun
     Receive(0, ab ^ 1, m);
   }
   EXPECT_FALSE(pipes_[ab].wire->closed);
-  EXPECT_LE(S(0).known_authors(b), before + kMaxNotes);
-  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotes);
+  EXPECT_LE(S(0).known_authors(b), before + kMaxNotesPerMessage);
+  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotesPerMessage);
   // Notes about authors we hold still count.
   v1::SyncMessage m;
   auto* n = m.mutable_have()->add_notes();
   n->set_author(Key(0).str());
   n->set_seq(1);
   Receive(0, ab ^ 1, m);
-  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotes);
+  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotesPerMessage);
   EXPECT_FALSE(pipes_[ab].wire->closed);
 }
 
