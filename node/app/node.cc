@@ -93,7 +93,8 @@ Node::Node(asio::io_context& io, Session& session, NodeConfig config,
       config_(std::move(config)),
       network_key_(network_key),
       acceptor_(io),
-      syncer_(session.replica(),
+      store_(session.replica()),
+      syncer_(store_,
               sync::Syncer::Options{NowMs, &session.key(), {}, config_.sync_credit, {}, {}, {}}),
       rng_(std::random_device{}()) {}
 
@@ -149,7 +150,7 @@ Status Node::Start() {
       asio::post(io, std::move(then));
     });
   });
-  syncer_.on_peer_announced = [this](const storage::StoredPeer& p) {
+  syncer_.on_peer_announced = [this](const sync::PeerRecord& p) {
     std::size_t start = 0;
     while (start < p.addresses.size()) {
       auto nl = p.addresses.find('\n', start);
@@ -173,7 +174,7 @@ Status Node::Start() {
     }
   }
   for (const auto& a : config_.bootstrap) AddAddress(a);
-  if (auto peers = session_.replica().Peers()) {
+  if (auto peers = store_.Peers()) {
     for (const auto& p : *peers) syncer_.on_peer_announced(p);
   }
   spdlog::info("node {} listening on {}:{}", crypto::Fingerprint(session_.key().public_key()),

@@ -25,6 +25,7 @@
 #include "node/app/session.h"
 #include "node/net/session.h"
 #include "node/sync/progress.h"
+#include "node/sync/replica_store.h"
 #include "node/sync/syncer.h"
 #include "polder/v1/api.pb.h"
 
@@ -118,6 +119,7 @@ class Node {
   NodeConfig config_;
   std::array<std::uint8_t, 32> network_key_;
   asio::ip::tcp::acceptor acceptor_;
+  sync::ReplicaStore store_;  // the syncer's view of the replica
   sync::Syncer syncer_;
   sync::ProgressMeter progress_;
   void ObserveProgress();

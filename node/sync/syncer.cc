@@ -75,17 +75,16 @@ Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& sa) {
   return a;
 }
 
-Syncer::Syncer(storage::Replica& replica, Options options)
-    : replica_(replica), opt_(std::move(options)) {}
+Syncer::Syncer(EventStore& store, Options options) : store_(store), opt_(std::move(options)) {}
 
 Status Syncer::Load() {
   beyond_gap_.clear();
-  auto v = replica_.Vector(&beyond_gap_);
+  auto v = store_.Vector(&beyond_gap_);
   if (!v) return Unexpected<Error>{v.error()};
   local_ = std::move(*v);
-  auto c = replica_.Counts();
-  if (!c) return Unexpected<Error>{c.error()};
-  held_ = c->events;
+  auto n = store_.EventCount();
+  if (!n) return Unexpected<Error>{n.error()};
+  held_ = *n;
   return {};
 }
 
@@ -127,7 +126,7 @@ Bytes Syncer::Announcement() {
   a.set_member(opt_.identity->public_key().str());
   for (const auto& addr : opt_.listen_addresses) a.add_addresses(addr);
   a.set_timestamp_ms(opt_.now_ms ? opt_.now_ms() : 0);
-  if (auto c = replica_.circle()) a.set_circle_id(c->str());
+  if (auto c = store_.circle()) a.set_circle_id(c->str());
   v1::SignedAnnouncement sa;
   sa.set_body(a.SerializeAsString());
   const auto sig = opt_.identity->Sign(kAnnounceContext, AsBytes(sa.body()));
@@ -155,8 +154,8 @@ PeerId Syncer::AddPeer(const MemberKey& member, std::shared_ptr<Link> link) {
   }
   // Only a sample of the peer table: the whole table at N = 64 is about 15 KB per side of every
   // new session, almost all of it known to the peer already.
-  if (auto known = replica_.Peers()) {
-    std::vector<const storage::StoredPeer*> others;
+  if (auto known = store_.Peers()) {
+    std::vector<const PeerRecord*> others;
     for (const auto& sp : *known) {
       if (opt_.identity && sp.member == opt_.identity->public_key()) continue;
       others.push_back(&sp);
@@ -358,10 +357,10 @@ void Syncer::OnVector(Peer& p, const v1::Vector& v) {
         it != p.known.heads.end() && it->second.seq == head.seq && it->second.id != head.id;
     std::vector<Bytes> proof;
     if (head.forked && !they_know) {
-      auto fp = replica_.ForkProof(author);
+      auto fp = store_.ForkProof(author);
       if (fp) proof = std::move(*fp);
     } else if (differ_here) {  // two versions of one event: ours proves the fork to them
-      auto ev = replica_.EventBytes(head.id);
+      auto ev = store_.EventBytes(head.id);
       if (ev && *ev) proof.push_back(std::move(**ev));
     }
     if (proof.empty()) continue;
@@ -387,7 +386,7 @@ void Syncer::Stream(Peer& p) {
   while (p.streaming && p.credit_out > 0 && p.link->queued_bytes() < kPushQueueLimitBytes) {
     const std::size_t max_bytes =
         static_cast<std::size_t>(std::min<std::uint64_t>(kBatchBytes, p.credit_out));
-    auto page = replica_.ReadEvents(
+    auto page = store_.ReadEvents(
         p.cursor, kBatchEvents, max_bytes,
         [&](const MemberKey& author, std::uint64_t seq) { return p.known.SeqOf(author) >= seq; });
     if (!page) {
@@ -536,8 +535,7 @@ void Syncer::Offload(std::shared_ptr<Job> job) {
 }
 
 void Syncer::Commit(Job& job) {
-  storage::IngestOptions opt(job.now_ms);
-  auto results = replica_.IngestDecoded(std::move(job.decoded), opt);
+  auto results = store_.IngestDecoded(std::move(job.decoded), job.now_ms);
   job.decoded.clear();
   const auto& credits = job.credits;
   if (!results) {
@@ -559,7 +557,7 @@ void Syncer::Commit(Job& job) {
     auto pit = peers_.find(from);
     Peer* p = pit == peers_.end() ? nullptr : &pit->second;
     switch (r.outcome) {
-      case storage::Outcome::kRefused:
+      case IngestOutcome::kRefused:
         ++stats_.refused;
         ++stats_.refused_by_reason[r.refusal ? storage::ToString(r.refusal->code) : "unknown"];
         if (r.refusal && Hostile(r.refusal->code) && !hostile.count(from)) {
@@ -567,20 +565,20 @@ void Syncer::Commit(Job& job) {
               std::string(storage::ToString(r.refusal->code)) + ": " + r.refusal->message;
         }
         continue;
-      case storage::Outcome::kDuplicate:
+      case IngestOutcome::kDuplicate:
         ++stats_.duplicates;
         if (p) Advance(p->known, r.author, r.seq, r.id);
         // A pushed copy of what we already hold: another peer delivers this author's events
         // first, so this one may stop pushing them (Scuttlebutt's epidemic broadcast trees).
         if (p && job.push[i]) prune[from];  // the whole link: see OnAuthors
         continue;
-      case storage::Outcome::kEquivocation: {
+      case IngestOutcome::kEquivocation: {
         auto& head = local_.heads[r.author];
         head.forked = true;
         if (r.seq == head.seq && r.id < head.id) head.id = r.id;
         break;
       }
-      default: {  // applied, pending, void: new to this replica
+      case IngestOutcome::kStored: {  // applied, pending, void: new to this replica
         auto& head = local_.heads[r.author];
         if (r.seq == head.seq + 1) {
           head.seq = r.seq;
@@ -617,10 +615,10 @@ void Syncer::Commit(Job& job) {
   }
   // The pending set's bounds may have evicted events (this batch's or older ones): the replica
   // no longer holds them, so the vector must not claim them, or no peer would send them again.
-  for (const auto& [author, n] : replica_.TakeEvicted()) {
+  for (const auto& [author, n] : store_.TakeEvicted()) {
     held_ -= std::min<std::uint64_t>(held_, n);
     std::map<std::uint64_t, EventId> beyond;
-    auto head = replica_.VectorOf(author, &beyond);
+    auto head = store_.VectorOf(author, &beyond);
     if (!head) continue;  // read error: anti-entropy and the next Load() set it right
     if (head->seq == 0) {
       local_.heads.erase(author);
@@ -818,7 +816,7 @@ void Syncer::OnWant(Peer& p, const v1::Notes& n) {
     if (bytes > kBatchBytes) break;  // one batch per Want; the rest comes by anti-entropy
     auto author = KeyFrom(note.author());
     if (!author || note.seq() == 0) return CutOff(p, CutOffReason::kMalformed, "malformed note");
-    auto events = replica_.EventsOf(*author, note.seq(), kWantEventsPerAuthor);
+    auto events = store_.EventsOf(*author, note.seq(), kWantEventsPerAuthor);
     if (!events) continue;
     for (const auto& e : *events) {
       if (bytes > kBatchBytes) break;
@@ -854,18 +852,18 @@ void Syncer::OnPeers(Peer& p, const v1::PeerList& l) {
     if (!a) {
       return CutOff(p, CutOffReason::kBadAnnouncement, "bad announcement: " + a.error().message);
     }
-    const auto circle = replica_.circle();
+    const auto circle = store_.circle();
     if (circle && a->circle_id() != circle->str()) continue;  // another circle's: ignore
     auto member = KeyFrom(a->member());
-    if (!member || !replica_.IsMember(*member)) continue;  // not (yet) a member here
+    if (!member || !store_.IsMember(*member)) continue;  // not (yet) a member here
     if (opt_.identity && *member == opt_.identity->public_key()) continue;
-    storage::StoredPeer sp;
+    PeerRecord sp;
     sp.member = *member;
     sp.announced_ms = a->timestamp_ms();
     for (const auto& addr : a->addresses()) sp.addresses += addr + "\n";
     const std::string bytes = sa.SerializeAsString();
     sp.announcement.assign(bytes.begin(), bytes.end());
-    auto known = replica_.Peers();
+    auto known = store_.Peers();
     bool newer = true;
     if (known) {
       for (const auto& k : *known) {
@@ -873,7 +871,7 @@ void Syncer::OnPeers(Peer& p, const v1::PeerList& l) {
       }
     }
     if (!newer) continue;
-    if (!replica_.PutPeer(sp)) continue;
+    if (!store_.PutPeer(sp)) continue;
     if (on_peer_announced) on_peer_announced(sp);
     // Pass news on: every other peer learns where this member can be reached.
     v1::SyncMessage fwd;

@@ -4,9 +4,10 @@
 // peer sends (OnMessage) and every event authored here (OnLocalEvent); the syncer answers
 // through each peer's Link. It keeps the local version vector up to date, streams to each peer
 // what that peer lacks under the peer's credit, pushes new events eagerly, and ingests what peers
-// send through the replica's gate — nothing reaches the replica any other way.
+// send through the store's gate — nothing reaches the replica any other way.
 //
-// Thread-safety: none; the node calls it from one thread (the one that owns the replica).
+// Thread-safety: none; the node calls it from one thread (the one that owns the store).
+// Ownership: borrows the store, which must outlive the Syncer.
 #pragma once
 
 #include <chrono>
@@ -22,10 +23,10 @@
 #include <vector>
 
 #include "crypto/identity.h"
+#include "node/sync/event_store.h"
 #include "node/sync/limits.h"
 #include "polder/v1/wire.pb.h"
 #include "proto/bytes.h"
-#include "storage/replica.h"
 #include "storage/version_vector.h"
 
 namespace polder::sync {
@@ -105,9 +106,9 @@ class Syncer {
     // The clock for kHaveWait and the anti-entropy recheck; unset: std::chrono::steady_clock.
     std::function<std::chrono::steady_clock::time_point()> clock;
   };
-  Syncer(storage::Replica& replica, Options options);
+  Syncer(EventStore& store, Options options);
 
-  // Reads the local vector from the replica. Call once before anything else.
+  // Reads the local vector from the store. Call once before anything else.
   Status Load();
 
   // A session is ready with `member`. The syncer greets it.
@@ -117,7 +118,7 @@ class Syncer {
   void OnMessage(PeerId peer, ByteView message);
   // Anti-entropy: ask `peer` to compare vectors.
   void Probe(PeerId peer);
-  // An event authored here (already in the replica): pushed to every peer that lacks it.
+  // An event authored here (already in the store): pushed to every peer that lacks it.
   void OnLocalEvent(ByteView event, const MemberKey& author, std::uint64_t seq);
   // Resumes catch-up streams that were waiting for send-queue room.
   void Pump();
@@ -129,7 +130,7 @@ class Syncer {
   void Tick();
 
   // Called when a peer's announcement (verified, of a member, newer than what was held) arrives.
-  std::function<void(const storage::StoredPeer&)> on_peer_announced;
+  std::function<void(const PeerRecord&)> on_peer_announced;
   // Called after events were stored (new to this replica), e.g. to refresh views.
   std::function<void(std::size_t stored)> on_stored;
   // Called when what peers hold that this replica lacks (Expected()) may have changed: a peer's
@@ -165,7 +166,7 @@ class Syncer {
     std::uint64_t credit_out = 0;  // bytes of catch-up we may still send
     std::uint64_t credit_in = 0;   // bytes of catch-up the peer may still send us
     bool streaming = false;
-    storage::EventCursor cursor;
+    CatchUpCursor cursor;
     std::set<MemberKey> lazy;  // authors the peer asked us not to push (it gets them elsewhere)
     bool lazy_all = false;     // the peer asked us to push nothing
     // The link carries only notes, both ways: either side sent Prune{} and neither grafted since.
@@ -243,7 +244,7 @@ class Syncer {
   void Push(std::optional<PeerId> from, ByteView event, const MemberKey& author, std::uint64_t seq,
             const EventId& id);
 
-  storage::Replica& replica_;
+  EventStore& store_;
   Options opt_;
   storage::VersionVector local_;
   // Sequence numbers held beyond a gap, per author: they join the run when the gap fills.

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "node/sync/replica_store.h"
+#include "storage/replica.h"
 #include "tests/testutil/circle.h"
 
 namespace polder::sync {
@@ -55,6 +57,7 @@ class SyncerTest : public ::testing::Test {
  protected:
   struct Node {
     std::unique_ptr<storage::Replica> replica;
+    std::unique_ptr<ReplicaStore> store;
     std::unique_ptr<Syncer> syncer;
     int member = 0;  // index in the circle
   };
@@ -97,7 +100,8 @@ class SyncerTest : public ::testing::Test {
       o.clock = [this] { return clock_; };
       o.identity = &c_.key(node.member);
       o.listen_addresses = {"127.0.0.1:" + std::to_string(7800 + i)};
-      node.syncer = std::make_unique<Syncer>(*node.replica, o);
+      node.store = std::make_unique<ReplicaStore>(*node.replica);
+      node.syncer = std::make_unique<Syncer>(*node.store, o);
       ASSERT_TRUE(node.syncer->Load().has_value());
       nodes_.push_back(std::move(node));
     }
