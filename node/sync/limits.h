@@ -8,7 +8,7 @@
 
 namespace polder::sync {
 
-// --- Catch-up ---
+// --- Catch-up (catch_up.cc) ---
 
 // A catch-up batch holds at most this many events or bytes: one page read from the store, one
 // message, and at the receiver part of one transaction. Large enough that the per-message and
@@ -22,7 +22,7 @@ inline constexpr std::uint64_t kInitialCreditBytes = 4 << 20;
 // unbounded catch-up for it.
 inline constexpr std::uint64_t kMaxHelloCreditBytes = 64ull << 20;
 
-// --- Inbound pipeline ---
+// --- Inbound pipeline (pipeline.cc) ---
 
 // A group verified and committed together holds whole received batches up to about this many
 // bytes, so that with the default credit one group commits while the next is verified and a
@@ -35,7 +35,7 @@ inline constexpr std::size_t kOffloadMinEvents = 64;
 // size of one import transaction, far above an honest page (kBatchEvents).
 inline constexpr std::size_t kMaxBatchEventsIn = 20000;
 
-// --- Push tree ---
+// --- Push tree (push_tree.cc) ---
 
 // Eager pushes to a peer are dropped (and counted) while its send queue holds more than this: a
 // slow reader must not make us buffer without bound; anti-entropy repairs what was dropped. The
@@ -56,7 +56,7 @@ inline constexpr std::size_t kMaxLazyAuthorsPerPeer = 100000;
 // batch, kBatchBytes, in all): the rest comes by anti-entropy.
 inline constexpr std::size_t kWantEventsPerAuthor = 1000;
 
-// --- Announcements ---
+// --- Announcements (announce.cc) ---
 
 // At most this many announcements are accepted in one PeerList.
 inline constexpr std::size_t kMaxAnnouncementsPerList = 1000;
@@ -70,7 +70,7 @@ inline constexpr std::size_t kMaxAddressesPerAnnouncement = 8;
 inline constexpr std::size_t kMaxAddressBytes = 255;
 inline constexpr std::size_t kMaxAnnouncementBytes = 4096;
 
-// --- Anti-entropy ---
+// --- Anti-entropy (syncer.cc) ---
 
 // Anti-entropy exchanges vectors only when two Hello exchanges with a peer in a row find the
 // digests different: the prober checks again this long after the first, by which time a
