@@ -151,6 +151,7 @@ int main(int argc, char** argv) {
   for (Side* s : {&src, &dst}) {
     sync::Syncer::Options o;
     o.now_ms = now;
+    o.clock = Clock::now;
     s->store = std::make_unique<sync::ReplicaStore>(*s->replica);
     s->syncer = std::make_unique<sync::Syncer>(*s->store, o);
     s->syncer->set_schedule_flush([s] { asio::post(s->io, [s] { s->syncer->Flush(); }); });

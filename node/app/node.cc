@@ -24,6 +24,17 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
+// The syncer of a running node: on the system's clocks, with a random seed for its choices.
+sync::Syncer::Options SyncerOptions(Session& session, std::uint64_t credit_bytes) {
+  sync::Syncer::Options o;
+  o.now_ms = NowMs;
+  o.identity = &session.key();
+  o.initial_credit = credit_bytes;
+  o.clock = Clock::now;
+  o.seed = std::random_device{}();
+  return o;
+}
+
 }  // namespace
 
 Result<asio::ip::tcp::endpoint> ParseEndpoint(const std::string& address) {
@@ -94,8 +105,7 @@ Node::Node(asio::io_context& io, Session& session, NodeConfig config,
       network_key_(network_key),
       acceptor_(io),
       store_(session.replica()),
-      syncer_(store_,
-              sync::Syncer::Options{NowMs, &session.key(), {}, config_.sync_credit, {}, {}, {}}),
+      syncer_(store_, SyncerOptions(session, config_.sync_credit)),
       rng_(std::random_device{}()) {}
 
 Node::~Node() = default;

@@ -28,7 +28,12 @@ Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& sa) {
 }
 
 Announcer::Announcer(EventStore& store, Peers& peers, Options options, const Hook& on_announced)
-    : store_(store), peers_(peers), opt_(std::move(options)), on_announced_(on_announced) {}
+    : store_(store), peers_(peers), opt_(std::move(options)), on_announced_(on_announced) {
+  // Both halves of the 64-bit seed count.
+  std::seed_seq seq{static_cast<std::uint32_t>(opt_.seed),
+                    static_cast<std::uint32_t>(opt_.seed >> 32)};
+  rng_.seed(seq);
+}
 
 void Announcer::set_listen_addresses(std::vector<std::string> addresses) {
   if (addresses == opt_.listen_addresses) return;

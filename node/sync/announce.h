@@ -33,6 +33,7 @@ class Announcer {
     const crypto::SigningKey* identity = nullptr;  // unset: nothing of our own to announce
     std::vector<std::string> listen_addresses;
     std::function<std::int64_t()> now_ms;  // the announcement's timestamp; unset: 0
+    std::uint64_t seed = 0;                // for the greeting's sample of the peer table
   };
   using Hook = std::function<void(const PeerRecord&)>;
   // `on_announced` is called for each announcement stored (it may be set after construction).
@@ -53,8 +54,8 @@ class Announcer {
   Peers& peers_;
   Options opt_;
   const Hook& on_announced_;
-  Bytes own_;                                 // empty until first needed
-  std::mt19937 rng_{std::random_device{}()};  // samples the peer table for greetings
+  Bytes own_;  // empty until first needed
+  std::mt19937 rng_;
 };
 
 }  // namespace polder::sync

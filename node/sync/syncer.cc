@@ -18,10 +18,10 @@ Syncer::Syncer(EventStore& store, Options options)
       clock_(std::move(options.clock)),
       catch_up_(store_, peers_, holdings_, stats_, options.initial_credit),
       push_(store_, peers_, holdings_, stats_, [this] { return Now(); }),
-      announcer_(
-          store_, peers_,
-          Announcer::Options{options.identity, std::move(options.listen_addresses), options.now_ms},
-          on_peer_announced),
+      announcer_(store_, peers_,
+                 Announcer::Options{options.identity, std::move(options.listen_addresses),
+                                    options.now_ms, options.seed},
+                 on_peer_announced),
       pipeline_(store_, peers_, holdings_, catch_up_, push_, stats_, std::move(options.now_ms),
                 Pipeline::Hooks{on_event_stored, on_stored, on_progress}) {
   pipeline_.set_schedule_flush(std::move(options.schedule_flush));
@@ -29,7 +29,7 @@ Syncer::Syncer(EventStore& store, Options options)
 }
 
 std::chrono::steady_clock::time_point Syncer::Now() const {
-  return clock_ ? clock_() : std::chrono::steady_clock::now();
+  return clock_ ? clock_() : std::chrono::steady_clock::time_point{};
 }
 
 Status Syncer::Load() { return holdings_.Load(store_); }

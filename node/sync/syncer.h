@@ -11,6 +11,9 @@
 // streaming pages), PushTree (eager push, prune/graft, Have/Want), Pipeline (inbox, verify,
 // commit) and Announcer (signed announcements, PeerList).
 //
+// Determinism: everything that varies comes in through Options (clocks, randomness), so syncers
+// given the same options and the same messages send the same messages.
+//
 // Thread-safety: none; the node calls it from one thread (the one that owns the store).
 // Ownership: borrows the store, which must outlive the Syncer.
 #pragma once
@@ -58,8 +61,13 @@ class Syncer {
     // there, on every core, while this thread commits the batch before it (catch-up pipeline).
     // Unset: batches are verified and committed here, one after the other.
     Pipeline::Offload offload;
-    // The clock for kHaveWait and the anti-entropy recheck; unset: std::chrono::steady_clock.
+    // The monotonic clock for kHaveWait and the anti-entropy recheck. Unset: time stands still
+    // (a node passes std::chrono::steady_clock::now).
     std::function<std::chrono::steady_clock::time_point()> clock;
+    // Seeds the choice of the announcements a greeting samples from the peer table: the same
+    // seed, the same choices. Syncers that share a network need different seeds, or their
+    // greetings teach the same few members (a node passes a random seed).
+    std::uint64_t seed = 0;
   };
   Syncer(EventStore& store, Options options);
   // Its parts hold references to each other: it stays where it was made.

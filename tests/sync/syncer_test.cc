@@ -100,6 +100,7 @@ class SyncerTest : public ::testing::Test {
       o.clock = [this] { return clock_; };
       o.identity = &c_.key(node.member);
       o.listen_addresses = {"127.0.0.1:" + std::to_string(7800 + i)};
+      o.seed = seed_ + static_cast<std::uint64_t>(i);  // each its own: samples differ by node
       node.store = std::make_unique<ReplicaStore>(*node.replica);
       node.syncer = std::make_unique<Syncer>(*node.store, o);
       ASSERT_TRUE(node.syncer->Load().has_value());
@@ -191,6 +192,7 @@ class SyncerTest : public ::testing::Test {
   std::vector<Pipe> pipes_;
   std::chrono::steady_clock::time_point clock_{std::chrono::hours(1)};
   std::int64_t later_ms_ = 0;  // added to the wall clock
+  std::uint64_t seed_ = 12;    // node i's syncer draws from seed_ + i
 };
 
 TEST_F(SyncerTest, CountsBytesSentByMessageType) {
