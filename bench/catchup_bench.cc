@@ -22,6 +22,7 @@
 
 #include "crypto/identity.h"
 #include "node/net/session.h"
+#include "node/sync/replica_store.h"
 #include "node/sync/syncer.h"
 #include "storage/replica.h"
 #include "tests/testutil/circle.h"
@@ -52,6 +53,7 @@ class Link : public sync::Link {
 struct Side {
   asio::io_context io;
   std::unique_ptr<storage::Replica> replica;
+  std::unique_ptr<sync::ReplicaStore> store;
   std::unique_ptr<sync::Syncer> syncer;
   std::shared_ptr<net::Session> session;
   sync::PeerId peer = 0;
@@ -149,7 +151,9 @@ int main(int argc, char** argv) {
   for (Side* s : {&src, &dst}) {
     sync::Syncer::Options o;
     o.now_ms = now;
-    s->syncer = std::make_unique<sync::Syncer>(*s->replica, o);
+    o.clock = Clock::now;
+    s->store = std::make_unique<sync::ReplicaStore>(*s->replica);
+    s->syncer = std::make_unique<sync::Syncer>(*s->store, o);
     s->syncer->set_schedule_flush([s] { asio::post(s->io, [s] { s->syncer->Flush(); }); });
     if (!std::getenv("POLDER_BENCH_NO_PIPELINE")) {
       s->syncer->set_offload([s](std::function<void()> work, std::function<void()> then) {

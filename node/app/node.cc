@@ -24,6 +24,17 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
+// The syncer of a running node: on the system's clocks, with a random seed for its choices.
+sync::Syncer::Options SyncerOptions(Session& session, std::uint64_t credit_bytes) {
+  sync::Syncer::Options o;
+  o.now_ms = NowMs;
+  o.identity = &session.key();
+  o.initial_credit = credit_bytes;
+  o.clock = Clock::now;
+  o.seed = std::random_device{}();
+  return o;
+}
+
 }  // namespace
 
 Result<asio::ip::tcp::endpoint> ParseEndpoint(const std::string& address) {
@@ -93,8 +104,8 @@ Node::Node(asio::io_context& io, Session& session, NodeConfig config,
       config_(std::move(config)),
       network_key_(network_key),
       acceptor_(io),
-      syncer_(session.replica(),
-              sync::Syncer::Options{NowMs, &session.key(), {}, config_.sync_credit, {}, {}, {}}),
+      store_(session.replica()),
+      syncer_(store_, SyncerOptions(session, config_.sync_credit)),
       rng_(std::random_device{}()) {}
 
 Node::~Node() = default;
@@ -149,7 +160,7 @@ Status Node::Start() {
       asio::post(io, std::move(then));
     });
   });
-  syncer_.on_peer_announced = [this](const storage::StoredPeer& p) {
+  syncer_.on_peer_announced = [this](const sync::PeerRecord& p) {
     std::size_t start = 0;
     while (start < p.addresses.size()) {
       auto nl = p.addresses.find('\n', start);
@@ -173,7 +184,7 @@ Status Node::Start() {
     }
   }
   for (const auto& a : config_.bootstrap) AddAddress(a);
-  if (auto peers = session_.replica().Peers()) {
+  if (auto peers = store_.Peers()) {
     for (const auto& p : *peers) syncer_.on_peer_announced(p);
   }
   spdlog::info("node {} listening on {}:{}", crypto::Fingerprint(session_.key().public_key()),

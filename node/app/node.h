@@ -25,6 +25,7 @@
 #include "node/app/session.h"
 #include "node/net/session.h"
 #include "node/sync/progress.h"
+#include "node/sync/replica_store.h"
 #include "node/sync/syncer.h"
 #include "polder/v1/api.pb.h"
 
@@ -42,7 +43,7 @@ struct NodeConfig {
   std::chrono::milliseconds backoff_max{60000};
   std::chrono::milliseconds connect_timeout{5000};
   net::SessionConfig session;
-  std::uint64_t sync_credit = sync::kInitialCredit;  // catch-up bytes in flight from each peer
+  std::uint64_t sync_credit = sync::kInitialCreditBytes;  // catch-up bytes in flight from each peer
   // Seals (docs/protocol.md §15): once a round's deadline is this far past, and the node is not
   // catching up, it seals the round unless a majority has already sealed it.
   bool auto_seal = true;
@@ -118,6 +119,7 @@ class Node {
   NodeConfig config_;
   std::array<std::uint8_t, 32> network_key_;
   asio::ip::tcp::acceptor acceptor_;
+  sync::ReplicaStore store_;  // the syncer's view of the replica
   sync::Syncer syncer_;
   sync::ProgressMeter progress_;
   void ObserveProgress();

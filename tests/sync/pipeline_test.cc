@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "node/sync/replica_store.h"
 #include "node/sync/syncer.h"
 #include "storage/replica.h"
 #include "tests/testutil/circle.h"
@@ -46,8 +47,10 @@ class Pair {
     EXPECT_TRUE(dst_r_->SetCircle(c_.circle()));
     EXPECT_TRUE(src_r_->Ingest(c_.events(), storage::IngestOptions(c_.now() + 1000)));
     auto now = [this] { return c_.now() + 1000; };
-    src = std::make_unique<Syncer>(*src_r_, Syncer::Options{now, nullptr, {}, credit, {}, {}, {}});
-    dst = std::make_unique<Syncer>(*dst_r_, Syncer::Options{now, nullptr, {}, credit, {}, {}, {}});
+    src_s_ = std::make_unique<ReplicaStore>(*src_r_);
+    dst_s_ = std::make_unique<ReplicaStore>(*dst_r_);
+    src = std::make_unique<Syncer>(*src_s_, Syncer::Options{now, nullptr, {}, credit, {}, {}, {}});
+    dst = std::make_unique<Syncer>(*dst_s_, Syncer::Options{now, nullptr, {}, credit, {}, {}, {}});
     // The receiver commits only when the test says so (a slow disk, or a busy thread).
     dst->set_schedule_flush([this] { flush_asked = true; });
     EXPECT_TRUE(src->Load());
@@ -58,6 +61,8 @@ class Pair {
   ~Pair() {
     src.reset();
     dst.reset();
+    src_s_.reset();
+    dst_s_.reset();
     src_r_.reset();
     dst_r_.reset();
     std::filesystem::remove_all(dir_);
@@ -101,6 +106,7 @@ class Pair {
   testutil::TestCircle c_;
   std::filesystem::path dir_;
   std::unique_ptr<storage::Replica> src_r_, dst_r_;
+  std::unique_ptr<ReplicaStore> src_s_, dst_s_;  // the syncers' views of the replicas
 };
 
 // Before credit counted the same bytes on both sides, the source counted its pages' event bytes

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "node/sync/replica_store.h"
+#include "storage/replica.h"
 #include "tests/testutil/circle.h"
 
 namespace polder::sync {
@@ -55,6 +57,7 @@ class SyncerTest : public ::testing::Test {
  protected:
   struct Node {
     std::unique_ptr<storage::Replica> replica;
+    std::unique_ptr<ReplicaStore> store;
     std::unique_ptr<Syncer> syncer;
     int member = 0;  // index in the circle
   };
@@ -97,7 +100,9 @@ class SyncerTest : public ::testing::Test {
       o.clock = [this] { return clock_; };
       o.identity = &c_.key(node.member);
       o.listen_addresses = {"127.0.0.1:" + std::to_string(7800 + i)};
-      node.syncer = std::make_unique<Syncer>(*node.replica, o);
+      o.seed = seed_ + static_cast<std::uint64_t>(i);  // each its own: samples differ by node
+      node.store = std::make_unique<ReplicaStore>(*node.replica);
+      node.syncer = std::make_unique<Syncer>(*node.store, o);
       ASSERT_TRUE(node.syncer->Load().has_value());
       nodes_.push_back(std::move(node));
     }
@@ -187,6 +192,7 @@ class SyncerTest : public ::testing::Test {
   std::vector<Pipe> pipes_;
   std::chrono::steady_clock::time_point clock_{std::chrono::hours(1)};
   std::int64_t later_ms_ = 0;  // added to the wall clock
+  std::uint64_t seed_ = 12;    // node i's syncer draws from seed_ + i
 };
 
 TEST_F(SyncerTest, CountsBytesSentByMessageType) {
@@ -312,11 +318,11 @@ TEST_F(SyncerTest, HaveNotesAboutUnknownAuthorsDoNotGrowWhatIsTrackedWithoutBoun
   const std::size_t before = S(0).known_authors(b);
   ASSERT_GT(before, 0u);
   // Node 1 (a member, so past every session check) notes events of authors nobody holds,
-  // in messages each within kMaxNotes.
+  // in messages each within kMaxNotesPerMessage.
   std::uint32_t next = 0;
   for (int round = 0; round < 4; ++round) {
     v1::SyncMessage m;
-    for (std::size_t i = 0; i < kMaxNotes; ++i, ++next) {
+    for (std::size_t i = 0; i < kMaxNotesPerMessage; ++i, ++next) {
       std::string key(32, '\x7f');
       std::memcpy(key.data(), &next, sizeof next);
       auto* n = m.mutable_have()->add_notes();
@@ -326,15 +332,15 @@ TEST_F(SyncerTest, HaveNotesAboutUnknownAuthorsDoNotGrowWhatIsTrackedWithoutBoun
     Receive(0, ab ^ 1, m);
   }
   EXPECT_FALSE(pipes_[ab].wire->closed);
-  EXPECT_LE(S(0).known_authors(b), before + kMaxNotes);
-  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotes);
+  EXPECT_LE(S(0).known_authors(b), before + kMaxNotesPerMessage);
+  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotesPerMessage);
   // Notes about authors we hold still count.
   v1::SyncMessage m;
   auto* n = m.mutable_have()->add_notes();
   n->set_author(Key(0).str());
   n->set_seq(1);
   Receive(0, ab ^ 1, m);
-  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotes);
+  EXPECT_EQ(S(0).stats().notes_ignored, 3 * kMaxNotesPerMessage);
   EXPECT_FALSE(pipes_[ab].wire->closed);
 }
 
