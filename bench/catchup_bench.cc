@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
   source.join();
   const double raw_after = RawVerifyRate(c.events(), 1);
   const double all_after = RawVerifyRate(c.events(), cores);
-  const auto counts = *dst.replica->Counts();
+  const auto counts = *dst.replica->events().Counts();
   const bool same = *dst.replica->StateDigest() == *src.replica->StateDigest();
   std::filesystem::remove_all(dir);
   const double raw = (raw_before + raw_after) / 2;

@@ -15,6 +15,7 @@
 #include "crypto/identity.h"
 #include "storage/limits.h"
 #include "storage/replica.h"
+#include "storage/rulebook/decode.h"
 #include "tests/testutil/circle.h"
 
 namespace polder {
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
   const auto d0 = Clock::now();
   std::size_t decoded = 0;
   for (std::size_t i = 0; i < events.size() && !ingest_only; ++i) {
-    decoded += storage::Decode(events[i], c.now() + 1000).has_value();
+    decoded += rulebook::Decode(events[i], c.now() + 1000).has_value();
   }
   const double decode_rate = static_cast<double>(decoded) / Seconds(d0, Clock::now());
 

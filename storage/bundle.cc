@@ -8,6 +8,7 @@
 
 #include "crypto/hash.h"
 #include "storage/limits.h"
+#include "storage/rulebook/limits.h"
 
 namespace polder::storage {
 namespace {
@@ -83,7 +84,8 @@ Result<BundleWriter> BundleWriter::Create(const std::filesystem::path& path, con
 }
 
 Status BundleWriter::Add(ByteView event) {
-  if (event.size() > kMaxEventBytes) return Fail(Errc::kLimit, "event too large for a bundle");
+  if (event.size() > rulebook::kMaxEventBytes)
+    return Fail(Errc::kLimit, "event too large for a bundle");
   std::uint8_t len[4] = {
       static_cast<std::uint8_t>(event.size() >> 24), static_cast<std::uint8_t>(event.size() >> 16),
       static_cast<std::uint8_t>(event.size() >> 8), static_cast<std::uint8_t>(event.size())};
@@ -152,7 +154,7 @@ Result<BundleInfo> ReadBundle(const std::filesystem::path& path,
   const std::uint64_t body_end = size - kTrailerBytes;
   crypto::Hasher h(crypto::kDomainBundle);
   h.Update(ByteView(header, kHeaderBytes));
-  std::vector<std::uint8_t> buf(kMaxEventBytes);
+  std::vector<std::uint8_t> buf(rulebook::kMaxEventBytes);
   std::uint64_t pos = kHeaderBytes;
   std::uint64_t records = 0;
   while (pos < body_end) {
@@ -161,7 +163,7 @@ Result<BundleInfo> ReadBundle(const std::filesystem::path& path,
       return Fail(Errc::kCorruption, path.string() + " is truncated or damaged (record length)");
     }
     const std::uint32_t len = GetU32(len_bytes);
-    if (len > kMaxEventBytes) {
+    if (len > rulebook::kMaxEventBytes) {
       return Fail(Errc::kCorruption, path.string() + " is damaged: record of " +
                                          std::to_string(len) + " bytes at offset " +
                                          std::to_string(pos));
@@ -199,7 +201,7 @@ Result<BundleInfo> ReadBundle(const std::filesystem::path& path,
     std::uint8_t len_bytes[4];
     if (std::fread(len_bytes, 1, 4, file.f) != 4) return Fail(Errc::kIo, "read error");
     const std::uint32_t len = GetU32(len_bytes);
-    if (len > kMaxEventBytes || std::fread(buf.data(), 1, len, file.f) != len) {
+    if (len > rulebook::kMaxEventBytes || std::fread(buf.data(), 1, len, file.f) != len) {
       return Fail(Errc::kIo, path.string() + " changed while it was being read");
     }
     if (auto s = sink(ByteView(buf.data(), len)); !s) return Unexpected<Error>{s.error()};

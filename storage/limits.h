@@ -5,20 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "storage/rulebook/limits.h"
-
 namespace polder::storage {
 
-// Transitional: the bounds on one event are in storage/rulebook/limits.h.
-using rulebook::kMaxAmountMinor;
-using rulebook::kMaxBodyBytes;
-using rulebook::kMaxDecimals;
-using rulebook::kMaxEventBytes;
-using rulebook::kMaxFutureSkewMs;
-using rulebook::kMaxNameBytes;
-using rulebook::kMaxSealEntries;
-using rulebook::kMaxShortBytes;
-using rulebook::kMaxTextBytes;
 // The pending set: events waiting for their author's admission, the previous event in their
 // author's log (a gap) or a referenced event. A hostile source can only fill this much. When a
 // new waiting event would pass a bound, the oldest pending events of the author who holds the

@@ -10,6 +10,7 @@
 
 #include "crypto/hash.h"
 #include "storage/limits.h"
+#include "storage/rulebook/limits.h"
 
 namespace polder::storage {
 namespace {
@@ -35,7 +36,8 @@ Result<std::vector<Bytes>> OwnLog::ReadAll() {
     const std::uint32_t len = static_cast<std::uint32_t>(p[0]) << 24 |
                               static_cast<std::uint32_t>(p[1]) << 16 |
                               static_cast<std::uint32_t>(p[2]) << 8 | p[3];
-    if (len > kMaxEventBytes || data.size() - pos - 4 < static_cast<std::size_t>(len) + 4) break;
+    if (len > rulebook::kMaxEventBytes || data.size() - pos - 4 < static_cast<std::size_t>(len) + 4)
+      break;
     ByteView event(p + 4, len);
     const auto check = Check(event);
     if (std::memcmp(check.data(), p + 4 + len, 4) != 0) {

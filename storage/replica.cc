@@ -7,6 +7,7 @@
 #include "storage/effects.h"
 #include "storage/gate.h"
 #include "storage/pending_set.h"
+#include "storage/rulebook/sign.h"
 #include "storage/schema.h"
 #include "storage/sql_state.h"
 

@@ -31,12 +31,12 @@
 #include "polder/v1/event.pb.h"
 #include "proto/bytes.h"
 #include "storage/derived_state.h"
-#include "storage/event.h"
 #include "storage/event_log.h"
 #include "storage/ingest.h"
 #include "storage/limits.h"
 #include "storage/peer_table.h"
 #include "storage/rulebook/decode.h"
+#include "storage/rulebook/refusal.h"
 #include "storage/version_vector.h"
 #include "storage/views.h"
 
@@ -100,48 +100,11 @@ class Replica {
   DerivedState& state() { return *state_; }
   Views& views() { return *views_; }
 
-  // Transitional forwards to the parts above (removed once callers use the parts).
-  Result<ReplicaCounts> Counts() { return events_->Counts(); }
-  Result<OwnLogState> OwnLog(const MemberKey& author) { return state_->OwnLog(author); }
-  Status ForEachEvent(const std::function<Status(ByteView)>& sink) {
-    return events_->ForEachEvent(sink);
-  }
-  Status ForEachBody(const std::function<Status(const EventId&, ByteView body)>& sink) {
-    return events_->ForEachBody(sink);
-  }
-  Result<VersionVector> Vector(BeyondGap* beyond = nullptr) { return events_->Vector(beyond); }
-  Result<AuthorHead> VectorOf(const MemberKey& author,
-                              std::map<std::uint64_t, EventId>* beyond = nullptr) {
-    return events_->VectorOf(author, beyond);
-  }
-  Result<EventPage> ReadEvents(const EventCursor& cursor, std::size_t max_events,
-                               std::size_t max_bytes,
-                               const std::function<bool(const MemberKey&, std::uint64_t)>& skip) {
-    return events_->Read(cursor, max_events, max_bytes, skip);
-  }
-  Result<std::vector<Bytes>> ForkProof(const MemberKey& author) {
-    return events_->ForkProof(author);
-  }
-  Result<std::vector<Bytes>> EventsOf(const MemberKey& author, std::uint64_t from_seq,
-                                      std::size_t max) {
-    return events_->EventsOf(author, from_seq, max);
-  }
-  Result<std::optional<Bytes>> EventBytes(const EventId& id) { return events_->EventBytes(id); }
-  Result<std::vector<std::int64_t>> DeadlinesToSeal(const MemberKey& member, std::int64_t up_to_ms,
-                                                    std::size_t max) {
-    return state_->DeadlinesToSeal(member, up_to_ms, max);
-  }
-  Status PutPeer(const StoredPeer& peer) { return peers_->Put(peer); }
-  Result<std::vector<StoredPeer>> Peers() { return peers_->All(); }
-  bool IsMember(const MemberKey& key) { return state_->IsMember(key); }
-  Result<v1::Charter> Charter() { return state_->Charter(); }
+  // Transitional forwards to the views (removed once callers use them).
   Result<v1::MemberList> Members() { return views_->Members(); }
   Result<v1::ProposalList> Proposals() { return views_->Proposals(); }
   Result<v1::ProposalDetail> ShowProposal(const EventId& id) { return views_->ShowProposal(id); }
   Result<v1::FlagView> ShowFlag(const EventId& id) { return views_->ShowFlag(id); }
-  Result<EventId> ResolvePrefix(std::string_view hex_prefix, std::string_view kind) {
-    return state_->ResolvePrefix(hex_prefix, kind);
-  }
   std::string FormatAmount(std::int64_t minor) { return views_->FormatAmount(minor); }
   std::string MemberLabel(const MemberKey& key) { return views_->MemberLabel(key); }
 

@@ -6,7 +6,7 @@ namespace polder::app {
 
 Result<decide::CircleState> LoadCircleState(storage::Replica& replica) {
   std::vector<decide::FoldEvent> events;
-  Status s = replica.ForEachBody([&](const EventId& id, ByteView body) -> Status {
+  Status s = replica.events().ForEachBody([&](const EventId& id, ByteView body) -> Status {
     decide::FoldEvent e;
     e.id = id;
     if (!e.body.ParseFromArray(body.data(), static_cast<int>(body.size()))) {

@@ -16,6 +16,7 @@
 #include "node/app/circle_state.h"
 #include "node/decide/tally.h"
 #include "storage/limits.h"
+#include "storage/rulebook/limits.h"
 
 namespace polder::app {
 namespace {
@@ -120,7 +121,7 @@ net::TransportConfig Node::TransportFor(bool initiator) {
     // A node that has not yet received its circle's events (just joined) trusts the network
     // key alone; once it holds the member list it checks every peer against it.
     auto& r = session_.replica();
-    return r.IsMember(k) || !r.Charter();
+    return r.state().IsMember(k) || !r.state().Charter();
   };
   return t;
 }
@@ -445,7 +446,7 @@ Result<int> Node::SealDue(std::int64_t now_ms) {
   if (syncer_.Expected() > 0) return 0;  // catching up: what we hold is not what we will hold
   auto& replica = session_.replica();
   const MemberKey me = session_.key().public_key();
-  auto due = replica.DeadlinesToSeal(me, now_ms - config_.seal_grace.count(), 64);
+  auto due = replica.state().DeadlinesToSeal(me, now_ms - config_.seal_grace.count(), 64);
   if (!due) return MakeUnexpected(due.error());
   std::vector<std::int64_t> todo;
   for (auto d : *due) {
@@ -463,11 +464,11 @@ Result<int> Node::SealDue(std::int64_t now_ms) {
     auto round = std::find_if(tally.rounds.begin(), tally.rounds.end(),
                               [d](const auto& r) { return r.deadline_ms == d; });
     if (round != tally.rounds.end() && round->seals.sealed) continue;
-    auto vector = replica.Vector();
+    auto vector = replica.events().Vector();
     if (!vector) return MakeUnexpected(vector.error());
-    if (vector->heads.size() > storage::kMaxSealEntries) {
+    if (vector->heads.size() > rulebook::kMaxSealEntries) {
       spdlog::warn("cannot seal the round of {}: {} authors, a seal lists at most {}", d,
-                   vector->heads.size(), storage::kMaxSealEntries);
+                   vector->heads.size(), rulebook::kMaxSealEntries);
       continue;
     }
     auto a = Author([&](v1::EventBody& b) {
@@ -490,7 +491,7 @@ Result<int> Node::SealDue(std::int64_t now_ms) {
 Result<Session::Authored> Node::Author(const std::function<void(v1::EventBody&)>& fill) {
   auto a = session_.Author(fill);
   if (!a) return a;
-  auto bytes = session_.replica().EventBytes(a->id);
+  auto bytes = session_.replica().events().EventBytes(a->id);
   if (bytes && *bytes) {
     Trace(a->id, (*bytes)->size());
     syncer_.OnLocalEvent(**bytes, session_.key().public_key(), a->seq);

@@ -6,6 +6,9 @@
 #include "crypto/key_file.h"
 #include "crypto/member_id.h"
 #include "node/app/api.h"
+#include "storage/rulebook/kind.h"
+#include "storage/rulebook/refusal.h"
+#include "storage/rulebook/sign.h"
 
 namespace polder::app {
 
@@ -72,7 +75,7 @@ Status Session::ReplayOwnLog() {
   std::optional<CircleId> circle;
   own_log_max_seq_ = MaxSeq(*events, &circle);
   if (events->empty()) return {};
-  auto own = replica_->OwnLog(key_->public_key());
+  auto own = replica_->state().OwnLog(key_->public_key());
   if (!own) return Unexpected<Error>{own.error()};
   // Most runs find nothing to do: the replica already holds everything the own log holds.
   if (own->head_seq >= own_log_max_seq_) return {};
@@ -110,7 +113,7 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
     return a;
   }
   const auto circle = replica_->circle();
-  auto own = replica_->OwnLog(key_->public_key());
+  auto own = replica_->state().OwnLog(key_->public_key());
   if (!own) return Unexpected<Error>{own.error()};
   if (own->forked) {
     return Fail(Errc::kRefused,
@@ -149,14 +152,15 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
         Errc::kInvalidArgument,
         "this replica belongs to no circle yet: run `polder circle create` or import a bundle");
   }
-  if (body.payload_case() != v1::EventBody::kCharter && !replica_->IsMember(key_->public_key())) {
+  if (body.payload_case() != v1::EventBody::kCharter &&
+      !replica_->state().IsMember(key_->public_key())) {
     return Fail(Errc::kRefused,
                 "you are not a member of this circle yet: ask a member to run "
                 "`polder admit " +
                     crypto::FormatMemberId(key_->public_key()) + "` and import their export");
   }
   EventId id;
-  const Bytes bytes = storage::Sign(*key_, body, &id);
+  const Bytes bytes = rulebook::Sign(*key_, body, &id);
   storage::IngestOptions opt{now};
   if (founding) opt.adopt_circle = CircleId::FromBytes(AsBytes(body.circle_id()));
   auto r = replica_->IngestAuthored(bytes, opt, [&]() -> Status { return own_log_.Append(bytes); });
@@ -164,12 +168,12 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
   if (r->outcome != storage::Outcome::kApplied) {
     if (r->refusal) {
       return Fail(Errc::kRefused,
-                  std::string(storage::ToString(r->refusal->code)) + ": " + r->refusal->message);
+                  std::string(rulebook::ToString(r->refusal->code)) + ": " + r->refusal->message);
     }
     return Fail(Errc::kRefused, std::string("event not applied (") + storage::ToString(r->outcome) +
                                     (r->waiting_for.empty() ? "" : ": " + r->waiting_for) + ")");
   }
-  return Authored{id, body.seq(), storage::KindName(body.payload_case())};
+  return Authored{id, body.seq(), rulebook::KindName(body.payload_case())};
 }
 
 std::vector<std::string> Session::Warnings() {
@@ -178,7 +182,7 @@ std::vector<std::string> Session::Warnings() {
     out.push_back("no identity in this home (run `polder init`)");
     return out;
   }
-  auto own = replica_->OwnLog(key_->public_key());
+  auto own = replica_->state().OwnLog(key_->public_key());
   if (own && own->forked)
     out.push_back("your own log is FORKED: two different events share a sequence number");
   if (own && own->max_seen_seq > own->head_seq) {
@@ -194,7 +198,7 @@ std::vector<std::string> Session::Warnings() {
                   " but the replica only " + std::to_string(own->head_seq) +
                   "; run any writing command to restore them");
   }
-  if (replica_->circle() && !replica_->IsMember(key_->public_key())) {
+  if (replica_->circle() && !replica_->state().IsMember(key_->public_key())) {
     out.push_back("you are not a member of this circle yet");
   }
   return out;

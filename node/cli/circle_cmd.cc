@@ -18,8 +18,9 @@
 #include "node/cli/rule_options.h"
 #include "polder/v1/api.pb.h"
 #include "proto/money.h"
-#include "storage/event.h"
 #include "storage/limits.h"
+#include "storage/rulebook/limits.h"
+#include "storage/rulebook/sign.h"
 
 namespace polder::cli {
 namespace {
@@ -38,7 +39,7 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   if (s.replica().circle()) {
     Usage("this replica already belongs to a circle; use another --home for another circle");
   }
-  if (a.decimals > storage::kMaxDecimals) Usage("--decimals must be 0 to 6");
+  if (a.decimals > rulebook::kMaxDecimals) Usage("--decimals must be 0 to 6");
   const auto me = Must(app::ReadProfile(s.home()));
   v1::Charter c;
   c.set_name(a.name);
@@ -63,7 +64,7 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   std::string salt(16, '\0');
   crypto::RandomBytes(std::span(reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()));
   c.set_salt(salt);
-  const CircleId circle = storage::CircleIdFor(s.key().public_key(), AsBytes(salt));
+  const CircleId circle = rulebook::CircleIdFor(s.key().public_key(), AsBytes(salt));
   auto authored = Must(s.Author([&](v1::EventBody& b) {
     b.set_circle_id(circle.str());
     *b.mutable_charter() = c;

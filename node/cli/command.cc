@@ -53,7 +53,7 @@ void PrintReceipt(const Globals& g, app::Session& s, const app::Session::Authore
 }
 
 EventId ResolveId(app::Session& s, const std::string& prefix, const char* kind) {
-  return Must(GivenId(s.replica().ResolvePrefix(prefix, kind)));
+  return Must(GivenId(s.replica().state().ResolvePrefix(prefix, kind)));
 }
 
 std::string Short(const std::string& hex) { return hex.substr(0, 12); }

@@ -13,6 +13,7 @@
 #include "polder/v1/api.pb.h"
 #include "storage/bundle.h"
 #include "storage/limits.h"
+#include "storage/rulebook/refusal.h"
 
 namespace polder::cli {
 namespace {
@@ -25,7 +26,7 @@ int CmdExport(const Globals& g, const std::string& file, bool force) {
   if (!circle) Usage("this replica belongs to no circle; nothing to export");
   auto w = Must(storage::BundleWriter::Create(file, *circle, force));
   std::uint64_t n = 0;
-  Must(s.replica().ForEachEvent([&](ByteView ev) -> Status {
+  Must(s.replica().events().ForEachEvent([&](ByteView ev) -> Status {
     ++n;
     return w.Add(ev);
   }));
@@ -69,7 +70,7 @@ int CmdImport(const Globals& g, const std::string& file) {
           if (rep.refusals_size() < 100) {
             auto* x = rep.add_refusals();
             x->set_event_id(res.id.hex());
-            x->set_code(std::string("void:") + storage::ToString(res.refusal->code));
+            x->set_code(std::string("void:") + rulebook::ToString(res.refusal->code));
             x->set_message("kept in its author's log without effect: " + res.refusal->message);
           }
           break;
@@ -79,7 +80,7 @@ int CmdImport(const Globals& g, const std::string& file) {
           if (rep.refusals_size() < 100) {
             auto* x = rep.add_refusals();
             x->set_event_id(res.id.zero() ? "" : res.id.hex());
-            x->set_code(storage::ToString(res.refusal->code));
+            x->set_code(rulebook::ToString(res.refusal->code));
             x->set_message(res.refusal->message);
           }
           break;

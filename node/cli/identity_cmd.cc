@@ -10,6 +10,7 @@
 #include "node/cli/output.h"
 #include "polder/v1/api.pb.h"
 #include "storage/limits.h"
+#include "storage/rulebook/limits.h"
 
 namespace polder::cli {
 namespace {
@@ -31,10 +32,11 @@ int CmdInit(const Globals& g, const InitArgs& a) {
   me.set_organisation(a.org);
   me.set_role(a.role);
   me.set_formal_leader(a.leader);
-  if (a.name.empty() || a.name.size() > storage::kMaxNameBytes) {
+  if (a.name.empty() || a.name.size() > rulebook::kMaxNameBytes) {
     Usage("--name must be 1 to 120 bytes");
   }
-  if (a.org.empty() || a.org.size() > storage::kMaxNameBytes) Usage("--org must be 1 to 120 bytes");
+  if (a.org.empty() || a.org.size() > rulebook::kMaxNameBytes)
+    Usage("--org must be 1 to 120 bytes");
   Must(home.Create());
   auto lock = Must(app::HomeLock::Acquire(home, std::chrono::seconds(10)));
   const auto key = crypto::SigningKey::Generate();

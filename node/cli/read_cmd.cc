@@ -103,7 +103,7 @@ int CmdStatus(const Globals& g) {
   v1::StatusView v;
   v.set_replica(s.home().replica_file().string());
   if (auto c = r.circle()) v.set_circle_id(c->hex());
-  if (auto ch = r.Charter()) {
+  if (auto ch = r.state().Charter()) {
     v.set_circle_name(ch->name());
     v.set_purpose(ch->purpose());
     v.set_pool(r.FormatAmount(ch->pool_minor()));
@@ -114,14 +114,14 @@ int CmdStatus(const Globals& g) {
     if (m.forked()) v.add_forked_members(m.name() + " (" + m.fingerprint() + ")");
   }
   v.set_proposals(static_cast<std::uint32_t>(Must(r.Proposals()).proposals_size()));
-  const auto counts = Must(r.Counts());
+  const auto counts = Must(r.events().Counts());
   v.set_events(counts.applied);
   v.set_pending(counts.pending);
   v.set_forked(counts.forked_authors);
   v.set_digest(Must(r.StateDigest()).hex());
   if (s.has_identity()) {
     v.set_member_id(crypto::FormatMemberId(s.key().public_key()));
-    v.set_own_head_seq(Must(r.OwnLog(s.key().public_key())).head_seq);
+    v.set_own_head_seq(Must(r.state().OwnLog(s.key().public_key())).head_seq);
   }
   for (auto& w : s.Warnings()) v.add_warnings(w);
   if (auto client = app::ApiClient::Find(s.home())) {

@@ -10,8 +10,8 @@
 #include "node/cli/command_groups.h"
 #include "node/cli/output.h"
 #include "node/decide/tally.h"
-#include "storage/event.h"
 #include "storage/replica.h"
+#include "storage/rulebook/decode.h"
 
 namespace polder::cli {
 namespace {
@@ -62,7 +62,7 @@ Result<Tallied> TallyReplica(storage::Replica& replica, std::int64_t as_of_ms) {
 // A proposal named by an id prefix, as `polder show` resolves it. An unknown id is refused
 // input (exit 65), like an ambiguous or malformed one.
 Result<EventId> ResolveProposal(storage::Replica& replica, const std::string& prefix) {
-  return GivenId(replica.ResolvePrefix(prefix, "proposal"));
+  return GivenId(replica.state().ResolvePrefix(prefix, "proposal"));
 }
 
 // ---- The tally table ---------------------------------------------------------------------------
@@ -99,22 +99,22 @@ const Column kColumns[] = {
 
 Result<FoldedReplica> FoldReplica(storage::Replica& replica) {
   for (int attempt = 0; attempt < kMaxFoldAttempts; ++attempt) {
-    auto before = replica.Vector();
+    auto before = replica.events().Vector();
     if (!before) return Unexpected<Error>{before.error()};
     std::vector<Bytes> stored;
-    Status read = replica.ForEachEvent([&](ByteView bytes) -> Status {
+    Status read = replica.events().ForEachEvent([&](ByteView bytes) -> Status {
       stored.emplace_back(bytes.begin(), bytes.end());
       return {};
     });
     if (!read) return Unexpected<Error>{read.error()};
     auto digest = replica.StateDigest();
     if (!digest) return Unexpected<Error>{digest.error()};
-    auto after = replica.Vector();
+    auto after = replica.events().Vector();
     if (!after) return Unexpected<Error>{after.error()};
     if (before->Digest() != after->Digest()) continue;  // events arrived meanwhile: read again
     // Signatures are verified again (on every core): what is counted is what was signed.
-    auto decoded = storage::DecodeBatch(stored, kNoClockLimitMs,
-                                        std::max(1u, std::thread::hardware_concurrency()));
+    auto decoded = rulebook::DecodeBatch(stored, kNoClockLimitMs,
+                                         std::max(1u, std::thread::hardware_concurrency()));
     std::vector<decide::FoldEvent> events;
     events.reserve(decoded.size());
     for (auto& d : decoded) {

@@ -45,7 +45,7 @@ std::int64_t DeadlineOf(const v1::Charter& charter, const std::string& window,
 
 int CmdPropose(const Globals& g, const ProposeArgs& p) {
   Session s = OpenSession(g, true, true);
-  const auto charter = Must(s.replica().Charter());
+  const auto charter = Must(s.replica().state().Charter());
   const Money amount = Must(ParseMoney(p.amount, charter.decimals()));
   auto a = Must(s.Author([&](v1::EventBody& b) {
     auto* pr = b.mutable_proposal();
@@ -71,7 +71,7 @@ struct RuleChangeArgs {
 // adopted in closed rounds), with the options given changed.
 int CmdProposeRules(const Globals& g, const RuleChangeArgs& p) {
   Session s = OpenSession(g, true, true);
-  const auto charter = Must(s.replica().Charter());
+  const auto charter = Must(s.replica().state().Charter());
   const auto folded = Must(FoldReplica(s.replica()));
   const auto now = decide::Tally(folded.state, app::NowMs()).rules_now;
   v1::DecisionRules rules = decide::ToProto(now);
@@ -182,7 +182,7 @@ int CmdDelegate(const Globals& g, const std::string& to, const std::string& topi
   std::optional<MemberKey> key;
   if (!revoke) {
     key = Must(crypto::ParseMemberId(to));
-    if (!s.replica().IsMember(*key)) Usage("that member is not admitted to this circle");
+    if (!s.replica().state().IsMember(*key)) Usage("that member is not admitted to this circle");
   }
   auto a = Must(s.Author([&](v1::EventBody& b) {
     auto* d = b.mutable_delegation();

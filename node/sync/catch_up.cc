@@ -5,6 +5,7 @@
 #include "node/sync/limits.h"
 #include "node/sync/messages.h"
 #include "storage/limits.h"
+#include "storage/rulebook/limits.h"
 
 namespace polder::sync {
 
@@ -76,7 +77,7 @@ void CatchUp::Stream(Peer& p) {
 
 bool CatchUp::Spend(Peer& p, std::uint64_t event_bytes) {
   // A page may pass the credit by the one event that crosses it.
-  if (event_bytes > p.catch_up.credit_in + storage::kMaxEventBytes) return false;
+  if (event_bytes > p.catch_up.credit_in + rulebook::kMaxEventBytes) return false;
   p.catch_up.credit_in -= std::min<std::uint64_t>(p.catch_up.credit_in, event_bytes);
   return true;
 }

@@ -17,7 +17,8 @@
 
 #include "proto/bytes.h"
 #include "proto/result.h"
-#include "storage/event.h"
+#include "storage/rulebook/decode.h"
+#include "storage/rulebook/refusal.h"
 #include "storage/version_vector.h"
 
 namespace polder::sync {
@@ -60,7 +61,7 @@ struct Ingested {
   EventId id{};
   MemberKey author{};  // set once the event decoded
   std::uint64_t seq = 0;
-  std::optional<storage::Refusal> refusal;  // set when refused
+  std::optional<rulebook::Refusal> refusal;  // set when refused
 };
 
 class EventStore {
@@ -93,10 +94,11 @@ class EventStore {
   // The stored event with this id, if any.
   virtual Result<std::optional<Bytes>> EventBytes(const EventId& id) = 0;
 
-  // The stateful half of the ingest gate for events already through storage::Decode (with the
+  // The stateful half of the ingest gate for events already through rulebook::Decode (with the
   // same `now_ms`), in one transaction: one result per event, in order. An error stores nothing.
   virtual Result<std::vector<Ingested>> IngestDecoded(
-      std::vector<Result<storage::DecodedEvent, storage::Refusal>> batch, std::int64_t now_ms) = 0;
+      std::vector<Result<rulebook::DecodedEvent, rulebook::Refusal>> batch,
+      std::int64_t now_ms) = 0;
   // Authors some of whose pending events the store evicted since the last call, with how many
   // (their Vector() entries may have gone down).
   virtual std::map<MemberKey, std::uint64_t> TakeEvicted() = 0;

@@ -7,18 +7,20 @@
 #include <thread>
 
 #include "node/sync/limits.h"
+#include "storage/rulebook/decode.h"
+#include "storage/rulebook/refusal.h"
 
 namespace polder::sync {
 namespace {
 
 // Refusals no honest node would pass on: it stores only events that pass these checks.
-bool Hostile(storage::RefusalCode code) {
+bool Hostile(rulebook::RefusalCode code) {
   switch (code) {
-    case storage::RefusalCode::kTooLarge:
-    case storage::RefusalCode::kMalformed:
-    case storage::RefusalCode::kBadSignature:
-    case storage::RefusalCode::kWrongCircle:
-    case storage::RefusalCode::kBadCharter: return true;
+    case rulebook::RefusalCode::kTooLarge:
+    case rulebook::RefusalCode::kMalformed:
+    case rulebook::RefusalCode::kBadSignature:
+    case rulebook::RefusalCode::kWrongCircle:
+    case rulebook::RefusalCode::kBadCharter: return true;
     default: return false;
   }
 }
@@ -95,7 +97,7 @@ bool Pipeline::Offloadable(const Job& job) const {
 void Pipeline::VerifyHere(Job& job) {
   // The stateless half of the gate (parse, checks, signature, id) on every core; the stateful
   // half (Commit) on this thread, in one transaction.
-  job.decoded = storage::DecodeBatch(job.events, job.now_ms, Cores());
+  job.decoded = rulebook::DecodeBatch(job.events, job.now_ms, Cores());
 }
 
 void Pipeline::VerifyElsewhere(std::shared_ptr<Job> job) {
@@ -103,7 +105,7 @@ void Pipeline::VerifyElsewhere(std::shared_ptr<Job> job) {
   // on receiving and commits the group before it.
   verifying_ = true;
   ++stats_.batches_offloaded;
-  offload_([job] { job->decoded = storage::DecodeBatch(job->events, job->now_ms, Cores()); },
+  offload_([job] { job->decoded = rulebook::DecodeBatch(job->events, job->now_ms, Cores()); },
            [this, job, alive = std::weak_ptr<bool>(alive_)] {
              if (!alive.lock()) return;  // the syncer is gone; the group was never credited
              verifying_ = false;
@@ -150,10 +152,10 @@ void Pipeline::Commit(Job& job) {
     switch (r.outcome) {
       case IngestOutcome::kRefused:
         ++stats_.refused;
-        ++stats_.refused_by_reason[r.refusal ? storage::ToString(r.refusal->code) : "unknown"];
+        ++stats_.refused_by_reason[r.refusal ? rulebook::ToString(r.refusal->code) : "unknown"];
         if (r.refusal && Hostile(r.refusal->code) && !hostile.count(from)) {
           hostile[from] =
-              std::string(storage::ToString(r.refusal->code)) + ": " + r.refusal->message;
+              std::string(rulebook::ToString(r.refusal->code)) + ": " + r.refusal->message;
         }
         continue;
       case IngestOutcome::kDuplicate:

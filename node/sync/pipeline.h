@@ -24,6 +24,8 @@
 #include "node/sync/push_tree.h"
 #include "node/sync/stats.h"
 #include "polder/v1/wire.pb.h"
+#include "storage/rulebook/decode.h"
+#include "storage/rulebook/refusal.h"
 
 namespace polder::sync {
 
@@ -81,7 +83,7 @@ class Pipeline {
     std::vector<Bytes> events;
     std::vector<CreditDue> credits;
     std::int64_t now_ms = 0;
-    std::vector<Result<storage::DecodedEvent, storage::Refusal>> decoded;
+    std::vector<Result<rulebook::DecodedEvent, rulebook::Refusal>> decoded;
   };
   std::shared_ptr<Job> TakeInbox();
   bool Offloadable(const Job& job) const;

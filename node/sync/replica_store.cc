@@ -1,6 +1,8 @@
 #include "node/sync/replica_store.h"
 
 #include "storage/replica.h"
+#include "storage/rulebook/decode.h"
+#include "storage/rulebook/refusal.h"
 
 namespace polder::sync {
 namespace {
@@ -34,24 +36,24 @@ IngestOutcome FromReplica(storage::Outcome o) {
 std::optional<CircleId> ReplicaStore::circle() const { return replica_.circle(); }
 
 Result<std::uint64_t> ReplicaStore::EventCount() {
-  auto c = replica_.Counts();
+  auto c = replica_.events().Counts();
   if (!c) return MakeUnexpected(c.error());
   return c->events;
 }
 
 Result<storage::VersionVector> ReplicaStore::Vector(storage::BeyondGap* beyond) {
-  return replica_.Vector(beyond);
+  return replica_.events().Vector(beyond);
 }
 
 Result<storage::AuthorHead> ReplicaStore::VectorOf(const MemberKey& author,
                                                    std::map<std::uint64_t, EventId>* beyond) {
-  return replica_.VectorOf(author, beyond);
+  return replica_.events().VectorOf(author, beyond);
 }
 
 Result<CatchUpPage> ReplicaStore::ReadEvents(
     const CatchUpCursor& cursor, std::size_t max_events, std::size_t max_bytes,
     const std::function<bool(const MemberKey&, std::uint64_t)>& skip) {
-  auto page = replica_.ReadEvents(ToReplica(cursor), max_events, max_bytes, skip);
+  auto page = replica_.events().Read(ToReplica(cursor), max_events, max_bytes, skip);
   if (!page) return MakeUnexpected(page.error());
   CatchUpPage out;
   out.events = std::move(page->events);
@@ -63,20 +65,20 @@ Result<CatchUpPage> ReplicaStore::ReadEvents(
 }
 
 Result<std::vector<Bytes>> ReplicaStore::ForkProof(const MemberKey& author) {
-  return replica_.ForkProof(author);
+  return replica_.events().ForkProof(author);
 }
 
 Result<std::vector<Bytes>> ReplicaStore::EventsOf(const MemberKey& author, std::uint64_t from_seq,
                                                   std::size_t max) {
-  return replica_.EventsOf(author, from_seq, max);
+  return replica_.events().EventsOf(author, from_seq, max);
 }
 
 Result<std::optional<Bytes>> ReplicaStore::EventBytes(const EventId& id) {
-  return replica_.EventBytes(id);
+  return replica_.events().EventBytes(id);
 }
 
 Result<std::vector<Ingested>> ReplicaStore::IngestDecoded(
-    std::vector<Result<storage::DecodedEvent, storage::Refusal>> batch, std::int64_t now_ms) {
+    std::vector<Result<rulebook::DecodedEvent, rulebook::Refusal>> batch, std::int64_t now_ms) {
   auto results = replica_.IngestDecoded(std::move(batch), storage::IngestOptions(now_ms));
   if (!results) return MakeUnexpected(results.error());
   std::vector<Ingested> out;
@@ -90,7 +92,7 @@ Result<std::vector<Ingested>> ReplicaStore::IngestDecoded(
 std::map<MemberKey, std::uint64_t> ReplicaStore::TakeEvicted() { return replica_.TakeEvicted(); }
 
 Result<std::vector<PeerRecord>> ReplicaStore::Peers() {
-  auto peers = replica_.Peers();
+  auto peers = replica_.peers().All();
   if (!peers) return MakeUnexpected(peers.error());
   std::vector<PeerRecord> out;
   out.reserve(peers->size());
@@ -107,9 +109,9 @@ Status ReplicaStore::PutPeer(const PeerRecord& peer) {
   sp.announced_ms = peer.announced_ms;
   sp.addresses = peer.addresses;
   sp.announcement = peer.announcement;
-  return replica_.PutPeer(sp);
+  return replica_.peers().Put(sp);
 }
 
-bool ReplicaStore::IsMember(const MemberKey& key) { return replica_.IsMember(key); }
+bool ReplicaStore::IsMember(const MemberKey& key) { return replica_.state().IsMember(key); }
 
 }  // namespace polder::sync

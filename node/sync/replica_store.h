@@ -7,6 +7,8 @@
 #pragma once
 
 #include "node/sync/event_store.h"
+#include "storage/rulebook/decode.h"
+#include "storage/rulebook/refusal.h"
 
 namespace polder::storage {
 class Replica;
@@ -31,7 +33,7 @@ class ReplicaStore final : public EventStore {
                                       std::size_t max) override;
   Result<std::optional<Bytes>> EventBytes(const EventId& id) override;
   Result<std::vector<Ingested>> IngestDecoded(
-      std::vector<Result<storage::DecodedEvent, storage::Refusal>> batch,
+      std::vector<Result<rulebook::DecodedEvent, rulebook::Refusal>> batch,
       std::int64_t now_ms) override;
   std::map<MemberKey, std::uint64_t> TakeEvicted() override;
   Result<std::vector<PeerRecord>> Peers() override;

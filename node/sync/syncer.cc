@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "storage/event.h"
+#include "storage/rulebook/decode.h"
 
 namespace polder::sync {
 namespace {
@@ -213,7 +213,7 @@ void Syncer::Tick() {
 }
 
 void Syncer::OnLocalEvent(ByteView event, const MemberKey& author, std::uint64_t seq) {
-  auto decoded = storage::Decode(event, kNoSkewCheckMs);
+  auto decoded = rulebook::Decode(event, kNoSkewCheckMs);
   if (!decoded) return;
   holdings_.Authored(author, seq, decoded->id);
   ++stats_.events_authored;

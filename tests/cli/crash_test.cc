@@ -79,7 +79,7 @@ TEST_F(CrashTest, KilledImportLeavesWholeBatchesAndCanBeResumed) {
   auto ref_replica = storage::Replica::Open(ref_home + "/replica.sqlite3");
   ASSERT_TRUE(ref_replica.has_value());
   const Digest32 reference = *(*ref_replica)->StateDigest();
-  ASSERT_EQ((*ref_replica)->Counts()->applied, kEvents);
+  ASSERT_EQ((*ref_replica)->events().Counts()->applied, kEvents);
   ref_replica->reset();
 
   std::mt19937 rng(42);
@@ -93,7 +93,7 @@ TEST_F(CrashTest, KilledImportLeavesWholeBatchesAndCanBeResumed) {
     auto replica = storage::Replica::Open(home + "/replica.sqlite3");
     ASSERT_TRUE(replica.has_value()) << "round " << round << ": " << replica.error().message;
     auto& r = **replica;
-    const auto counts = *r.Counts();
+    const auto counts = *r.events().Counts();
     // Whole batches only; the last batch is shorter, so a kill that came after the import
     // finished (a slow machine) leaves all the events.
     EXPECT_TRUE(counts.events % storage::kImportBatchEvents == 0 || counts.events == kEvents)
@@ -111,7 +111,7 @@ TEST_F(CrashTest, KilledImportLeavesWholeBatchesAndCanBeResumed) {
     auto reopened = storage::Replica::Open(home + "/replica.sqlite3");
     ASSERT_TRUE(reopened.has_value());
     EXPECT_EQ(*(*reopened)->StateDigest(), reference) << "round " << round;
-    EXPECT_EQ((*reopened)->Counts()->applied, kEvents);
+    EXPECT_EQ((*reopened)->events().Counts()->applied, kEvents);
   }
   // The test is only meaningful if some kills landed in the middle of an import.
   EXPECT_GT(killed_mid_import, 0);

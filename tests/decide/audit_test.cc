@@ -17,7 +17,7 @@
 #include "node/decide/fold.h"
 #include "node/decide/tally.h"
 #include "proto/words.h"
-#include "storage/event.h"
+#include "storage/rulebook/decode.h"
 #include "tests/testutil/circle.h"
 
 namespace polder::decide {
@@ -86,7 +86,7 @@ Random MakeCircle(std::uint32_t seed) {
   }
   Random out;
   for (const auto& bytes : c.events()) {
-    auto d = storage::Decode(bytes, kNoClockLimitMs);
+    auto d = rulebook::Decode(bytes, kNoClockLimitMs);
     EXPECT_TRUE(d.has_value());
     if (d) out.events.push_back({d->id, d->body});
   }

@@ -12,8 +12,8 @@
 
 #include "crypto/member_id.h"
 #include "node/decide/fold.h"
-#include "storage/event.h"
 #include "storage/replica.h"
+#include "storage/rulebook/decode.h"
 #include "tests/testutil/circle.h"
 
 namespace polder::decide {
@@ -121,7 +121,7 @@ TEST_F(FoldReplicaTest, FoldCountsWhatTheReplicaApplies) {
 
     std::vector<FoldEvent> evs;
     for (const auto& bytes : all) {
-      auto d = storage::Decode(bytes, now);
+      auto d = rulebook::Decode(bytes, now);
       ASSERT_TRUE(d.has_value());
       evs.push_back({d->id, d->body});
     }

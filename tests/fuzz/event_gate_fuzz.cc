@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "storage/replica.h"
+#include "storage/rulebook/sign.h"
 
 namespace {
 
@@ -27,7 +28,7 @@ struct World {
       keys.push_back(*polder::crypto::SigningKey::FromSeed(seed));
     }
     const std::string salt(16, 's');
-    circle = polder::storage::CircleIdFor(keys[0].public_key(), polder::AsBytes(salt));
+    circle = polder::rulebook::CircleIdFor(keys[0].public_key(), polder::AsBytes(salt));
     polder::v1::EventBody b;
     b.set_circle_id(circle.str());
     b.set_author(keys[0].public_key().str());
@@ -40,7 +41,7 @@ struct World {
     c->set_salt(salt);
     c->mutable_founder()->set_name("f");
     c->mutable_founder()->set_organisation("o");
-    charter = polder::storage::Sign(keys[0], b);
+    charter = polder::rulebook::Sign(keys[0], b);
   }
 };
 
@@ -70,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& key = world.keys[(mode >> 1) % world.keys.size()];
     body.set_circle_id(world.circle.str());
     body.set_author(key.public_key().str());
-    batch.push_back(polder::storage::Sign(key, body));
+    batch.push_back(polder::rulebook::Sign(key, body));
   }
   // Two batches, so that both the in-batch and the across-batch paths run.
   const std::size_t half = batch.size() / 2;

@@ -21,7 +21,7 @@
 #include "crypto/identity.h"
 #include "polder/v1/event.pb.h"
 #include "storage/bundle.h"
-#include "storage/event.h"
+#include "storage/rulebook/sign.h"
 #include "tests/testutil/run.h"
 
 namespace polder {
@@ -72,7 +72,7 @@ class Corpus {
     b.set_timestamp_ms(ts);
     fill(b);
     EventId id;
-    events_.push_back(storage::Sign(a.key, b, &id));
+    events_.push_back(rulebook::Sign(a.key, b, &id));
     if (advance) {
       a.seq = b.seq();
       a.prev = id.str();
@@ -97,7 +97,7 @@ void Info(v1::MemberInfo* m, const std::string& name, const std::string& org, bo
 std::vector<Bytes> BuildCorpus(CircleId* circle_out) {
   Author ana = Make(1), ben = Make(2), cy = Make(3), dee = Make(4), eve = Make(5), sam = Make(6);
   const std::string salt(16, 'g');
-  const CircleId circle = storage::CircleIdFor(ana.key.public_key(), AsBytes(salt));
+  const CircleId circle = rulebook::CircleIdFor(ana.key.public_key(), AsBytes(salt));
   *circle_out = circle;
   Corpus c(circle);
   std::int64_t t = kT0;

@@ -6,11 +6,18 @@
 
 #include "crypto/hash.h"
 #include "storage/replica.h"
+#include "storage/rulebook/decode.h"
+#include "storage/rulebook/limits.h"
+#include "storage/rulebook/sign.h"
 #include "tests/testutil/circle.h"
 
 namespace polder::storage {
 namespace {
 
+using rulebook::Decode;
+using rulebook::DecodeBatch;
+using rulebook::Envelope;
+using rulebook::RefusalCode;
 using testutil::TestCircle;
 
 class IngestTest : public ::testing::Test {
@@ -47,7 +54,7 @@ class IngestTest : public ::testing::Test {
     for (const auto& ev : c_.events()) In(ev);
   }
   Digest32 DigestNow() { return *replica_->StateDigest(); }
-  ReplicaCounts CountsNow() { return *replica_->Counts(); }
+  ReplicaCounts CountsNow() { return *replica_->events().Counts(); }
 
   // Asserts that `ev` is refused with `code` and that nothing changed.
   void ExpectRefused(const Bytes& ev, RefusalCode code) {
@@ -124,7 +131,7 @@ TEST_F(IngestTest, DuplicateIsANoOp) {
 
 TEST_F(IngestTest, RefusesOversizedEventBeforeParsing) {
   InAll();
-  Bytes big(kMaxEventBytes + 1, 0x0a);
+  Bytes big(rulebook::kMaxEventBytes + 1, 0x0a);
   ExpectRefused(big, RefusalCode::kTooLarge);
 }
 
@@ -224,13 +231,13 @@ TEST_F(IngestTest, RefusesTimestampTooFarAhead) {
   auto body = BodyFor(0, 2, "");
   body.set_prev(std::string(32, 'p'));
   body.mutable_comment()->set_text("from the future");
-  body.set_timestamp_ms(now + kMaxFutureSkewMs + 1);
+  body.set_timestamp_ms(now + rulebook::kMaxFutureSkewMs + 1);
   auto r = replica_->IngestOne(c_.SignBody(0, body), IngestOptions{now});
   ASSERT_TRUE(r.has_value());
   ASSERT_EQ(r->outcome, Outcome::kRefused);
   EXPECT_EQ(r->refusal->code, RefusalCode::kFutureTimestamp);
   // Within the allowance it passes the clock rule (and waits for its predecessor).
-  body.set_timestamp_ms(now + kMaxFutureSkewMs - 1);
+  body.set_timestamp_ms(now + rulebook::kMaxFutureSkewMs - 1);
   r = replica_->IngestOne(c_.SignBody(0, body), IngestOptions{now});
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->outcome, Outcome::kPending);
@@ -269,7 +276,7 @@ TEST_F(IngestTest, StrangerNeverAdmittedStaysPending) {
   const int s = c_.Stranger();
   c_.Comment(s, "let me in");
   EXPECT_EQ(In(c_.events().back()).outcome, Outcome::kPending);
-  EXPECT_FALSE(replica_->IsMember(c_.key(s).public_key()));
+  EXPECT_FALSE(replica_->state().IsMember(c_.key(s).public_key()));
   EXPECT_EQ(CountsNow().applied, 1u);
 }
 
@@ -367,7 +374,7 @@ TEST_F(IngestTest, RefusesMalformedPayloads) {
       RefusalCode::kMalformed);  // deadline in the past
   expect_malformed(
       [](v1::EventBody& b) {
-        b.mutable_proposal()->set_title(std::string(kMaxShortBytes + 1, 't'));
+        b.mutable_proposal()->set_title(std::string(rulebook::kMaxShortBytes + 1, 't'));
         b.mutable_proposal()->set_amount_minor(5);
         b.mutable_proposal()->set_deadline_ms(b.timestamp_ms() + 10);
       },
@@ -426,7 +433,7 @@ TEST_F(IngestTest, SealsRuleChangesAndOverridesAreCheckedAndApplied) {
   ExpectRefused(c_.Next(0, seal(deadline, {{"short", 1}}), nullptr, false),
                 RefusalCode::kMalformed);
   std::vector<std::pair<std::string, std::uint64_t>> many;
-  for (std::size_t i = 0; i <= kMaxSealEntries; ++i) {
+  for (std::size_t i = 0; i <= rulebook::kMaxSealEntries; ++i) {
     std::string k(32, '\0');
     k[0] = static_cast<char>(i >> 8);
     k[1] = static_cast<char>(i & 0xff);
@@ -437,11 +444,14 @@ TEST_F(IngestTest, SealsRuleChangesAndOverridesAreCheckedAndApplied) {
   EXPECT_EQ(In(c_.Next(0, seal(deadline, many))).outcome, Outcome::kApplied)
       << "1,200 heads fit in one event";
   // A good seal is stored, and the round no longer shows as unsealed for its author.
-  EXPECT_EQ(
-      replica_->DeadlinesToSeal(c_.key(0).public_key(), c_.now() + 10'000'000'000, 10)->size(), 0u);
-  EXPECT_EQ(
-      replica_->DeadlinesToSeal(c_.key(bob).public_key(), c_.now() + 10'000'000'000, 10)->size(),
-      1u);
+  EXPECT_EQ(replica_->state()
+                .DeadlinesToSeal(c_.key(0).public_key(), c_.now() + 10'000'000'000, 10)
+                ->size(),
+            0u);
+  EXPECT_EQ(replica_->state()
+                .DeadlinesToSeal(c_.key(bob).public_key(), c_.now() + 10'000'000'000, 10)
+                ->size(),
+            1u);
 
   // A rule change asks for no money; a funding proposal must.
   auto rule_change = [&](std::int64_t amount, std::uint32_t quorum) {
@@ -658,8 +668,8 @@ TEST_F(IngestTest, PendingSetIsBoundedByEvictingTheOldest) {
   EXPECT_EQ(CountsNow().pending, 2u);
   EXPECT_EQ(replica_->Pending()->evicted, 1u);
   const auto id = [&](const Bytes& ev) { return Decode(ev, c_.now() + 1000)->id; };
-  EXPECT_FALSE(replica_->EventBytes(id(evs[1])).value()) << "the oldest was evicted";
-  EXPECT_TRUE(replica_->EventBytes(id(evs[3])).value()) << "the newest was kept";
+  EXPECT_FALSE(replica_->events().EventBytes(id(evs[1])).value()) << "the oldest was evicted";
+  EXPECT_TRUE(replica_->events().EventBytes(id(evs[3])).value()) << "the newest was kept";
 }
 
 TEST_F(IngestTest, OneStrangerGetsOnlyAShareOfThePendingSet) {

@@ -55,7 +55,9 @@ class PendingTest : public ::testing::Test {
     }
     return out;
   }
-  std::uint64_t HeadSeq(int who) { return replica_->OwnLog(c_.key(who).public_key())->head_seq; }
+  std::uint64_t HeadSeq(int who) {
+    return replica_->state().OwnLog(c_.key(who).public_key())->head_seq;
+  }
   std::uint64_t PendingNow() { return replica_->Pending()->events; }
 
   TestCircle c_;
@@ -86,7 +88,7 @@ TEST_F(PendingTest, FloodPastAGapCannotGrowTheSetAndAnHonestGapStillFills) {
   EXPECT_EQ(evicted.begin()->second, 352u);
   EXPECT_TRUE(replica_->TakeEvicted().empty()) << "taken once";
   std::map<std::uint64_t, EventId> beyond;
-  ASSERT_EQ(replica_->VectorOf(c_.key(bob_).public_key(), &beyond)->seq, 0u);
+  ASSERT_EQ(replica_->events().VectorOf(c_.key(bob_).public_key(), &beyond)->seq, 0u);
   ASSERT_EQ(beyond.size(), 48u);
   EXPECT_EQ(beyond.begin()->first, 401u - 48u + 1u);
   EXPECT_EQ(beyond.rbegin()->first, 401u);
@@ -101,7 +103,7 @@ TEST_F(PendingTest, FloodPastAGapCannotGrowTheSetAndAnHonestGapStillFills) {
   for (std::size_t i = 1; i <= 352; ++i) In(bob[i], opt);
   EXPECT_EQ(HeadSeq(bob_), 401u);
   EXPECT_EQ(PendingNow(), 0u);
-  EXPECT_EQ(replica_->Counts()->pending, 0u);
+  EXPECT_EQ(replica_->events().Counts()->pending, 0u);
 }
 
 TEST_F(PendingTest, OneMembersShareIsBoundedEvenWhenTheSetHasRoom) {
@@ -145,7 +147,7 @@ TEST_F(PendingTest, ReopenedReplicaRecountsTheSetItFinds) {
   EXPECT_EQ(PendingNow(), 40u);
   EXPECT_EQ(replica_->Pending()->evicted, 1u);
   std::map<std::uint64_t, EventId> beyond;
-  ASSERT_TRUE(replica_->VectorOf(c_.key(bob_).public_key(), &beyond));
+  ASSERT_TRUE(replica_->events().VectorOf(c_.key(bob_).public_key(), &beyond));
   EXPECT_EQ(beyond.begin()->first, 3u) << "bob's oldest (seq 2) went first";
 }
 

@@ -56,7 +56,7 @@ TEST(Convergence, TenNodesSparseTopologyThousandEventsLateJoinerAndRestart) {
 
   // A node restarted in the middle of a sync resumes without fetching again what it has.
   auto& m5 = net.member(5);
-  const std::uint64_t held_before = m5.session->replica().Counts()->events;
+  const std::uint64_t held_before = m5.session->replica().events().Counts()->events;
   net.Stop(5);
   for (int e = 0; e < 300; ++e) ASSERT_TRUE(net.RandomEvent(static_cast<int>(e % 4)));
   net.RunUntil([&] { return net.VectorsEqual({0, 1, 2, 3, 4, 6, 7, 8, 9}); }, 30s);
@@ -68,7 +68,7 @@ TEST(Convergence, TenNodesSparseTopologyThousandEventsLateJoinerAndRestart) {
   const std::uint64_t got_first = m5.node->syncer().stats().events_received;
   net.Stop(5);
   net.Reopen(5);
-  const std::uint64_t held_mid = m5.session->replica().Counts()->events;
+  const std::uint64_t held_mid = m5.session->replica().events().Counts()->events;
   EXPECT_GT(held_mid, held_before);
   net.Start(5, {0});
   ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(All(kNodes)); }, 60s));

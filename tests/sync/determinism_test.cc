@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "node/sync/syncer.h"
+#include "storage/rulebook/decode.h"
 #include "tests/sync/memory_store.h"
 #include "tests/testutil/circle.h"
 
@@ -132,7 +133,7 @@ class Network {
   // Node `i` authors `event`: stored first, then handed to its syncer, as a node does.
   void Author(int i, const Bytes& event) {
     ASSERT_TRUE(nodes_[static_cast<std::size_t>(i)].store->Add({event}, f_.now_ms));
-    auto d = storage::Decode(event, f_.now_ms);
+    auto d = rulebook::Decode(event, f_.now_ms);
     ASSERT_TRUE(d.has_value());
     S(i).OnLocalEvent(event, d->author, d->body.seq());
   }

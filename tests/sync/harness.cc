@@ -6,7 +6,7 @@
 
 #include "crypto/identity.h"
 #include "crypto/key_file.h"
-#include "storage/event.h"
+#include "storage/rulebook/sign.h"
 
 namespace polder::testing {
 namespace {
@@ -57,7 +57,7 @@ Network::Network(int n, int orgs, std::uint64_t seed) : rng_(seed) {
   c.set_salt(std::string(16, 's'));
   c.mutable_founder()->set_name("member0");
   c.mutable_founder()->set_organisation(members_[0].org);
-  circle_ = storage::CircleIdFor(f.key().public_key(), AsBytes(c.salt()));
+  circle_ = rulebook::CircleIdFor(f.key().public_key(), AsBytes(c.salt()));
   Ok(f.Author([&](v1::EventBody& b) {
     b.set_circle_id(circle_.str());
     *b.mutable_charter() = c;
@@ -166,7 +166,7 @@ Status Network::RandomEvent(int i) {
   // Only proposals this member's replica holds can be voted on.
   std::vector<EventId> known;
   for (const auto& id : proposals_) {
-    if (m.session->replica().ResolvePrefix(id.hex(), "proposal")) known.push_back(id);
+    if (m.session->replica().state().ResolvePrefix(id.hex(), "proposal")) known.push_back(id);
   }
   if (known.empty() || k < 4) {
     return author([&](v1::EventBody& b) {

@@ -1,10 +1,14 @@
 #include "tests/sync/memory_store.h"
 
+#include "storage/rulebook/decode.h"
+#include "storage/rulebook/refusal.h"
+#include "storage/rulebook/sign.h"
+
 namespace polder::sync {
 
 bool MemoryStore::Add(const std::vector<Bytes>& events, std::int64_t now_ms) {
-  std::vector<Result<storage::DecodedEvent, storage::Refusal>> batch;
-  for (const auto& e : events) batch.push_back(storage::Decode(e, now_ms));
+  std::vector<Result<rulebook::DecodedEvent, rulebook::Refusal>> batch;
+  for (const auto& e : events) batch.push_back(rulebook::Decode(e, now_ms));
   auto r = IngestDecoded(std::move(batch), now_ms);
   if (!r) return false;
   for (const auto& i : *r) {
@@ -94,7 +98,7 @@ Result<std::optional<Bytes>> MemoryStore::EventBytes(const EventId& id) {
 }
 
 Result<std::vector<Ingested>> MemoryStore::IngestDecoded(
-    std::vector<Result<storage::DecodedEvent, storage::Refusal>> batch, std::int64_t) {
+    std::vector<Result<rulebook::DecodedEvent, rulebook::Refusal>> batch, std::int64_t) {
   std::vector<Ingested> out;
   for (auto& d : batch) {
     Ingested r;
@@ -116,7 +120,7 @@ Result<std::vector<Ingested>> MemoryStore::IngestDecoded(
     versions.push_back(events_.size());
     by_id_[r.id] = events_.size();
     events_.push_back(
-        Stored{r.id, r.author, r.seq, storage::Envelope(d->body_bytes, d->signature)});
+        Stored{r.id, r.author, r.seq, rulebook::Envelope(d->body_bytes, d->signature)});
     out.push_back(std::move(r));
   }
   return out;

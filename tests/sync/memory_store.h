@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "node/sync/event_store.h"
+#include "storage/rulebook/decode.h"
+#include "storage/rulebook/refusal.h"
 
 namespace polder::sync {
 
@@ -36,7 +38,7 @@ class MemoryStore final : public EventStore {
                                       std::size_t max) override;
   Result<std::optional<Bytes>> EventBytes(const EventId& id) override;
   Result<std::vector<Ingested>> IngestDecoded(
-      std::vector<Result<storage::DecodedEvent, storage::Refusal>> batch,
+      std::vector<Result<rulebook::DecodedEvent, rulebook::Refusal>> batch,
       std::int64_t now_ms) override;
   std::map<MemberKey, std::uint64_t> TakeEvicted() override { return {}; }
   Result<std::vector<PeerRecord>> Peers() override;

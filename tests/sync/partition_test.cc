@@ -9,8 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include "node/net/session.h"
-#include "storage/event.h"
 #include "storage/limits.h"
+#include "storage/rulebook/limits.h"
+#include "storage/rulebook/sign.h"
 #include "tests/sync/harness.h"
 
 namespace polder::testing {
@@ -134,7 +135,7 @@ TEST(HostilePeer, IsCutOffAndChangesNothing) {
     return b;
   };
   const Digest32 before = net.StateDigest(0);
-  const auto counts_before = *net.member(0).session->replica().Counts();
+  const auto counts_before = *net.member(0).session->replica().events().Counts();
   std::uint64_t cut_before = net.member(0).node->syncer().stats().peers_cut_off;
 
   // 1. Garbage instead of a sync message.
@@ -142,14 +143,14 @@ TEST(HostilePeer, IsCutOffAndChangesNothing) {
   ASSERT_TRUE(r.ready);
   ASSERT_TRUE(r.closed.has_value()) << "garbage protobuf";
   // 2. A bad signature.
-  Bytes bad = storage::Sign(hk, body(1, "x"), nullptr);
+  Bytes bad = rulebook::Sign(hk, body(1, "x"), nullptr);
   bad[bad.size() - 3] ^= 1;
   r = RunHostile(net, hostile, 0, {Batch({bad})});
   ASSERT_TRUE(r.closed.has_value()) << "bad signature";
   // 3. A forged author: signed by the hostile key, claiming to be member 2.
   v1::EventBody forged = body(1, "forged");
   forged.set_author(victim_key.str());
-  r = RunHostile(net, hostile, 0, {Batch({storage::Sign(hk, forged, nullptr)})});
+  r = RunHostile(net, hostile, 0, {Batch({rulebook::Sign(hk, forged, nullptr)})});
   ASSERT_TRUE(r.closed.has_value()) << "forged author";
   // 4. An oversized batch (more events than a batch may hold).
   std::vector<Bytes> many(sync::kMaxBatchEventsIn + 1, Bytes{1});
@@ -159,14 +160,14 @@ TEST(HostilePeer, IsCutOffAndChangesNothing) {
   // no catch-up credit, so a catch-up batch of (valid, already held) events over the slack (one
   // event's largest size, by which a page may pass the credit) is a breach.
   std::vector<Bytes> held;
-  ASSERT_TRUE(net.member(0).session->replica().ForEachEvent([&](ByteView e) -> Status {
+  ASSERT_TRUE(net.member(0).session->replica().events().ForEachEvent([&](ByteView e) -> Status {
     held.emplace_back(e.begin(), e.end());
     return {};
   }));
   ASSERT_GT(held.size(), 12u);
   std::size_t bytes = 0;
   for (const auto& e : held) bytes += e.size();
-  for (std::size_t i = 0, n = held.size(); bytes <= 2 * storage::kMaxEventBytes; ++i) {
+  for (std::size_t i = 0, n = held.size(); bytes <= 2 * rulebook::kMaxEventBytes; ++i) {
     held.push_back(held[i % n]);
     bytes += held.back().size();
   }
@@ -174,12 +175,12 @@ TEST(HostilePeer, IsCutOffAndChangesNothing) {
   ASSERT_TRUE(r.closed.has_value()) << "beyond credit";
   EXPECT_EQ(net.member(0).node->syncer().stats().peers_cut_off, cut_before + 5);
   EXPECT_EQ(net.StateDigest(0), before) << "nothing the hostile peer sent changed the state";
-  EXPECT_EQ(net.member(0).session->replica().Counts()->events, counts_before.events);
+  EXPECT_EQ(net.member(0).session->replica().events().Counts()->events, counts_before.events);
 
   // 6. A gap: seq 5 without 1..4 is held pending (it may be honest data arriving out of order)
   // and changes no decision.
-  r = RunHostile(net, hostile, 0, {Batch({storage::Sign(hk, body(5, "gap"), nullptr)})}, 1s);
-  const auto after_gap = *net.member(0).session->replica().Counts();
+  r = RunHostile(net, hostile, 0, {Batch({rulebook::Sign(hk, body(5, "gap"), nullptr)})}, 1s);
+  const auto after_gap = *net.member(0).session->replica().events().Counts();
   EXPECT_EQ(after_gap.pending, counts_before.pending + 1)
       << "events " << after_gap.events << " (before " << counts_before.events << "), frozen "
       << after_gap.frozen << ", refused " << net.member(0).node->syncer().stats().refused
@@ -187,11 +188,11 @@ TEST(HostilePeer, IsCutOffAndChangesNothing) {
   // 7. A fork: two different events at seq 1. Both are kept as proof; the author is frozen,
   // and the proof reaches the other honest node.
   r = RunHostile(net, hostile, 0,
-                 {Batch({storage::Sign(hk, body(1, "one"), nullptr),
-                         storage::Sign(hk, body(1, "two"), nullptr)})},
+                 {Batch({rulebook::Sign(hk, body(1, "one"), nullptr),
+                         rulebook::Sign(hk, body(1, "two"), nullptr)})},
                  1s);
   auto forked = [&](int i) {
-    auto own = net.member(i).session->replica().OwnLog(hk.public_key());
+    auto own = net.member(i).session->replica().state().OwnLog(hk.public_key());
     return own && own->forked;
   };
   ASSERT_TRUE(net.RunUntil([&] { return forked(0) && forked(1); }, 10s))
@@ -222,7 +223,7 @@ TEST(HostilePeer, FloodPastAGapIsBoundedAndItsVectorStaysTrue) {
     b.set_prev(std::string(32, '\x07'));  // seq 1 never comes
     b.set_timestamp_ms(now);
     b.mutable_comment()->set_text("flood");
-    batch.push_back(storage::Sign(hk, b, nullptr));
+    batch.push_back(rulebook::Sign(hk, b, nullptr));
     if (batch.size() == 5000) batches.push_back(Batch(std::exchange(batch, {})));
   }
   if (!batch.empty()) batches.push_back(Batch(batch));

@@ -169,7 +169,7 @@ TEST(Syncer, OffloadedBatchesCommitInArrivalOrderWhileTheNextIsVerified) {
   EXPECT_EQ(pair.dst->stats().events_stored, pair.circle().events().size());
   EXPECT_EQ(pair.dst->stats().peers_cut_off, 0u);
   // Nothing was held pending: every batch came in the order the source sent it.
-  EXPECT_EQ(pair.dst_replica().Counts()->pending, 0u);
+  EXPECT_EQ(pair.dst_replica().events().Counts()->pending, 0u);
 }
 
 // A push (one event) is not worth a trip to another thread: it is committed at once.
@@ -202,7 +202,7 @@ TEST(Syncer, CompletionAfterTheSyncerIsGoneDoesNothing) {
   pair.dst.reset();
   jobs.front().work();
   jobs.front().then();  // must not touch the destroyed syncer (ASan would see it)
-  EXPECT_EQ(pair.dst_replica().Counts()->events, 0u);
+  EXPECT_EQ(pair.dst_replica().events().Counts()->events, 0u);
 }
 
 }  // namespace

@@ -177,7 +177,7 @@ class SyncerTest : public ::testing::Test {
     return m;
   }
   bool Holds(int i, const EventId& id) {
-    auto e = nodes_[static_cast<std::size_t>(i)].replica->EventBytes(id);
+    auto e = nodes_[static_cast<std::size_t>(i)].replica->events().EventBytes(id);
     return e && *e;
   }
   std::uint64_t Sent(int i, const std::string& message) {
@@ -441,7 +441,7 @@ TEST_F(SyncerTest, AGreetingCarriesASampleOfThePeerTableAndDiscoveryStillReaches
   // know all the others.
   for (int i = 2; i < kNodes; ++i) Connect(1, i);
   Deliver();
-  ASSERT_EQ(nodes_[2].replica->Peers()->size(), static_cast<std::size_t>(kNodes - 2));
+  ASSERT_EQ(nodes_[2].replica->peers().All()->size(), static_cast<std::size_t>(kNodes - 2));
   // Node 0 joins through node 1 (the address of its join code).
   const std::size_t joined = Connect(0, 1);
   Deliver();
@@ -452,9 +452,9 @@ TEST_F(SyncerTest, AGreetingCarriesASampleOfThePeerTableAndDiscoveryStillReaches
   EXPECT_EQ(list->peers().announcements_size(), static_cast<int>(kGreetingAnnouncements) + 1);
   // It dials members it learned of, one session at a time, until it knows every other member.
   std::set<int> connected = {1};
-  auto known = [&] { return nodes_[0].replica->Peers()->size(); };
+  auto known = [&] { return nodes_[0].replica->peers().All()->size(); };
   for (int round = 0; round < kNodes && known() < static_cast<std::size_t>(kNodes - 1); ++round) {
-    const auto peers = nodes_[0].replica->Peers();
+    const auto peers = nodes_[0].replica->peers().All();
     ASSERT_TRUE(peers.has_value());
     int next = -1;
     for (const auto& sp : *peers) {
@@ -470,7 +470,7 @@ TEST_F(SyncerTest, AGreetingCarriesASampleOfThePeerTableAndDiscoveryStillReaches
   EXPECT_EQ(known(), static_cast<std::size_t>(kNodes - 1));
   // Every other node learned of node 0 too (node 1 passed its announcement on).
   for (int i = 2; i < kNodes; ++i) {
-    EXPECT_EQ(nodes_[static_cast<std::size_t>(i)].replica->Peers()->size(),
+    EXPECT_EQ(nodes_[static_cast<std::size_t>(i)].replica->peers().All()->size(),
               static_cast<std::size_t>(kNodes - 1))
         << "node " << i;
   }

@@ -1,5 +1,7 @@
 #include "tests/testutil/circle.h"
 
+#include "storage/rulebook/sign.h"
+
 namespace polder::testutil {
 
 TestCircle::TestCircle(std::string org) : TestCircle(std::move(org), ByteView()) {}
@@ -10,7 +12,7 @@ TestCircle::TestCircle(std::string org, ByteView founder_seed) {
                       0,
                       {}});
   std::string salt(16, 's');
-  circle_ = storage::CircleIdFor(authors_[0].key.public_key(), AsBytes(salt));
+  circle_ = rulebook::CircleIdFor(authors_[0].key.public_key(), AsBytes(salt));
   Next(0, [&](v1::EventBody& b) {
     auto* c = b.mutable_charter();
     c->set_name("Test circle");
@@ -26,7 +28,7 @@ TestCircle::TestCircle(std::string org, ByteView founder_seed) {
 }
 
 Bytes TestCircle::SignBody(int who, const v1::EventBody& body, EventId* id) const {
-  return storage::Sign(authors_[who].key, body, id);
+  return rulebook::Sign(authors_[who].key, body, id);
 }
 
 Bytes TestCircle::Next(int who, const std::function<void(v1::EventBody&)>& fill, EventId* id,
@@ -40,7 +42,7 @@ Bytes TestCircle::Next(int who, const std::function<void(v1::EventBody&)>& fill,
   b.set_timestamp_ms(++now_);
   fill(b);
   EventId local;
-  Bytes bytes = storage::Sign(a.key, b, &local);
+  Bytes bytes = rulebook::Sign(a.key, b, &local);
   if (id) *id = local;
   if (record) {
     a.seq = b.seq();

@@ -8,7 +8,6 @@
 
 #include "crypto/identity.h"
 #include "polder/v1/event.pb.h"
-#include "storage/event.h"
 
 namespace polder::testutil {
 
