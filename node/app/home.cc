@@ -127,8 +127,8 @@ Result<NodeSettings> ReadNodeSettings(const Home& home) {
   }
 }
 
-Result<ApiSettings> ReadApiSettings(const Home& home) {
-  ApiSettings s;
+Result<api::ApiSettings> ReadApiSettings(const Home& home) {
+  api::ApiSettings s;
   std::error_code ec;
   if (!std::filesystem::exists(home.profile_file(), ec)) return s;
   try {

@@ -19,7 +19,9 @@
 #include "crypto/identity.h"
 #include "crypto/key_file.h"
 #include "crypto/member_id.h"
-#include "node/app/api.h"
+#include "node/api/client.h"
+#include "node/api/local_api.h"
+#include "node/app/api_port.h"
 #include "node/app/home.h"
 #include "node/app/join_code.h"
 #include "node/app/node.h"
@@ -281,7 +283,7 @@ std::vector<std::string> JoinAddresses(Session& s, const std::vector<std::string
   if (!flags.empty()) return flags;
   auto settings = Must(app::ReadNodeSettings(s.home()));
   if (!settings.advertise.empty()) return settings.advertise;
-  if (auto client = app::ApiClient::Find(s.home())) {
+  if (auto client = api::ApiClient::Find(s.home().api_files())) {
     if (auto info = client->NodeInfo(); info && !info->listen().empty()) {
       std::string a = info->listen();
       if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);
@@ -630,7 +632,7 @@ int CmdStatus(const Globals& g) {
     v.set_own_head_seq(Must(r.OwnLog(s.key().public_key())).head_seq);
   }
   for (auto& w : s.Warnings()) v.add_warnings(w);
-  if (auto client = app::ApiClient::Find(s.home())) {
+  if (auto client = api::ApiClient::Find(s.home().api_files())) {
     if (auto info = client->NodeInfo()) *v.mutable_node() = *info;
   }
   std::string h;
@@ -747,7 +749,9 @@ int CmdNode(const Globals& g, const NodeArgs& a) {
   asio::io_context io;
   app::Node node(io, s, cfg, network_key);
   Must(node.Start());
-  app::LocalApi api(io, node, home, Must(app::ReadApiSettings(home)));
+  app::NodeApiPort api_port(node);
+  api::LocalApi api(io.get_executor(), api_port, home.api_files(),
+                    Must(app::ReadApiSettings(home)));
   Must(api.Start(a.api_listen, 0));
   // Catch-up progress: a line every few seconds while peers hold what this node lacks, and one
   // when it has caught up (at debug for the brief catch-ups of ordinary gossip).
