@@ -9,8 +9,7 @@ namespace polder::api {
 
 LocalApi::LocalApi(asio::any_io_executor node_executor, NodePort& node, ApiFiles files,
                    ApiSettings settings)
-    : node_executor_(std::move(node_executor)),
-      node_(node),
+    : node_(std::move(node_executor), node, settings.node_wait),
       files_(std::move(files)),
       settings_(settings) {}
 
@@ -23,7 +22,7 @@ Status LocalApi::Start(const std::string& host, int port) {
   server_->set_read_timeout(kServerReadTimeout);
   server_->set_write_timeout(kServerWriteTimeout);
   server_->set_payload_max_length(kMaxRequestBodyBytes);
-  InstallRoutes(*server_, node_executor_, node_, *token, settings_);
+  InstallRoutes(*server_, node_, *token, settings_);
   port_ =
       port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (port_ <= 0) return Fail(Errc::kUnavailable, "cannot bind the local API on " + host);

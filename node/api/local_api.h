@@ -5,7 +5,7 @@
 //
 // Thread-safety: Start, Withdraw and Stop are called from one thread (the node's owner), never
 // from the node's thread while a request waits for it. The server's own threads reach the node
-// only by posting to its executor.
+// only through a NodeHandle (node_handle.h).
 #pragma once
 
 #include <memory>
@@ -15,6 +15,7 @@
 #include <asio/any_io_executor.hpp>
 
 #include "node/api/files.h"
+#include "node/api/node_handle.h"
 #include "node/api/node_port.h"
 #include "node/api/settings.h"
 #include "proto/result.h"
@@ -38,13 +39,13 @@ class LocalApi {
   [[nodiscard]] Status Start(const std::string& host = "127.0.0.1", int port = 0);
   // Removes api.json, so new commands no longer come here (they wait for the lock instead).
   void Withdraw();
-  // Withdraws and stops serving; returns once the server's threads are done.
+  // Withdraws and stops serving; returns once the server's threads are done. A request still
+  // waiting for the node's thread ends within settings.node_wait (503), or when its task ends.
   void Stop();
   int port() const { return port_; }
 
  private:
-  asio::any_io_executor node_executor_;
-  NodePort& node_;
+  NodeHandle node_;
   ApiFiles files_;
   ApiSettings settings_;
   std::unique_ptr<httplib::Server> server_;

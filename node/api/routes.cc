@@ -1,14 +1,11 @@
 #include "node/api/routes.h"
 
-#include <future>
 #include <memory>
-#include <optional>
+#include <utility>
 
-#include <asio/post.hpp>
 #include <httplib.h>
 
 #include "node/api/http_json.h"
-#include "node/api/limits.h"
 
 namespace polder::api {
 namespace {
@@ -21,21 +18,8 @@ void Reply(Response& res, const Error& error) {
   res.set_content(ErrorJson(error), kJsonContentType);
 }
 
-// Runs `fn` on the node's thread and waits (bounded) for its result.
-template <class F>
-auto OnNodeThread(const asio::any_io_executor& node, F fn) -> std::optional<decltype(fn())> {
-  auto task = std::make_shared<std::packaged_task<decltype(fn())()>>(std::move(fn));
-  auto future = task->get_future();
-  asio::post(node, [task] { (*task)(); });
-  if (future.wait_for(kNodeWait) != std::future_status::ready) return std::nullopt;
-  return future.get();
-}
-
-const Error kBusy{Errc::kUnavailable, "node busy"};
-
 struct Context {
-  asio::any_io_executor executor;
-  NodePort& node;
+  NodeHandle& node;
   std::string bearer;  // "Bearer TOKEN"
   ApiSettings settings;
 
@@ -50,16 +34,16 @@ struct Context {
 
 void GetNode(const Context& c, const Request& req, Response& res) {
   if (!c.Authorized(req, res)) return;
-  auto view = OnNodeThread(c.executor, [&] { return c.node.View(); });
-  if (!view) return Reply(res, kBusy);
+  auto view = c.node.Run([](NodePort& node) { return node.View(); });
+  if (!view) return Reply(res, view.error());
   res.set_content(ToJson(*view), kJsonContentType);
 }
 
 void GetMetrics(const Context& c, const Request& req, Response& res) {
   if (!c.settings.metrics_public && !c.Authorized(req, res)) return;
   // The snapshot is taken on the node's thread; the text is rendered on this one.
-  auto snapshot = OnNodeThread(c.executor, [&] { return c.node.Metrics(); });
-  if (!snapshot) return Reply(res, kBusy);
+  auto snapshot = c.node.Run([](NodePort& node) { return node.Metrics(); });
+  if (!snapshot) return Reply(res, snapshot.error());
   res.set_content(RenderMetrics(*snapshot), kMetricsContentType);
 }
 
@@ -69,18 +53,21 @@ void PostAuthor(const Context& c, const Request& req, Response& res) {
   if (!FromJson(req.body, &body) || body.payload_case() == v1::EventBody::PAYLOAD_NOT_SET) {
     return Reply(res, Error{Errc::kInvalidArgument, "body is not an event payload"});
   }
-  auto authored = OnNodeThread(c.executor, [&] { return c.node.Author(body); });
-  if (!authored) return Reply(res, kBusy);
+  // The task owns the payload (nothing of this request's stack), and NodeHandle cancels it if
+  // this request gives up before it starts: a 503 means nothing was authored, so a retry cannot
+  // author the event twice, and a success always carries the receipt.
+  auto authored =
+      c.node.Run([body = std::move(body)](NodePort& node) { return node.Author(body); });
+  if (!authored) return Reply(res, authored.error());
   if (!*authored) return Reply(res, authored->error());
   res.set_content(ToJson(**authored), kJsonContentType);
 }
 
 }  // namespace
 
-void InstallRoutes(httplib::Server& server, asio::any_io_executor node_executor, NodePort& node,
-                   const std::string& token, const ApiSettings& settings) {
-  auto c = std::make_shared<const Context>(
-      Context{std::move(node_executor), node, "Bearer " + token, settings});
+void InstallRoutes(httplib::Server& server, NodeHandle& node, const std::string& token,
+                   const ApiSettings& settings) {
+  auto c = std::make_shared<const Context>(Context{node, "Bearer " + token, settings});
   server.Get("/healthz",
              [](const Request&, Response& res) { res.set_content("ok\n", "text/plain"); });
   server.Get("/api/v1/node", [c](const Request& req, Response& res) { GetNode(*c, req, res); });

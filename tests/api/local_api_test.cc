@@ -1,4 +1,5 @@
-// LocalApi against a fake node: the token, the routes' answers for good and bad requests.
+// LocalApi against a fake node: the token, the routes' answers for good and bad requests, and a
+// request the node's thread does not take in time (503, nothing authored).
 #include "node/api/local_api.h"
 
 #include <chrono>
@@ -152,6 +153,25 @@ TEST_F(LocalApiTest, MetricsNeedTheTokenUnlessPublic) {
   EXPECT_EQ(pub.status, 200);
   EXPECT_NE(pub.body.find("polder_events_stored_total"), std::string::npos);
   EXPECT_EQ(Get("/api/v1/node", "").status, 401);  // only /metrics is public
+}
+
+TEST_F(LocalApiTest, AuthorNotTakenInTimeIsUnavailableAndAuthorsNothing) {
+  api::ApiSettings quick;
+  quick.node_wait = 100ms;
+  Start(quick);
+  node_.Block();
+  const Reply busy = Author(R"({"comment": {"text": "first try"}})");
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_EQ(busy.code(), "unavailable");
+  node_.Unblock();
+  node_.Drain();  // the given-up task has had its turn: it did nothing
+  EXPECT_EQ(node_.authored, 0u);
+  // The retry authors the event, once.
+  const Reply retry = Author(R"({"comment": {"text": "retry"}})");
+  EXPECT_EQ(retry.status, 200);
+  node_.Drain();
+  EXPECT_EQ(node_.authored, 1u);
+  EXPECT_EQ(node_.last_text, "retry");
 }
 
 TEST_F(LocalApiTest, ClientFindsTheNodeAndReadsItsAnswers) {

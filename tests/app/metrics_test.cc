@@ -59,20 +59,22 @@ TEST(Metrics, EndpointNeedsTheTokenAndCountsWhatTheNodeStored) {
   EXPECT_EQ(open.Get("/api/v1/node", "").status, 401);
 }
 
-TEST(Metrics, PublicSettingIsReadFromTheApiSection) {
+TEST(Metrics, ApiSettingsAreReadFromTheApiSection) {
   Network net(1, 1, 3);
   auto home = app::Home::Resolve(net.member(0).dir);
   ASSERT_TRUE(home);
   auto before = app::ReadApiSettings(*home);
   ASSERT_TRUE(before);
   EXPECT_FALSE(before->metrics_public);
+  EXPECT_EQ(before->node_wait, api::kDefaultNodeWait);
   {
     std::ofstream out(home->profile_file(), std::ios::app);
-    out << "\n[api]\nmetrics_public = true\n";
+    out << "\n[api]\nmetrics_public = true\nnode_wait_ms = 250\n";
   }
   auto after = app::ReadApiSettings(*home);
   ASSERT_TRUE(after);
   EXPECT_TRUE(after->metrics_public);
+  EXPECT_EQ(after->node_wait, std::chrono::milliseconds(250));
 }
 
 }  // namespace
