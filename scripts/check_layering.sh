@@ -36,6 +36,9 @@ for h in $(grep -l '^// Internal to node/decide' node/decide/*.h); do
 done
 check node/net 'storage|node/(decide|sync|api|app|cli|insights)'
 check node/sync 'node/(decide|api|app|cli|insights)'
+# node/api reaches the node only through its own NodePort (node/app implements it).
+check node/api 'node/(app|cli)'
+check node/app 'node/cli'
 if grep -rnE '#include <(asio|asio/.*)\.hpp>|#include <(chrono|ctime|thread|fstream|filesystem|random)>' \
     node/decide --include='*.h' --include='*.cc'; then
   echo "layering: node/decide must not use asio, clocks, threads, files or randomness" >&2; bad=1
@@ -47,9 +50,13 @@ fi
 if grep -rnE '#include <(SQLiteCpp/|sqlite3\.h)' proto crypto node --include='*.h' --include='*.cc'; then
   echo "layering: SQLite is private to storage/" >&2; bad=1
 fi
-if grep -rnE '#include <prometheus/' proto crypto storage node/net node/sync node/decide node/cli \
-    --include='*.h' --include='*.cc'; then
-  echo "layering: prometheus-cpp is private to node/app (node/sync keeps plain counters)" >&2; bad=1
+if grep -rnE '#include <prometheus/' proto crypto storage node/net node/sync node/decide node/app \
+    node/cli --include='*.h' --include='*.cc'; then
+  echo "layering: prometheus-cpp is private to node/api (node/sync keeps plain counters)" >&2; bad=1
+fi
+if grep -rnE '#include <httplib\.h>' proto crypto storage node/net node/sync node/decide node/app \
+    node/cli --include='*.h' --include='*.cc'; then
+  echo "layering: cpp-httplib is private to node/api" >&2; bad=1
 fi
 if [ $bad -eq 0 ]; then echo "layering ok"; fi
 exit $bad

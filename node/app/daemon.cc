@@ -11,7 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "crypto/key_file.h"
-#include "node/app/api.h"
+#include "node/api/local_api.h"
+#include "node/app/api_port.h"
 #include "node/app/limits.h"
 #include "node/sync/progress.h"
 
@@ -34,7 +35,8 @@ struct Daemon::Running {
       : node(io, session, std::move(config), network_key), progress_timer(io) {}
 
   Node node;
-  std::optional<LocalApi> api;
+  std::optional<NodeApiPort> api_port;  // the API's view of the node
+  std::optional<api::LocalApi> api;
   asio::steady_timer progress_timer;
 };
 
@@ -59,7 +61,9 @@ Status Daemon::Start() {
   if (options_.api) {
     auto api_settings = ReadApiSettings(home);
     if (!api_settings) return Unexpected<Error>{api_settings.error()};
-    running_->api.emplace(io_, node, home, *api_settings);
+    running_->api_port.emplace(node);
+    running_->api.emplace(io_.get_executor(), *running_->api_port, home.api_files(),
+                          *api_settings);
     if (auto started = running_->api->Start(options_.api_host, 0); !started) return started;
   }
   // Catch-up progress: a line every few seconds while peers hold what this node lacks (see

@@ -127,13 +127,19 @@ Result<NodeSettings> ReadNodeSettings(const Home& home) {
   }
 }
 
-Result<ApiSettings> ReadApiSettings(const Home& home) {
-  ApiSettings s;
+Result<api::ApiSettings> ReadApiSettings(const Home& home) {
+  api::ApiSettings s;
   std::error_code ec;
   if (!std::filesystem::exists(home.profile_file(), ec)) return s;
   try {
     auto tbl = toml::parse_file(home.profile_file().string());
     s.metrics_public = tbl["api"]["metrics_public"].value_or(s.metrics_public);
+    const std::int64_t wait_ms = tbl["api"]["node_wait_ms"].value_or(s.node_wait.count());
+    if (wait_ms <= 0) {
+      return Fail(Errc::kInvalidArgument,
+                  home.profile_file().string() + ": [api] node_wait_ms must be positive");
+    }
+    s.node_wait = std::chrono::milliseconds(wait_ms);
     return s;
   } catch (const toml::parse_error& e) {
     return Fail(Errc::kInvalidArgument,

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "node/api/files.h"
+#include "node/api/settings.h"
 #include "polder/v1/event.pb.h"
 #include "proto/result.h"
 
@@ -37,6 +39,7 @@ class Home {
   // Where a running node says how to reach its local API, and the token it wants (0600).
   std::filesystem::path api_file() const { return dir_ / "api.json"; }
   std::filesystem::path api_token_file() const { return dir_ / "api.token"; }
+  api::ApiFiles api_files() const { return {api_file(), api_token_file()}; }
 
   // Creates the folder (0700) if missing.
   Status Create() const;
@@ -61,7 +64,6 @@ class HomeLock {
 };
 
 inline constexpr std::string_view kNetworkKeyHeader = "polder-network-key-v1";
-inline constexpr std::string_view kApiTokenHeader = "polder-api-token-v1";
 
 // The [node] section of polder.toml: where the node listens, what it announces, whom it dials
 // first. Command-line flags override it.
@@ -74,11 +76,8 @@ Result<NodeSettings> ReadNodeSettings(const Home& home);
 // Rewrites the [node] section, keeping the rest of the file's settings.
 Status WriteNodeSettings(const Home& home, const NodeSettings& settings);
 
-// The [api] section of polder.toml: how the node's local API serves.
-struct ApiSettings {
-  bool metrics_public = false;  // GET /metrics without the token (e.g. for a local Prometheus)
-};
-Result<ApiSettings> ReadApiSettings(const Home& home);
+// The [api] section of polder.toml: how the node's local API serves (node/api/settings.h).
+Result<api::ApiSettings> ReadApiSettings(const Home& home);
 
 // The member's own description, kept in polder.toml.
 Status WriteProfile(const Home& home, const v1::MemberInfo& me);

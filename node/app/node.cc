@@ -508,8 +508,8 @@ void Node::Trace(const EventId& id, std::size_t bytes) {
   std::fflush(trace_.get());
 }
 
-MetricsSnapshot Node::Metrics() const {
-  MetricsSnapshot m;
+api::MetricsSnapshot Node::Metrics() const {
+  api::MetricsSnapshot m;
   m.sync = syncer_.stats();
   m.sync_lag_events = syncer_.Expected();
   for (const auto& [p, c] : conns_) {

@@ -21,7 +21,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 
-#include "node/app/metrics.h"
+#include "node/api/metrics.h"
 #include "node/app/session.h"
 #include "node/net/session.h"
 #include "node/sync/progress.h"
@@ -82,7 +82,7 @@ class Node {
 
   v1::NodeView View() const;
   // The node's counters and gauges, for /metrics. Call on the io_context's thread.
-  MetricsSnapshot Metrics() const;
+  api::MetricsSnapshot Metrics() const;
   sync::Syncer& syncer() { return syncer_; }
   // Catch-up progress as of the last sample (taken every pump tick, ~20 ms, and whenever a
   // peer's vector arrives or received events are committed).

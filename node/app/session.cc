@@ -5,7 +5,7 @@
 
 #include "crypto/key_file.h"
 #include "crypto/member_id.h"
-#include "node/app/api.h"
+#include "node/api/client.h"
 #include "storage/rulebook/kind.h"
 #include "storage/rulebook/refusal.h"
 #include "storage/rulebook/sign.h"
@@ -25,7 +25,9 @@ Result<Session> Session::Open(const Home& home, const SessionOptions& opt) {
   Session s(home);
   if (auto c = home.Create(); !c) return Unexpected<Error>{c.error()};
   if (opt.write && opt.allow_remote) {
-    if (auto client = ApiClient::Find(home)) s.remote_ = std::make_shared<ApiClient>(*client);
+    if (auto client = api::ApiClient::Find(home.api_files())) {
+      s.remote_ = std::make_shared<api::ApiClient>(*client);
+    }
   }
   if (opt.write && !s.remote_) {
     auto lock = HomeLock::Acquire(home, std::chrono::seconds(10));

@@ -14,6 +14,10 @@
 #include "storage/own_log.h"
 #include "storage/replica.h"
 
+namespace polder::api {
+class ApiClient;
+}
+
 namespace polder::app {
 
 // The local clock. POLDER_FAKE_NOW_MS (tests only) pins it.
@@ -25,8 +29,6 @@ struct SessionOptions {
   // When a node runs for this home (it holds the lock), write through its local API instead.
   bool allow_remote = true;
 };
-
-class ApiClient;
 
 class Session {
  public:
@@ -50,7 +52,7 @@ class Session {
   Result<Authored> Author(const std::function<void(v1::EventBody&)>& fill);
 
   // The running node this session writes through, if any.
-  const ApiClient* remote() const { return remote_.get(); }
+  const api::ApiClient* remote() const { return remote_.get(); }
 
   // Warnings for `status`: the member's log is behind what is held, forked, not a member, ...
   std::vector<std::string> Warnings();
@@ -61,7 +63,7 @@ class Session {
 
   Home home_;
   std::optional<HomeLock> lock_;
-  std::shared_ptr<ApiClient> remote_;
+  std::shared_ptr<api::ApiClient> remote_;
   std::optional<crypto::SigningKey> key_;
   std::unique_ptr<storage::Replica> replica_;
   storage::OwnLog own_log_;

@@ -10,7 +10,7 @@
 #include "crypto/identity.h"
 #include "crypto/key_file.h"
 #include "crypto/member_id.h"
-#include "node/app/api.h"
+#include "node/api/client.h"
 #include "node/app/join_code.h"
 #include "node/cli/amount.h"
 #include "node/cli/command_groups.h"
@@ -89,7 +89,7 @@ std::vector<std::string> JoinAddresses(Session& s, const std::vector<std::string
   if (!flags.empty()) return flags;
   auto settings = Must(app::ReadNodeSettings(s.home()));
   if (!settings.advertise.empty()) return settings.advertise;
-  if (auto client = app::ApiClient::Find(s.home())) {
+  if (auto client = api::ApiClient::Find(s.home().api_files())) {
     if (auto info = client->NodeInfo(); info && !info->listen().empty()) {
       std::string a = info->listen();
       if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "crypto/member_id.h"
-#include "node/app/api.h"
+#include "node/api/client.h"
 #include "node/app/session.h"
 #include "node/cli/command_groups.h"
 #include "node/cli/output.h"
@@ -124,7 +124,7 @@ int CmdStatus(const Globals& g) {
     v.set_own_head_seq(Must(r.state().OwnLog(s.key().public_key())).head_seq);
   }
   for (auto& w : s.Warnings()) v.add_warnings(w);
-  if (auto client = app::ApiClient::Find(s.home())) {
+  if (auto client = api::ApiClient::Find(s.home().api_files())) {
     if (auto info = client->NodeInfo()) *v.mutable_node() = *info;
   }
   std::string h;

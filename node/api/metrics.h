@@ -1,7 +1,7 @@
 // Metrics: the node's figures in the Prometheus text format, for GET /metrics on the local API
 // (docs/protocol.md, section 14). The node copies its plain counters (node/sync, storage) into a
-// MetricsSnapshot on its own thread; Render() turns a snapshot into text on any thread. Only this
-// file's .cc knows prometheus-cpp (core: registry and text serializer; no second HTTP server).
+// MetricsSnapshot on its own thread; RenderMetrics() turns a snapshot into text on any thread. Only
+// this file's .cc knows prometheus-cpp (core: registry and text serializer; no second HTTP server).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include "node/sync/syncer.h"
 
-namespace polder::app {
+namespace polder::api {
 
 struct MetricsSnapshot {
   sync::SyncStats sync;                // counters of the sync protocol
@@ -25,7 +25,7 @@ struct MetricsSnapshot {
 // The snapshot as Prometheus text exposition format (version 0.0.4).
 std::string RenderMetrics(const MetricsSnapshot& snapshot);
 
-// Content-Type of Render()'s output.
+// Content-Type of RenderMetrics()'s output.
 inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-}  // namespace polder::app
+}  // namespace polder::api

@@ -1,4 +1,4 @@
-#include "node/app/metrics.h"
+#include "node/api/metrics.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -6,7 +6,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-namespace polder::app {
+namespace polder::api {
 namespace {
 
 using prometheus::BuildCounter;
@@ -83,4 +83,4 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   return prometheus::TextSerializer().Serialize(r.Collect());
 }
 
-}  // namespace polder::app
+}  // namespace polder::api
