@@ -198,14 +198,14 @@ Result<Digest32> Replica::StateDigest() {
   });
 }
 
-Result<v1::VerifyReport> Replica::Verify() {
-  return Guard([&]() -> Result<v1::VerifyReport> {
-    v1::VerifyReport report;
+Result<VerifyReport> Replica::Verify() {
+  return Guard([&]() -> Result<VerifyReport> {
+    VerifyReport report;
     SQLite::Statement st(parts_->db.raw(),
                          "SELECT id, author, seq, body, sig FROM events ORDER BY rowid");
     const std::int64_t far_future = std::numeric_limits<std::int64_t>::max() / 2;
     while (st.executeStep()) {
-      report.set_events_checked(report.events_checked() + 1);
+      ++report.events_checked;
       const std::string id = Blob(st.getColumn(0));
       const Bytes envelope = rulebook::Envelope(Blob(st.getColumn(3)), Blob(st.getColumn(4)));
       auto decoded = rulebook::Decode(envelope, far_future);
@@ -218,13 +218,7 @@ Result<v1::VerifyReport> Replica::Verify() {
                  static_cast<std::int64_t>(decoded->body.seq()) != st.getColumn(2).getInt64()) {
         problem = "stored author or sequence does not match the body";
       }
-      if (!problem.empty()) {
-        report.set_bad(report.bad() + 1);
-        auto* p = report.add_problems();
-        p->set_event_id(ToHex(AsBytes(id)));
-        p->set_code("corruption");
-        p->set_message(problem);
-      }
+      if (!problem.empty()) report.problems.push_back({ToId<EventId>(id), std::move(problem)});
     }
     // Derived state: recompute it from the events in a transaction that is rolled back.
     const Digest32 before = ComputeStateDigest(parts_->db);
@@ -237,8 +231,8 @@ Result<v1::VerifyReport> Replica::Verify() {
       return d;
     });
     if (!after) return Unexpected<Error>{after.error()};
-    report.set_derived_state_matches(before == *after);
-    report.set_digest(before.hex());
+    report.derived_state_matches = before == *after;
+    report.digest = before;
     return report;
   });
 }

@@ -27,7 +27,6 @@
 #include <string>
 #include <vector>
 
-#include "polder/v1/api.pb.h"
 #include "polder/v1/event.pb.h"
 #include "proto/bytes.h"
 #include "storage/derived_state.h"
@@ -41,6 +40,19 @@
 #include "storage/views.h"
 
 namespace polder::storage {
+
+// What Verify() found: events whose stored bytes no longer verify or match their id, author or
+// sequence number, and whether the derived state matches a rebuild from the events.
+struct VerifyProblem {
+  EventId event;
+  std::string message;
+};
+struct VerifyReport {
+  std::uint64_t events_checked = 0;
+  std::vector<VerifyProblem> problems;
+  bool derived_state_matches = false;
+  Digest32 digest;  // the state digest as stored
+};
 
 // The pending set now, and what its bounds evicted.
 struct PendingStats {
@@ -82,7 +94,7 @@ class Replica {
   Status Rebuild();
 
   // Re-verifies every stored event's signature and id; reports problems without changing anything.
-  Result<v1::VerifyReport> Verify();
+  Result<VerifyReport> Verify();
 
   // BLAKE2b-256 over a canonical form of the derived state. Equal event sets give equal digests
   // whatever order the events arrived in.
@@ -99,14 +111,6 @@ class Replica {
   PeerTable& peers() { return *peers_; }
   DerivedState& state() { return *state_; }
   Views& views() { return *views_; }
-
-  // Transitional forwards to the views (removed once callers use them).
-  Result<v1::MemberList> Members() { return views_->Members(); }
-  Result<v1::ProposalList> Proposals() { return views_->Proposals(); }
-  Result<v1::ProposalDetail> ShowProposal(const EventId& id) { return views_->ShowProposal(id); }
-  Result<v1::FlagView> ShowFlag(const EventId& id) { return views_->ShowFlag(id); }
-  std::string FormatAmount(std::int64_t minor) { return views_->FormatAmount(minor); }
-  std::string MemberLabel(const MemberKey& key) { return views_->MemberLabel(key); }
 
  private:
   struct Parts;

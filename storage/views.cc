@@ -1,77 +1,11 @@
 #include "storage/views.h"
 
-#include "crypto/member_id.h"
-#include "proto/words.h"
 #include "storage/db.h"
 
 namespace polder::storage {
-std::string Views::FormatAmount(std::int64_t minor) {
-  std::uint32_t decimals = 2;
-  std::string unit;
-  try {
-    ResetOnExit reset{db_};
-    auto& st = db_.Q("SELECT decimals, unit FROM charter");
-    if (st.executeStep()) {
-      decimals = static_cast<std::uint32_t>(st.getColumn(0).getInt());
-      unit = st.getColumn(1).getString();
-    }
-  } catch (const SQLite::Exception&) {
-  }
-  const bool negative = minor < 0;
-  std::uint64_t v =
-      negative ? 0 - static_cast<std::uint64_t>(minor) : static_cast<std::uint64_t>(minor);
-  std::uint64_t scale = 1;
-  for (std::uint32_t i = 0; i < decimals; ++i) scale *= 10;
-  std::string whole = std::to_string(v / scale);
-  std::string out = negative ? "-" + whole : whole;
-  if (decimals > 0) {
-    std::string frac = std::to_string(v % scale);
-    out += "." + std::string(decimals - frac.size(), '0') + frac;
-  }
-  if (!unit.empty()) out += " " + unit;
-  return out;
-}
-
-std::string Views::MemberLabel(const MemberKey& key) {
-  try {
-    ResetOnExit reset{db_};
-    auto& st = db_.Q("SELECT name FROM members WHERE key = ?");
-    Bind(st, 1, key.view());
-    if (st.executeStep())
-      return st.getColumn(0).getString() + " (" + crypto::Fingerprint(key) + ")";
-  } catch (const SQLite::Exception&) {
-  }
-  return "(" + crypto::Fingerprint(key) + ")";
-}
-
-Result<v1::MemberList> Views::Members() {
-  return Guard([&]() -> Result<v1::MemberList> {
-    v1::MemberList list;
-    SQLite::Statement st(
-        db_.raw(),
-        "SELECT m.key, m.name, m.organisation, m.role, m.formal_leader, m.head_seq,"
-        " (SELECT count(*) FROM forks f WHERE f.author = m.key),"
-        " (SELECT count(*) FROM charter c WHERE c.founder = m.key)"
-        " FROM members m ORDER BY m.organisation, m.name, m.key");
-    while (st.executeStep()) {
-      auto* m = list.add_members();
-      const auto key = ToId<MemberKey>(st.getColumn(0));
-      m->set_member_id(crypto::FormatMemberId(key));
-      m->set_fingerprint(crypto::Fingerprint(key));
-      m->set_name(st.getColumn(1).getString());
-      m->set_organisation(st.getColumn(2).getString());
-      m->set_role(st.getColumn(3).getString());
-      m->set_formal_leader(st.getColumn(4).getInt() != 0);
-      m->set_head_seq(static_cast<std::uint64_t>(st.getColumn(5).getInt64()));
-      m->set_forked(st.getColumn(6).getInt() != 0);
-      m->set_founder(st.getColumn(7).getInt() != 0);
-    }
-    return list;
-  });
-}
-
 namespace {
 
+// The SELECT of every proposal row (ProposalRow's columns, in order).
 constexpr const char* kProposalSelect =
     "SELECT p.id, p.title, p.author, m.name, m.organisation, p.amount_minor, p.deadline_ms,"
     " p.withdrawn_event IS NOT NULL, p.topic, p.purpose_fit, p.body, p.created_ms,"
@@ -83,106 +17,154 @@ constexpr const char* kProposalSelect =
     "   (SELECT 1 FROM resolutions r WHERE r.flag = f.id AND r.kind = 1))"
     " FROM proposals p JOIN members m ON m.key = p.author";
 
+ProposalRow ReadProposal(SQLite::Statement& st) {
+  ProposalRow p;
+  p.id = ToId<EventId>(st.getColumn(0));
+  p.title = st.getColumn(1).getString();
+  p.author = MemberName{ToId<MemberKey>(st.getColumn(2)), st.getColumn(3).getString(),
+                        st.getColumn(4).getString()};
+  p.amount = Money(st.getColumn(5).getInt64());
+  p.deadline_ms = st.getColumn(6).getInt64();
+  p.withdrawn = st.getColumn(7).getInt() != 0;
+  p.topic = st.getColumn(8).getString();
+  p.purpose_fit = st.getColumn(9).getString();
+  p.body = st.getColumn(10).getString();
+  p.created_ms = st.getColumn(11).getInt64();
+  p.votes_for = static_cast<std::uint32_t>(st.getColumn(12).getInt());
+  p.votes_against = static_cast<std::uint32_t>(st.getColumn(13).getInt());
+  p.votes_abstain = static_cast<std::uint32_t>(st.getColumn(14).getInt());
+  p.endorsements = static_cast<std::uint32_t>(st.getColumn(15).getInt());
+  p.open_flags = static_cast<std::uint32_t>(st.getColumn(16).getInt());
+  return p;
+}
+
 }  // namespace
 
-Result<v1::ProposalList> Views::Proposals() {
-  return Guard([&]() -> Result<v1::ProposalList> {
-    v1::ProposalList list;
-    SQLite::Statement st(db_.raw(), std::string(kProposalSelect) + " ORDER BY p.created_ms, p.id");
+Result<std::vector<MemberRow>> Views::Members() {
+  return Guard([&]() -> Result<std::vector<MemberRow>> {
+    std::vector<MemberRow> out;
+    SQLite::Statement st(
+        db_.raw(),
+        "SELECT m.key, m.name, m.organisation, m.role, m.formal_leader, m.head_seq,"
+        " (SELECT count(*) FROM forks f WHERE f.author = m.key),"
+        " (SELECT count(*) FROM charter c WHERE c.founder = m.key)"
+        " FROM members m ORDER BY m.organisation, m.name, m.key");
     while (st.executeStep()) {
-      auto* p = list.add_proposals();
-      p->set_proposal_id(ToHex(AsBytes(Blob(st.getColumn(0)))));
-      p->set_title(st.getColumn(1).getString());
-      const auto author = ToId<MemberKey>(st.getColumn(2));
-      p->set_author(crypto::FormatMemberId(author));
-      p->set_author_name(st.getColumn(3).getString());
-      p->set_organisation(st.getColumn(4).getString());
-      p->set_amount_minor(st.getColumn(5).getInt64());
-      p->set_amount(FormatAmount(p->amount_minor()));
-      p->set_deadline_ms(st.getColumn(6).getInt64());
-      p->set_withdrawn(st.getColumn(7).getInt() != 0);
-      p->set_topic(st.getColumn(8).getString());
-      p->set_purpose_fit(st.getColumn(9).getString());
-      p->set_body(st.getColumn(10).getString());
-      p->set_created_ms(st.getColumn(11).getInt64());
-      p->set_votes_for(static_cast<std::uint32_t>(st.getColumn(12).getInt()));
-      p->set_votes_against(static_cast<std::uint32_t>(st.getColumn(13).getInt()));
-      p->set_votes_abstain(static_cast<std::uint32_t>(st.getColumn(14).getInt()));
-      p->set_endorsements(static_cast<std::uint32_t>(st.getColumn(15).getInt()));
-      p->set_open_flags(static_cast<std::uint32_t>(st.getColumn(16).getInt()));
+      MemberRow m;
+      m.key = ToId<MemberKey>(st.getColumn(0));
+      m.name = st.getColumn(1).getString();
+      m.organisation = st.getColumn(2).getString();
+      m.role = st.getColumn(3).getString();
+      m.formal_leader = st.getColumn(4).getInt() != 0;
+      m.head_seq = static_cast<std::uint64_t>(st.getColumn(5).getInt64());
+      m.forked = st.getColumn(6).getInt() != 0;
+      m.founder = st.getColumn(7).getInt() != 0;
+      out.push_back(std::move(m));
     }
-    return list;
+    return out;
   });
 }
 
-Result<v1::FlagView> Views::ShowFlag(const EventId& id) {
-  return Guard([&]() -> Result<v1::FlagView> {
-    v1::FlagView f;
+Result<std::vector<ProposalRow>> Views::Proposals() {
+  return Guard([&]() -> Result<std::vector<ProposalRow>> {
+    std::vector<ProposalRow> out;
+    SQLite::Statement st(db_.raw(), std::string(kProposalSelect) + " ORDER BY p.created_ms, p.id");
+    while (st.executeStep()) out.push_back(ReadProposal(st));
+    return out;
+  });
+}
+
+Currency Views::CircleCurrency() {
+  Currency c;
+  try {
+    ResetOnExit reset{db_};
+    auto& st = db_.Q("SELECT decimals, unit FROM charter");
+    if (st.executeStep()) {
+      c.decimals = static_cast<std::uint32_t>(st.getColumn(0).getInt());
+      c.unit = st.getColumn(1).getString();
+    }
+  } catch (const SQLite::Exception&) {
+  }
+  return c;
+}
+
+MemberName Views::NameOf(const MemberKey& key) {
+  MemberName n{key, {}, {}};
+  try {
+    ResetOnExit reset{db_};
+    auto& st = db_.Q("SELECT name, organisation FROM members WHERE key = ?");
+    Bind(st, 1, key.view());
+    if (st.executeStep()) {
+      n.name = st.getColumn(0).getString();
+      n.organisation = st.getColumn(1).getString();
+    }
+  } catch (const SQLite::Exception&) {
+  }
+  return n;
+}
+
+Result<FlagRow> Views::Flag(const EventId& id) {
+  return Guard([&]() -> Result<FlagRow> {
+    FlagRow f;
     SQLite::Statement st(db_.raw(),
                          "SELECT proposal, flagger, severity, category, rationale, created_ms FROM"
                          " flags WHERE id = ?");
     Bind(st, 1, id.view());
     if (!st.executeStep()) return Fail(Errc::kNotFound, "no flag " + id.hex());
-    f.set_flag_id(id.hex());
-    f.set_proposal_id(ToHex(AsBytes(Blob(st.getColumn(0)))));
-    f.set_flagger(MemberLabel(ToId<MemberKey>(st.getColumn(1))));
-    f.set_severity(SeverityWord(st.getColumn(2).getInt()));
-    f.set_category(st.getColumn(3).getString());
-    f.set_rationale(st.getColumn(4).getString());
-    f.set_created_ms(st.getColumn(5).getInt64());
+    f.id = id;
+    f.proposal = ToId<EventId>(st.getColumn(0));
+    f.flagger = NameOf(ToId<MemberKey>(st.getColumn(1)));
+    f.severity = static_cast<v1::Severity>(st.getColumn(2).getInt());
+    f.category = st.getColumn(3).getString();
+    f.rationale = st.getColumn(4).getString();
+    f.created_ms = st.getColumn(5).getInt64();
     SQLite::Statement rs(db_.raw(),
                          "SELECT id, author, kind, mitigation FROM resolutions WHERE flag = ?"
                          " ORDER BY ts, id");
     Bind(rs, 1, id.view());
-    bool withdrawn = false;
-    bool answered = false;
     while (rs.executeStep()) {
-      auto* r = f.add_resolutions();
-      r->set_event_id(ToHex(AsBytes(Blob(rs.getColumn(0)))));
-      r->set_author(MemberLabel(ToId<MemberKey>(rs.getColumn(1))));
-      const int kind = rs.getColumn(2).getInt();
-      r->set_kind(kind == v1::FlagResolution::WITHDRAW ? "withdraw" : "answer");
-      r->set_mitigation(rs.getColumn(3).getString());
-      withdrawn |= kind == v1::FlagResolution::WITHDRAW;
-      answered |= kind == v1::FlagResolution::ANSWER;
+      ResolutionRow r;
+      r.event = ToId<EventId>(rs.getColumn(0));
+      r.author = NameOf(ToId<MemberKey>(rs.getColumn(1)));
+      r.kind = static_cast<v1::FlagResolution::Kind>(rs.getColumn(2).getInt());
+      r.mitigation = rs.getColumn(3).getString();
+      f.resolutions.push_back(std::move(r));
     }
-    f.set_state(withdrawn ? "withdrawn" : answered ? "answered" : "open");
     return f;
   });
 }
 
-Result<v1::ProposalDetail> Views::ShowProposal(const EventId& id) {
-  return Guard([&]() -> Result<v1::ProposalDetail> {
-    v1::ProposalDetail d;
-    auto list = Proposals();
-    if (!list) return Unexpected<Error>{list.error()};
-    bool found = false;
-    for (const auto& p : list->proposals()) {
-      if (p.proposal_id() == id.hex()) {
-        *d.mutable_proposal() = p;
-        found = true;
-      }
+Result<ProposalDetail> Views::Proposal(const EventId& id) {
+  return Guard([&]() -> Result<ProposalDetail> {
+    ProposalDetail d;
+    {
+      SQLite::Statement st(db_.raw(), std::string(kProposalSelect) + " WHERE p.id = ?");
+      Bind(st, 1, id.view());
+      if (!st.executeStep()) return Fail(Errc::kNotFound, "no proposal " + id.hex());
+      d.proposal = ReadProposal(st);
     }
-    if (!found) return Fail(Errc::kNotFound, "no proposal " + id.hex());
     SQLite::Statement vs(db_.raw(),
                          "SELECT v.voter, m.name, m.organisation, v.choice, v.ts FROM votes v"
                          " JOIN members m ON m.key = v.voter WHERE v.proposal = ?"
                          " ORDER BY m.organisation, m.name");
     Bind(vs, 1, id.view());
     while (vs.executeStep()) {
-      auto* v = d.add_votes();
-      v->set_voter(crypto::FormatMemberId(ToId<MemberKey>(vs.getColumn(0))));
-      v->set_name(vs.getColumn(1).getString());
-      v->set_organisation(vs.getColumn(2).getString());
-      v->set_choice(ChoiceWord(vs.getColumn(3).getInt()));
-      v->set_timestamp_ms(vs.getColumn(4).getInt64());
+      d.votes.push_back(
+          VoteRow{MemberName{ToId<MemberKey>(vs.getColumn(0)), vs.getColumn(1).getString(),
+                             vs.getColumn(2).getString()},
+                  static_cast<v1::Choice>(vs.getColumn(3).getInt()), vs.getColumn(4).getInt64()});
     }
-    SQLite::Statement fs(db_.raw(),
-                         "SELECT id FROM flags WHERE proposal = ? ORDER BY created_ms, id");
-    Bind(fs, 1, id.view());
-    while (fs.executeStep()) {
-      auto flag = ShowFlag(ToId<EventId>(fs.getColumn(0)));
-      if (flag) *d.add_flags() = *flag;
+    std::vector<EventId> flags;
+    {
+      SQLite::Statement fs(db_.raw(),
+                           "SELECT id FROM flags WHERE proposal = ? ORDER BY created_ms, id");
+      Bind(fs, 1, id.view());
+      while (fs.executeStep()) flags.push_back(ToId<EventId>(fs.getColumn(0)));
+    }
+    for (const auto& f : flags) {
+      auto flag = Flag(f);
+      if (!flag) return Unexpected<Error>{flag.error()};
+      d.flags.push_back(std::move(*flag));
     }
     SQLite::Statement es(
         db_.raw(),
@@ -190,22 +172,16 @@ Result<v1::ProposalDetail> Views::ShowProposal(const EventId& id) {
         " ON m.key = e.member WHERE e.proposal = ? ORDER BY m.organisation, m.name");
     Bind(es, 1, id.view());
     while (es.executeStep()) {
-      auto* m = d.add_endorsers();
-      const auto key = ToId<MemberKey>(es.getColumn(0));
-      m->set_member_id(crypto::FormatMemberId(key));
-      m->set_fingerprint(crypto::Fingerprint(key));
-      m->set_name(es.getColumn(1).getString());
-      m->set_organisation(es.getColumn(2).getString());
+      d.endorsers.push_back(MemberName{ToId<MemberKey>(es.getColumn(0)),
+                                       es.getColumn(1).getString(), es.getColumn(2).getString()});
     }
     SQLite::Statement cs(
         db_.raw(), "SELECT id, author, text, ts FROM comments WHERE target = ? ORDER BY ts, id");
     Bind(cs, 1, id.view());
     while (cs.executeStep()) {
-      auto* c = d.add_comments();
-      c->set_event_id(ToHex(AsBytes(Blob(cs.getColumn(0)))));
-      c->set_author(MemberLabel(ToId<MemberKey>(cs.getColumn(1))));
-      c->set_text(cs.getColumn(2).getString());
-      c->set_timestamp_ms(cs.getColumn(3).getInt64());
+      d.comments.push_back(CommentRow{ToId<EventId>(cs.getColumn(0)),
+                                      NameOf(ToId<MemberKey>(cs.getColumn(1))),
+                                      cs.getColumn(2).getString(), cs.getColumn(3).getInt64()});
     }
     return d;
   });

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crypto/member_id.h"
+#include "node/api/views.h"
 #include "node/app/circle_state.h"
 #include "node/decide/tally.h"
 #include "storage/limits.h"
@@ -534,7 +535,7 @@ v1::NodeView Node::View() const {
     if (!c->peer) continue;
     auto* pv = v.add_peers();
     pv->set_member_id(crypto::FormatMemberId(c->member));
-    pv->set_name(session_.replica().MemberLabel(c->member));
+    pv->set_name(api::MemberLabel(session_.replica().views().NameOf(c->member)));
     pv->set_address(c->address);
     pv->set_outbound(c->outbound);
   }

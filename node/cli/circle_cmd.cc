@@ -77,7 +77,8 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   Must(crypto::WriteSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, network_key));
   PrintReceipt(g, s, authored,
                "✓ Created circle \"" + a.name + "\" (" + circle.hex().substr(0, 16) + ")\n  pool " +
-                   s.replica().FormatAmount(c.pool_minor()) + "; you are its first member\n" +
+                   FormatMoney(Money(c.pool_minor()), s.replica().views().CircleCurrency()) +
+                   "; you are its first member\n" +
                    "  next: `polder node` to run your node, then `polder admit MEMBER-ID --name "
                    "NAME --org ORG`");
   return kExitOk;

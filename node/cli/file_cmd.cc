@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "node/api/views.h"
 #include "node/app/session.h"
 #include "node/cli/command_groups.h"
 #include "node/cli/output.h"
@@ -137,7 +138,7 @@ int CmdRebuild(const Globals& g) {
 
 int CmdVerify(const Globals& g) {
   Session s = OpenSession(g, false, true);
-  const auto r = Must(s.replica().Verify());
+  const auto r = api::VerifyReportOf(Must(s.replica().Verify()));
   std::string h = "checked " + std::to_string(r.events_checked()) +
                   " events: " + std::to_string(r.bad()) + " bad\n";
   for (const auto& p : r.problems()) h += "  " + Short(p.event_id()) + ": " + p.message() + "\n";

@@ -6,11 +6,13 @@
 
 #include "crypto/member_id.h"
 #include "node/api/client.h"
+#include "node/api/views.h"
 #include "node/app/session.h"
 #include "node/cli/command_groups.h"
 #include "node/cli/output.h"
 #include "node/sync/progress.h"
 #include "polder/v1/api.pb.h"
+#include "proto/money.h"
 
 namespace polder::cli {
 namespace {
@@ -19,7 +21,8 @@ using app::Session;
 
 int CmdList(const Globals& g) {
   Session s = OpenSession(g, false, false);
-  const auto list = Must(s.replica().Proposals());
+  auto& r = s.replica();
+  const auto list = api::ProposalListOf(Must(r.views().Proposals()), r.views().CircleCurrency());
   Table t({"ID", "TITLE", "AMOUNT", "BY", "FOR", "AGAINST", "ABST", "CO-SP", "FLAGS", "STATE"});
   for (const auto& p : list.proposals()) {
     t.Row({Short(p.proposal_id()), p.title(), p.amount(),
@@ -34,7 +37,7 @@ int CmdList(const Globals& g) {
 
 int CmdMembers(const Globals& g) {
   Session s = OpenSession(g, false, false);
-  const auto list = Must(s.replica().Members());
+  const auto list = api::MemberListOf(Must(s.replica().views().Members()));
   Table t({"NAME", "ORGANISATION", "ROLE", "LEADER", "FINGERPRINT", "EVENTS", "NOTE"});
   for (const auto& m : list.members()) {
     t.Row({m.name(), m.organisation(), m.role(), m.formal_leader() ? "yes" : "no", m.fingerprint(),
@@ -47,7 +50,8 @@ int CmdMembers(const Globals& g) {
 int CmdShow(const Globals& g, const std::string& prefix) {
   Session s = OpenSession(g, false, false);
   const EventId id = ResolveId(s, prefix, "proposal");
-  const auto d = Must(s.replica().ShowProposal(id));
+  auto& r = s.replica();
+  const auto d = api::ProposalDetailOf(Must(r.views().Proposal(id)), r.views().CircleCurrency());
   const auto& p = d.proposal();
   std::string h;
   h += p.title() + (p.withdrawn() ? "  [WITHDRAWN]" : "") + "\n";
@@ -106,14 +110,14 @@ int CmdStatus(const Globals& g) {
   if (auto ch = r.state().Charter()) {
     v.set_circle_name(ch->name());
     v.set_purpose(ch->purpose());
-    v.set_pool(r.FormatAmount(ch->pool_minor()));
+    v.set_pool(FormatMoney(Money(ch->pool_minor()), r.views().CircleCurrency()));
   }
-  const auto members = Must(r.Members());
-  v.set_members(static_cast<std::uint32_t>(members.members_size()));
-  for (const auto& m : members.members()) {
-    if (m.forked()) v.add_forked_members(m.name() + " (" + m.fingerprint() + ")");
+  const auto members = Must(r.views().Members());
+  v.set_members(static_cast<std::uint32_t>(members.size()));
+  for (const auto& m : members) {
+    if (m.forked) v.add_forked_members(api::MemberLabel({m.key, m.name, m.organisation}));
   }
-  v.set_proposals(static_cast<std::uint32_t>(Must(r.Proposals()).proposals_size()));
+  v.set_proposals(static_cast<std::uint32_t>(Must(r.views().Proposals()).size()));
   const auto counts = Must(r.events().Counts());
   v.set_events(counts.applied);
   v.set_pending(counts.pending);

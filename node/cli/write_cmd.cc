@@ -7,6 +7,7 @@
 #include <string>
 
 #include "crypto/member_id.h"
+#include "node/api/views.h"
 #include "node/app/session.h"
 #include "node/cli/amount.h"
 #include "node/cli/as_of.h"
@@ -57,8 +58,9 @@ int CmdPropose(const Globals& g, const ProposeArgs& p) {
     pr->set_topic(p.topic);
   }));
   PrintReceipt(g, s, a,
-               "✓ Proposed \"" + p.title + "\" for " + s.replica().FormatAmount(amount.minor()) +
-                   " (id " + Short(a.id.hex()) + ")");
+               "✓ Proposed \"" + p.title + "\" for " +
+                   FormatMoney(amount, s.replica().views().CircleCurrency()) + " (id " +
+                   Short(a.id.hex()) + ")");
   return kExitOk;
 }
 
@@ -192,9 +194,9 @@ int CmdDelegate(const Globals& g, const std::string& to, const std::string& topi
   }));
   const std::string scope = topic.empty() ? "all proposals" : "topic '" + topic + "'";
   PrintReceipt(g, s, a,
-               revoke
-                   ? "✓ Revoked your delegation for " + scope
-                   : "✓ Delegated your vote on " + scope + " to " + s.replica().MemberLabel(*key));
+               revoke ? "✓ Revoked your delegation for " + scope
+                      : "✓ Delegated your vote on " + scope + " to " +
+                            api::MemberLabel(s.replica().views().NameOf(*key)));
   return kExitOk;
 }
 

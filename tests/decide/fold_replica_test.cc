@@ -132,48 +132,44 @@ TEST_F(FoldReplicaTest, FoldCountsWhatTheReplicaApplies) {
                                           Ignored::kVoid}));
 
     // Members, organisations and forks.
-    auto members = rep->Members();
+    auto members = rep->views().Members();
     ASSERT_TRUE(members.has_value());
-    ASSERT_EQ(static_cast<std::size_t>(members->members_size()), st.members.size());
-    std::map<std::string, const Member*> by_id;
-    for (const auto& m : st.members) by_id[crypto::FormatMemberId(m.key)] = &m;
+    ASSERT_EQ(members->size(), st.members.size());
     int forked = 0;
-    for (const auto& mv : members->members()) {
-      ASSERT_TRUE(by_id.count(mv.member_id())) << mv.name();
-      const Member& m = *by_id[mv.member_id()];
-      EXPECT_EQ(m.name, mv.name());
-      EXPECT_EQ(m.organisation, mv.organisation());
-      EXPECT_EQ(m.forked(), mv.forked());
-      forked += mv.forked();
+    for (const auto& mv : *members) {
+      const Member* m = st.FindMember(mv.key);
+      ASSERT_NE(m, nullptr) << mv.name;
+      EXPECT_EQ(m->name, mv.name);
+      EXPECT_EQ(m->organisation, mv.organisation);
+      EXPECT_EQ(m->forked(), mv.forked);
+      forked += mv.forked;
     }
     EXPECT_EQ(forked, 1);
 
     // Proposals: latest vote per member, endorsers, flags not withdrawn, withdrawal.
-    auto proposals = rep->Proposals();
+    auto proposals = rep->views().Proposals();
     ASSERT_TRUE(proposals.has_value());
-    ASSERT_EQ(static_cast<std::size_t>(proposals->proposals_size()), st.proposals.size());
-    for (const auto& pv : proposals->proposals()) {
-      auto id = FromHex(pv.proposal_id());
-      ASSERT_TRUE(id.has_value());
-      const ProposalRecord* p = st.FindProposal(*EventId::FromBytes(*id));
+    ASSERT_EQ(proposals->size(), st.proposals.size());
+    for (const auto& pv : *proposals) {
+      const ProposalRecord* p = st.FindProposal(pv.id);
       ASSERT_NE(p, nullptr);
       std::map<MemberKey, v1::Choice> latest;
       for (const auto& v : p->votes) latest[v.voter] = v.choice;  // sorted by (voter, seq)
       std::map<v1::Choice, std::uint32_t> counts;
       for (const auto& [k, choice] : latest) ++counts[choice];
-      EXPECT_EQ(counts[v1::FOR], pv.votes_for()) << pv.title();
-      EXPECT_EQ(counts[v1::AGAINST], pv.votes_against()) << pv.title();
-      EXPECT_EQ(counts[v1::ABSTAIN], pv.votes_abstain()) << pv.title();
+      EXPECT_EQ(counts[v1::FOR], pv.votes_for) << pv.title;
+      EXPECT_EQ(counts[v1::AGAINST], pv.votes_against) << pv.title;
+      EXPECT_EQ(counts[v1::ABSTAIN], pv.votes_abstain) << pv.title;
       std::set<MemberKey> endorsers;
       for (const auto& e : p->endorsements) endorsers.insert(e.member);
-      EXPECT_EQ(endorsers.size(), pv.endorsements()) << pv.title();
+      EXPECT_EQ(endorsers.size(), pv.endorsements) << pv.title;
       std::uint32_t open = 0;
       for (const auto& f : p->flags) {
         open += std::none_of(f.resolutions.begin(), f.resolutions.end(),
                              [](const auto& r) { return r.kind == v1::FlagResolution::WITHDRAW; });
       }
-      EXPECT_EQ(open, pv.open_flags()) << pv.title();
-      EXPECT_EQ(p->withdrawn_ms.has_value(), pv.withdrawn()) << pv.title();
+      EXPECT_EQ(open, pv.open_flags) << pv.title;
+      EXPECT_EQ(p->withdrawn_ms.has_value(), pv.withdrawn) << pv.title;
     }
   }
 }

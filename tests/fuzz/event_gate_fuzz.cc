@@ -81,6 +81,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     __builtin_trap();
   }
   auto v = r.Verify();
-  if (!v || !v->derived_state_matches()) __builtin_trap();
+  if (!v || !v->derived_state_matches) __builtin_trap();
   return 0;
 }

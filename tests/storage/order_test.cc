@@ -114,7 +114,7 @@ class OrderTest : public ::testing::Test {
       pos += n;
     }
     auto v = rep->Verify();
-    EXPECT_TRUE(v.has_value() && v->derived_state_matches());
+    EXPECT_TRUE(v.has_value() && v->derived_state_matches);
     return *rep->StateDigest();
   }
 

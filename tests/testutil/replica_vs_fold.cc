@@ -314,7 +314,7 @@ Ingested Ingest(const DiffCase& c, const std::vector<std::size_t>& order,
   if (!digest) return {{}, {}, "digest: " + digest.error().message};
   out.digest = *digest;
   auto verified = r.Verify();
-  if (!verified || !verified->derived_state_matches() || verified->bad() != 0) {
+  if (!verified || !verified->derived_state_matches || !verified->problems.empty()) {
     out.problem += "verify: the derived state does not match a rebuild\n";
   }
   return out;
