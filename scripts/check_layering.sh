@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Fails when a module includes a module above it: proto <- crypto <- storage <- node.
+# Fails when a module includes a module above it, or another module's internals:
+#   proto <- crypto <- storage/rulebook <- storage <- node/{net,decide} <- node/sync <- node/api
+#   <- node/app <- node/cli   (docs/architecture.md has the table of who may include whom).
 set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root"
@@ -21,6 +23,11 @@ check_re() {  # check_re DIR FORBIDDEN-INCLUDE-REGEX (the whole quoted path)
 check proto 'crypto|storage|node'
 check crypto 'storage|node'
 check storage 'node'
+# The replica's internals (SQLite connection, the gate and its parts) stay inside storage/.
+if grep -rnE '#include "storage/(db|sql_state|effects|pending_set|gate|digest|schema)\.h"' \
+    proto crypto node tests bench --include='*.h' --include='*.cc'; then
+  echo "layering: the replica's internal headers are included only inside storage/" >&2; bad=1
+fi
 # The rulebook (what an event is and does) is pure: proto/ and crypto/ only, no SQLite.
 check_re storage/rulebook 'storage/[a-z_]+\.h|node/.*'
 # node/decide is pure (decisions are functions of their inputs): proto/, crypto/ and the
@@ -36,6 +43,16 @@ for h in $(grep -l '^// Internal to node/decide' node/decide/*.h); do
 done
 check node/net 'storage|node/(decide|sync|api|app|cli|insights)'
 check node/sync 'node/(decide|api|app|cli|insights)'
+# The syncer sees storage only through its EventStore; replica_store.cc adapts the replica.
+if grep -rn '#include "storage/replica.h"' node/sync --include='*.h' --include='*.cc' \
+    | grep -v '^node/sync/replica_store.cc:'; then
+  echo "layering: in node/sync only replica_store.cc includes storage/replica.h" >&2; bad=1
+fi
+# Its clock and randomness come in through Syncer::Options (deterministic simulation).
+if grep -rnE 'random_device|steady_clock::now|system_clock' node/sync --include='*.h' --include='*.cc' \
+    | grep -vE '^[^:]+:[0-9]+:\s*//'; then
+  echo "layering: node/sync takes its clock and randomness from Syncer::Options" >&2; bad=1
+fi
 # node/api reaches the node only through its own NodePort (node/app implements it).
 check node/api 'node/(app|cli)'
 check node/app 'node/cli'
