@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,5 +58,16 @@ using EventId = Id32<EventIdTag>;      // BLAKE2b-256 of an event's signed body 
 using MemberKey = Id32<MemberKeyTag>;  // Ed25519 public key
 using CircleId = Id32<CircleIdTag>;
 using Digest32 = Id32<DigestTag>;
+
+// A hash for unordered containers keyed by ids and keys: they are 32 uniformly distributed bytes,
+// so their first 8 are a good hash.
+struct Id32Hash {
+  template <class Tag>
+  std::size_t operator()(const Id32<Tag>& id) const {
+    std::uint64_t h;
+    std::memcpy(&h, id.bytes.data(), sizeof h);
+    return static_cast<std::size_t>(h);
+  }
+};
 
 }  // namespace polder

@@ -25,11 +25,9 @@ std::string FormatMoney(Money amount, const Currency& currency) {
   return s;
 }
 
-Result<Money> ParseMoney(std::string_view text, std::uint32_t decimals) {
-  if (decimals > kMaxMoneyDecimals) {
-    return Fail(Errc::kInvalidArgument,
-                "at most " + std::to_string(kMaxMoneyDecimals) + " decimal places are supported");
-  }
+Result<std::int64_t> ParseDecimal(std::string_view text, std::uint32_t decimals, std::int64_t max,
+                                  std::string_view what_text) {
+  const std::string what(what_text);
   std::int64_t whole = 0;
   std::int64_t frac = 0;
   std::uint32_t frac_digits = 0;
@@ -38,38 +36,48 @@ Result<Money> ParseMoney(std::string_view text, std::uint32_t decimals) {
   for (char c : text) {
     if (c == ',' || c == '_') {
       if (seen_dot)
-        return Fail(Errc::kInvalidArgument, "amount: separator after the decimal point");
+        return Fail(Errc::kInvalidArgument, what + ": separator after the decimal point");
       continue;
     }
     if (c == '.') {
-      if (seen_dot) return Fail(Errc::kInvalidArgument, "amount: two decimal points");
+      if (seen_dot) return Fail(Errc::kInvalidArgument, what + ": two decimal points");
       seen_dot = true;
       continue;
     }
     if (c < '0' || c > '9') {
       return Fail(Errc::kInvalidArgument,
-                  "amount '" + std::string(text) + "' is not a number like 1500 or 1500.50");
+                  what + " '" + std::string(text) + "' is not a number like 1500 or 1500.50");
     }
     any_digit = true;
     if (seen_dot) {
       if (++frac_digits > decimals) {
         return Fail(Errc::kInvalidArgument,
-                    "amount has more than " + std::to_string(decimals) + " decimal places");
+                    what + " has more than " + std::to_string(decimals) + " decimal places");
       }
       frac = frac * 10 + (c - '0');
     } else {
       whole = whole * 10 + (c - '0');
-      if (whole > kMaxMoneyMinor) return Fail(Errc::kInvalidArgument, "amount is too large");
+      if (whole > max) return Fail(Errc::kInvalidArgument, what + " is too large");
     }
   }
-  if (!any_digit) return Fail(Errc::kInvalidArgument, "amount is empty");
+  if (!any_digit) return Fail(Errc::kInvalidArgument, what + " is empty");
   std::int64_t scale = 1;
   for (std::uint32_t i = 0; i < decimals; ++i) scale *= 10;
   for (std::uint32_t i = frac_digits; i < decimals; ++i) frac *= 10;
-  if (whole > kMaxMoneyMinor / scale || whole * scale + frac > kMaxMoneyMinor) {
-    return Fail(Errc::kInvalidArgument, "amount is too large");
+  if (whole > max / scale || whole * scale + frac > max) {
+    return Fail(Errc::kInvalidArgument, what + " is too large");
   }
-  return Money(whole * scale + frac);
+  return whole * scale + frac;
+}
+
+Result<Money> ParseMoney(std::string_view text, std::uint32_t decimals) {
+  if (decimals > kMaxMoneyDecimals) {
+    return Fail(Errc::kInvalidArgument,
+                "at most " + std::to_string(kMaxMoneyDecimals) + " decimal places are supported");
+  }
+  auto minor = ParseDecimal(text, decimals, kMaxMoneyMinor, "amount");
+  if (!minor) return Unexpected<Error>{minor.error()};
+  return Money(*minor);
 }
 
 }  // namespace polder

@@ -57,4 +57,11 @@ std::string FormatMoney(Money amount, const Currency& currency);
 // (kInvalidArgument) that says what is wrong.
 Result<Money> ParseMoney(std::string_view text, std::uint32_t decimals);
 
+// The same reading for any exact decimal a person types (ParseMoney is this with "amount" and
+// kMaxMoneyMinor): digits with an optional fraction of at most `decimals` digits, `,` or `_`
+// between digits before the point, scaled by 10^decimals, at most `max`. `what` names the
+// quantity in error messages ("percentage", ...). REQUIRES: decimals <= kMaxMoneyDecimals.
+Result<std::int64_t> ParseDecimal(std::string_view text, std::uint32_t decimals, std::int64_t max,
+                                  std::string_view what);
+
 }  // namespace polder

@@ -106,14 +106,4 @@ auto Guard(F&& fn) -> decltype(fn()) {
   }
 }
 
-// Keys and ids are 32 uniformly distributed bytes: their first 8 are a good hash.
-struct Id32Hash {
-  template <class Tag>
-  std::size_t operator()(const Id32<Tag>& id) const {
-    std::uint64_t h;
-    std::memcpy(&h, id.bytes.data(), sizeof h);
-    return static_cast<std::size_t>(h);
-  }
-};
-
 }  // namespace polder::storage

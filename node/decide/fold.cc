@@ -18,15 +18,6 @@ std::optional<IdT> ToId(const std::string& s) {
   return IdT::FromBytes(AsBytes(s));
 }
 
-// Ids and member keys are 32 uniformly distributed bytes: their first 8 are a good hash.
-struct Id32Hash {
-  template <class Tag>
-  std::size_t operator()(const Id32<Tag>& id) const {
-    std::uint64_t h;
-    std::memcpy(&h, id.bytes.data(), sizeof h);
-    return static_cast<std::size_t>(h);
-  }
-};
 template <class K, class V>
 using HashMap = std::unordered_map<K, V, Id32Hash>;
 
