@@ -1,6 +1,7 @@
 #include "node/decide/fold.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <tuple>
 #include <unordered_map>
@@ -21,9 +22,12 @@ std::optional<IdT> ToId(const std::string& s) {
 template <class K, class V>
 using HashMap = std::unordered_map<K, V, Id32Hash>;
 
+// A key's first 8 bytes as a big-endian number: orders keys as their bytes do (nearly always
+// deciding alone). Read at once: the vote sort compares tens of millions of pairs.
 std::uint64_t Prefix8(const MemberKey& k) {
-  std::uint64_t p = 0;
-  for (std::size_t i = 0; i < 8; ++i) p = (p << 8) | k.bytes[i];
+  std::uint64_t p;
+  std::memcpy(&p, k.bytes.data(), sizeof p);
+  if constexpr (std::endian::native == std::endian::little) p = __builtin_bswap64(p);
   return p;
 }
 
@@ -45,7 +49,7 @@ struct Folder final : rulebook::State {
   // The author whose log the fixpoint loop is applying: their head, fork and membership without
   // a lookup per event (most events are asked about their own author).
   struct Current {
-    MemberKey key;
+    const MemberKey* key = nullptr;  // the log's own key: the rulebook asks with this very object
     rulebook::LogHead* head = nullptr;
     std::optional<std::uint64_t> fork;
     bool member = false;
@@ -53,14 +57,15 @@ struct Folder final : rulebook::State {
   std::optional<Current> cur;
 
   bool HasCharter() override { return st.has_charter; }
+  bool IsCurrent(const MemberKey& k) const { return cur && (&k == cur->key || k == *cur->key); }
   std::optional<std::uint64_t> ForkSeq(const MemberKey& author) override {
-    if (cur && cur->key == author) return cur->fork;
+    if (IsCurrent(author)) return cur->fork;
     auto it = forks.find(author);
     if (it == forks.end()) return std::nullopt;
     return it->second;
   }
   std::optional<rulebook::LogHead> Head(const MemberKey& member) override {
-    if (cur && cur->key == member) {
+    if (IsCurrent(member)) {
       if (!cur->member) return std::nullopt;
       return *cur->head;
     }
@@ -403,10 +408,13 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   }
   // Forks, by the rulebook's rule on arrivals, taking each log in (seq, id) order: the first
   // second event at a seq freezes the log there.
+  std::vector<EventId>
+      held;  // the ids at one (author, seq) so far (reused: no allocation per slot)
   for (const auto& log : logs) {
     std::optional<std::uint64_t> fork;
     for (const auto& slot : log.slots) {
-      std::vector<EventId> held;
+      if (slot.count == 1) continue;  // one event at a seq is new (Classify's kNew)
+      held.clear();
       for (std::size_t j = slot.first; j < slot.first + slot.count; ++j) {
         const EventId& id = in_circle[j]->id;
         if (rulebook::Classify(id, slot.seq, fork, held) == rulebook::Arrival::kEquivocation) {
@@ -426,7 +434,7 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
       const MemberKey& author = log.author;
       auto& head = f.heads[author];
       const auto fk = f.forks.find(author);
-      f.cur = Folder::Current{author, &head,
+      f.cur = Folder::Current{&author, &head,
                               fk == f.forks.end() ? std::nullopt : std::optional(fk->second),
                               f.members.count(author) > 0};
       for (;;) {

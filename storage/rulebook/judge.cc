@@ -37,8 +37,6 @@ Verdict Refuse(RefusalCode code, std::string message) {
   return v;
 }
 
-const Verdict kApply{};
-
 // A reference to an applied event of `kind`: nullopt when it holds; otherwise the verdict (wait
 // until it is applied; void when it is applied but not an effective event of that kind).
 std::optional<Verdict> NeedApplied(State& s, const std::string& ref, EventBody::PayloadCase kind,
@@ -65,20 +63,20 @@ Verdict JudgePayload(const EventId& id, const MemberKey& author, const EventBody
       return v;
     }
     case EventBody::kProposal:
-    case EventBody::kSeal: return kApply;
+    case EventBody::kSeal: return {};
     case EventBody::kVote:
       if (auto w = NeedApplied(s, b.vote().proposal(), EventBody::kProposal, "proposal")) return *w;
-      return kApply;
+      return {};
     case EventBody::kRiskFlag:
       if (auto w = NeedApplied(s, b.risk_flag().proposal(), EventBody::kProposal, "proposal")) {
         return *w;
       }
-      return kApply;
+      return {};
     case EventBody::kEndorsement:
       if (auto w = NeedApplied(s, b.endorsement().proposal(), EventBody::kProposal, "proposal")) {
         return *w;
       }
-      return kApply;
+      return {};
     case EventBody::kFlagResolution: {
       const auto& res = b.flag_resolution();
       if (auto w = NeedApplied(s, res.flag(), EventBody::kRiskFlag, "risk flag")) return *w;
@@ -91,24 +89,24 @@ Verdict JudgePayload(const EventId& id, const MemberKey& author, const EventBody
         return Void(RefusalCode::kNotAllowed,
                     "only the proposer can answer a flag with a mitigation");
       }
-      return kApply;
+      return {};
     }
     case EventBody::kComment: {
       // A comment may be about any applied event, void ones included.
       const auto& target = b.comment().target();
-      if (target.empty()) return kApply;
+      if (target.empty()) return {};
       const auto t = EventId::FromBytes(AsBytes(target));
       if (!t || !s.Applied(*t)) return Wait(Awaited::What::kEvent, target, "commented event");
-      return kApply;
+      return {};
     }
     case EventBody::kDelegation: {
       const auto& d = b.delegation();
-      if (d.revoke()) return kApply;
+      if (d.revoke()) return {};
       const auto delegate = MemberKey::FromBytes(AsBytes(d.delegate()));
       if (!delegate || !s.Head(*delegate)) {
         return Wait(Awaited::What::kAdmission, d.delegate(), "delegate");
       }
-      return kApply;
+      return {};
     }
     case EventBody::kWithdraw: {
       const auto& w = b.withdraw();
@@ -117,7 +115,7 @@ Verdict JudgePayload(const EventId& id, const MemberKey& author, const EventBody
       if (!owner || *owner != author) {
         return Void(RefusalCode::kNotAllowed, "only its author can withdraw a proposal");
       }
-      return kApply;
+      return {};
     }
     case EventBody::kCharter:
       return Void(RefusalCode::kBadCharter, "a charter must be the founder's first event");
@@ -147,8 +145,12 @@ Verdict Judge(const EventId& id, const MemberKey& author, const EventBody& b, St
     // Classify() rules out; refuse rather than apply twice.
     return Refuse(RefusalCode::kMalformed, "sequence number already used");
   }
-  const bool linked =
-      b.seq() == head->seq + 1 && (head->seq == 0 ? b.prev().empty() : b.prev() == head->id.str());
+  // (Compared in place: this runs for every event a replica ingests or a fold applies.)
+  const bool linked = b.seq() == head->seq + 1 &&
+                      (head->seq == 0 ? b.prev().empty()
+                                      : b.prev().size() == head->id.bytes.size() &&
+                                            std::memcmp(b.prev().data(), head->id.bytes.data(),
+                                                        head->id.bytes.size()) == 0);
   if (!linked) return Wait(Awaited::What::kEvent, b.prev(), "previous event", b.seq() - 1);
   if (b.timestamp_ms() < head->timestamp_ms) {
     return Void(RefusalCode::kTimestampRegression,
