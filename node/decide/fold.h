@@ -1,8 +1,8 @@
 // Fold: the circle's decision-relevant state, computed from a set of decoded events.
 //
-// Fold() applies the same validity rules as the replica's ingest gate (docs/protocol.md §4–§6) to
-// a plain set of events, so a tally computed from the result counts exactly the events the
-// replica applies: an author's events apply in sequence order from seq 1 (an event beyond a gap
+// Fold() follows the rulebook (storage/rulebook/judge.h, docs/protocol.md §4–§6) that the
+// replica's ingest gate follows, over a plain set of events, so a tally computed from the result
+// counts exactly the events the replica applies: an author's events apply in sequence order from seq 1 (an event beyond a gap
 // or waiting for an event that is not in the set never applies, nor does anything after it in
 // that log); only admitted members' events apply; two different events at one (author, seq) fork
 // the author and freeze their log there; an event that breaks a rule needing other events
