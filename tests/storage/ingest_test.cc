@@ -345,9 +345,8 @@ TEST_F(IngestTest, FlagResolutionsRespectWhoMayResolve) {
   // Only applied resolutions are the flag's.
   auto resolutions = [&] {
     std::vector<v1::FlagResolution::Kind> kinds;
-    for (const auto& r : replica_->views().Proposal(p)->flags.at(0).resolutions) {
-      kinds.push_back(r.kind);
-    }
+    const auto detail = replica_->views().Proposal(p);  // alive while the loop reads it
+    for (const auto& r : detail->flags.at(0).resolutions) kinds.push_back(r.kind);
     return kinds;
   };
   EXPECT_TRUE(resolutions().empty());
