@@ -62,8 +62,7 @@ Status Daemon::Start() {
     auto api_settings = ReadApiSettings(home);
     if (!api_settings) return Unexpected<Error>{api_settings.error()};
     running_->api_port.emplace(node);
-    running_->api.emplace(io_.get_executor(), *running_->api_port, home.api_files(),
-                          *api_settings);
+    running_->api.emplace(io_.get_executor(), *running_->api_port, home.api_files(), *api_settings);
     if (auto started = running_->api->Start(options_.api_host, 0); !started) return started;
   }
   // Catch-up progress: a line every few seconds while peers hold what this node lacks (see

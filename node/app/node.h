@@ -22,6 +22,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "node/api/metrics.h"
+#include "node/app/sealer.h"
 #include "node/app/session.h"
 #include "node/net/session.h"
 #include "node/sync/progress.h"
@@ -73,9 +74,8 @@ class Node {
   Result<Session::Authored> Author(const std::function<void(v1::EventBody&)>& fill);
   // Closes the sessions with members that config.accept_peer now refuses.
   void Recheck();
-  // Seals every round whose deadline is seal_grace before `now_ms` and that this member has not
-  // sealed, unless the round is sealed already or the member was not admitted by its deadline;
-  // each round is considered once per run. Returns how many seals it authored.
+  // Seals the rounds due at `now_ms` (see sealer.h; nothing while catching up). Returns how many
+  // seals it authored.
   Result<int> SealDue(std::int64_t now_ms);
   // Adds an address to dial (e.g. from a test harness or a join code).
   void AddAddress(const std::string& address);
@@ -127,7 +127,7 @@ class Node {
   std::map<std::string, Target> targets_;
   std::vector<std::unique_ptr<asio::steady_timer>> timers_;
   std::mt19937_64 rng_;
-  std::set<std::int64_t> seal_considered_;  // deadlines SealDue has looked at
+  Sealer sealer_;
   std::chrono::steady_clock::time_point next_seal_check_{};
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted work checks it
@@ -140,8 +140,5 @@ class Node {
   // sync::Syncer::Options::offload). Last member: destroyed (joined) first.
   asio::thread_pool verifier_{1};
 };
-
-// Splits "host:port"; IPv6 hosts in brackets ("[::1]:7714").
-Result<asio::ip::tcp::endpoint> ParseEndpoint(const std::string& address);
 
 }  // namespace polder::app

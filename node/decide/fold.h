@@ -2,14 +2,14 @@
 //
 // Fold() follows the rulebook (storage/rulebook/judge.h, docs/protocol.md §4–§6) that the
 // replica's ingest gate follows, over a plain set of events, so a tally computed from the result
-// counts exactly the events the replica applies: an author's events apply in sequence order from seq 1 (an event beyond a gap
-// or waiting for an event that is not in the set never applies, nor does anything after it in
-// that log); only admitted members' events apply; two different events at one (author, seq) fork
-// the author and freeze their log there; an event that breaks a rule needing other events
-// (timestamp regression, wrong reference kind, withdrawing someone else's proposal, resolving a
-// flag one may not resolve, a second charter) is void: it takes its place in the log but has no
-// effect. The applied set is the least fixpoint of these rules, so it does not depend on the
-// order of the input; every list in CircleState is sorted canonically (by ids, keys, sequence
+// counts exactly the events the replica applies: an author's events apply in sequence order from
+// seq 1 (an event beyond a gap or waiting for an event that is not in the set never applies, nor
+// does anything after it in that log); only admitted members' events apply; two different events at
+// one (author, seq) fork the author and freeze their log there; an event that breaks a rule needing
+// other events (timestamp regression, wrong reference kind, withdrawing someone else's proposal,
+// resolving a flag one may not resolve, a second charter) is void: it takes its place in the log
+// but has no effect. The applied set is the least fixpoint of these rules, so it does not depend on
+// the order of the input; every list in CircleState is sorted canonically (by ids, keys, sequence
 // numbers), so the whole CircleState does not either.
 //
 // Pure: no clock, no I/O, no global state. Thread-safety: none needed (no shared state).
@@ -21,48 +21,12 @@
 #include <vector>
 
 #include "node/decide/allocate.h"
+#include "node/decide/decision_rules.h"
 #include "polder/v1/event.pb.h"
 #include "proto/bytes.h"
 #include "proto/money.h"
 
 namespace polder::decide {
-
-// Defaults of DecisionRules fields left at 0 (event.proto, docs/protocol.md §2).
-inline constexpr std::uint32_t kBpsWhole = 10'000;  // 100 % in basis points
-inline constexpr std::int64_t kDefaultVotingWindowMs = 7LL * 24 * 60 * 60 * 1000;
-inline constexpr std::uint32_t kDefaultQuorumBps = 5'000;
-inline constexpr std::uint32_t kDefaultApprovalBps = 5'000;  // strictly more than this share
-inline constexpr std::uint32_t kDefaultMaxSharePerProposalBps = kBpsWhole;  // no limit
-inline constexpr std::uint32_t kDefaultMaxSharePerOrgBps = kBpsWhole;       // no limit
-inline constexpr v1::Severity kDefaultBlockingSeverity = v1::HIGH;
-inline constexpr std::uint32_t kDefaultMitigationAcceptances = 2;
-inline constexpr std::uint32_t kDefaultOverrideBps = 6'666;  // at least this share
-inline constexpr std::uint32_t kDefaultAdmissionQuorum = 1;
-inline constexpr std::uint32_t kDefaultRuleChangeBps = 6'666;  // at least this share
-
-// DecisionRules with every default filled in.
-struct Rules {
-  std::int64_t voting_window_ms = kDefaultVotingWindowMs;
-  std::uint32_t quorum_bps = kDefaultQuorumBps;
-  std::uint32_t approval_bps = kDefaultApprovalBps;
-  v1::DecisionRules::Weighting weighting = v1::DecisionRules::ONE_MEMBER_ONE_VOTE;
-  v1::DecisionRules::Allocation allocation = v1::DecisionRules::GREEDY_APPROVAL;
-  std::uint32_t max_share_per_proposal_bps = kDefaultMaxSharePerProposalBps;
-  std::uint32_t max_share_per_org_bps = kDefaultMaxSharePerOrgBps;
-  v1::Severity blocking_severity = kDefaultBlockingSeverity;
-  std::uint32_t mitigation_acceptances = kDefaultMitigationAcceptances;
-  std::uint32_t override_bps = kDefaultOverrideBps;
-  // Distinct members who must admit a newcomer before they count (vote, seal, are counted in
-  // the quorum); the replica stores a member's events after one admission (see tally.h).
-  std::uint32_t admission_quorum = kDefaultAdmissionQuorum;
-  std::uint32_t seals_required = 0;  // 0: a majority of the members eligible at the deadline
-  std::uint32_t rule_change_bps = kDefaultRuleChangeBps;
-  bool quorum_by_weight = false;  // quorum in weight rather than in members
-  bool operator==(const Rules&) const = default;
-};
-Rules EffectiveRules(const v1::DecisionRules& rules);
-// The rules as an event carries them (every field set; EffectiveRules(ToProto(r)) == r).
-v1::DecisionRules ToProto(const Rules& rules);
 
 // One decoded event: its id (BLAKE2b-256 of the signed body bytes) and its body.
 struct FoldEvent {

@@ -1,0 +1,21 @@
+// Internal to node/app: one connection of a running node (node.cc and peering.cc share it).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "node/app/node.h"
+#include "node/net/session.h"
+
+namespace polder::app {
+
+struct Node::Conn {
+  std::shared_ptr<net::Session> session;
+  bool outbound = false;
+  std::string address;  // dialed address (outbound) or the remote endpoint (inbound)
+  std::optional<sync::PeerId> peer;
+  MemberKey member{};
+};
+
+}  // namespace polder::app

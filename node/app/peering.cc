@@ -1,0 +1,251 @@
+// The node's sessions with its peers: which addresses it dials and with what backoff, what it
+// accepts, the handshake's membership check, and the rule that keeps one session per pair of
+// members. Node's other jobs are in node.cc; its seals in sealer.cc.
+#include <algorithm>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "crypto/member_id.h"
+#include "node/app/endpoint.h"
+#include "node/app/node.h"
+#include "node/app/node_conn.h"
+
+namespace polder::app {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+// How the syncer reaches one session. Close is deferred so the syncer never sees a peer vanish
+// in the middle of its own call.
+class Node::SessionLink : public sync::Link {
+ public:
+  SessionLink(asio::io_context& io, std::weak_ptr<net::Session> s) : io_(io), s_(std::move(s)) {}
+  bool Send(Bytes message) override {
+    auto s = s_.lock();
+    return s && s->Post(message);
+  }
+  std::size_t queued_bytes() const override {
+    auto s = s_.lock();
+    return s ? s->queued_bytes() : 0;
+  }
+  void Close(std::string reason) override {
+    asio::post(io_, [w = s_, reason = std::move(reason)] {
+      if (auto s = w.lock()) s->Close(net::CloseReason::kProtocol, reason);
+    });
+  }
+
+ private:
+  asio::io_context& io_;
+  std::weak_ptr<net::Session> s_;
+};
+
+net::TransportConfig Node::TransportFor(bool initiator) {
+  net::TransportConfig t;
+  t.initiator = initiator;
+  t.circle = *session_.replica().circle();
+  t.network_key = network_key_;
+  t.identity = &session_.key();
+  t.is_member = [this](const MemberKey& k) {
+    // A node that has not yet received its circle's events (just joined) trusts the network
+    // key alone; once it holds the member list it checks every peer against it.
+    auto& r = session_.replica();
+    return r.state().IsMember(k) || !r.state().Charter();
+  };
+  return t;
+}
+
+void Node::AddAddress(const std::string& address) { targets_.try_emplace(address); }
+
+void Node::Recheck() {
+  if (!config_.accept_peer) return;
+  auto conns = conns_;
+  for (auto& [ptr, c] : conns) {
+    if (c->peer && !config_.accept_peer(c->member)) {
+      c->session->Close(net::CloseReason::kShutdown, "peer not accepted");
+    }
+  }
+}
+
+asio::awaitable<void> Node::AcceptLoop() {
+  while (!stopping_) {
+    auto [ec, sock] = co_await acceptor_.async_accept(kUseTuple);
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) co_return;
+      continue;
+    }
+    int inbound = 0;
+    for (const auto& [p, c] : conns_) inbound += !c->outbound;
+    if (inbound >= config_.max_inbound) {
+      spdlog::debug("inbound limit reached; refusing a connection");
+      continue;  // the socket closes here
+    }
+    std::error_code e2;
+    const auto remote = sock.remote_endpoint(e2);
+    Attach(std::move(sock), false,
+           e2 ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port()));
+  }
+}
+
+void Node::Attach(asio::ip::tcp::socket socket, bool outbound, const std::string& address) {
+  auto created = net::Session::Create(std::move(socket), TransportFor(outbound), config_.session);
+  if (!created) {
+    spdlog::warn("cannot start a session: {}", created.error().message);
+    return;
+  }
+  auto c = std::make_shared<Conn>();
+  c->session = *created;
+  c->outbound = outbound;
+  c->address = address;
+  conns_[c->session.get()] = c;
+  std::weak_ptr<Conn> weak = c;
+  c->session->on_ready([this, weak] {
+    if (auto c = weak.lock()) OnReady(c);
+  });
+  c->session->on_message([this, weak](ByteView m) {
+    auto c = weak.lock();
+    if (c && c->peer) syncer_.OnMessage(*c->peer, m);
+  });
+  c->session->on_close([this, weak](const net::Closed& why) {
+    // Deferred: the syncer may be the caller.
+    asio::post(io_, [this, weak, why] {
+      if (auto c = weak.lock()) OnClosed(c, why);
+    });
+  });
+  asio::co_spawn(io_, c->session->Run(), asio::detached);
+}
+
+void Node::OnReady(const std::shared_ptr<Conn>& c) {
+  c->member = c->session->peer();
+  const MemberKey me = session_.key().public_key();
+  if (c->member == me) {
+    if (c->outbound) {
+      auto it = targets_.find(c->address);
+      if (it != targets_.end()) it->second.self = true;
+    }
+    c->session->Close(net::CloseReason::kShutdown, "connected to itself");
+    return;
+  }
+  if (config_.accept_peer && !config_.accept_peer(c->member)) {
+    c->session->Close(net::CloseReason::kShutdown, "peer not accepted");
+    return;
+  }
+  // One session per pair of members: keep the one the smaller member key initiated. Both ends
+  // apply the same rule, so they keep the same session.
+  for (const auto& [ptr, other] : conns_) {
+    if (other == c || !other->peer || other->member != c->member) continue;
+    const MemberKey c_init = c->outbound ? me : c->member;
+    const MemberKey o_init = other->outbound ? me : other->member;
+    if (c_init < o_init) {
+      other->session->Close(net::CloseReason::kShutdown, "duplicate session");
+    } else {
+      c->session->Close(net::CloseReason::kShutdown, "duplicate session");
+      return;
+    }
+  }
+  if (c->outbound) {
+    auto it = targets_.find(c->address);
+    if (it != targets_.end()) {
+      it->second.failures = 0;
+      it->second.member = c->member;
+    }
+  }
+  spdlog::info("session with {} ({}, {})", crypto::Fingerprint(c->member), c->address,
+               c->outbound ? "outbound" : "inbound");
+  c->peer = syncer_.AddPeer(c->member, std::make_shared<SessionLink>(io_, c->session));
+}
+
+void Node::OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why) {
+  if (c->peer) {
+    syncer_.RemovePeer(*c->peer);
+    spdlog::info("session with {} ended: {}{}", crypto::Fingerprint(c->member),
+                 net::ToString(why.reason), why.message.empty() ? "" : ": " + why.message);
+  } else {
+    spdlog::debug("connection {} ended before the handshake: {} {}", c->address,
+                  net::ToString(why.reason), why.message);
+  }
+  if (c->outbound) {
+    auto it = targets_.find(c->address);
+    if (it != targets_.end()) {
+      it->second.busy = false;
+      const bool benign = why.reason == net::CloseReason::kShutdown && c->peer;
+      if (!benign) Backoff(it->second);
+    }
+  }
+  conns_.erase(c->session.get());
+}
+
+void Node::Backoff(Target& t) {
+  ++t.failures;
+  const auto base = std::min<std::int64_t>(
+      config_.backoff_max.count(), config_.backoff_min.count() << std::min(t.failures - 1, 16));
+  std::uniform_int_distribution<std::int64_t> jitter(base / 2, base + base / 2);
+  t.next_try = Clock::now() + std::chrono::milliseconds(jitter(rng_));
+}
+
+asio::awaitable<void> Node::Dial(std::string address) {
+  auto ep = ParseEndpoint(address);
+  auto& t = targets_[address];
+  if (!ep) {
+    t.self = true;  // never dial a malformed address again
+    co_return;
+  }
+  t.busy = true;
+  asio::ip::tcp::socket sock(io_);
+  asio::steady_timer timer(io_);
+  timer.expires_after(config_.connect_timeout);
+  auto result = co_await (sock.async_connect(*ep, kUseTuple) || timer.async_wait(kUseTuple));
+  std::error_code ec;
+  if (result.index() == 1) {
+    ec = asio::error::timed_out;
+  } else {
+    ec = std::get<0>(std::get<0>(result));
+  }
+  auto& t2 = targets_[address];
+  if (ec || stopping_) {
+    t2.busy = false;
+    Backoff(t2);
+    spdlog::debug("dial {} failed: {}", address, ec.message());
+    co_return;
+  }
+  Attach(std::move(sock), true, address);
+}
+
+asio::awaitable<void> Node::DialLoop() {
+  timers_.push_back(std::make_unique<asio::steady_timer>(io_));
+  auto* timer = timers_.back().get();
+  while (!stopping_) {
+    int outbound = 0;
+    for (const auto& [a, t] : targets_) outbound += t.busy;
+    const auto now = Clock::now();
+    std::vector<std::string> candidates;
+    for (const auto& [a, t] : targets_) {
+      if (t.busy || t.self || t.next_try > now) continue;
+      bool connected = false;
+      if (t.member) {
+        for (const auto& [p, c] : conns_) connected |= c->member == *t.member && c->peer;
+      }
+      if (!connected) candidates.push_back(a);
+    }
+    std::shuffle(candidates.begin(), candidates.end(), rng_);
+    for (const auto& a : candidates) {
+      if (outbound >= config_.max_outbound) break;
+      ++outbound;
+      targets_[a].busy = true;
+      asio::co_spawn(io_, Dial(a), asio::detached);
+    }
+    timer->expires_after(config_.dial_interval);
+    co_await timer->async_wait(kUseTuple);
+  }
+}
+
+}  // namespace polder::app

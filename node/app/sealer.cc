@@ -1,0 +1,59 @@
+#include "node/app/sealer.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "node/app/circle_state.h"
+#include "node/decide/tally.h"
+#include "storage/rulebook/limits.h"
+
+namespace polder::app {
+
+Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
+  if (catching_up) return 0;
+  auto& replica = session_.replica();
+  const MemberKey me = session_.key().public_key();
+  auto due = replica.state().DeadlinesToSeal(me, now_ms - grace_.count(), 64);
+  if (!due) return MakeUnexpected(due.error());
+  std::vector<std::int64_t> todo;
+  for (auto d : *due) {
+    if (!considered_.count(d)) todo.push_back(d);
+  }
+  if (todo.empty()) return 0;
+  auto state = LoadCircleState(replica);
+  if (!state) return MakeUnexpected(state.error());
+  const decide::Member* self = state->FindMember(me);
+  const auto tally = decide::Tally(*state, now_ms);
+  int authored = 0;
+  for (auto d : todo) {
+    considered_.insert(d);
+    if (!self || self->forked() || self->admitted_ms > d) continue;
+    auto round = std::find_if(tally.rounds.begin(), tally.rounds.end(),
+                              [d](const auto& r) { return r.deadline_ms == d; });
+    if (round != tally.rounds.end() && round->seals.sealed) continue;
+    auto vector = replica.events().Vector();
+    if (!vector) return MakeUnexpected(vector.error());
+    if (vector->heads.size() > rulebook::kMaxSealEntries) {
+      spdlog::warn("cannot seal the round of {}: {} authors, a seal lists at most {}", d,
+                   vector->heads.size(), rulebook::kMaxSealEntries);
+      continue;
+    }
+    auto a = author_([&](v1::EventBody& b) {
+      auto* seal = b.mutable_seal();
+      seal->set_deadline_ms(d);
+      for (const auto& [author, head] : vector->heads) {
+        if (head.seq == 0) continue;
+        auto* h = seal->add_heads();
+        h->set_author(author.str());
+        h->set_seq(head.seq);
+      }
+    });
+    if (!a) return MakeUnexpected(a.error());
+    spdlog::info("sealed the round of {} ({} authors)", d, vector->heads.size());
+    ++authored;
+  }
+  return authored;
+}
+
+}  // namespace polder::app
