@@ -194,16 +194,19 @@ Status EventLog::ForEachBody(const std::function<Status(const EventId&, ByteView
 
 Status EventLog::ForEachState(const std::function<void(const StoredEventState&)>& sink) {
   return Guard([&]() -> Status {
-    SQLite::Statement st(db_.raw(),
-                         "SELECT id, author, seq, state, void_code IS NOT NULL,"
-                         " waiting_for = X'46' FROM events ORDER BY rowid");
+    SQLite::Statement st(
+        db_.raw(),
+        "SELECT id, author, seq, state, void_code IS NOT NULL,"
+        " waiting_for = X'46', waiting_for IS NOT NULL FROM events ORDER BY rowid");
     while (st.executeStep()) {
       StoredEventState s;
       s.id = ToId<EventId>(st.getColumn(0));
       s.author = ToId<MemberKey>(st.getColumn(1));
       s.seq = static_cast<std::uint64_t>(st.getColumn(2).getInt64());
       if (st.getColumn(3).getInt() == 1) {
-        s.state = st.getColumn(4).getInt() ? EventState::kVoid : EventState::kApplied;
+        s.state = st.getColumn(4).getInt()   ? EventState::kVoid
+                  : st.getColumn(6).getInt() ? EventState::kAwaiting
+                                             : EventState::kApplied;
       } else {
         s.state = st.getColumn(5).getInt() ? EventState::kFrozen : EventState::kPending;
       }
@@ -218,12 +221,14 @@ Result<ReplicaCounts> EventLog::Counts() {
     ReplicaCounts c;
     SQLite::Statement st(db_.raw(),
                          "SELECT count(*), coalesce(sum(state = 1), 0),"
-                         " coalesce(sum(state = 0 AND waiting_for = X'46'), 0) FROM events");
+                         " coalesce(sum(state = 0 AND waiting_for = X'46'), 0),"
+                         " coalesce(sum(state = 1 AND waiting_for IS NOT NULL), 0) FROM events");
     st.executeStep();
     c.events = static_cast<std::uint64_t>(st.getColumn(0).getInt64());
     c.applied = static_cast<std::uint64_t>(st.getColumn(1).getInt64());
     c.frozen = static_cast<std::uint64_t>(st.getColumn(2).getInt64());
     c.pending = c.events - c.applied - c.frozen;
+    c.awaiting = static_cast<std::uint64_t>(st.getColumn(3).getInt64());
     c.forked_authors =
         static_cast<std::uint64_t>(db_.raw().execAndGet("SELECT count(*) FROM forks").getInt64());
     return c;

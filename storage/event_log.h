@@ -36,19 +36,21 @@ struct EventPage {
 
 // Counts, for status lines and tests.
 struct ReplicaCounts {
-  std::uint64_t events = 0;  // stored events, all states
-  std::uint64_t applied = 0;
-  std::uint64_t pending = 0;  // waiting for something that may still arrive
-  std::uint64_t frozen = 0;   // held as proof or beyond a fork; never applied
+  std::uint64_t events = 0;    // stored events, all states
+  std::uint64_t applied = 0;   // placed in their authors' logs (awaiting ones included)
+  std::uint64_t awaiting = 0;  // placed, their effect waiting for an event they refer to
+  std::uint64_t pending = 0;   // waiting for their place: something that may still arrive
+  std::uint64_t frozen = 0;    // held as proof or beyond a fork; never applied
   std::uint64_t forked_authors = 0;
 };
 
 // What became of a stored event.
 enum class EventState {
-  kApplied,  // applied with effect
-  kVoid,     // applied in its author's log without effect
-  kPending,  // waits for something that may still arrive
-  kFrozen,   // held as proof of a fork, or at or beyond its author's fork: never applied
+  kApplied,   // applied with effect
+  kVoid,      // applied in its author's log without effect
+  kAwaiting,  // applied in its author's log; its effect waits for an event it refers to
+  kPending,   // waits for its place: its author's admission or its predecessor
+  kFrozen,    // held as proof of a fork, or at or beyond its author's fork: never applied
 };
 
 struct StoredEventState {

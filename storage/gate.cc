@@ -30,8 +30,10 @@ std::vector<std::string> Keys(const std::vector<std::array<std::uint8_t, 32>>& k
   return out;
 }
 
-bool Applies(const Verdict& v) {
-  return v.kind == Verdict::Kind::kApply || v.kind == Verdict::Kind::kVoid;
+// Whether the event takes its place in its author's log (with effect, void, or awaiting).
+bool Places(const Verdict& v) {
+  return v.kind == Verdict::Kind::kApply || v.kind == Verdict::Kind::kVoid ||
+         v.kind == Verdict::Kind::kAwait;
 }
 
 int VoidCode(const Verdict& v) {
@@ -43,6 +45,8 @@ int VoidCode(const Verdict& v) {
 void Gate::Begin() {
   state_.Reset();
   rebuild_needed_ = false;
+  auto& w = db_.Q("SELECT count(*) FROM events WHERE waiting_for IS NOT NULL AND state = 1");
+  awaiting_ = w.executeStep() ? w.getColumn(0).getInt64() : 0;
   // Kept in meta so a write transaction does not start with a scan of every event.
   auto& a = db_.Q("SELECT value FROM meta WHERE key = 'next_apply_order'");
   next_apply_order_ = a.executeStep() ? a.getColumn(0).getInt64() : 1;
@@ -59,11 +63,15 @@ void Gate::Finish() {
 
 std::optional<Gate::Stored> Gate::Load(std::int64_t rowid) {
   auto& st = db_.Q(
-      "SELECT id, author, body, state, length(body) + length(sig) FROM events WHERE rowid = ?");
+      "SELECT id, author, body, state, length(body) + length(sig), waiting_for IS NOT NULL"
+      " FROM events WHERE rowid = ?");
   st.bind(1, rowid);
-  if (!st.executeStep() || st.getColumn(3).getInt() != 0) return std::nullopt;
+  if (!st.executeStep()) return std::nullopt;
+  const bool placed = st.getColumn(3).getInt() != 0;
+  if (placed && st.getColumn(5).getInt() == 0) return std::nullopt;  // settled
   Stored ev;
   ev.rowid = rowid;
+  ev.awaiting = placed;
   ev.bytes = st.getColumn(4).getInt64();
   ev.id = ToId<EventId>(st.getColumn(0));
   ev.author = ToId<MemberKey>(st.getColumn(1));
@@ -74,22 +82,38 @@ std::optional<Gate::Stored> Gate::Load(std::int64_t rowid) {
 
 Verdict Gate::Decide(const EventId& id, const MemberKey& author, const v1::EventBody& b) {
   Verdict v = rulebook::Judge(id, author, b, state_);
-  if (Applies(v)) {
-    if (v.kind == Verdict::Kind::kApply) {
-      effects_.Apply(id, b, v);
-      if (b.has_charter()) state_.SetHasCharter();
-    }
+  if (Places(v)) {
     state_.SetHead(author, rulebook::LogHead{b.seq(), id, b.timestamp_ms()});
-    state_.SetApplied(id, rulebook::AppliedEvent{b.payload_case(), v.kind == Verdict::Kind::kVoid});
+    Record(id, b, v);
   }
   return v;
+}
+
+Verdict Gate::DecideEffect(const EventId& id, const MemberKey& author, const v1::EventBody& b) {
+  Verdict v = rulebook::JudgeEffect(id, author, b, state_);
+  Record(id, b, v);
+  return v;
+}
+
+void Gate::Record(const EventId& id, const v1::EventBody& b, const Verdict& v) {
+  if (v.kind == Verdict::Kind::kApply) {
+    effects_.Apply(id, b, v);
+    if (b.has_charter()) state_.SetHasCharter();
+  }
+  state_.SetApplied(id, rulebook::AppliedEvent{b.payload_case(), v.kind == Verdict::Kind::kVoid,
+                                               v.kind == Verdict::Kind::kAwait});
 }
 
 void Gate::Settle(const Stored& ev, const Verdict& v, bool was_pending) {
   switch (v.kind) {
     case Verdict::Kind::kApply:
     case Verdict::Kind::kVoid:
-      MarkApplied(ev.rowid, VoidCode(v));
+      MarkApplied(ev.rowid, VoidCode(v), std::nullopt);
+      if (was_pending) pending_.Count(ev.author, ev.bytes, -1);
+      break;
+    case Verdict::Kind::kAwait:
+      MarkApplied(ev.rowid, -1, WaitingKey(v.awaited));
+      ++awaiting_;
       if (was_pending) pending_.Count(ev.author, ev.bytes, -1);
       break;
     case Verdict::Kind::kWait: {
@@ -112,17 +136,33 @@ void Gate::Wake(std::vector<std::string> keys) {
     keys.pop_back();
     std::vector<std::int64_t> rows;
     {
-      auto& st =
-          db_.Q("SELECT rowid FROM events WHERE state = 0 AND waiting_for = ? ORDER BY rowid");
+      // In (author, seq) order: the effects that keep a member's latest act (a vote, an
+      // endorsement) then take effect in their author's order, as they would have had nothing
+      // waited.
+      auto& st = db_.Q(
+          "SELECT rowid FROM events WHERE waiting_for = ? AND waiting_for IS NOT NULL"
+          " ORDER BY author, seq, rowid");
       Bind(st, 1, key);
       while (st.executeStep()) rows.push_back(st.getColumn(0).getInt64());
     }
     for (auto rowid : rows) {
       auto ev = Load(rowid);
       if (!ev) continue;
+      if (ev->awaiting) {
+        const Verdict v = DecideEffect(ev->id, ev->author, ev->body);
+        if (v.kind == Verdict::Kind::kAwait) {
+          SetWaiting(ev->rowid, WaitingKey(v.awaited));
+          continue;
+        }
+        SettleEffect(ev->rowid, VoidCode(v));
+        --awaiting_;
+        auto more = Keys(rulebook::Unblocks(ev->id, ev->body, v.kind == Verdict::Kind::kApply));
+        keys.insert(keys.end(), more.begin(), more.end());
+        continue;
+      }
       const Verdict v = Decide(ev->id, ev->author, ev->body);
       Settle(*ev, v, /*was_pending=*/true);
-      if (Applies(v)) {
+      if (Places(v)) {
         auto more = Keys(rulebook::Unblocks(ev->id, ev->body, v.kind == Verdict::Kind::kApply));
         keys.insert(keys.end(), more.begin(), more.end());
       }
@@ -202,12 +242,20 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
   const Verdict v = Decide(ev.id, author, ev.body);
   switch (v.kind) {
     case Verdict::Kind::kApply:
-    case Verdict::Kind::kVoid: {
-      Insert(ev, true, "", VoidCode(v));
+    case Verdict::Kind::kVoid:
+    case Verdict::Kind::kAwait: {
+      const bool awaits = v.kind == Verdict::Kind::kAwait;
+      Insert(ev, true, awaits ? std::optional(WaitingKey(v.awaited)) : std::nullopt, VoidCode(v));
       stored();
-      out.outcome = v.kind == Verdict::Kind::kVoid ? Outcome::kVoid : Outcome::kApplied;
+      out.outcome = v.kind == Verdict::Kind::kVoid ? Outcome::kVoid
+                    : awaits                       ? Outcome::kAwaiting
+                                                   : Outcome::kApplied;
       if (v.kind == Verdict::Kind::kVoid) out.refusal = v.refusal;
-      if (pending_.count() > 0) {
+      if (awaits) {
+        ++awaiting_;
+        out.waiting_for = rulebook::Describe(v.awaited);
+      }
+      if (pending_.count() > 0 || awaiting_ > 0) {
         Wake(Keys(rulebook::Unblocks(ev.id, ev.body, v.kind == Verdict::Kind::kApply)));
       }
       break;
@@ -284,6 +332,7 @@ void Gate::Rebuild() {
   db_.raw().exec(
       "UPDATE events SET state = 0, waiting_for = NULL, apply_order = NULL, void_code = NULL;");
   next_apply_order_ = 1;
+  awaiting_ = 0;
   pending_.Clear();
   std::vector<std::int64_t> rows;
   {
@@ -301,15 +350,15 @@ void Gate::Rebuild() {
     }
     const Verdict v = Decide(ev->id, ev->author, ev->body);
     Settle(*ev, v, /*was_pending=*/false);
-    if (Applies(v)) {
+    if (Places(v)) {
       Wake(Keys(rulebook::Unblocks(ev->id, ev->body, v.kind == Verdict::Kind::kApply)));
     }
   }
   rebuild_needed_ = false;
 }
 
-std::int64_t Gate::Insert(const rulebook::DecodedEvent& ev, bool applied,
-                          const std::string& waiting, int void_code) {
+std::int64_t Gate::Insert(const rulebook::DecodedEvent& ev, bool placed,
+                          const std::optional<std::string>& waiting, int void_code) {
   auto& st = db_.Q(
       "INSERT INTO events(id, author, seq, ts, kind, body, sig, state, waiting_for, apply_order,"
       " idp, void_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -320,12 +369,15 @@ std::int64_t Gate::Insert(const rulebook::DecodedEvent& ev, bool applied,
   st.bind(5, static_cast<int>(ev.body.payload_case()));
   Bind(st, 6, ev.body_bytes);
   Bind(st, 7, ev.signature);
-  st.bind(8, applied ? 1 : 0);
-  if (applied) {
+  st.bind(8, placed ? 1 : 0);
+  if (waiting) {
+    Bind(st, 9, *waiting);
+  } else {
     st.bind(9);
+  }
+  if (placed) {
     st.bind(10, next_apply_order_++);
   } else {
-    Bind(st, 9, waiting);
     st.bind(10);
   }
   st.bind(11, IdPrefix(ev.id.view()));
@@ -338,18 +390,36 @@ std::int64_t Gate::Insert(const rulebook::DecodedEvent& ev, bool applied,
   return db_.raw().getLastInsertRowid();
 }
 
-// `void_code` >= 0 marks the event void (RefusalCode); -1 means it took effect.
-void Gate::MarkApplied(std::int64_t rowid, int void_code) {
+// `void_code` >= 0 marks the event void (RefusalCode); -1 means it took effect, or awaits
+// `awaiting` when that is set.
+void Gate::MarkApplied(std::int64_t rowid, int void_code,
+                       const std::optional<std::string>& awaiting) {
   auto& st = db_.Q(
-      "UPDATE events SET state = 1, waiting_for = NULL, apply_order = ?, void_code = ?"
+      "UPDATE events SET state = 1, waiting_for = ?, apply_order = ?, void_code = ?"
       " WHERE rowid = ?");
-  st.bind(1, next_apply_order_++);
-  if (void_code >= 0) {
-    st.bind(2, void_code);
+  if (awaiting) {
+    Bind(st, 1, *awaiting);
   } else {
-    st.bind(2);
+    st.bind(1);
   }
-  st.bind(3, rowid);
+  st.bind(2, next_apply_order_++);
+  if (void_code >= 0) {
+    st.bind(3, void_code);
+  } else {
+    st.bind(3);
+  }
+  st.bind(4, rowid);
+  st.exec();
+}
+
+void Gate::SettleEffect(std::int64_t rowid, int void_code) {
+  auto& st = db_.Q("UPDATE events SET waiting_for = NULL, void_code = ? WHERE rowid = ?");
+  if (void_code >= 0) {
+    st.bind(1, void_code);
+  } else {
+    st.bind(1);
+  }
+  st.bind(2, rowid);
   st.exec();
 }
 

@@ -46,12 +46,18 @@ class Gate {
     MemberKey author;
     v1::EventBody body;
     std::int64_t bytes = 0;  // body + signature, as counted against the pending set's bounds
+    bool awaiting = false;   // placed in its author's log, its effect waiting
   };
-  // A stored event that is not applied, read back; nullopt if applied or unreadable.
+  // A stored event that is not placed, or placed with its effect awaiting, read back; nullopt if
+  // settled or unreadable.
   std::optional<Stored> Load(std::int64_t rowid);
-  // The rulebook's verdict on an event, recorded when it is applied (with or without effect):
-  // the derived rows, the author's head, the applied-kind cache.
+  // The rulebook's verdict on an event, recorded when it is placed (with effect, void or
+  // awaiting): the derived rows, the author's head, the applied-kind cache.
   rulebook::Verdict Decide(const EventId& id, const MemberKey& author, const v1::EventBody& b);
+  // The rulebook's verdict on the effect of a placed event that awaited it, recorded.
+  rulebook::Verdict DecideEffect(const EventId& id, const MemberKey& author,
+                                 const v1::EventBody& b);
+  void Record(const EventId& id, const v1::EventBody& b, const rulebook::Verdict& v);
   // Records a verdict on an event already stored (woken, or during a rebuild).
   void Settle(const Stored& ev, const rulebook::Verdict& v, bool was_pending);
   // Applies everything that was waiting for one of `keys`, transitively.
@@ -59,9 +65,11 @@ class Gate {
   IngestResult Equivocation(const rulebook::DecodedEvent& ev, const EventId& other,
                             IngestResult out);
 
-  std::int64_t Insert(const rulebook::DecodedEvent& ev, bool applied, const std::string& waiting,
-                      int void_code);
-  void MarkApplied(std::int64_t rowid, int void_code);
+  std::int64_t Insert(const rulebook::DecodedEvent& ev, bool placed,
+                      const std::optional<std::string>& waiting, int void_code);
+  void MarkApplied(std::int64_t rowid, int void_code, const std::optional<std::string>& awaiting);
+  // A placed event's awaited effect is decided: with effect, or void (`void_code` >= 0).
+  void SettleEffect(std::int64_t rowid, int void_code);
   void SetWaiting(std::int64_t rowid, const std::string& key);
   void Delete(std::int64_t rowid);
 
@@ -70,6 +78,7 @@ class Gate {
   Effects& effects_;
   PendingSet& pending_;
   std::int64_t next_apply_order_ = 1;
+  std::int64_t awaiting_ = 0;  // placed events whose effect awaits (Wake has work when > 0)
   // Set when an equivocation unapplies events; the rebuild runs once, before the batch commits.
   bool rebuild_needed_ = false;
 };

@@ -14,7 +14,9 @@ namespace polder::storage {
 
 enum class Outcome {
   kApplied,       // passed the gate; derived state updated
-  kPending,       // stored, waits for its author's admission or a referenced event
+  kAwaiting,      // placed in its author's log; its effect waits for an event it refers to
+                  // (`waiting_for` says which)
+  kPending,       // stored, waits for its author's admission or the previous event of its log
   kDuplicate,     // already held: nothing changed
   kEquivocation,  // a second, different event at an existing (author, seq): kept as proof
   kVoid,          // takes its place in the author's log but breaks a rule: no effect; `refusal`
@@ -29,7 +31,7 @@ struct IngestResult {
   MemberKey author{};  // set once the event decoded
   std::uint64_t seq = 0;
   std::optional<rulebook::Refusal> refusal;  // set when refused or void
-  std::string waiting_for;                   // pending: what it waits for, in words
+  std::string waiting_for;                   // pending, awaiting: what it waits for, in words
 };
 
 struct IngestOptions {

@@ -7,6 +7,7 @@
 #include "storage/effects.h"
 #include "storage/gate.h"
 #include "storage/pending_set.h"
+#include "storage/rulebook/judge.h"
 #include "storage/rulebook/sign.h"
 #include "storage/schema.h"
 #include "storage/sql_state.h"
@@ -16,6 +17,7 @@ namespace polder::storage {
 const char* ToString(Outcome outcome) {
   switch (outcome) {
     case Outcome::kApplied: return "applied";
+    case Outcome::kAwaiting: return "awaiting";
     case Outcome::kPending: return "pending";
     case Outcome::kDuplicate: return "duplicate";
     case Outcome::kEquivocation: return "equivocation";
@@ -96,9 +98,20 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::filesystem::path& file
       tx.commit();
     }
     std::unique_ptr<Replica> replica(new Replica(std::move(parts)));
-    ResetOnExit reset{replica->parts_->db};
-    auto& q = replica->parts_->db.Q("SELECT value FROM meta WHERE key = 'circle_id'");
-    if (q.executeStep()) replica->circle_ = CircleId::FromBytes(AsBytes(Blob(q.getColumn(0))));
+    {
+      ResetOnExit reset{replica->parts_->db};
+      auto& q = replica->parts_->db.Q("SELECT value FROM meta WHERE key = 'circle_id'");
+      if (q.executeStep()) replica->circle_ = CircleId::FromBytes(AsBytes(Blob(q.getColumn(0))));
+    }
+    // Derived state computed under other rules is recomputed from the events, once.
+    const auto rules = [&] {
+      ResetOnExit reset{replica->parts_->db};
+      auto& q = replica->parts_->db.Q("SELECT value FROM meta WHERE key = 'rules_version'");
+      return q.executeStep() ? q.getColumn(0).getInt64() : std::int64_t{1};
+    }();
+    if (rules != rulebook::kRulesVersion) {
+      if (Status s = replica->Rebuild(); !s) return Unexpected<Error>{s.error()};
+    }
     return replica;
   });
 }
@@ -185,6 +198,9 @@ Status Replica::Rebuild() {
   return InTransaction([&]() -> Status {
     parts_->gate.Rebuild();
     parts_->gate.Finish();
+    auto& v = parts_->db.Q("INSERT OR REPLACE INTO meta(key, value) VALUES ('rules_version', ?)");
+    v.bind(1, rulebook::kRulesVersion);
+    v.exec();
     parts_->db.Commit();
     return {};
   });

@@ -13,7 +13,9 @@ CREATE TABLE meta(
   value ANY NOT NULL
 ) STRICT;
 
--- state: 0 = not applied (pending, or frozen when waiting_for = X'46'), 1 = applied.
+-- state: 0 = not applied (pending, or frozen when waiting_for = X'46'), 1 = applied (placed in
+-- its author's log; from version 5, its effect still awaits what it refers to when waiting_for
+-- is set).
 -- idp is the first 8 bytes of id (big-endian, as a signed integer): lookups by id go through
 -- this short-key index, which is a third the size of an index on the 32-byte id itself.
 CREATE TABLE events(
@@ -179,7 +181,14 @@ constexpr std::string_view kV4 = R"sql(
 CREATE INDEX events_pending_by_author ON events(author, rowid) WHERE state = 0;
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
+// Version 5: a placed event may await its effect (state 1 with waiting_for set), so the index of
+// what waits covers both states.
+constexpr std::string_view kV5 = R"sql(
+DROP INDEX events_waiting;
+CREATE INDEX events_waiting ON events(waiting_for) WHERE waiting_for IS NOT NULL;
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};
 
 }  // namespace
 

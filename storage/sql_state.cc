@@ -41,13 +41,15 @@ std::optional<rulebook::LogHead> SqlState::Head(const MemberKey& member) {
 std::optional<rulebook::AppliedEvent> SqlState::Applied(const EventId& id) {
   if (auto it = applied_.find(id); it != applied_.end()) return it->second;
   auto& st = db_.Q(
-      "SELECT kind, void_code IS NOT NULL FROM events WHERE idp = ? AND id = ? AND state = 1");
+      "SELECT kind, void_code IS NOT NULL, waiting_for IS NOT NULL FROM events"
+      " WHERE idp = ? AND id = ? AND state = 1");
   st.bind(1, IdPrefix(id.view()));
   Bind(st, 2, id.view());
   if (!st.executeStep()) return std::nullopt;
   rulebook::AppliedEvent a;
   a.kind = static_cast<v1::EventBody::PayloadCase>(st.getColumn(0).getInt());
   a.is_void = st.getColumn(1).getInt() != 0;
+  a.awaiting = st.getColumn(2).getInt() != 0;
   applied_.emplace(id, a);
   return a;
 }

@@ -45,7 +45,8 @@ class SqlState final : public rulebook::State {
 
   Db& db_;
   std::optional<bool> has_charter_;
-  // Applied events stay applied until a rebuild (which resets this), so a hit is always current.
+  // Applied events stay applied until a rebuild (which resets this), and the gate records an
+  // awaiting event's effect here when it is decided, so a hit is always current.
   // Proposals are referenced by every vote, flag and comment on them: this saves an index probe
   // per such event.
   std::unordered_map<EventId, rulebook::AppliedEvent, Id32Hash> applied_;

@@ -167,7 +167,9 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
   if (founding) opt.adopt_circle = CircleId::FromBytes(AsBytes(body.circle_id()));
   auto r = replica_->IngestAuthored(bytes, opt, [&]() -> Status { return own_log_.Append(bytes); });
   if (!r) return Unexpected<Error>{r.error()};
-  if (r->outcome != storage::Outcome::kApplied) {
+  // Awaiting: in the log, its effect waiting for an event it refers to that this replica does not
+  // hold yet (or whose author forked): it is written, and counts once that event does.
+  if (r->outcome != storage::Outcome::kApplied && r->outcome != storage::Outcome::kAwaiting) {
     if (r->refusal) {
       return Fail(Errc::kRefused,
                   std::string(rulebook::ToString(r->refusal->code)) + ": " + r->refusal->message);

@@ -63,6 +63,7 @@ int CmdImport(const Globals& g, const std::string& file) {
     for (const auto& res : *results) {
       switch (res.outcome) {
         case storage::Outcome::kApplied: rep.set_applied(rep.applied() + 1); break;
+        case storage::Outcome::kAwaiting: rep.set_awaiting(rep.awaiting() + 1); break;
         case storage::Outcome::kPending: rep.set_pending(rep.pending() + 1); break;
         case storage::Outcome::kDuplicate: rep.set_duplicates(rep.duplicates() + 1); break;
         case storage::Outcome::kEquivocation: rep.set_equivocations(rep.equivocations() + 1); break;
@@ -108,6 +109,8 @@ int CmdImport(const Globals& g, const std::string& file) {
   rep.set_digest(Must(r.StateDigest()).hex());
   std::string h =
       "✓ Imported " + file + ": " + std::to_string(rep.applied()) + " applied, " +
+      (rep.awaiting() > 0 ? std::to_string(rep.awaiting()) + " awaiting an event they refer to, "
+                          : std::string()) +
       std::to_string(rep.duplicates()) + " already held, " + std::to_string(rep.pending()) +
       " pending, " + std::to_string(rep.equivocations()) + " equivocations, " +
       std::to_string(rep.voided()) + " void, " + std::to_string(rep.refused()) + " refused\n";

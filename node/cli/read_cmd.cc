@@ -121,6 +121,7 @@ int CmdStatus(const Globals& g) {
   const auto counts = Must(r.events().Counts());
   v.set_events(counts.applied);
   v.set_pending(counts.pending);
+  v.set_awaiting(counts.awaiting);
   v.set_forked(counts.forked_authors);
   v.set_digest(Must(r.StateDigest()).hex());
   if (s.has_identity()) {
@@ -138,8 +139,12 @@ int CmdStatus(const Globals& g) {
   if (!v.pool().empty()) h += "pool:      " + v.pool() + "\n";
   h += "members:   " + std::to_string(v.members()) + "\n";
   h += "proposals: " + std::to_string(v.proposals()) + "\n";
-  h += "events:    " + std::to_string(counts.applied) + " applied, " +
-       std::to_string(counts.pending) + " pending, " + std::to_string(counts.frozen) + " frozen\n";
+  h += "events:    " + std::to_string(counts.applied) + " applied" +
+       (counts.awaiting > 0
+            ? " (" + std::to_string(counts.awaiting) + " awaiting an event they refer to)"
+            : std::string()) +
+       ", " + std::to_string(counts.pending) + " pending, " + std::to_string(counts.frozen) +
+       " frozen\n";
   h += "forked:    " + std::to_string(counts.forked_authors);
   for (const auto& f : v.forked_members()) h += "  " + f;
   h += "\n";

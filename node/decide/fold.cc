@@ -207,9 +207,9 @@ struct Folder final : rulebook::State {
         return;
       }
       case EventBody::kWithdraw: {
-        // The author's events apply in seq order, so the first applied is the earliest.
+        // The earliest withdrawal (by seq) stands.
         auto& p = proposals[*ToId<EventId>(b.withdraw().proposal())];
-        if (!p.withdrawn_ms) {
+        if (!p.withdrawn_ms || b.seq() < p.withdrawn_seq) {
           p.withdrawn_ms = b.timestamp_ms();
           p.withdrawn_seq = b.seq();
         }
@@ -252,6 +252,7 @@ const char* ToString(Ignored reason) {
     case Ignored::kWrongCircle: return "wrong circle";
     case Ignored::kNotMember: return "author not a member";
     case Ignored::kPending: return "waits for an event not held (gap)";
+    case Ignored::kAwaiting: return "refers to an event not held or past its author's fork";
     case Ignored::kForked: return "author forked (equivocated)";
     case Ignored::kVoid: return "void (breaks a rule)";
   }
@@ -383,7 +384,10 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     if (fork) f.forks[log.author] = *fork;
   }
 
-  // The least fixpoint: apply each author's next event while anything can be applied.
+  // The least fixpoint of places: place each author's next event while any can be placed. (A
+  // place depends only on the author's admission and their previous event; admissions take
+  // effect as they are placed.)
+  std::vector<std::pair<const FoldEvent*, const MemberKey*>> awaiting;  // placed, effect waits
   bool progress = true;
   while (progress) {
     progress = false;
@@ -406,8 +410,10 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
         const Verdict v = rulebook::Judge(ev.id, author, b, f);
         if (v.kind == Verdict::Kind::kWait || v.kind == Verdict::Kind::kRefuse) break;
         if (v.kind == Verdict::Kind::kApply) f.ApplyEffect(ev, author, v);
-        f.applied[ev.id] = {b.payload_case(), v.kind == Verdict::Kind::kVoid};
+        f.applied[ev.id] = {b.payload_case(), v.kind == Verdict::Kind::kVoid,
+                            v.kind == Verdict::Kind::kAwait};
         if (v.kind == Verdict::Kind::kVoid) f.Ignore(ev, Ignored::kVoid);
+        if (v.kind == Verdict::Kind::kAwait) awaiting.emplace_back(&ev, &author);
         head = {next, ev.id, b.timestamp_ms()};
         if (b.has_charter() || b.has_admit()) f.cur->member = f.members.count(author) > 0;
         progress = true;
@@ -416,7 +422,27 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   }
   f.cur.reset();
 
-  // Everything not applied, with the reason.
+  // The least fixpoint of effects: decide each awaiting effect once what it refers to has taken
+  // effect (a resolution's flag may itself await its proposal: hence the loop).
+  for (progress = !awaiting.empty(); progress;) {
+    progress = false;
+    std::size_t kept = 0;
+    for (auto& [ev, author] : awaiting) {
+      const Verdict v = rulebook::JudgeEffect(ev->id, *author, ev->body, f);
+      if (v.kind == Verdict::Kind::kAwait) {
+        awaiting[kept++] = {ev, author};
+        continue;
+      }
+      if (v.kind == Verdict::Kind::kApply) f.ApplyEffect(*ev, *author, v);
+      f.applied[ev->id] = {ev->body.payload_case(), v.kind == Verdict::Kind::kVoid, false};
+      if (v.kind == Verdict::Kind::kVoid) f.Ignore(*ev, Ignored::kVoid);
+      progress = true;
+    }
+    awaiting.resize(kept);
+  }
+  for (auto& [ev, author] : awaiting) f.Ignore(*ev, Ignored::kAwaiting);
+
+  // Everything not placed, with the reason.
   for (const auto& log : logs) {
     const auto fk = f.forks.find(log.author);
     for (const auto& slot : log.slots) {

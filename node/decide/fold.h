@@ -141,7 +141,9 @@ struct SealRecord {
 enum class Ignored {
   kWrongCircle,  // not the circle of the chosen charter
   kNotMember,    // its author was never admitted by an applied event
-  kPending,      // beyond a gap in its author's log, or waiting for an event not in the set
+  kPending,      // beyond a gap in its author's log
+  kAwaiting,     // in its author's log, but refers to an event that never took effect here (not
+                 // in the set, or at or beyond its author's fork): no effect
   kForked,       // at or beyond the seq where its author equivocated
   kVoid,         // applied in its author's log but breaks a rule (see the file comment)
 };

@@ -25,6 +25,7 @@ IngestOutcome FromReplica(storage::Outcome o) {
     case storage::Outcome::kEquivocation: return IngestOutcome::kEquivocation;
     case storage::Outcome::kRefused: return IngestOutcome::kRefused;
     case storage::Outcome::kApplied:
+    case storage::Outcome::kAwaiting:
     case storage::Outcome::kPending:
     case storage::Outcome::kVoid: return IngestOutcome::kStored;
   }

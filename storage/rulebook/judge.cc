@@ -37,13 +37,16 @@ Verdict Refuse(RefusalCode code, std::string message) {
   return v;
 }
 
-// A reference to an applied event of `kind`: nullopt when it holds; otherwise the verdict (wait
-// until it is applied; void when it is applied but not an effective event of that kind).
+// A reference to an effective event of `kind`: nullopt when it holds; otherwise the verdict
+// (await it until it is placed and has taken effect; void when it is placed but void or not of
+// that kind).
 std::optional<Verdict> NeedApplied(State& s, const std::string& ref, EventBody::PayloadCase kind,
                                    const char* label) {
   const auto id = EventId::FromBytes(AsBytes(ref));
   const auto applied = id ? s.Applied(*id) : std::nullopt;
-  if (!applied) return Wait(Awaited::What::kEvent, ref, label);
+  if (!applied || (applied->awaiting && !applied->is_void && applied->kind == kind)) {
+    return Wait(Awaited::What::kEvent, ref, label);
+  }
   if (applied->is_void || applied->kind != kind) {
     return Void(RefusalCode::kBadReference,
                 std::string("refers to an event that is not a ") + label);
@@ -51,7 +54,8 @@ std::optional<Verdict> NeedApplied(State& s, const std::string& ref, EventBody::
   return std::nullopt;
 }
 
-// The payload's rules, once the author is admitted and the event is next in their log.
+// The payload's rules, once the event has its place in its author's log. kWait here means the
+// effect waits (the caller makes it kAwait).
 Verdict JudgePayload(const EventId& id, const MemberKey& author, const EventBody& b, State& s) {
   switch (b.payload_case()) {
     case EventBody::kAdmit: {
@@ -92,22 +96,18 @@ Verdict JudgePayload(const EventId& id, const MemberKey& author, const EventBody
       return {};
     }
     case EventBody::kComment: {
-      // A comment may be about any applied event, void ones included.
+      // A comment may be about any placed event, void and awaiting ones included.
       const auto& target = b.comment().target();
       if (target.empty()) return {};
       const auto t = EventId::FromBytes(AsBytes(target));
       if (!t || !s.Applied(*t)) return Wait(Awaited::What::kEvent, target, "commented event");
       return {};
     }
-    case EventBody::kDelegation: {
-      const auto& d = b.delegation();
-      if (d.revoke()) return {};
-      const auto delegate = MemberKey::FromBytes(AsBytes(d.delegate()));
-      if (!delegate || !s.Head(*delegate)) {
-        return Wait(Awaited::What::kAdmission, d.delegate(), "delegate");
-      }
+    case EventBody::kDelegation:
+      // Takes effect at once, whoever the delegate is: a delegate who is not an eligible member
+      // at a round's cut-off gives no vote (docs/protocol.md §15). (Were it to wait for the
+      // delegate's admission, a later revocation could take effect before it.)
       return {};
-    }
     case EventBody::kWithdraw: {
       const auto& w = b.withdraw();
       if (auto need = NeedApplied(s, w.proposal(), EventBody::kProposal, "proposal")) return *need;
@@ -156,7 +156,13 @@ Verdict Judge(const EventId& id, const MemberKey& author, const EventBody& b, St
     return Void(RefusalCode::kTimestampRegression,
                 "timestamp is earlier than the author's previous event");
   }
-  return JudgePayload(id, author, b, s);
+  return JudgeEffect(id, author, b, s);
+}
+
+Verdict JudgeEffect(const EventId& id, const MemberKey& author, const EventBody& b, State& s) {
+  Verdict v = JudgePayload(id, author, b, s);
+  if (v.kind == Verdict::Kind::kWait) v.kind = Verdict::Kind::kAwait;
+  return v;
 }
 
 std::string Describe(const Awaited& a) {
@@ -165,12 +171,9 @@ std::string Describe(const Awaited& a) {
     case Awaited::What::kNothing: return "";
     case Awaited::What::kFork: return "author's log is frozen at its fork";
     case Awaited::What::kAdmission: {
-      if (std::string_view(a.label) == "author") {
-        MemberKey k;
-        k.bytes = a.key;
-        return "author " + crypto::Fingerprint(k) + " not yet admitted";
-      }
-      return std::string(a.label) + " not yet admitted";
+      MemberKey k;
+      k.bytes = a.key;
+      return std::string(a.label) + " " + crypto::Fingerprint(k) + " not yet admitted";
     }
     case Awaited::What::kEvent:
       if (a.seq > 0) {

@@ -2,13 +2,18 @@
 // (docs/protocol.md §4–§5). One rulebook, followed by the SQLite replica when it ingests and
 // rebuilds, and by node/decide's Fold when it computes a circle's state from a set of events.
 //
-// The applied set is the least fixpoint of these rules: an event is applied once its author is
-// admitted, its predecessor in the author's log is the author's applied head, and what it refers
-// to is applied; it then stays applied. An event that breaks a rule depending on other events is
-// void — applied in its author's log (the log stays linear; a second event at that seq is still
-// an equivocation) but without effect — rather than refused, so that whether a rule is broken
-// can never depend on arrival order. Two different events at one (author, seq) freeze the
-// author's log from the lowest such seq: nothing of it applies from there on.
+// An event's *place* in its author's log depends on its author alone: it is placed once its
+// author is admitted and its predecessor is the author's placed head. Its *effect* depends on
+// what it refers to: it waits, placed ("awaiting"), until the referenced events have taken
+// effect. So nothing another member signs — a fork, an event never published — can hold up a
+// member's log: at worst one of their events counts for nothing.
+//
+// The applied set is the least fixpoint of these rules, and so is the effective set. An event
+// that breaks a rule depending on other events is void — placed (the log stays linear; a second
+// event at that seq is still an equivocation) but without effect — rather than refused, so that
+// whether a rule is broken can never depend on arrival order. Two different events at one
+// (author, seq) freeze the author's log from the lowest such seq: nothing of it is placed from
+// there on.
 //
 // Pure: no storage, clock or I/O. Thread-safety: as safe as the State given.
 #pragma once
@@ -27,13 +32,19 @@
 
 namespace polder::rulebook {
 
+// The version of these rules. It changes whenever a rule changes what an event does; a replica
+// whose derived state was computed under another version rebuilds it from its events when it
+// opens. 1: the rules before placement and effect were told apart; 2: an event is placed without
+// waiting for what it refers to, and a delegation takes effect whoever its delegate is.
+inline constexpr std::int64_t kRulesVersion = 2;
+
 // What a waiting event waits for. It is judged again when that arrives (and may then wait for
 // something else).
 struct Awaited {
   enum class What {
     kNothing,
     kFork,       // never: its author forked at or before its seq (frozen)
-    kAdmission,  // `key` (a member key: the author, or a delegate) to be admitted
+    kAdmission,  // `key` (the author's member key) to be admitted
     kEvent,      // `key` (an event id: the previous event in the log, or a referenced one)
   };
   What what = What::kNothing;
@@ -46,12 +57,15 @@ struct Verdict {
   enum class Kind {
     kApply,   // takes effect
     kVoid,    // takes its place in its author's log without effect; `refusal` says which rule
-    kWait,    // cannot be applied yet; `awaited` says why
+    kAwait,   // takes its place in its author's log; its effect waits for `awaited` (an event it
+              // refers to), and JudgeEffect() decides it once that has taken effect
+    kWait,    // cannot take its place yet (its author is not admitted, or its predecessor is not
+              // placed); `awaited` says why
     kRefuse,  // cannot be stored at all (only for input the stateless rules already refuse)
   };
   Kind kind = Kind::kApply;
   std::optional<Refusal> refusal;  // kVoid, kRefuse
-  Awaited awaited;                 // kWait
+  Awaited awaited;                 // kWait, kAwait
   // kApply of a charter or an admission: whether its member record (name, organisation, role,
   // leader) stands for the member from now on — true for a first admission, for an admission
   // whose event id is smaller than the standing record's, and for the charter; never for an
@@ -62,11 +76,17 @@ struct Verdict {
 // Judges `body` (author `author`, id `id`, already through Decode or CheckBody) against `state`.
 Verdict Judge(const EventId& id, const MemberKey& author, const v1::EventBody& body, State& state);
 
+// The effect of an event already placed whose effect awaited something (Judge said kAwait):
+// kApply, kVoid, or kAwait again (`awaited` then says for what).
+Verdict JudgeEffect(const EventId& id, const MemberKey& author, const v1::EventBody& body,
+                    State& state);
+
 // The waiting reason in words, for people ("previous event 0a1b2c3d4e5f (seq 4) not yet held").
 std::string Describe(const Awaited& awaited);
 
-// What other events may be waiting for that applying (effective or void) this event provides:
-// its id, and for a charter or an effective admission the member key it admits.
+// What other events may be waiting for that placing this event, or its taking effect (or being
+// voided), provides: its id (to the next event of its author's log, and to events that refer to
+// it), and for a charter or an effective admission the member key it admits.
 std::vector<std::array<std::uint8_t, 32>> Unblocks(const EventId& id, const v1::EventBody& body,
                                                    bool effective);
 

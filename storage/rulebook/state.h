@@ -2,9 +2,9 @@
 // replica (storage/) and the in-memory fold (node/decide) each answer them from their own
 // representation, so both follow one rulebook and cannot drift apart.
 //
-// "Applied" means taken into its author's log: effective, or void (kept in the log without
-// effect). Events that wait (pending) or sit at or beyond their author's fork (frozen) are not
-// applied.
+// "Applied" means taken into its author's log ("placed"): effective, void (kept in the log
+// without effect), or awaiting (placed, its effect waiting for an event it refers to). Events that
+// wait for their place (pending) or sit at or beyond their author's fork (frozen) are not applied.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +25,8 @@ struct LogHead {
 // An applied event, as a reference to it sees it.
 struct AppliedEvent {
   v1::EventBody::PayloadCase kind = v1::EventBody::PAYLOAD_NOT_SET;
-  bool is_void = false;  // it took its place in its author's log without effect
+  bool is_void = false;   // it took its place in its author's log without effect
+  bool awaiting = false;  // it took its place; its effect waits for what it refers to
 };
 
 // Who may resolve a flag besides an override: the member who raised it (withdraw) and the

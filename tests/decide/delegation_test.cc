@@ -54,6 +54,20 @@ TEST(Delegation, CycleAndChainToANonVoterResolveToNoVote) {
   EXPECT_EQ(ends.at(m[3]), DelegationEnd::kEndsAtNonVoter);
 }
 
+TEST(Delegation, ToAKeyThatIsNotAMemberGivesNoVote) {
+  // A delegation takes effect whoever its delegate is (docs/protocol.md §4); one to a key that
+  // is not an eligible member ends there.
+  Circle c;
+  auto m = Members(c, 2);
+  const auto p = c.Propose(m[0], 100);
+  c.Delegate(m[1], Circle::Key("never admitted"));
+  c.Vote(m[0], p, v1::FOR);
+  const auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.explanation.participants, 1u);
+  ASSERT_EQ(o.explanation.delegations.size(), 1u);
+  EXPECT_EQ(o.explanation.delegations[0].end, DelegationEnd::kEndsAtNonVoter);
+}
+
 TEST(Delegation, TopicDelegationOverridesTheGeneralOne) {
   Circle c;
   auto m = Members(c, 3);

@@ -57,17 +57,20 @@ TEST(Fold, EventBeyondAGapAndStrangersDoNotCount) {
   EXPECT_EQ(e.participants, 1u);
 }
 
-TEST(Fold, VoteOnAProposalNotHeldBlocksTheRestOfTheLog) {
+TEST(Fold, VoteOnAProposalNotHeldCountsForNothingAndHoldsUpNothing) {
   Circle c;
   auto m = Members(c, 2);
   const auto p = c.Propose(m[1], 100);
   EventId missing{};
   missing.bytes[0] = 7;
-  c.Vote(m[2], missing, v1::FOR);
-  c.Vote(m[2], p, v1::FOR);  // after the waiting event: never applies
+  const auto lost = c.Vote(m[2], missing, v1::FOR);
+  c.Vote(m[2], p, v1::FOR);  // after it in the same log: counts
   const auto st = c.State();
-  EXPECT_TRUE(st.proposals[0].votes.empty());
-  EXPECT_EQ(st.ignored.size(), 2u);
+  ASSERT_EQ(st.proposals[0].votes.size(), 1u);
+  EXPECT_EQ(st.proposals[0].votes[0].voter, m[2]);
+  ASSERT_EQ(st.ignored.size(), 1u);
+  EXPECT_EQ(st.ignored[0].event, lost);
+  EXPECT_EQ(st.ignored[0].reason, Ignored::kAwaiting);
 }
 
 TEST(Fold, WithdrawingSomeoneElsesProposalIsVoid) {

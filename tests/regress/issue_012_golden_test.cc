@@ -9,6 +9,11 @@
 // The corpus is a checked-in bundle. DISABLED_WriteCorpus wrote it (deterministic keys and
 // timestamps); run it with --gtest_also_run_disabled_tests only to make a new corpus, and record
 // the views again with POLDER_RECORD_GOLDEN=1 — which is then a change of behaviour to justify.
+//
+// Re-recorded once, for issue 13 (rules version 2: a reference never holds up a log): the vote on
+// an event nobody holds now takes its place and awaits (applied 58 → 59, of which 1 awaiting), so
+// the comment after it in its author's log applies too (pending 4 → 2, that member's head_seq
+// 15 → 17), which changes the state digest; no proposal, tally or audit figure changed.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

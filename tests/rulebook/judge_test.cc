@@ -55,6 +55,8 @@ class MapState : public State {
 
 const MemberKey kAna = Key(1), kBen = Key(2), kCy = Key(3), kStranger = Key(9);
 const EventId kProposal = Id(0x50), kFlag = Id(0x51), kVoided = Id(0x52), kAnaHead = Id(0xa1);
+// A flag placed in its author's log whose proposal is not held: its effect awaits.
+const EventId kAwaitingFlag = Id(0x53);
 
 class JudgeTest : public ::testing::Test {
  protected:
@@ -65,6 +67,7 @@ class JudgeTest : public ::testing::Test {
     s.applied[kProposal] = {v1::EventBody::kProposal, false};
     s.applied[kFlag] = {v1::EventBody::kRiskFlag, false};
     s.applied[kVoided] = {v1::EventBody::kProposal, true};
+    s.applied[kAwaitingFlag] = {v1::EventBody::kRiskFlag, false, true};
     s.proposal_authors[kProposal] = kBen;
     s.flag_parties[kFlag] = FlagParties{kCy, kBen};
     s.records[kAna] = MemberRecord{Id(0x01), true};
@@ -139,7 +142,7 @@ TEST_F(JudgeTest, AnEarlierTimestampThanTheHeadsIsVoid) {
   EXPECT_EQ(v.refusal->code, RefusalCode::kTimestampRegression);
 }
 
-TEST_F(JudgeTest, AVoteWaitsForItsProposalAndIsVoidOnAnythingElse) {
+TEST_F(JudgeTest, AVoteOnAProposalNotHeldTakesItsPlaceAndAwaitsItAndIsVoidOnAnythingElse) {
   auto vote = [&](const EventId& on) {
     return J(Next([&](auto& b) {
       b.mutable_vote()->set_proposal(on.str());
@@ -147,8 +150,18 @@ TEST_F(JudgeTest, AVoteWaitsForItsProposalAndIsVoidOnAnythingElse) {
     }));
   };
   EXPECT_EQ(vote(kProposal).kind, Kind::kApply);
+  // Placed in Ana's log (nothing another member does can hold her log up); its effect awaits.
   const auto unknown = vote(Id(0x99));
-  EXPECT_EQ(unknown.kind, Kind::kWait);
+  EXPECT_EQ(unknown.kind, Kind::kAwait);
+  EXPECT_EQ(unknown.awaited.what, Awaited::What::kEvent);
+  // Decided once the proposal has taken effect.
+  EXPECT_EQ(JudgeEffect(Id(0x77), kAna, Next([&](auto& b) {
+                          b.mutable_vote()->set_proposal(kProposal.str());
+                          b.mutable_vote()->set_choice(v1::FOR);
+                        }),
+                        s)
+                .kind,
+            Kind::kApply);
   EXPECT_EQ(Describe(unknown.awaited),
             "proposal " + Id(0x99).hex().substr(0, 12) + " not yet held");
   EXPECT_EQ(vote(kFlag).refusal->code, RefusalCode::kBadReference);
@@ -183,7 +196,16 @@ TEST_F(JudgeTest, OnlyItsAuthorWithdrawsAProposal) {
   EXPECT_EQ(withdraw(kAna).refusal->code, RefusalCode::kNotAllowed);
 }
 
-TEST_F(JudgeTest, ACommentMayBeAboutAnyAppliedEventVoidOnesIncluded) {
+TEST_F(JudgeTest, AResolutionAwaitsAFlagWhoseOwnEffectAwaits) {
+  const auto v = J(Next([&](auto& b) {
+    b.mutable_flag_resolution()->set_flag(kAwaitingFlag.str());
+    b.mutable_flag_resolution()->set_kind(v1::FlagResolution::OVERRIDE);
+  }));
+  EXPECT_EQ(v.kind, Kind::kAwait);
+  EXPECT_EQ(v.awaited.key, kAwaitingFlag.bytes);
+}
+
+TEST_F(JudgeTest, ACommentMayBeAboutAnyPlacedEventVoidAndAwaitingOnesIncluded) {
   auto comment = [&](const EventId& on) {
     return J(Next([&](auto& b) {
       b.mutable_comment()->set_target(on.str());
@@ -192,15 +214,16 @@ TEST_F(JudgeTest, ACommentMayBeAboutAnyAppliedEventVoidOnesIncluded) {
   };
   EXPECT_EQ(comment(kVoided).kind, Kind::kApply);
   EXPECT_EQ(comment(kFlag).kind, Kind::kApply);
-  EXPECT_EQ(comment(Id(0x99)).kind, Kind::kWait);
+  EXPECT_EQ(comment(kAwaitingFlag).kind, Kind::kApply);
+  EXPECT_EQ(comment(Id(0x99)).kind, Kind::kAwait);
 }
 
-TEST_F(JudgeTest, ADelegationWaitsUntilTheDelegateIsAdmitted) {
-  const auto to_stranger =
-      J(Next([&](auto& b) { b.mutable_delegation()->set_delegate(kStranger.str()); }));
-  EXPECT_EQ(to_stranger.kind, Kind::kWait);
-  EXPECT_EQ(to_stranger.awaited.key, kStranger.bytes);
-  EXPECT_EQ(Describe(to_stranger.awaited), "delegate not yet admitted");
+TEST_F(JudgeTest, ADelegationTakesEffectWhoeverTheDelegateIs) {
+  // A delegate who is not an eligible member at a round's cut-off gives no vote (the tally's
+  // rule); were the delegation to wait for the admission, a later revocation could take effect
+  // before it.
+  EXPECT_EQ(J(Next([&](auto& b) { b.mutable_delegation()->set_delegate(kStranger.str()); })).kind,
+            Kind::kApply);
   EXPECT_EQ(J(Next([&](auto& b) { b.mutable_delegation()->set_delegate(kBen.str()); })).kind,
             Kind::kApply);
   EXPECT_EQ(J(Next([&](auto& b) { b.mutable_delegation()->set_revoke(true); })).kind, Kind::kApply);

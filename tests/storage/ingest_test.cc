@@ -292,16 +292,63 @@ TEST_F(IngestTest, GapWaitsForThePredecessor) {
   EXPECT_EQ(CountsNow().pending, 0u);
 }
 
-TEST_F(IngestTest, VoteOnUnknownProposalWaits) {
+TEST_F(IngestTest, VoteOnUnknownProposalTakesItsPlaceAndCountsOnceTheProposalArrives) {
   InAll();
   const int bob = c_.Admit(0, "Bob", "Org B");
   In(c_.events().back());
   const auto p = c_.Propose(0, "Trees", 100);
   const Bytes proposal = c_.events().back();
   c_.Vote(bob, p, v1::AGAINST);
-  EXPECT_EQ(In(c_.events().back()).outcome, Outcome::kPending);
+  const Bytes against = c_.events().back();
+  c_.Comment(bob, "meanwhile");
+  const Bytes comment = c_.events().back();
+  c_.Vote(bob, p, v1::FOR);  // Bob changes his mind: his latest vote stands
+  const Bytes in_favour = c_.events().back();
+  // Bob's last vote arrives first (it waits for its place), then the rest of his log: every
+  // event takes its place although the proposal is not held; the votes' effect awaits it.
+  EXPECT_EQ(In(in_favour).outcome, Outcome::kPending);
+  const auto r = In(against);
+  EXPECT_EQ(r.outcome, Outcome::kAwaiting);
+  EXPECT_EQ(r.waiting_for, "proposal " + p.hex().substr(0, 12) + " not yet held");
+  EXPECT_EQ(In(comment).outcome, Outcome::kApplied);
+  EXPECT_EQ(CountsNow().pending, 0u);
+  EXPECT_EQ(CountsNow().awaiting, 2u);
+  EXPECT_EQ(replica_->state().OwnLog(c_.key(bob).public_key())->head_seq, 3u);
+  // The proposal arrives: both votes take effect in Bob's order, so the later one stands.
   EXPECT_EQ(In(proposal).outcome, Outcome::kApplied);
-  EXPECT_EQ(replica_->views().Proposal(p)->proposal.votes_against, 1u);
+  EXPECT_EQ(CountsNow().awaiting, 0u);
+  EXPECT_EQ(replica_->views().Proposal(p)->proposal.votes_for, 1u);
+  EXPECT_EQ(replica_->views().Proposal(p)->proposal.votes_against, 0u);
+}
+
+TEST_F(IngestTest, AReplicaWrittenUnderOlderRulesIsRebuiltWhenItOpens) {
+  InAll();
+  const int bob = c_.Admit(0, "Bob", "Org B");
+  EventId missing;
+  missing.bytes.fill(0x42);
+  const EventId vote = c_.Vote(bob, missing, v1::FOR);
+  c_.Comment(bob, "after the vote");
+  InAll();
+  const auto digest = DigestNow();
+  replica_.reset();
+  {
+    // What the rules before version 2 left: the vote pending for the proposal, the comment for
+    // its predecessor, Bob's head before them, and no rules version.
+    SQLite::Database db((dir_ / "replica.sqlite3").string(), SQLite::OPEN_READWRITE);
+    db.exec(
+        "UPDATE events SET state = 0, apply_order = NULL, waiting_for = CASE WHEN seq = 1"
+        " THEN X'" +
+        missing.hex() + "' ELSE X'" + vote.hex() + "' END WHERE author = X'" +
+        c_.key(bob).public_key().hex() + "'");
+    db.exec("UPDATE members SET head_seq = 0, head_id = NULL WHERE key = X'" +
+            c_.key(bob).public_key().hex() + "'");
+    db.exec("DELETE FROM meta WHERE key = 'rules_version'");
+  }
+  replica_ = Open();
+  EXPECT_EQ(CountsNow().pending, 0u);
+  EXPECT_EQ(CountsNow().awaiting, 1u);
+  EXPECT_EQ(replica_->state().OwnLog(c_.key(bob).public_key())->head_seq, 2u);
+  EXPECT_EQ(DigestNow(), digest);
 }
 
 TEST_F(IngestTest, ReferenceToEventOfWrongKindIsVoid) {
@@ -504,15 +551,20 @@ TEST_F(IngestTest, RefusesBadSequenceShape) {
   ExpectRefused(c_.SignBody(0, body), RefusalCode::kMalformed);
 }
 
-TEST_F(IngestTest, DelegationToUnadmittedMemberWaits) {
+TEST_F(IngestTest, DelegationToAKeyNotYetAdmittedTakesEffect) {
+  // A delegate who is not an eligible member at a round's cut-off gives no vote (§15); were the
+  // delegation to wait for the admission, Bob's revocation could take effect before it.
   const int bob = c_.Admit(0, "Bob", "Org B");
   InAll();
   const int cy = c_.Admit(0, "Cy", "Org C");
   const Bytes admit_cy = c_.events().back();
   c_.Delegate(bob, cy);
-  EXPECT_EQ(In(c_.events().back()).outcome, Outcome::kPending);
+  EXPECT_EQ(In(c_.events().back()).outcome, Outcome::kApplied);
+  c_.Next(bob, [](v1::EventBody& b) { b.mutable_delegation()->set_revoke(true); });
+  EXPECT_EQ(In(c_.events().back()).outcome, Outcome::kApplied);
   EXPECT_EQ(In(admit_cy).outcome, Outcome::kApplied);
   EXPECT_EQ(CountsNow().pending, 0u);
+  EXPECT_EQ(CountsNow().awaiting, 0u);
 }
 
 TEST_F(IngestTest, EquivocationIsKeptAsProofAndFreezesTheLog) {

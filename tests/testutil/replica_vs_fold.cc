@@ -259,12 +259,13 @@ DiffCase MakeDiffCase(ByteView script) {
 
 namespace {
 
-enum class Fate { kApplied, kVoid, kPending, kFrozenOrRefusedForked };
+enum class Fate { kApplied, kVoid, kAwaiting, kPending, kFrozenOrRefusedForked };
 
 const char* Word(Fate f) {
   switch (f) {
     case Fate::kApplied: return "applied";
     case Fate::kVoid: return "void";
+    case Fate::kAwaiting: return "awaiting";
     case Fate::kPending: return "pending";
     case Fate::kFrozenOrRefusedForked: return "frozen";
   }
@@ -306,6 +307,7 @@ Ingested Ingest(const DiffCase& c, const std::vector<std::size_t>& order,
     switch (s.state) {
       case storage::EventState::kApplied: out.fate[s.id] = Fate::kApplied; break;
       case storage::EventState::kVoid: out.fate[s.id] = Fate::kVoid; break;
+      case storage::EventState::kAwaiting: out.fate[s.id] = Fate::kAwaiting; break;
       case storage::EventState::kPending: out.fate[s.id] = Fate::kPending; break;
       case storage::EventState::kFrozen: out.fate[s.id] = Fate::kFrozenOrRefusedForked; break;
     }
@@ -346,6 +348,7 @@ std::string CheckDiffCase(const DiffCase& c) {
   for (const auto& ig : st.ignored) {
     switch (ig.reason) {
       case decide::Ignored::kVoid: fold[ig.event] = Fate::kVoid; break;
+      case decide::Ignored::kAwaiting: fold[ig.event] = Fate::kAwaiting; break;
       case decide::Ignored::kPending:
       case decide::Ignored::kNotMember: fold[ig.event] = Fate::kPending; break;
       case decide::Ignored::kForked: fold[ig.event] = Fate::kFrozenOrRefusedForked; break;
