@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "crypto/key_file.h"
+#include "crypto/member_id.h"
 #include "node/api/local_api.h"
 #include "node/app/api_port.h"
 #include "node/app/limits.h"
@@ -24,6 +25,14 @@ NodeConfig ConfigureNode(const NodeSettings& settings, const DaemonOptions& opti
   config.advertise = options.advertise.empty() ? settings.advertise : options.advertise;
   config.bootstrap = settings.bootstrap;
   config.bootstrap.insert(config.bootstrap.end(), options.peers.begin(), options.peers.end());
+  for (const auto& id : settings.bootstrap_members) {
+    // (Checked when `polder join` wrote them; one edited by hand into nonsense is skipped.)
+    if (auto key = crypto::ParseMemberId(id)) {
+      config.bootstrap_members.push_back(*key);
+    } else {
+      spdlog::warn("[node] bootstrap_members: {} is not a member id; ignored", id);
+    }
+  }
   return config;
 }
 

@@ -120,6 +120,7 @@ Result<NodeSettings> ReadNodeSettings(const Home& home) {
     s.listen = tbl["node"]["listen"].value_or(s.listen);
     s.advertise = Strings(tbl["node"]["advertise"]);
     s.bootstrap = Strings(tbl["node"]["bootstrap"]);
+    s.bootstrap_members = Strings(tbl["node"]["bootstrap_members"]);
     return s;
   } catch (const toml::parse_error& e) {
     return Fail(Errc::kInvalidArgument,
@@ -160,11 +161,13 @@ Status WriteNodeSettings(const Home& home, const NodeSettings& s) {
   }
   toml::table node;
   node.insert("listen", s.listen);
-  toml::array adv, boot;
+  toml::array adv, boot, boot_members;
   for (const auto& a : s.advertise) adv.push_back(a);
   for (const auto& a : s.bootstrap) boot.push_back(a);
+  for (const auto& m : s.bootstrap_members) boot_members.push_back(m);
   node.insert("advertise", adv);
   node.insert("bootstrap", boot);
+  node.insert("bootstrap_members", boot_members);
   tbl.insert_or_assign("node", std::move(node));
   const auto tmp = home.profile_file().string() + ".tmp";
   {

@@ -71,6 +71,9 @@ struct NodeSettings {
   std::string listen = "0.0.0.0:7714";
   std::vector<std::string> advertise;
   std::vector<std::string> bootstrap;
+  // Member ids (text form) of the inviters of this home's join codes: the peers a node that holds
+  // no charter yet accepts.
+  std::vector<std::string> bootstrap_members;
 };
 Result<NodeSettings> ReadNodeSettings(const Home& home);
 // Rewrites the [node] section, keeping the rest of the file's settings.

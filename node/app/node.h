@@ -36,6 +36,9 @@ struct NodeConfig {
   std::string listen = "0.0.0.0:7714";  // host:port; port 0 picks a free port
   std::vector<std::string> advertise;   // announced addresses; default: the listen address
   std::vector<std::string> bootstrap;   // addresses to dial first (from the join code)
+  // The members this node accepts sessions with while it holds no charter (and so no member
+  // list): the inviters named by its join codes. Once the charter is here, only members are.
+  std::vector<MemberKey> bootstrap_members;
   int max_outbound = 4;
   int max_inbound = 32;
   std::chrono::milliseconds anti_entropy{2000};

@@ -56,10 +56,14 @@ net::TransportConfig Node::TransportFor(bool initiator) {
   t.network_key = network_key_;
   t.identity = &session_.key();
   t.is_member = [this](const MemberKey& k) {
-    // A node that has not yet received its circle's events (just joined) trusts the network
-    // key alone; once it holds the member list it checks every peer against it.
+    // Only members, whatever this replica holds: a node that has not yet received its circle's
+    // events (just joined) accepts the members who invited it and nobody else — not every holder
+    // of the network key.
     auto& r = session_.replica();
-    return r.state().IsMember(k) || !r.state().Charter();
+    if (r.state().IsMember(k)) return true;
+    if (r.state().Charter()) return false;
+    const auto& trusted = config_.bootstrap_members;
+    return std::find(trusted.begin(), trusted.end(), k) != trusted.end();
   };
   return t;
 }

@@ -129,6 +129,7 @@ int CmdAdmit(const Globals& g, const AdmitArgs& args) {
     jc.set_network_key(std::string(nk->begin(), nk->end()));
     for (const auto& addr : JoinAddresses(s, args.addresses)) jc.add_addresses(addr);
     jc.set_member(key.str());
+    jc.set_inviter(s.key().public_key().str());
     code = app::EncodeJoinCode(jc);
     human += "\n  join code for " + args.name +
              " (SECRET: it holds the circle's network key; send it "
@@ -177,13 +178,26 @@ int CmdJoin(const Globals& g, const std::string& text) {
       settings.bootstrap.push_back(a);
     }
   }
+  std::string inviter_note;
+  if (auto inviter = MemberKey::FromBytes(AsBytes(code.inviter()))) {
+    const std::string id = crypto::FormatMemberId(*inviter);
+    if (std::find(settings.bootstrap_members.begin(), settings.bootstrap_members.end(), id) ==
+        settings.bootstrap_members.end()) {
+      settings.bootstrap_members.push_back(id);
+    }
+  } else {
+    inviter_note =
+        "  note: this join code names no inviter (it was made by an older polder), so until the "
+        "circle's events are here your node accepts no peer; `polder import` a bundle from a "
+        "member first\n";
+  }
   Must(app::WriteNodeSettings(s.home(), settings));
   v1::JoinReport r;
   r.set_circle_id(circle.hex());
   for (const auto& a : code.addresses()) r.add_addresses(a);
   std::string h = "✓ Joined circle " + circle.hex().substr(0, 16) + "\n  nodes to sync from:";
   for (const auto& a : code.addresses()) h += " " + a;
-  h += "\n  next: `polder node` (your admission arrives with the circle's events)\n";
+  h += "\n  next: `polder node` (your admission arrives with the circle's events)\n" + inviter_note;
   Emit(g, r, h);
   return kExitOk;
 }

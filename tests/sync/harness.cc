@@ -22,7 +22,8 @@ void Ok(const Status& s, const char* what) {
 
 }  // namespace
 
-Network::Network(int n, int orgs, std::uint64_t seed) : rng_(seed) {
+Network::Network(int n, int orgs, std::uint64_t seed, int strangers)
+    : rng_(seed), admitted_(n - strangers) {
   spdlog::set_level(spdlog::level::warn);
   root_ = std::filesystem::temp_directory_path() /
           ("polder-net-" + std::to_string(::getpid()) + "-" + std::to_string(rng_()));
@@ -65,6 +66,10 @@ Network::Network(int n, int orgs, std::uint64_t seed) : rng_(seed) {
      "charter");
   for (int i = 1; i < n; ++i) {
     const auto key = members_[static_cast<std::size_t>(i)].session->key().public_key();
+    if (i >= admitted_) {
+      Ok(members_[static_cast<std::size_t>(i)].session->replica().SetCircle(circle_), "circle");
+      continue;
+    }
     Ok(f.Author([&](v1::EventBody& b) {
       b.mutable_admit()->set_member(key.str());
       b.mutable_admit()->mutable_info()->set_name("member" + std::to_string(i));
@@ -102,6 +107,12 @@ void Network::Start(int i, const std::vector<int>& peers, app::NodeConfig config
   for (int p : peers) {
     const auto& a = members_[static_cast<std::size_t>(p)].address;
     if (!a.empty()) options.peers.push_back(a);
+  }
+  // Each member's replica starts without the circle's events: as if each held a join code from
+  // every other member, it accepts them all until the charter and the member list arrive.
+  for (int j = 0; j < admitted_; ++j) {
+    config.bootstrap_members.push_back(
+        members_[static_cast<std::size_t>(j)].session->key().public_key());
   }
   options.tuning = std::move(config);
   options.api = api == Api::kOn;

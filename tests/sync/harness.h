@@ -29,8 +29,9 @@ struct Member {
 class Network {
  public:
   // Creates `n` homes under a fresh temporary folder; member 0 founds the circle and admits
-  // the others (members i belong to organisation i % orgs).
-  Network(int n, int orgs = 3, std::uint64_t seed = 1);
+  // the others (members i belong to organisation i % orgs), except the last `strangers`: they
+  // hold the network key and the circle id but were never admitted.
+  Network(int n, int orgs = 3, std::uint64_t seed = 1, int strangers = 0);
   ~Network();
 
   // Whether a node serves its local API (api.json, api.token, loopback HTTP), as `polder node`
@@ -69,6 +70,7 @@ class Network {
   std::array<std::uint8_t, 32> network_key_{};
   std::mt19937_64 rng_;
   std::vector<EventId> proposals_;
+  int admitted_ = 0;  // members 0 .. admitted_ - 1 are admitted
 };
 
 }  // namespace polder::testing
