@@ -216,6 +216,53 @@ Status EventLog::ForEachState(const std::function<void(const StoredEventState&)>
   });
 }
 
+Result<std::vector<AwaitingEvent>> EventLog::AwaitingOf(const MemberKey& author, std::size_t max) {
+  return Guard([&]() -> Result<std::vector<AwaitingEvent>> {
+    std::vector<AwaitingEvent> out;
+    ResetOnExit reset{db_};
+    {
+      auto& st = db_.Q(
+          "SELECT id, seq, kind, waiting_for FROM events WHERE author = ? AND state = 1"
+          " AND waiting_for IS NOT NULL ORDER BY seq LIMIT ?");
+      Bind(st, 1, author.view());
+      st.bind(2, static_cast<std::int64_t>(max));
+      while (st.executeStep()) {
+        const std::string key = Blob(st.getColumn(3));
+        auto awaited = EventId::FromBytes(AsBytes(key));
+        if (!awaited) continue;  // (an awaited key is always an event id)
+        AwaitingEvent a;
+        a.id = ToId<EventId>(st.getColumn(0));
+        a.seq = static_cast<std::uint64_t>(st.getColumn(1).getInt64());
+        a.kind = st.getColumn(2).getInt();
+        a.awaited = *awaited;
+        out.push_back(a);
+      }
+    }
+    for (auto& a : out) {
+      auto& st = db_.Q(
+          "SELECT e.author, e.state, e.waiting_for IS NOT NULL, e.waiting_for = X'46',"
+          " (SELECT f.seq FROM forks f WHERE f.author = e.author)"
+          " FROM events e WHERE e.idp = ? AND e.id = ?");
+      st.bind(1, IdPrefix(a.awaited.view()));
+      Bind(st, 2, a.awaited.view());
+      if (st.executeStep()) {
+        a.awaited_author = ToId<MemberKey>(st.getColumn(0));
+        const bool placed = st.getColumn(1).getInt() == 1;
+        if (placed) {
+          a.why = AwaitingEvent::Why::kAwaiting;
+        } else if (st.getColumn(3).getInt() == 1) {
+          a.why = AwaitingEvent::Why::kFrozen;
+          a.fork_seq = static_cast<std::uint64_t>(st.getColumn(4).getInt64());
+        } else {
+          a.why = AwaitingEvent::Why::kPending;
+        }
+      }
+      st.reset();
+    }
+    return out;
+  });
+}
+
 Result<ReplicaCounts> EventLog::Counts() {
   return Guard([&]() -> Result<ReplicaCounts> {
     ReplicaCounts c;

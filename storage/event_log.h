@@ -53,6 +53,24 @@ enum class EventState {
   kFrozen,    // held as proof of a fork, or at or beyond its author's fork: never applied
 };
 
+// A placed event of one author whose effect awaits an event it refers to (docs/protocol.md §4),
+// and what became of that event here: why the first counts for nothing so far.
+struct AwaitingEvent {
+  enum class Why {
+    kNotHeld,   // not held here (yet)
+    kPending,   // held, waiting for its own place in its author's log
+    kFrozen,    // at or beyond its author's fork: it will never take effect
+    kAwaiting,  // placed, itself awaiting an event it refers to
+  };
+  EventId id;
+  std::uint64_t seq = 0;
+  int kind = 0;  // the event's payload case (v1::EventBody::PayloadCase)
+  EventId awaited;
+  Why why = Why::kNotHeld;
+  std::optional<MemberKey> awaited_author;  // when held
+  std::uint64_t fork_seq = 0;               // kFrozen: the seq where that author forked
+};
+
 struct StoredEventState {
   EventId id;
   MemberKey author;
@@ -90,6 +108,8 @@ class EventLog {
   Status ForEachBody(const std::function<Status(const EventId&, ByteView body)>& sink);
   // What became of every stored event, in storage order.
   Status ForEachState(const std::function<void(const StoredEventState&)>& sink);
+  // `author`'s placed events whose effect awaits an event they refer to, by seq, at most `max`.
+  Result<std::vector<AwaitingEvent>> AwaitingOf(const MemberKey& author, std::size_t max);
 
   Result<ReplicaCounts> Counts();
 

@@ -13,6 +13,7 @@
 #include "node/sync/progress.h"
 #include "polder/v1/api.pb.h"
 #include "proto/money.h"
+#include "storage/rulebook/kind.h"
 
 namespace polder::cli {
 namespace {
@@ -127,6 +128,33 @@ int CmdStatus(const Globals& g) {
   if (s.has_identity()) {
     v.set_member_id(crypto::FormatMemberId(s.key().public_key()));
     v.set_own_head_seq(Must(r.state().OwnLog(s.key().public_key())).head_seq);
+    for (const auto& a : Must(r.events().AwaitingOf(s.key().public_key(), 20))) {
+      auto* x = v.add_awaiting_events();
+      x->set_event_id(a.id.hex());
+      x->set_seq(a.seq);
+      x->set_kind(rulebook::KindName(static_cast<v1::EventBody::PayloadCase>(a.kind)));
+      x->set_refers_to(a.awaited.hex());
+      const std::string of =
+          a.awaited_author ? " of " + api::MemberLabel(r.views().NameOf(*a.awaited_author)) : "";
+      switch (a.why) {
+        case storage::AwaitingEvent::Why::kNotHeld:
+          x->set_why("it refers to an event not held here yet; it counts once that arrives");
+          break;
+        case storage::AwaitingEvent::Why::kPending:
+          x->set_why("it refers to an event" + of +
+                     " that waits for its own place; it counts once that is placed");
+          break;
+        case storage::AwaitingEvent::Why::kFrozen:
+          x->set_why("it refers to an event" + of + " past their fork at seq " +
+                     std::to_string(a.fork_seq) +
+                     " (two events at one seq): it counts for nothing");
+          break;
+        case storage::AwaitingEvent::Why::kAwaiting:
+          x->set_why("it refers to an event" + of +
+                     " that itself awaits an event it refers to; it counts once that does");
+          break;
+      }
+    }
   }
   for (auto& w : s.Warnings()) v.add_warnings(w);
   if (auto client = api::ApiClient::Find(s.home().api_files())) {
@@ -151,6 +179,10 @@ int CmdStatus(const Globals& g) {
   h += "digest:    " + v.digest() + "\n";
   if (!v.member_id().empty())
     h += "you:       " + v.member_id() + " (seq " + std::to_string(v.own_head_seq()) + ")\n";
+  for (const auto& a : v.awaiting_events()) {
+    h += "awaiting:  your " + a.kind() + " " + a.event_id().substr(0, 8) + " (seq " +
+         std::to_string(a.seq()) + "): " + a.why() + "\n";
+  }
   for (const auto& w : v.warnings()) h += "warning:   " + w + "\n";
   if (v.has_node()) {
     const auto& n = v.node();

@@ -14,6 +14,7 @@
 // an event nobody holds now takes its place and awaits (applied 58 → 59, of which 1 awaiting), so
 // the comment after it in its author's log applies too (pending 4 → 2, that member's head_seq
 // 15 → 17), which changes the state digest; no proposal, tally or audit figure changed.
+// Then `status` gained the (here empty) list `awaiting_events`.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

@@ -94,6 +94,15 @@ TEST_F(Issue013, ACopiedKeyForksOnlyItsOwnerAndCyKeepsWriting) {
   // nothing too ("awaiting").
   EXPECT_EQ(Ok(ana, "list")["proposals"].size(), 0u);
   EXPECT_EQ(cy_status["awaiting"], "2");
+  // ... and says why, naming the fork.
+  ASSERT_EQ(cy_status["awaiting_events"].size(), 2u) << cy_status.dump();
+  for (const auto& a : cy_status["awaiting_events"]) {
+    EXPECT_EQ(a["refers_to"], trees);
+    const std::string why = a["why"];
+    EXPECT_NE(why.find("of Ben"), std::string::npos) << why;
+    EXPECT_NE(why.find("past their fork at seq 1"), std::string::npos) << why;
+  }
+  EXPECT_EQ(cy_status["awaiting_events"][0]["kind"], "vote");
 
   // Cy writes on: a proposal and a vote on it, applied on every replica after one more sync.
   const std::string lamps = Ok(cy, "propose --title Lamps --amount 500")["event_id"];

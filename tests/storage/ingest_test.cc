@@ -314,6 +314,15 @@ TEST_F(IngestTest, VoteOnUnknownProposalTakesItsPlaceAndCountsOnceTheProposalArr
   EXPECT_EQ(CountsNow().pending, 0u);
   EXPECT_EQ(CountsNow().awaiting, 2u);
   EXPECT_EQ(replica_->state().OwnLog(c_.key(bob).public_key())->head_seq, 3u);
+  const auto awaiting = replica_->events().AwaitingOf(c_.key(bob).public_key(), 10);
+  ASSERT_TRUE(awaiting.has_value());
+  ASSERT_EQ(awaiting->size(), 2u);
+  EXPECT_EQ((*awaiting)[0].seq, 1u);
+  EXPECT_EQ((*awaiting)[1].seq, 3u);
+  for (const auto& a : *awaiting) {
+    EXPECT_EQ(a.awaited, p);
+    EXPECT_EQ(a.why, storage::AwaitingEvent::Why::kNotHeld);
+  }
   // The proposal arrives: both votes take effect in Bob's order, so the later one stands.
   EXPECT_EQ(In(proposal).outcome, Outcome::kApplied);
   EXPECT_EQ(CountsNow().awaiting, 0u);
