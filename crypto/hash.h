@@ -48,7 +48,7 @@ class Hasher {
 };
 
 // Every domain in use (docs/protocol.md §1).
-inline constexpr Domain kDomainCircleId = "polder-circle-id";  // circle id from founder and salt
+inline constexpr Domain kDomainCircleId = "polder-circle-v2";  // circle id: hash of its charter
 inline constexpr Domain kDomainDigest = "polder-digest-v1";    // the state digest
 inline constexpr Domain kDomainBundle = "polder-bundle-v1";    // a bundle file's checksum
 inline constexpr Domain kDomainOwnLog = "polder-ownlog-v1";    // an own-log record's checksum

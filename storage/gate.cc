@@ -1,6 +1,8 @@
 #include "storage/gate.h"
 
 #include <algorithm>
+#include <tuple>
+#include <vector>
 
 #include "crypto/member_id.h"
 #include "storage/rulebook/judge.h"
@@ -221,6 +223,13 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
     same.bind(2, static_cast<std::int64_t>(seq));
     while (same.executeStep()) held.push_back(ToId<EventId>(same.getColumn(0)));
   }
+  // Forks count from the charter on. Until it is held nothing is placed, so a second version
+  // waits like the first; the charter's arrival finds the forks among what is held.
+  const bool chartered = state_.HasCharter();
+  if (!chartered && ev.body.has_charter()) {
+    ArriveCharter(author);
+    held.clear();
+  }
   switch (rulebook::Classify(ev.id, seq, fork, held)) {
     case rulebook::Arrival::kDuplicate: out.outcome = Outcome::kDuplicate; return out;
     case rulebook::Arrival::kBeyondFork:
@@ -232,6 +241,16 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
                                 std::to_string(*fork) + "; their log is frozen there"};
       return out;
     case rulebook::Arrival::kEquivocation:
+      if (!chartered) break;
+      if (seq == 1 && IsFounder(author)) {
+        // The circle id names the charter, so nothing else at the founder's seq 1 is of this
+        // circle: not a fork, not kept.
+        out.refusal = rulebook::Refusal{
+            RefusalCode::kNotTheCharter,
+            "the founder's first event is the circle's charter; another event at seq 1 is not of "
+            "this circle"};
+        return out;
+      }
       out = Equivocation(ev, held.back(), std::move(out));
       if (out.outcome == Outcome::kEquivocation) stored();
       return out;
@@ -300,13 +319,47 @@ IngestResult Gate::Equivocation(const rulebook::DecodedEvent& ev, const EventId&
   }
   // Two different signed events at one (author, seq). Keep both as proof and freeze the author's
   // log from there on, on every replica alike.
-  const std::uint64_t seq = ev.body.seq();
   Insert(ev, false, kFrozen, -1);
+  RecordFork(author, ev.body.seq(), ev.id, other);
+  out.outcome = Outcome::kEquivocation;
+  return out;
+}
+
+bool Gate::IsFounder(const MemberKey& author) {
+  auto& st = db_.Q("SELECT 1 FROM charter WHERE founder = ?");
+  Bind(st, 1, author.view());
+  return st.executeStep();
+}
+
+void Gate::ArriveCharter(const MemberKey& founder) {
+  if (pending_.count() == 0) return;  // the common case: the charter comes first
+  // Whatever else the founder signed at seq 1 is not of this circle (its id names the charter).
+  auto& drop = db_.Q("DELETE FROM events WHERE author = ? AND seq = 1");
+  Bind(drop, 1, founder.view());
+  drop.exec();
+  // The forks among what is held: per author, the lowest seq with two versions.
+  auto& st = db_.Q(
+      "SELECT author, seq, min(id), max(id) FROM events GROUP BY author, seq"
+      " HAVING count(*) > 1 ORDER BY author, seq");
+  std::vector<std::tuple<MemberKey, std::uint64_t, EventId, EventId>> forks;
+  while (st.executeStep()) {
+    const auto author = ToId<MemberKey>(st.getColumn(0));
+    if (!forks.empty() && std::get<0>(forks.back()) == author) continue;
+    forks.emplace_back(author, static_cast<std::uint64_t>(st.getColumn(1).getInt64()),
+                       ToId<EventId>(st.getColumn(2)), ToId<EventId>(st.getColumn(3)));
+  }
+  st.reset();
+  for (const auto& [author, seq, a, b] : forks) RecordFork(author, seq, a, b);
+  pending_.Recount();
+}
+
+void Gate::RecordFork(const MemberKey& author, std::uint64_t seq, const EventId& one,
+                      const EventId& other) {
   auto& f =
       db_.Q("INSERT OR REPLACE INTO forks(author, seq, event_a, event_b) VALUES (?, ?, ?, ?)");
   Bind(f, 1, author.view());
   f.bind(2, static_cast<std::int64_t>(seq));
-  const EventId a = std::min(ev.id, other), b = std::max(ev.id, other);
+  const EventId a = std::min(one, other), b = std::max(one, other);
   Bind(f, 3, a.view());
   Bind(f, 4, b.view());
   f.exec();
@@ -322,8 +375,6 @@ IngestResult Gate::Equivocation(const rulebook::DecodedEvent& ev, const EventId&
   applied.bind(2, static_cast<std::int64_t>(seq));
   // Derived state must not keep anything from the frozen part: rebuild it, once per batch.
   if (applied.executeStep()) rebuild_needed_ = true;
-  out.outcome = Outcome::kEquivocation;
-  return out;
 }
 
 void Gate::Rebuild() {

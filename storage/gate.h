@@ -64,6 +64,13 @@ class Gate {
   void Wake(std::vector<std::string> keys);
   IngestResult Equivocation(const rulebook::DecodedEvent& ev, const EventId& other,
                             IngestResult out);
+  // Freezes `author`'s log from `seq`, where `one` and `other` were both signed.
+  void RecordFork(const MemberKey& author, std::uint64_t seq, const EventId& one,
+                  const EventId& other);
+  // Before the charter (of `founder`) is stored: drops what else the founder signed at seq 1 and
+  // records the forks among the events held, which count only from the charter on.
+  void ArriveCharter(const MemberKey& founder);
+  bool IsFounder(const MemberKey& author);
 
   std::int64_t Insert(const rulebook::DecodedEvent& ev, bool placed,
                       const std::optional<std::string>& waiting, int void_code);

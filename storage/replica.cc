@@ -109,6 +109,20 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::filesystem::path& file
       auto& q = replica->parts_->db.Q("SELECT value FROM meta WHERE key = 'rules_version'");
       return q.executeStep() ? q.getColumn(0).getInt64() : std::int64_t{1};
     }();
+    if (rules < 3 && replica->circle_) {
+      // Rules 3 name a circle by its charter's hash; before, by its founder and a salt. Such a
+      // circle's charter is refused everywhere now, so its replica cannot be used.
+      ResetOnExit reset{replica->parts_->db};
+      auto& q = replica->parts_->db.Q("SELECT body FROM events WHERE kind = ? AND seq = 1 LIMIT 1");
+      q.bind(1, static_cast<int>(v1::EventBody::kCharter));
+      if (q.executeStep() &&
+          !rulebook::CharterNamesItsCircle(Blob(q.getColumn(0)), replica->circle_->str())) {
+        return Fail(Errc::kRefused,
+                    "replica " + file.string() +
+                        " holds a circle created by an older Polder, whose circle id does not name "
+                        "its charter; this version cannot use it (create the circle again)");
+      }
+    }
     if (rules != rulebook::kRulesVersion) {
       if (Status s = replica->Rebuild(); !s) return Unexpected<Error>{s.error()};
     }

@@ -149,6 +149,7 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
   // Founding: the charter names its own circle id, and the replica joins that circle only if
   // the charter is applied.
   const bool founding = !circle && body.payload_case() == v1::EventBody::kCharter;
+  if (founding) rulebook::BindCharter(body);  // the circle id names this charter
   if (!circle && !founding) {
     return Fail(
         Errc::kInvalidArgument,

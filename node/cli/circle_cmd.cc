@@ -64,11 +64,9 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   std::string salt(16, '\0');
   crypto::RandomBytes(std::span(reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()));
   c.set_salt(salt);
-  const CircleId circle = rulebook::CircleIdFor(s.key().public_key(), AsBytes(salt));
-  auto authored = Must(s.Author([&](v1::EventBody& b) {
-    b.set_circle_id(circle.str());
-    *b.mutable_charter() = c;
-  }));
+  // Authoring the charter names the circle: its id is the charter's hash.
+  auto authored = Must(s.Author([&](v1::EventBody& b) { *b.mutable_charter() = c; }));
+  const CircleId circle = s.replica().circle().value_or(CircleId{});
   // The network key: only holders can open a session with this circle's nodes.
   Bytes network_key(32);
   crypto::RandomBytes(std::span(network_key.data(), network_key.size()));

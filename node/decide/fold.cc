@@ -250,6 +250,7 @@ struct Folder final : rulebook::State {
 const char* ToString(Ignored reason) {
   switch (reason) {
     case Ignored::kWrongCircle: return "wrong circle";
+    case Ignored::kNotTheCharter: return "at the founder's seq 1, where the charter is";
     case Ignored::kNotMember: return "author not a member";
     case Ignored::kPending: return "waits for an event not held (gap)";
     case Ignored::kAwaiting: return "refers to an event not held or past its author's fork";
@@ -340,6 +341,12 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
       f.Ignore(*e, Ignored::kNotMember);
       continue;
     }
+    // The circle id names its charter, so nothing else at the founder's seq 1 is of the circle
+    // (and never a fork).
+    if (e != charter && e->body.seq() == 1 && e->body.author() == charter->body.author()) {
+      f.Ignore(*e, Ignored::kNotTheCharter);
+      continue;
+    }
     in_circle.push_back(e);
   }
   struct Slot {
@@ -404,8 +411,7 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
         if (log.cursor == log.slots.size() || log.slots[log.cursor].seq != next) break;
         const FoldEvent& ev = *in_circle[log.slots[log.cursor].first];
         const EventBody& b = ev.body;
-        // Only the chosen charter founds the circle (any other is an equivocation of the
-        // founder, which the rulebook freezes).
+        // Only the chosen charter founds the circle.
         if (b.has_charter() && b.seq() == 1 && &ev != charter) break;
         const Verdict v = rulebook::Judge(ev.id, author, b, f);
         if (v.kind == Verdict::Kind::kWait || v.kind == Verdict::Kind::kRefuse) break;

@@ -7,10 +7,11 @@
 // does anything after it in that log); only admitted members' events apply; two different events at
 // one (author, seq) fork the author and freeze their log there; an event that breaks a rule needing
 // other events (timestamp regression, wrong reference kind, withdrawing someone else's proposal,
-// resolving a flag one may not resolve, a second charter) is void: it takes its place in the log
-// but has no effect. The applied set is the least fixpoint of these rules, so it does not depend on
-// the order of the input; every list in CircleState is sorted canonically (by ids, keys, sequence
-// numbers), so the whole CircleState does not either.
+// resolving a flag one may not resolve) is void: it takes its place in the log
+// but has no effect; anything but the charter at the founder's seq 1 is not of the circle
+// (kNotTheCharter, never a fork). The applied set is the least fixpoint of these rules, so it does
+// not depend on the order of the input; every list in CircleState is sorted canonically (by ids,
+// keys, sequence numbers), so the whole CircleState does not either.
 //
 // Pure: no clock, no I/O, no global state. Thread-safety: none needed (no shared state).
 #pragma once
@@ -139,13 +140,14 @@ struct SealRecord {
 
 // Why an event in the input has no effect.
 enum class Ignored {
-  kWrongCircle,  // not the circle of the chosen charter
-  kNotMember,    // its author was never admitted by an applied event
-  kPending,      // beyond a gap in its author's log
-  kAwaiting,     // in its author's log, but refers to an event that never took effect here (not
-                 // in the set, or at or beyond its author's fork): no effect
-  kForked,       // at or beyond the seq where its author equivocated
-  kVoid,         // applied in its author's log but breaks a rule (see the file comment)
+  kWrongCircle,    // not the circle of the chosen charter
+  kNotTheCharter,  // another event at the founder's seq 1 (the charter's place; never a fork)
+  kNotMember,      // its author was never admitted by an applied event
+  kPending,        // beyond a gap in its author's log
+  kAwaiting,       // in its author's log, but refers to an event that never took effect here (not
+                   // in the set, or at or beyond its author's fork): no effect
+  kForked,         // at or beyond the seq where its author equivocated
+  kVoid,           // applied in its author's log but breaks a rule (see the file comment)
 };
 const char* ToString(Ignored reason);
 

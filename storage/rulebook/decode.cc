@@ -9,6 +9,7 @@
 #include "crypto/identity.h"
 #include "storage/rulebook/checks.h"
 #include "storage/rulebook/limits.h"
+#include "storage/rulebook/sign.h"
 
 namespace polder::rulebook {
 namespace {
@@ -39,6 +40,9 @@ Result<DecodedEvent, Refusal> Decode(ByteView signed_event, std::int64_t now_ms)
   }
   const auto& b = ev.body;
   if (auto r = CheckBody(b)) return Unexpected<Refusal>{std::move(*r)};
+  if (b.has_charter() && !CharterNamesItsCircle(ev.body_bytes, b.circle_id())) {
+    return Refuse(RefusalCode::kBadCharter, "the circle id is not the hash of this charter");
+  }
   ev.author = *MemberKey::FromBytes(AsBytes(b.author()));  // 32 bytes: CheckBody
   if (b.timestamp_ms() > now_ms + kMaxFutureSkewMs) {
     return Refuse(RefusalCode::kFutureTimestamp,

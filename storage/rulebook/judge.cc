@@ -131,8 +131,8 @@ Verdict Judge(const EventId& id, const MemberKey& author, const EventBody& b, St
     return Wait(Awaited::What::kFork, author.str(), "author");
   }
   if (b.payload_case() == EventBody::kCharter && b.seq() == 1) {
-    // A second charter of this circle id can only come from the same founder at seq 1, which is
-    // an equivocation and freezes the founder above; for anything else, refuse.
+    // The circle id is the hash of its charter (Decode checks it), so a second charter of this
+    // circle cannot exist; refuse rather than apply twice.
     if (s.HasCharter()) return Refuse(RefusalCode::kBadCharter, "the circle already has a charter");
     Verdict v;
     v.member_record = true;

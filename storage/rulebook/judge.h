@@ -35,8 +35,10 @@ namespace polder::rulebook {
 // The version of these rules. It changes whenever a rule changes what an event does; a replica
 // whose derived state was computed under another version rebuilds it from its events when it
 // opens. 1: the rules before placement and effect were told apart; 2: an event is placed without
-// waiting for what it refers to, and a delegation takes effect whoever its delegate is.
-inline constexpr std::int64_t kRulesVersion = 2;
+// waiting for what it refers to, and a delegation takes effect whoever its delegate is; 3: the
+// circle id names its charter, nothing else at the founder's seq 1 is of the circle, and forks
+// count from the charter on.
+inline constexpr std::int64_t kRulesVersion = 3;
 
 // What a waiting event waits for. It is judged again when that arrives (and may then wait for
 // something else).

@@ -15,6 +15,7 @@ const char* ToString(RefusalCode code) {
     case RefusalCode::kNotAllowed: return "not_allowed";
     case RefusalCode::kForkedAuthor: return "forked_author";
     case RefusalCode::kPendingFull: return "pending_full";
+    case RefusalCode::kNotTheCharter: return "not_the_charter";
   }
   return "unknown";
 }

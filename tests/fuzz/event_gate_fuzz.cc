@@ -28,9 +28,7 @@ struct World {
       keys.push_back(*polder::crypto::SigningKey::FromSeed(seed));
     }
     const std::string salt(16, 's');
-    circle = polder::rulebook::CircleIdFor(keys[0].public_key(), polder::AsBytes(salt));
     polder::v1::EventBody b;
-    b.set_circle_id(circle.str());
     b.set_author(keys[0].public_key().str());
     b.set_seq(1);
     b.set_timestamp_ms(1'700'000'000'000);
@@ -41,6 +39,7 @@ struct World {
     c->set_salt(salt);
     c->mutable_founder()->set_name("f");
     c->mutable_founder()->set_organisation("o");
+    circle = polder::rulebook::BindCharter(b);
     charter = polder::rulebook::Sign(keys[0], b);
   }
 };

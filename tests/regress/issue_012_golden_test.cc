@@ -14,7 +14,9 @@
 // an event nobody holds now takes its place and awaits (applied 58 → 59, of which 1 awaiting), so
 // the comment after it in its author's log applies too (pending 4 → 2, that member's head_seq
 // 15 → 17), which changes the state digest; no proposal, tally or audit figure changed.
-// Then `status` gained the (here empty) list `awaiting_events`.
+// Then `status` gained the (here empty) list `awaiting_events`. Rules version 3 (a circle id is
+// the hash of its charter) changed every circle id, so every event id, and the order of lists
+// sorted by id; with ids set aside (and lists sorted), every recorded view is as before.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -62,7 +64,7 @@ Author Make(std::uint8_t tag) {
 
 class Corpus {
  public:
-  explicit Corpus(const CircleId& circle) : circle_(circle) {}
+  // The circle is the one the first event, the charter, names.
 
   // Signs the next event of `a` at `ts`. With `advance` false the author's chain does not move
   // (a second version at the same seq, or an event signed out of the chain).
@@ -77,6 +79,7 @@ class Corpus {
     }
     b.set_timestamp_ms(ts);
     fill(b);
+    if (b.has_charter()) circle_ = rulebook::BindCharter(b);
     EventId id;
     events_.push_back(rulebook::Sign(a.key, b, &id));
     if (advance) {
@@ -87,6 +90,7 @@ class Corpus {
   }
 
   const std::vector<Bytes>& events() const { return events_; }
+  const CircleId& circle() const { return circle_; }
 
  private:
   CircleId circle_;
@@ -103,9 +107,7 @@ void Info(v1::MemberInfo* m, const std::string& name, const std::string& org, bo
 std::vector<Bytes> BuildCorpus(CircleId* circle_out) {
   Author ana = Make(1), ben = Make(2), cy = Make(3), dee = Make(4), eve = Make(5), sam = Make(6);
   const std::string salt(16, 'g');
-  const CircleId circle = rulebook::CircleIdFor(ana.key.public_key(), AsBytes(salt));
-  *circle_out = circle;
-  Corpus c(circle);
+  Corpus c;
   std::int64_t t = kT0;
   auto tick = [&] { return t += 1000; };
 
@@ -126,6 +128,7 @@ std::vector<Bytes> BuildCorpus(CircleId* circle_out) {
     r->set_max_share_per_proposal_bps(6000);
     r->set_mitigation_acceptances(1);
   });
+  *circle_out = c.circle();
   auto admit = [&](Author& by, const Author& who, const std::string& name, const std::string& org,
                    bool leader) {
     c.Add(by, tick(), [&](v1::EventBody& b) {

@@ -207,9 +207,8 @@ TEST_F(IngestTest, RefusesEventOfAnotherCircle) {
   ExpectRefused(other.events().front(), RefusalCode::kWrongCircle);
 }
 
-TEST_F(IngestTest, RefusesCharterNotBoundToFounder) {
-  // A fresh replica of the same circle id, offered a charter with a different salt.
-  TestCircle c2;
+TEST_F(IngestTest, RefusesACharterItsCircleIdDoesNotName) {
+  // A fresh replica of the circle, offered another charter by its founder naming the same id.
   auto body = BodyFor(0, 1, "");
   auto* ch = body.mutable_charter();
   ch->set_name("Forged");
@@ -224,6 +223,92 @@ TEST_F(IngestTest, RefusesCharterNotBoundToFounder) {
   auto late = BodyFor(0, 2, std::string(32, 'p'));
   *late.mutable_charter() = *ch;
   ExpectRefused(c_.SignBody(0, late), RefusalCode::kBadCharter);
+}
+
+// Issue 13: the circle id is the hash of its charter, so the founder cannot sign a second one,
+// and what else they sign at seq 1 is not of the circle — never a fork that would take the
+// charter, and with it every member and rule, from every replica. (Before, a second charter with
+// the same salt named the same circle and froze the founder at seq 1.)
+TEST_F(IngestTest, NothingElseAtTheFoundersSeqOneIsOfTheCircle) {
+  const int bob = c_.Admit(0, "Bob", "Org B");
+  const auto p = c_.Propose(bob, "Trees", 100);
+  InAll();
+  const auto digest = DigestNow();
+  // Another charter, same salt and circle id: its hash is not that id.
+  auto second = BodyFor(0, 1, "");
+  second.mutable_charter()->set_name("Take-over");
+  second.mutable_charter()->set_purpose("x");
+  second.mutable_charter()->set_unit("EUR");
+  second.mutable_charter()->set_salt(std::string(16, 's'));
+  second.mutable_charter()->mutable_founder()->set_name("F");
+  second.mutable_charter()->mutable_founder()->set_organisation("O");
+  ExpectRefused(c_.SignBody(0, second), RefusalCode::kBadCharter);
+  // Bound as the rules say, it names another circle.
+  rulebook::BindCharter(second);
+  ExpectRefused(c_.SignBody(0, second), RefusalCode::kWrongCircle);
+  // Any other event at the founder's seq 1: refused, and not a fork.
+  auto other = BodyFor(0, 1, "");
+  other.mutable_vote()->set_proposal(p.str());
+  other.mutable_vote()->set_choice(v1::AGAINST);
+  ExpectRefused(c_.SignBody(0, other), RefusalCode::kNotTheCharter);
+  EXPECT_EQ(CountsNow().forked_authors, 0u);
+  EXPECT_EQ(DigestNow(), digest);
+  EXPECT_EQ(replica_->views().Proposal(p)->proposal.title, "Trees");
+  EXPECT_TRUE(replica_->state().IsMember(c_.key(bob).public_key()));
+}
+
+// Before the charter arrives nothing is placed, so nothing there forks: what else the founder
+// signed at seq 1 waits and is dropped when the charter comes, and forks among the held events
+// are found then. The result is the one of the charter first.
+TEST_F(IngestTest, TheChartersArrivalDropsOthersAtItsPlaceAndFindsTheForksHeld) {
+  const int bob = c_.Admit(0, "Bob", "Org B");
+  auto other = BodyFor(0, 1, "");
+  other.mutable_comment()->set_text("not the charter");
+  const Bytes not_charter = c_.SignBody(0, other);
+  const Bytes bob_a = c_.Next(
+      bob, [](v1::EventBody& b) { b.mutable_comment()->set_text("laptop"); }, nullptr, false);
+  c_.Comment(bob, "phone");
+  const Bytes bob_b = c_.events().back();
+  const auto& all = c_.events();  // charter, admission of Bob, Bob's "phone"
+
+  EXPECT_EQ(In(not_charter).outcome, Outcome::kPending);
+  EXPECT_EQ(In(bob_a).outcome, Outcome::kPending);
+  EXPECT_EQ(In(bob_b).outcome, Outcome::kPending) << "no fork before the charter";
+  EXPECT_EQ(In(all[1]).outcome, Outcome::kPending);
+  EXPECT_EQ(CountsNow().forked_authors, 0u);
+  EXPECT_EQ(In(all[0]).outcome, Outcome::kApplied);
+  const auto counts = CountsNow();
+  EXPECT_EQ(counts.forked_authors, 1u);  // Bob, not the founder
+  EXPECT_EQ(counts.frozen, 2u);
+  EXPECT_EQ(counts.pending, 0u);
+  EXPECT_EQ(counts.events, 4u) << "the founder's other seq-1 event is dropped";
+  EXPECT_TRUE(replica_->state().IsMember(c_.key(bob).public_key()));
+  EXPECT_EQ(ToString(In(not_charter).refusal->code), std::string("not_the_charter"));
+
+  auto fresh = Replica::Open(":memory:");
+  ASSERT_TRUE(fresh.has_value());
+  ASSERT_TRUE((*fresh)->SetCircle(c_.circle()).has_value());
+  for (const Bytes& ev : {all[0], all[1], bob_a, bob_b, not_charter}) {
+    ASSERT_TRUE((*fresh)->IngestOne(ev, IngestOptions{c_.now() + 1000}).has_value());
+  }
+  EXPECT_EQ(*(*fresh)->StateDigest(), DigestNow());
+  auto v = replica_->Verify();
+  ASSERT_TRUE(v.has_value());
+  EXPECT_TRUE(v->derived_state_matches);
+}
+
+TEST_F(IngestTest, AReplicaOfACircleItsIdDoesNotNameIsRefusedWhenItOpens) {
+  InAll();
+  replica_.reset();
+  {
+    // What an older Polder left: a circle id from the founder and a salt, no rules version 3.
+    SQLite::Database db((dir_ / "replica.sqlite3").string(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE meta SET value = X'" + std::string(64, '7') + "' WHERE key = 'circle_id'");
+    db.exec("UPDATE meta SET value = 2 WHERE key = 'rules_version'");
+  }
+  auto r = Replica::Open(dir_ / "replica.sqlite3");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("older Polder"), std::string::npos) << r.error().message;
 }
 
 TEST_F(IngestTest, RefusesTimestampTooFarAhead) {

@@ -58,12 +58,8 @@ Network::Network(int n, int orgs, std::uint64_t seed, int strangers)
   c.set_salt(std::string(16, 's'));
   c.mutable_founder()->set_name("member0");
   c.mutable_founder()->set_organisation(members_[0].org);
-  circle_ = rulebook::CircleIdFor(f.key().public_key(), AsBytes(c.salt()));
-  Ok(f.Author([&](v1::EventBody& b) {
-    b.set_circle_id(circle_.str());
-    *b.mutable_charter() = c;
-  }),
-     "charter");
+  Ok(f.Author([&](v1::EventBody& b) { *b.mutable_charter() = c; }), "charter");
+  circle_ = *f.replica().circle();
   for (int i = 1; i < n; ++i) {
     const auto key = members_[static_cast<std::size_t>(i)].session->key().public_key();
     if (i >= admitted_) {

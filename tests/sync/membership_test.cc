@@ -1,8 +1,7 @@
 // Who may open a session (issue 13): only members, whatever the replica holds. A node that has
 // not yet received its circle's events accepts the members who invited it and nobody else, and a
-// founder's second charter, which leaves replicas without a charter under the fork rules, does
-// not open the network to a stranger who holds the network key. Before, a replica without a
-// charter accepted any holder of the network key.
+// founder's second charter neither changes anything nor opens the network to a stranger who holds
+// the network key. Before, a replica without a charter accepted any holder of the network key.
 #include <gtest/gtest.h>
 
 #include "crypto/identity.h"
@@ -40,7 +39,10 @@ TEST(SessionMembership, ANodeWithoutItsCircleYetAcceptsOnlyItsInviters) {
   EXPECT_EQ(Events(net, 2), 0u);
 }
 
-TEST(SessionMembership, AFoundersSecondCharterDoesNotOpenTheNetwork) {
+// A founder's second charter changes nothing (issue 13): the circle id is the hash of the
+// charter, so no second charter names it, and nothing else at the founder's seq 1 is of the
+// circle. Before, the second charter froze the founder and left every replica without a charter.
+TEST(SessionMembership, AFoundersSecondCharterChangesNothingAndDoesNotOpenTheNetwork) {
   Network net(3, 3, 32, /*strangers=*/1);
   app::NodeConfig cfg;
   cfg.backoff_max = 300ms;
@@ -48,8 +50,11 @@ TEST(SessionMembership, AFoundersSecondCharterDoesNotOpenTheNetwork) {
   net.Start(1, {0}, cfg);
   ASSERT_TRUE(net.RunUntil(
       [&] { return net.member(1).session->replica().state().Charter().has_value(); }, 10s));
+  auto& replica = net.member(1).session->replica();
+  const auto digest = *replica.StateDigest();
 
-  // The founder signs a second charter for the same circle id (same salt), at seq 1 again.
+  // The founder signs a second charter for the same circle id (same salt), at seq 1 again, and
+  // another event there.
   auto& founder = *net.member(0).session;
   v1::EventBody b;
   b.set_circle_id(net.circle().str());
@@ -65,12 +70,18 @@ TEST(SessionMembership, AFoundersSecondCharterDoesNotOpenTheNetwork) {
   c->mutable_founder()->set_name("member0");
   c->mutable_founder()->set_organisation("org0");
   const Bytes second = rulebook::Sign(founder.key(), b);
-  auto r = net.member(1).session->replica().IngestOne(second, storage::IngestOptions{app::NowMs()});
-  ASSERT_TRUE(r.has_value());
-  ASSERT_EQ(r->outcome, storage::Outcome::kEquivocation)
-      << (r->refusal ? r->refusal->message : storage::ToString(r->outcome));
+  b.mutable_comment()->set_text("not the charter");
+  const Bytes other = rulebook::Sign(founder.key(), b);
+  for (const Bytes& ev : {second, other}) {
+    auto r = replica.IngestOne(ev, storage::IngestOptions{app::NowMs()});
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->outcome, storage::Outcome::kRefused) << storage::ToString(r->outcome);
+  }
+  EXPECT_EQ(*replica.StateDigest(), digest);
+  EXPECT_TRUE(replica.state().Charter().has_value());
+  EXPECT_EQ(replica.events().Counts()->forked_authors, 0u);
 
-  // Whatever member 1's replica now holds, the stranger gets no session.
+  // And the stranger with the network key gets no session.
   net.Start(2, {1}, cfg);
   net.RunFor(2000ms);
   EXPECT_EQ(net.member(1).node->ready_peers(), 1u) << "only the founder's session";

@@ -19,16 +19,34 @@ constexpr std::size_t kMaxEvents = 48;  // per case (each costs signatures and t
 constexpr std::int64_t kT0 = 1'700'000'000'000;
 constexpr std::int64_t kNow = kT0 + 1'000'000'000;  // every event is in the past
 
+void Charter(v1::EventBody& b, const std::string& salt, const std::string& name) {
+  auto* c = b.mutable_charter();
+  c->set_name(name);
+  c->set_purpose("differential");
+  c->set_unit("EUR");
+  c->set_salt(salt);
+  c->mutable_founder()->set_name("f");
+  c->mutable_founder()->set_organisation("org0");
+}
+
 struct World {
   std::vector<crypto::SigningKey> keys;
   std::string salt = std::string(16, 'd');
-  CircleId circle;
+  CircleId circle;  // named by `charter`, key 0's seq 1 at kT0
+  Bytes charter;
+  EventId charter_id;
   World() {
     for (int i = 0; i < kKeys; ++i) {
       Bytes seed(32, static_cast<std::uint8_t>(0x40 + i));
       keys.push_back(*crypto::SigningKey::FromSeed(seed));
     }
-    circle = rulebook::CircleIdFor(keys[0].public_key(), AsBytes(salt));
+    v1::EventBody b;
+    b.set_author(keys[0].public_key().str());
+    b.set_seq(1);
+    b.set_timestamp_ms(kT0);
+    Charter(b, salt, "circle");
+    circle = rulebook::BindCharter(b);
+    charter = rulebook::Sign(keys[0], b, &charter_id);
   }
 };
 
@@ -68,6 +86,13 @@ class Builder {
     return id;
   }
 
+  // The circle's charter, key 0's seq 1.
+  void Found() {
+    chains_[0] = {1, {w_.charter_id}, kT0};
+    refs_.push_back(w_.charter_id);
+    out_.events.push_back(w_.charter);
+  }
+
   const EventId& Ref(std::uint8_t x) const { return refs_[x % refs_.size()]; }
   std::int64_t now() const { return t_; }
   const World& world() const { return w_; }
@@ -87,23 +112,13 @@ class Builder {
   std::int64_t t_ = kT0;
 };
 
-void Charter(v1::EventBody& b, const World& w, const std::string& name) {
-  auto* c = b.mutable_charter();
-  c->set_name(name);
-  c->set_purpose("differential");
-  c->set_unit("EUR");
-  c->set_salt(w.salt);
-  c->mutable_founder()->set_name("f");
-  c->mutable_founder()->set_organisation("org0");
-}
-
 }  // namespace
 
 DiffCase MakeDiffCase(ByteView script) {
   DiffCase out;
   Builder b(out);
   const World& w = b.world();
-  b.Emit(0, [&](v1::EventBody& e) { Charter(e, w, "circle"); });
+  b.Found();
   std::size_t pos = 0;
   auto next = [&]() -> std::uint8_t { return pos < script.size() ? script[pos++] : 0; };
   auto key = [&](int i) { return w.keys[i].public_key().str(); };
@@ -203,8 +218,10 @@ DiffCase MakeDiffCase(ByteView script) {
         b.Emit(
             a,
             [&](v1::EventBody& e) {
-              if (a == 0 && seq == 1) {
-                Charter(e, w, "second charter " + std::to_string(x));
+              // At key 0's seq 1 (the charter's place): another charter cannot name this
+              // circle, so anything else there is not of the circle.
+              if (a == 0 && seq == 1 && x % 2) {
+                Charter(e, w.salt, "second charter " + std::to_string(x));
               } else {
                 e.mutable_comment()->set_text("other version " + std::to_string(x));
               }
@@ -259,7 +276,8 @@ DiffCase MakeDiffCase(ByteView script) {
 
 namespace {
 
-enum class Fate { kApplied, kVoid, kAwaiting, kPending, kFrozenOrRefusedForked };
+// kNotOfCircle: another event at the founder's seq 1 (refused, or dropped when the charter came).
+enum class Fate { kApplied, kVoid, kAwaiting, kPending, kFrozenOrRefusedForked, kNotOfCircle };
 
 const char* Word(Fate f) {
   switch (f) {
@@ -268,6 +286,7 @@ const char* Word(Fate f) {
     case Fate::kAwaiting: return "awaiting";
     case Fate::kPending: return "pending";
     case Fate::kFrozenOrRefusedForked: return "frozen";
+    case Fate::kNotOfCircle: return "not of the circle";
   }
   return "?";
 }
@@ -286,6 +305,7 @@ Ingested Ingest(const DiffCase& c, const std::vector<std::size_t>& order,
   auto& r = **opened;
   if (!r.SetCircle(TheWorld().circle)) return {{}, {}, "set circle"};
   const storage::IngestOptions opt(kNow);
+  std::set<EventId> seen;  // stored at some point
   std::size_t at = 0;
   for (std::size_t n : chunks) {
     std::vector<Bytes> batch;
@@ -294,9 +314,17 @@ Ingested Ingest(const DiffCase& c, const std::vector<std::size_t>& order,
     auto results = r.Ingest(batch, opt);
     if (!results) return {{}, {}, "ingest: " + results.error().message};
     for (const auto& res : *results) {
-      if (res.outcome != storage::Outcome::kRefused) continue;
-      if (res.refusal && res.refusal->code == rulebook::RefusalCode::kForkedAuthor) {
+      if (res.outcome != storage::Outcome::kRefused) {
+        seen.insert(res.id);
+        continue;
+      }
+      const auto code = res.refusal ? std::optional(res.refusal->code) : std::nullopt;
+      if (code == rulebook::RefusalCode::kForkedAuthor) {
         out.fate[res.id] = Fate::kFrozenOrRefusedForked;
+      } else if (code == rulebook::RefusalCode::kNotTheCharter) {
+        out.fate[res.id] = Fate::kNotOfCircle;
+      } else if (code == rulebook::RefusalCode::kBadCharter) {
+        // A charter that does not name this circle: Decode refuses it (skipped for the fold).
       } else {
         out.problem += "refused " + res.id.hex().substr(0, 8) + ": " +
                        (res.refusal ? res.refusal->message : "?") + "\n";
@@ -312,6 +340,8 @@ Ingested Ingest(const DiffCase& c, const std::vector<std::size_t>& order,
       case storage::EventState::kFrozen: out.fate[s.id] = Fate::kFrozenOrRefusedForked; break;
     }
   });
+  // Stored once, gone now: dropped from the founder's seq 1 when the charter came.
+  for (const auto& id : seen) out.fate.emplace(id, Fate::kNotOfCircle);
   auto digest = r.StateDigest();
   if (!digest) return {{}, {}, "digest: " + digest.error().message};
   out.digest = *digest;
@@ -336,6 +366,7 @@ std::string CheckDiffCase(const DiffCase& c) {
   std::set<EventId> seen;
   for (std::size_t i : c.order) {
     auto d = rulebook::Decode(c.events[i], kNow);
+    if (!d && d.error().code == rulebook::RefusalCode::kBadCharter) continue;  // not this circle's
     if (!d) {
       diff += "decode refused event " + std::to_string(i) + ": " + d.error().message + "\n";
       continue;
@@ -353,6 +384,7 @@ std::string CheckDiffCase(const DiffCase& c) {
       case decide::Ignored::kNotMember: fold[ig.event] = Fate::kPending; break;
       case decide::Ignored::kForked: fold[ig.event] = Fate::kFrozenOrRefusedForked; break;
       case decide::Ignored::kWrongCircle: diff += "fold: wrong circle\n"; break;
+      case decide::Ignored::kNotTheCharter: fold[ig.event] = Fate::kNotOfCircle; break;
     }
   }
 
