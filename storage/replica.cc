@@ -191,7 +191,8 @@ Result<IngestResult> Replica::IngestAuthored(ByteView event, const IngestOptions
   return InTransaction([&]() -> Result<IngestResult> {
     std::optional<CircleId> circle = circle_;
     IngestResult r = parts_->gate.Ingest(rulebook::Decode(event, opt.now_ms), opt, circle);
-    if (r.outcome != Outcome::kApplied) {
+    // An awaiting event is placed in its author's log like an applied one: it is written.
+    if (r.outcome != Outcome::kApplied && r.outcome != Outcome::kAwaiting) {
       parts_->db.Rollback();
       parts_->gate.Forget();
       return r;

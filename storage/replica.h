@@ -85,7 +85,8 @@ class Replica {
       const IngestOptions& opt);
 
   // Authoring: runs `event` through the gate inside one transaction and calls `before_commit`
-  // (which makes the event durable elsewhere, e.g. the author's own log) only when it was applied.
+  // (which makes the event durable elsewhere, e.g. the author's own log) only when it took its
+  // place in its author's log (applied, or awaiting an event it refers to).
   // Commits only if `before_commit` succeeds; otherwise nothing changes.
   Result<IngestResult> IngestAuthored(ByteView event, const IngestOptions& opt,
                                       const std::function<Status()>& before_commit);

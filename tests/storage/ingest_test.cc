@@ -415,6 +415,29 @@ TEST_F(IngestTest, VoteOnUnknownProposalTakesItsPlaceAndCountsOnceTheProposalArr
   EXPECT_EQ(replica_->views().Proposal(p)->proposal.votes_against, 0u);
 }
 
+// An event its author writes that awaits an event it refers to (a proposal not held yet, or past
+// its author's fork) takes its place in the log: it is stored and made durable like an applied
+// one. Before, IngestAuthored rolled it back while the session reported it written: the member
+// was told "seq 4" for a vote nobody would ever see.
+TEST_F(IngestTest, AnAuthoredEventThatAwaitsIsStoredAndMadeDurable) {
+  const int bob = c_.Admit(0, "Bob", "Org B");
+  InAll();
+  EventId missing;
+  missing.bytes.fill(0x42);
+  c_.Vote(bob, missing, v1::FOR);
+  bool logged = false;
+  auto r =
+      replica_->IngestAuthored(c_.events().back(), IngestOptions{c_.now() + 1000}, [&]() -> Status {
+        logged = true;
+        return {};
+      });
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->outcome, Outcome::kAwaiting);
+  EXPECT_TRUE(logged);
+  EXPECT_EQ(CountsNow().awaiting, 1u);
+  EXPECT_EQ(replica_->state().OwnLog(c_.key(bob).public_key())->head_seq, 1u);
+}
+
 TEST_F(IngestTest, AReplicaWrittenUnderOlderRulesIsRebuiltWhenItOpens) {
   InAll();
   const int bob = c_.Admit(0, "Bob", "Org B");
