@@ -69,6 +69,19 @@ std::uint64_t MaxSeq(const std::vector<Bytes>& events, std::optional<CircleId>* 
   return max;
 }
 
+// Events of the member's key up to `held` are held, and the own log ends at `logged`.
+std::string ForeignEvents(std::uint64_t held, std::uint64_t logged) {
+  return "events signed with your key up to seq " + std::to_string(held) +
+         " are held here that this home did not write (its own log ends at seq " +
+         std::to_string(logged) +
+         "). Is your identity.key also on another machine? Two machines signing with one key "
+         "fork your log, and a forked log counts for nothing from the fork on, so this home "
+         "stops writing. Never copy identity.key: stop using it elsewhere. If instead you "
+         "restored this home from a backup and no other machine has the key, run `polder "
+         "restored` to continue after seq " +
+         std::to_string(held);
+}
+
 }  // namespace
 
 Status Session::ReplayOwnLog() {
@@ -137,6 +150,10 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
                     " are applied here; import the missing events before writing, or you would "
                     "fork your own log");
   }
+  if (own->max_seen_seq > own_log_max_seq_) {
+    // Early warning: signing now would most likely fork this member's log.
+    return Fail(Errc::kRefused, ForeignEvents(own->max_seen_seq, own_log_max_seq_));
+  }
   v1::EventBody body;
   if (circle) body.set_circle_id(circle->str());
   body.set_author(key_->public_key().str());
@@ -178,7 +195,36 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
     return Fail(Errc::kRefused, std::string("event not applied (") + storage::ToString(r->outcome) +
                                     (r->waiting_for.empty() ? "" : ": " + r->waiting_for) + ")");
   }
+  own_log_max_seq_ = std::max(own_log_max_seq_, body.seq());
   return Authored{id, body.seq(), rulebook::KindName(body.payload_case())};
+}
+
+Result<std::uint64_t> Session::AdoptHeldOwnEvents() {
+  if (!key_) return Fail(Errc::kNotFound, "no identity");
+  if (remote_) {
+    return Fail(Errc::kUnavailable,
+                "your node is running for this home: stop it, run this again, then start it");
+  }
+  auto own = replica_->state().OwnLog(key_->public_key());
+  if (!own) return Unexpected<Error>{own.error()};
+  if (own->forked) {
+    return Fail(Errc::kRefused,
+                "your log is forked: the events of yours held here are already two versions");
+  }
+  if (own->max_seen_seq > own->head_seq) {
+    return Fail(Errc::kRefused, "events of yours up to seq " + std::to_string(own->max_seen_seq) +
+                                    " exist but only " + std::to_string(own->head_seq) +
+                                    " are applied here: import the missing ones first");
+  }
+  if (own->head_seq <= own_log_max_seq_) return std::uint64_t{0};
+  const std::uint64_t from = own_log_max_seq_ + 1;
+  auto events = replica_->events().EventsOf(key_->public_key(), from, own->head_seq - from + 1);
+  if (!events) return Unexpected<Error>{events.error()};
+  for (const auto& ev : *events) {
+    if (Status s = own_log_.Append(ev); !s) return Unexpected<Error>{s.error()};
+  }
+  own_log_max_seq_ = own->head_seq;
+  return static_cast<std::uint64_t>(events->size());
 }
 
 std::vector<std::string> Session::Warnings() {
@@ -198,6 +244,9 @@ std::vector<std::string> Session::Warnings() {
   }
   auto logged = own_log_.ReadAll();
   const std::uint64_t logged_max = logged ? MaxSeq(*logged, nullptr) : 0;
+  if (own && own->max_seen_seq > logged_max) {
+    out.push_back(ForeignEvents(own->max_seen_seq, logged_max));
+  }
   if (own && logged_max > own->head_seq) {
     out.push_back("the own log holds your events up to seq " + std::to_string(logged_max) +
                   " but the replica only " + std::to_string(own->head_seq) +

@@ -54,8 +54,14 @@ class Session {
   // The running node this session writes through, if any.
   const api::ApiClient* remote() const { return remote_.get(); }
 
-  // Warnings for `status`: the member's log is behind what is held, forked, not a member, ...
+  // Warnings for `status`: the member's log is behind what is held, forked, not a member, events
+  // of the member's key that this home did not write, ...
   std::vector<std::string> Warnings();
+
+  // The home was restored from a backup, and no other machine has the member's key: the events of
+  // theirs that this replica holds beyond the own log (brought back by peers or an import) become
+  // the own log's, so Author() continues after them. Returns how many. Refused while a node runs.
+  Result<std::uint64_t> AdoptHeldOwnEvents();
 
  private:
   Session(Home home) : home_(std::move(home)), own_log_(home_.own_log_file()) {}

@@ -1,4 +1,5 @@
-// `polder init` (create the member's identity in the home) and `polder id` (print it).
+// `polder init` (create the member's identity in the home), `polder id` (print it) and
+// `polder restored` (continue the member's log in a home restored from a backup).
 #include <chrono>
 #include <memory>
 #include <string>
@@ -77,6 +78,22 @@ int CmdId(const Globals& g) {
   return kExitOk;
 }
 
+// The home was restored from a backup: continue the member's log after the events of theirs
+// that peers (or an import) brought back, which its own log does not hold.
+int CmdRestored(const Globals& g) {
+  app::Session s = OpenSession(g, /*need_identity=*/true, /*write=*/true);
+  v1::RestoredReport r;
+  r.set_adopted(Must(s.AdoptHeldOwnEvents()));
+  auto own = Must(s.replica().state().OwnLog(s.key().public_key()));
+  r.set_next_seq(own.head_seq + 1);
+  Emit(g, r,
+       r.adopted() == 0 ? "Nothing to adopt: this home wrote every event of yours held here.\n"
+                        : "✓ Adopted " + std::to_string(r.adopted()) +
+                              " event(s) of yours held here; your next event takes seq " +
+                              std::to_string(r.next_seq()) + ".\n");
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterIdentityCommands(CLI::App& app, const Globals& g, Runner& run) {
@@ -91,6 +108,11 @@ void RegisterIdentityCommands(CLI::App& app, const Globals& g, Runner& run) {
   app.add_subcommand("id", "print your member ID")->callback([&g, &run] {
     run = [&g] { return CmdId(g); };
   });
+
+  app.add_subcommand("restored",
+                     "you restored this home from a backup (and no other machine has your key): "
+                     "continue your log after your events that peers hold")
+      ->callback([&g, &run] { run = [&g] { return CmdRestored(g); }; });
 }
 
 }  // namespace polder::cli

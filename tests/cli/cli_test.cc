@@ -335,10 +335,49 @@ TEST_F(CliTest, RestoredHomeCatchesUpFromPeersBeforeWriting) {
   std::filesystem::remove_all(a);
   std::filesystem::copy(saved, a, std::filesystem::copy_options::recursive);
   Sync(b, a);
+  // The home cannot tell a restored backup from a second machine with the same key: it stops
+  // writing and says so, until the member says it was a backup.
+  auto refused = RunPolder(a, "propose --title Three --amount 3");
+  EXPECT_EQ(refused.code, 65) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("another machine"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("polder restored"), std::string::npos) << refused.err;
+  auto restored = Ok(a, "restored");
+  EXPECT_EQ(restored["adopted"], "1");
+  EXPECT_EQ(restored["next_seq"], "3");
   auto next = Ok(a, "propose --title Three --amount 3");
   EXPECT_EQ(next["seq"], "3");
+  EXPECT_EQ(Ok(a, "restored")["adopted"], "0");
   Sync(a, b);
   EXPECT_EQ(Ok(b, "status")["forked"], "0");
+}
+
+// Issue 13's early warning: a home that receives an event signed with its member's key that it
+// did not write (the key copied to a second laptop) stops writing with that key and says why,
+// before it signs a second event at the same seq. Before, the first laptop signed on and forked
+// its member's log.
+TEST_F(CliTest, ACopiedKeyIsNoticedBeforeItForksTheLog) {
+  const auto ana = Home("ana"), ben = Home("ben"), laptop = Home("laptop");
+  Ok(ana, "init --name Ana --org North");
+  Ok(ben, "init --name Ben --org South");
+  Ok(ana, "circle create --name F --purpose P --pool 100");
+  Ok(ana, "admit " + Id(ben) + " --name Ben --org South");
+  Sync(ana, ben);
+  // Ben copies his identity to a laptop, which catches up and writes.
+  Ok(laptop, "init --name Ben --org South");
+  std::filesystem::copy_file(ben + "/identity.key", laptop + "/identity.key",
+                             std::filesystem::copy_options::overwrite_existing);
+  Sync(ana, laptop);
+  Ok(laptop, "comment 'from the laptop'");
+  Sync(laptop, ben);
+
+  const auto status = Ok(ben, "status");
+  std::string warnings = status["warnings"].dump();
+  EXPECT_NE(warnings.find("another machine"), std::string::npos) << warnings;
+  auto refused = RunPolder(ben, "comment 'from the desk'");
+  EXPECT_EQ(refused.code, 65);
+  EXPECT_NE(refused.err.find("Never copy identity.key"), std::string::npos) << refused.err;
+  Sync(ben, ana);
+  EXPECT_EQ(Ok(ana, "status")["forked"], "0") << "no fork was signed";
 }
 
 }  // namespace
