@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "tests/testutil/cli_fixture.h"
 #include "tests/testutil/run.h"
 
 namespace polder {
@@ -17,33 +18,9 @@ using nlohmann::json;
 using testutil::RunPolder;
 using testutil::Sh;
 
-class CliTest : public ::testing::Test {
+class CliTest : public testutil::CliFixture {
  protected:
-  void SetUp() override { root_ = testutil::TempDir("cli"); }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
-  std::string Home(const std::string& name) { return root_ + "/" + name; }
-
-  // Runs a command that must succeed and returns its --json output.
-  json Ok(const std::string& home, const std::string& args) {
-    auto r = RunPolder(home, args + " --json");
-    EXPECT_EQ(r.code, 0) << "polder " << args << "\nstdout: " << r.out << "\nstderr: " << r.err;
-    try {
-      return json::parse(r.out);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "not JSON from `" << args << "`: " << r.out;
-      return json::object();
-    }
-  }
-  std::string Id(const std::string& home) { return Ok(home, "id")["member_id"]; }
-  std::string Digest(const std::string& home) { return Ok(home, "status")["digest"]; }
-  void Sync(const std::string& from, const std::string& to) {
-    const std::string file = root_ + "/x.bundle";
-    Ok(from, "export " + Sh(file) + " --force");
-    Ok(to, "import " + Sh(file));
-  }
-
-  std::string root_;
+  CliTest() : CliFixture("cli") {}
 };
 
 TEST_F(CliTest, ThreeMembersTwoOrganisationsConverge) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "node/cli/as_of.h"
+#include "tests/testutil/cli_fixture.h"
 #include "tests/testutil/run.h"
 
 namespace polder {
@@ -50,41 +51,20 @@ struct Frac {
   }
 };
 
-class TallyCliTest : public ::testing::Test {
+class TallyCliTest : public testutil::CliFixture {
  protected:
+  TallyCliTest() : CliFixture("tally") {}
   void SetUp() override {
-    root_ = testutil::TempDir("tally");
+    CliFixture::SetUp();
     At(kT0);
   }
   void TearDown() override {
     ::unsetenv("POLDER_FAKE_NOW_MS");
-    std::filesystem::remove_all(root_);
+    CliFixture::TearDown();
   }
 
   // Pins the clock of every polder command run after this.
   void At(std::int64_t ms) { ::setenv("POLDER_FAKE_NOW_MS", std::to_string(ms).c_str(), 1); }
-  std::string Home(const std::string& name) { return root_ + "/" + name; }
-  json Ok(const std::string& home, const std::string& args) {
-    auto r = RunPolder(home, args + " --json");
-    EXPECT_EQ(r.code, 0) << "polder " << args << "\nstdout: " << r.out << "\nstderr: " << r.err;
-    try {
-      return json::parse(r.out);
-    } catch (const std::exception&) {
-      ADD_FAILURE() << "not JSON from `" << args << "`: " << r.out;
-      return json::object();
-    }
-  }
-  std::string Text(const std::string& home, const std::string& args) {
-    auto r = RunPolder(home, args);
-    EXPECT_EQ(r.code, 0) << "polder " << args << "\nstderr: " << r.err;
-    return r.out;
-  }
-  std::string Id(const std::string& home) { return Ok(home, "id")["member_id"]; }
-  void Sync(const std::string& from, const std::string& to) {
-    const std::string file = root_ + "/x.bundle";
-    Ok(from, "export " + Sh(file) + " --force");
-    Ok(to, "import " + Sh(file));
-  }
   // Everyone's events to everyone, through Ana.
   void SyncAll() {
     for (const auto& h : homes_) {
@@ -153,7 +133,6 @@ class TallyCliTest : public ::testing::Test {
     return json::object();
   }
 
-  std::string root_;
   std::string ana_, ben_, cy_, dee_, eve_;
   std::vector<std::string> homes_;
   std::map<std::string, std::string> org_;  // name → organisation

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/testutil/cli_fixture.h"
 #include "tests/testutil/run.h"
 
 namespace polder {
@@ -19,30 +20,9 @@ using nlohmann::json;
 using testutil::RunPolder;
 using testutil::Sh;
 
-class Issue013 : public ::testing::Test {
+class Issue013 : public testutil::CliFixture {
  protected:
-  void SetUp() override { root_ = testutil::TempDir("issue13"); }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
-  std::string Home(const std::string& name) { return root_ + "/" + name; }
-  json Ok(const std::string& home, const std::string& args) {
-    auto r = RunPolder(home, args + " --json");
-    EXPECT_EQ(r.code, 0) << "polder " << args << "\nstdout: " << r.out << "\nstderr: " << r.err;
-    try {
-      return json::parse(r.out);
-    } catch (const std::exception&) {
-      ADD_FAILURE() << "not JSON from `" << args << "`: " << r.out;
-      return json::object();
-    }
-  }
-  std::string Id(const std::string& home) { return Ok(home, "id")["member_id"]; }
-  void Sync(const std::string& from, const std::string& to) {
-    const std::string file = root_ + "/x.bundle";
-    Ok(from, "export " + Sh(file) + " --force");
-    Ok(to, "import " + Sh(file));
-  }
-
-  std::string root_;
+  Issue013() : CliFixture("issue13") {}
 };
 
 TEST_F(Issue013, ACopiedKeyForksOnlyItsOwnerAndCyKeepsWriting) {
