@@ -240,7 +240,7 @@ Result<std::vector<AwaitingEvent>> EventLog::AwaitingOf(const MemberKey& author,
     }
     for (auto& a : out) {
       auto& st = db_.Q(
-          "SELECT e.author, e.state, e.waiting_for IS NOT NULL, e.waiting_for = X'46',"
+          "SELECT e.author, e.state, e.waiting_for = X'46',"
           " (SELECT f.seq FROM forks f WHERE f.author = e.author)"
           " FROM events e WHERE e.idp = ? AND e.id = ?");
       st.bind(1, IdPrefix(a.awaited.view()));
@@ -250,9 +250,9 @@ Result<std::vector<AwaitingEvent>> EventLog::AwaitingOf(const MemberKey& author,
         const bool placed = st.getColumn(1).getInt() == 1;
         if (placed) {
           a.why = AwaitingEvent::Why::kAwaiting;
-        } else if (st.getColumn(3).getInt() == 1) {
+        } else if (st.getColumn(2).getInt() == 1) {
           a.why = AwaitingEvent::Why::kFrozen;
-          a.fork_seq = static_cast<std::uint64_t>(st.getColumn(4).getInt64());
+          a.fork_seq = static_cast<std::uint64_t>(st.getColumn(3).getInt64());
         } else {
           a.why = AwaitingEvent::Why::kPending;
         }

@@ -242,7 +242,7 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
       return out;
     case rulebook::Arrival::kEquivocation:
       if (!chartered) break;
-      if (seq == 1 && IsFounder(author)) {
+      if (const auto record = state_.RecordOf(author); seq == 1 && record && record->founder) {
         // The circle id names the charter, so nothing else at the founder's seq 1 is of this
         // circle: not a fork, not kept.
         out.refusal = rulebook::Refusal{
@@ -323,12 +323,6 @@ IngestResult Gate::Equivocation(const rulebook::DecodedEvent& ev, const EventId&
   RecordFork(author, ev.body.seq(), ev.id, other);
   out.outcome = Outcome::kEquivocation;
   return out;
-}
-
-bool Gate::IsFounder(const MemberKey& author) {
-  auto& st = db_.Q("SELECT 1 FROM charter WHERE founder = ?");
-  Bind(st, 1, author.view());
-  return st.executeStep();
 }
 
 void Gate::ArriveCharter(const MemberKey& founder) {

@@ -70,7 +70,6 @@ class Gate {
   // Before the charter (of `founder`) is stored: drops what else the founder signed at seq 1 and
   // records the forks among the events held, which count only from the charter on.
   void ArriveCharter(const MemberKey& founder);
-  bool IsFounder(const MemberKey& author);
 
   std::int64_t Insert(const rulebook::DecodedEvent& ev, bool placed,
                       const std::optional<std::string>& waiting, int void_code);
