@@ -270,13 +270,13 @@ int main(int argc, char** argv) {
     const EventId eid = *EventId::FromBytes(AsBytes(id));
     // The open round.
     const EventId p_open = c.proposals[(kRounds - 1) * per_round + rng() % per_round];
-    VoteRecord v{who, ++head[who], ts, choice, eid};
+    VoteRecord v{who, ++head[who], ts, choice, eid, std::nullopt};
     t = Clock::now();
     agrees &= engine.AddVote(p_open, v);
     open_us.push_back(Ms(Clock::now() - t) * 1000);
     // A closed, provisional round.
     const EventId p_closed = c.proposals[(rng() % (kRounds - 1)) * per_round + rng() % per_round];
-    VoteRecord v2{who, ++head2[who], kT0 + 10 + kVotes + u, choice, eid};
+    VoteRecord v2{who, ++head2[who], kT0 + 10 + kVotes + u, choice, eid, std::nullopt};
     t = Clock::now();
     agrees &= provisional.AddVote(p_closed, v2);
     closed_us.push_back(Ms(Clock::now() - t) * 1000);

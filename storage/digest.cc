@@ -76,9 +76,19 @@ Digest32 ComputeStateDigest(Db& db) {
            "SELECT proposal, member, event, note FROM endorsements ORDER BY proposal, member");
   HashRows(db, h, "comments", "SELECT id, author, target, text, ts FROM comments ORDER BY id");
   HashRows(db, h, "delegations",
-           "SELECT delegator, topic, delegate, event FROM delegations ORDER BY delegator, topic");
+           "SELECT delegator, topic, delegate, event FROM delegations WHERE delegate != X''"
+           " ORDER BY delegator, topic");
   HashRows(db, h, "seals",
            "SELECT deadline_ms, author, event, ts FROM seals ORDER BY deadline_ms, author, event");
+  // Devices (rules version 4) enter the digest when there are any, so that a circle without
+  // devices keeps the digest it had.
+  if (SQLite::Statement any(db.raw(), "SELECT 1 FROM device_links"); any.executeStep()) {
+    HashRows(db, h, "devices",
+             "SELECT key, member, claim_event, head_seq, head_id, head_ts FROM devices"
+             " ORDER BY key");
+    HashRows(db, h, "device_links",
+             "SELECT member, device, event FROM device_links ORDER BY device, member, event");
+  }
   return h.Final();
 }
 

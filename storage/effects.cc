@@ -5,11 +5,13 @@ namespace polder::storage {
 using v1::EventBody;
 
 void Effects::PutMember(const std::string& key, const v1::MemberInfo& info, const EventId& event) {
-  // A first admission inserts the member (log head still empty); a record that now stands in
-  // place of another changes the member's details and keeps their log head.
+  // A first admission inserts the member (log head still empty, unless the key is a device whose
+  // log has begun: one key, one log); a record that now stands in place of another changes the
+  // member's details and keeps their log head.
   auto& st = db_.Q(
       "INSERT INTO members(key, name, organisation, role, formal_leader, admit_event, head_seq,"
-      " head_id, head_ts) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, 0)"
+      " head_id, head_ts) SELECT ?1, ?2, ?3, ?4, ?5, ?6, coalesce(d.head_seq, 0), d.head_id,"
+      " coalesce(d.head_ts, 0) FROM (SELECT 1) LEFT JOIN devices d ON d.key = ?1 WHERE true"
       " ON CONFLICT(key) DO UPDATE SET name = excluded.name,"
       " organisation = excluded.organisation, role = excluded.role,"
       " formal_leader = excluded.formal_leader, admit_event = excluded.admit_event");
@@ -31,8 +33,29 @@ void Effects::AddAdmission(const std::string& member, const EventId& event,
   adm.exec();
 }
 
-void Effects::Apply(const EventId& id, const EventBody& b, const rulebook::Verdict& verdict) {
-  const std::string& author = b.author();
+namespace {
+
+// A member's act as one comparable blob: timestamp, signing key, seq (big-endian; timestamps and
+// seqs are positive). Within one log it orders as the seq does (timestamps do not regress there).
+std::string Ord(const EventBody& b) {
+  std::string out(8 + b.author().size() + 8, '\0');
+  auto put = [&](std::size_t at, std::uint64_t v) {
+    for (int i = 7; i >= 0; --i, v >>= 8)
+      out[at + static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+  };
+  put(0, static_cast<std::uint64_t>(b.timestamp_ms()));
+  std::copy(b.author().begin(), b.author().end(), out.begin() + 8);
+  put(8 + b.author().size(), b.seq());
+  return out;
+}
+
+}  // namespace
+
+void Effects::Apply(const EventId& id, const EventBody& b, const rulebook::Verdict& verdict,
+                    const std::optional<MemberKey>& device_of) {
+  // A device's events act for its member.
+  const std::string member_bytes = device_of ? device_of->str() : std::string();
+  const std::string& author = device_of ? member_bytes : b.author();
   switch (b.payload_case()) {
     case EventBody::kCharter: {
       const auto& c = b.charter();
@@ -84,15 +107,20 @@ void Effects::Apply(const EventId& id, const EventBody& b, const rulebook::Verdi
       return;
     }
     case EventBody::kVote: {
-      // The author's events apply in seq order: the last vote applied is their latest.
+      // The member's latest vote stands: by timestamp, then signing key, then seq (one log applies
+      // in seq order, but a member's devices' logs arrive in any order).
       auto& st = db_.Q(
-          "INSERT OR REPLACE INTO votes(proposal, voter, choice, event, ts) VALUES (?, ?, ?, ?, "
-          "?)");
+          "INSERT INTO votes(proposal, voter, choice, event, ts, ord) VALUES (?, ?, ?, ?, ?, ?)"
+          " ON CONFLICT(proposal, voter) DO UPDATE SET choice = excluded.choice,"
+          " event = excluded.event, ts = excluded.ts, ord = excluded.ord"
+          " WHERE excluded.ord > votes.ord");
       Bind(st, 1, b.vote().proposal());
       Bind(st, 2, author);
       st.bind(3, static_cast<int>(b.vote().choice()));
       Bind(st, 4, id.view());
       st.bind(5, static_cast<std::int64_t>(b.timestamp_ms()));
+      const std::string ord = Ord(b);
+      Bind(st, 6, ord);
       st.exec();
       return;
     }
@@ -128,11 +156,15 @@ void Effects::Apply(const EventId& id, const EventBody& b, const rulebook::Verdi
     case EventBody::kEndorsement: {
       const auto& e = b.endorsement();
       auto& st = db_.Q(
-          "INSERT OR REPLACE INTO endorsements(proposal, member, event, note) VALUES (?, ?, ?, ?)");
+          "INSERT INTO endorsements(proposal, member, event, note, ord) VALUES (?, ?, ?, ?, ?)"
+          " ON CONFLICT(proposal, member) DO UPDATE SET event = excluded.event,"
+          " note = excluded.note, ord = excluded.ord WHERE excluded.ord > endorsements.ord");
       Bind(st, 1, e.proposal());
       Bind(st, 2, author);
       Bind(st, 3, id.view());
       BindText(st, 4, e.note());
+      const std::string ord = Ord(b);
+      Bind(st, 5, ord);
       st.exec();
       return;
     }
@@ -148,33 +180,54 @@ void Effects::Apply(const EventId& id, const EventBody& b, const rulebook::Verdi
       return;
     }
     case EventBody::kDelegation: {
+      // The latest delegation or revocation (an empty delegate) for the topic stands.
       const auto& d = b.delegation();
-      if (d.revoke()) {
-        auto& st = db_.Q("DELETE FROM delegations WHERE delegator = ? AND topic = ?");
-        Bind(st, 1, author);
-        BindText(st, 2, d.topic());
-        st.exec();
-        return;
-      }
       auto& st = db_.Q(
-          "INSERT OR REPLACE INTO delegations(delegator, topic, delegate, event) VALUES (?, ?, ?,"
-          " ?)");
+          "INSERT INTO delegations(delegator, topic, delegate, event, ord) VALUES (?, ?, ?, ?, ?)"
+          " ON CONFLICT(delegator, topic) DO UPDATE SET delegate = excluded.delegate,"
+          " event = excluded.event, ord = excluded.ord WHERE excluded.ord > delegations.ord");
       Bind(st, 1, author);
       BindText(st, 2, d.topic());
-      Bind(st, 3, d.delegate());
+      static const std::string kNone;
+      Bind(st, 3, d.revoke() ? kNone : d.delegate());
       Bind(st, 4, id.view());
+      const std::string ord = Ord(b);
+      Bind(st, 5, ord);
       st.exec();
       return;
     }
     case EventBody::kWithdraw: {
-      // The first withdrawal stands (the author's events apply in seq order).
+      // The earliest withdrawal stands (by timestamp, signing key, seq).
       const auto& w = b.withdraw();
       auto& st = db_.Q(
-          "UPDATE proposals SET withdrawn_event = ?, withdraw_reason = ? "
-          "WHERE id = ? AND withdrawn_event IS NULL");
+          "UPDATE proposals SET withdrawn_event = ?, withdraw_reason = ?, withdrawn_ord = ?"
+          " WHERE id = ? AND (withdrawn_ord IS NULL OR withdrawn_ord > ?)");
+      const std::string ord = Ord(b);
       Bind(st, 1, id.view());
       BindText(st, 2, w.reason());
-      Bind(st, 3, w.proposal());
+      Bind(st, 3, ord);
+      Bind(st, 4, w.proposal());
+      Bind(st, 5, ord);
+      st.exec();
+      return;
+    }
+    case EventBody::kDeviceLink: {
+      if (b.device_link().revoke()) return;  // the gate records revocations as they are stored
+      auto& st =
+          db_.Q("INSERT OR IGNORE INTO device_links(member, device, event) VALUES (?, ?, ?)");
+      Bind(st, 1, author);
+      Bind(st, 2, b.device_link().device());
+      Bind(st, 3, id.view());
+      st.exec();
+      return;
+    }
+    case EventBody::kDeviceClaim: {
+      auto& st = db_.Q(
+          "INSERT INTO devices(key, member, claim_event, head_seq, head_id, head_ts)"
+          " VALUES (?, ?, ?, 0, NULL, 0)");
+      Bind(st, 1, b.author());
+      Bind(st, 2, b.device_claim().member());
+      Bind(st, 3, id.view());
       st.exec();
       return;
     }
@@ -195,7 +248,8 @@ void Effects::Clear() {
   db_.raw().exec(
       "DELETE FROM charter; DELETE FROM members; DELETE FROM admissions; DELETE FROM proposals;"
       "DELETE FROM votes; DELETE FROM flags; DELETE FROM resolutions; DELETE FROM endorsements;"
-      "DELETE FROM comments; DELETE FROM delegations; DELETE FROM seals;");
+      "DELETE FROM comments; DELETE FROM delegations; DELETE FROM seals; DELETE FROM devices;"
+      "DELETE FROM device_links;");
 }
 
 }  // namespace polder::storage

@@ -4,9 +4,12 @@
 // (storage/rulebook/judge.h); this only records it. Internal to storage/.
 //
 // Why the derived state does not depend on arrival order: an author's events apply in sequence
-// order, so "latest vote" and "latest delegation" are per author; facts across authors are sets;
+// order, and a member's latest act across their devices' logs is kept by (timestamp, signing key,
+// seq), which within one log is the seq order; facts across members are sets;
 // a member admitted more than once keeps the record the rulebook says stands.
 #pragma once
+
+#include <optional>
 
 #include "polder/v1/event.pb.h"
 #include "storage/db.h"
@@ -18,9 +21,11 @@ class Effects {
  public:
   explicit Effects(Db& db) : db_(db) {}
 
-  // Records `body` (id `id`), which the rulebook judged kApply with `verdict`.
+  // Records `body` (id `id`), which the rulebook judged kApply with `verdict`; `device_of` is
+  // the member its author acts for when the author is a device.
   // REQUIRES: a write transaction.
-  void Apply(const EventId& id, const v1::EventBody& body, const rulebook::Verdict& verdict);
+  void Apply(const EventId& id, const v1::EventBody& body, const rulebook::Verdict& verdict,
+             const std::optional<MemberKey>& device_of);
   // Empties every derived table (before a rebuild).
   void Clear();
 

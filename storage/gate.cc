@@ -56,6 +56,7 @@ void Gate::Begin() {
 }
 
 void Gate::Finish() {
+  DeviceActsGone();
   if (rebuild_needed_) Rebuild();
   state_.FlushHeads();
   auto& order = db_.Q("INSERT OR REPLACE INTO meta(key, value) VALUES ('next_apply_order', ?)");
@@ -99,8 +100,13 @@ Verdict Gate::DecideEffect(const EventId& id, const MemberKey& author, const v1:
 
 void Gate::Record(const EventId& id, const v1::EventBody& b, const Verdict& v) {
   if (v.kind == Verdict::Kind::kApply) {
-    effects_.Apply(id, b, v);
-    if (b.has_charter()) state_.SetHasCharter();
+    const MemberKey author = *MemberKey::FromBytes(AsBytes(b.author()));  // checked: 32 bytes
+    effects_.Apply(id, b, v, state_.DeviceMember(author));
+    if (b.has_charter()) {
+      state_.SetHasCharter();
+      // Revocations count from the charter on: what waits beyond one never takes its place.
+      for (const auto& [device, from] : state_.freezes()) MarkFrozen(device, from);
+    }
   }
   state_.SetApplied(id, rulebook::AppliedEvent{b.payload_case(), v.kind == Verdict::Kind::kVoid,
                                                v.kind == Verdict::Kind::kAwait});
@@ -214,6 +220,11 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
   // applied, so a seq beyond their applied head cannot be held yet.
   const MemberKey& author = ev.author;
   const std::uint64_t seq = ev.body.seq();
+  // Forks count from the charter on. Until it is held nothing is placed, so a second version
+  // waits like the first; the charter's arrival finds the forks among what is held (and drops
+  // what else the founder signed at seq 1, which may lift a freeze: before the probe).
+  const bool chartered = state_.HasCharter();
+  if (!chartered && ev.body.has_charter()) ArriveCharter(author);
   std::vector<EventId> held;
   const auto fork = state_.ForkSeq(author);
   const auto head = pending_.count() == 0 ? state_.Head(author) : std::nullopt;
@@ -223,14 +234,10 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
     same.bind(2, static_cast<std::int64_t>(seq));
     while (same.executeStep()) held.push_back(ToId<EventId>(same.getColumn(0)));
   }
-  // Forks count from the charter on. Until it is held nothing is placed, so a second version
-  // waits like the first; the charter's arrival finds the forks among what is held.
-  const bool chartered = state_.HasCharter();
-  if (!chartered && ev.body.has_charter()) {
-    ArriveCharter(author);
-    held.clear();
-  }
-  switch (rulebook::Classify(ev.id, seq, fork, held)) {
+  // A fork only moves down, so what lies beyond it is refused; a revoked device's freeze may
+  // lift (its revocation stops counting), so what lies beyond it is kept, frozen, up to a bound.
+  const auto equivocated = state_.EquivocationSeq(author);
+  switch (rulebook::Classify(ev.id, seq, equivocated, held)) {
     case rulebook::Arrival::kDuplicate: out.outcome = Outcome::kDuplicate; return out;
     case rulebook::Arrival::kBeyondFork:
       // Also a third version at the fork: the fork is known, and the digest records only
@@ -238,7 +245,7 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
       out.refusal =
           rulebook::Refusal{RefusalCode::kForkedAuthor,
                             "author " + crypto::Fingerprint(author) + " equivocated at seq " +
-                                std::to_string(*fork) + "; their log is frozen there"};
+                                std::to_string(*equivocated) + "; their log is frozen there"};
       return out;
     case rulebook::Arrival::kEquivocation:
       if (!chartered) break;
@@ -255,6 +262,22 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
       if (out.outcome == Outcome::kEquivocation) stored();
       return out;
     case rulebook::Arrival::kNew: break;
+  }
+  if (fork && seq >= *fork) {  // beyond a revoked device's last counted seq (not a fork)
+    auto& n = db_.Q("SELECT count(*) FROM events WHERE author = ? AND seq >= ? AND state = 0");
+    Bind(n, 1, author.view());
+    n.bind(2, static_cast<std::int64_t>(*fork));
+    if (n.executeStep() && n.getColumn(0).getInt64() >= kMaxFrozenPerRevokedDevice) {
+      out.refusal = rulebook::Refusal{RefusalCode::kForkedAuthor,
+                                      "device " + crypto::Fingerprint(author) +
+                                          " was revoked; its events after seq " +
+                                          std::to_string(*fork - 1) + " do not count"};
+      return out;
+    }
+    Insert(ev, false, kFrozen, -1);
+    stored();
+    out.outcome = Outcome::kFrozen;
+    return out;
   }
 
   // Decide first, then store once with the final state: no insert-then-update on the hot path.
@@ -290,7 +313,9 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
         break;
       }
       const auto bytes = static_cast<std::int64_t>(ev.body_bytes.size() + ev.signature.size());
-      if (key != kFrozen && !pending_.MakeRoom(author, bytes, opt)) {
+      const bool room = key == kFrozen || pending_.MakeRoom(author, bytes, opt);
+      DeviceActsGone();  // an evicted claim or revocation changes its device's freeze at once
+      if (!room) {
         out.refusal = rulebook::Refusal{RefusalCode::kPendingFull,
                                         "the pending set has no room for this event (" +
                                             std::to_string(opt.max_pending) + " events at most)"};
@@ -331,6 +356,7 @@ void Gate::ArriveCharter(const MemberKey& founder) {
   auto& drop = db_.Q("DELETE FROM events WHERE author = ? AND seq = 1");
   Bind(drop, 1, founder.view());
   drop.exec();
+  DeviceActsGone();
   // The forks among what is held: per author, the lowest seq with two versions.
   auto& st = db_.Q(
       "SELECT author, seq, min(id), max(id) FROM events GROUP BY author, seq"
@@ -358,6 +384,15 @@ void Gate::RecordFork(const MemberKey& author, std::uint64_t seq, const EventId&
   Bind(f, 4, b.view());
   f.exec();
   state_.SetFork(author, seq);
+  // Revocations this author signed at or beyond the fork no longer count.
+  std::vector<MemberKey> revoked;
+  {
+    auto& st =
+        db_.Q("SELECT DISTINCT device FROM device_acts WHERE signer = ? AND last_seq IS NOT NULL");
+    Bind(st, 1, author.view());
+    while (st.executeStep()) revoked.push_back(ToId<MemberKey>(st.getColumn(0)));
+  }
+  for (const auto& d : revoked) Refreeze(d);
   auto& freeze =
       db_.Q("UPDATE events SET waiting_for = X'46' WHERE author = ? AND seq >= ? AND state = 0");
   Bind(freeze, 1, author.view());
@@ -369,6 +404,67 @@ void Gate::RecordFork(const MemberKey& author, std::uint64_t seq, const EventId&
   applied.bind(2, static_cast<std::int64_t>(seq));
   // Derived state must not keep anything from the frozen part: rebuild it, once per batch.
   if (applied.executeStep()) rebuild_needed_ = true;
+}
+
+void Gate::DeviceActsGone() {
+  std::vector<MemberKey> gone;
+  {
+    auto& st = db_.Q("SELECT DISTINCT device FROM device_acts_gone");
+    while (st.executeStep()) gone.push_back(ToId<MemberKey>(st.getColumn(0)));
+  }
+  if (gone.empty()) return;
+  db_.Q("DELETE FROM device_acts_gone").exec();
+  for (const auto& d : gone) Refreeze(d);
+}
+
+void Gate::NoteDeviceAct(const rulebook::DecodedEvent& ev) {
+  const auto& b = ev.body;
+  const bool claim = b.has_device_claim();
+  if (!claim && !(b.has_device_link() && b.device_link().revoke())) return;
+  auto& st = db_.Q(
+      "INSERT OR IGNORE INTO device_acts(event, signer, seq, device, member, last_seq)"
+      " VALUES (?, ?, ?, ?, ?, ?)");
+  Bind(st, 1, ev.id.view());
+  Bind(st, 2, ev.author.view());
+  st.bind(3, static_cast<std::int64_t>(b.seq()));
+  Bind(st, 4, claim ? b.author() : b.device_link().device());
+  Bind(st, 5, claim ? b.device_claim().member() : b.author());
+  if (claim) {
+    st.bind(6);
+  } else {
+    st.bind(6, static_cast<std::int64_t>(b.device_link().last_seq()));
+  }
+  st.exec();
+  Refreeze(*MemberKey::FromBytes(AsBytes(claim ? b.author() : b.device_link().device())));
+}
+
+void Gate::Refreeze(const MemberKey& device) {
+  const auto before = state_.ForkSeq(device);
+  state_.ReloadFreeze(device);
+  const auto after = state_.ForkSeq(device);
+  if (before == after) return;
+  if (!after || (before && *after > *before)) {
+    // Lifted or raised (a revocation evicted, or its signer found forked below it): only a
+    // rebuild can place what the freeze held back.
+    rebuild_needed_ = true;
+    return;
+  }
+  // Frozen lower: what waits beyond it never takes its place, and what took its place beyond it
+  // must leave the derived state.
+  MarkFrozen(device, *after);
+  auto& applied = db_.Q("SELECT 1 FROM events WHERE author = ? AND seq >= ? AND state = 1 LIMIT 1");
+  Bind(applied, 1, device.view());
+  applied.bind(2, static_cast<std::int64_t>(*after));
+  if (applied.executeStep()) rebuild_needed_ = true;
+}
+
+void Gate::MarkFrozen(const MemberKey& author, std::uint64_t from) {
+  auto& mark =
+      db_.Q("UPDATE events SET waiting_for = X'46' WHERE author = ? AND seq >= ? AND state = 0");
+  Bind(mark, 1, author.view());
+  mark.bind(2, static_cast<std::int64_t>(from));
+  mark.exec();
+  if (db_.raw().getChanges() > 0) pending_.Recount();
 }
 
 void Gate::Rebuild() {
@@ -432,7 +528,9 @@ std::int64_t Gate::Insert(const rulebook::DecodedEvent& ev, bool placed,
     st.bind(12);
   }
   st.exec();
-  return db_.raw().getLastInsertRowid();
+  const std::int64_t rowid = db_.raw().getLastInsertRowid();
+  NoteDeviceAct(ev);
+  return rowid;
 }
 
 // `void_code` >= 0 marks the event void (RefusalCode); -1 means it took effect, or awaits
@@ -479,6 +577,7 @@ void Gate::Delete(std::int64_t rowid) {
   auto& st = db_.Q("DELETE FROM events WHERE rowid = ?");
   st.bind(1, rowid);
   st.exec();
+  DeviceActsGone();
 }
 
 }  // namespace polder::storage

@@ -71,6 +71,18 @@ class Gate {
   // records the forks among the events held, which count only from the charter on.
   void ArriveCharter(const MemberKey& founder);
 
+  // Claims and revocations deleted from the store (the device_acts_deleted trigger noted their
+  // devices): each device's freeze looked at again, before anything else is judged.
+  void DeviceActsGone();
+  // A claim or revocation just stored: noted in device_acts, and its device's freeze looked at
+  // again.
+  void NoteDeviceAct(const rulebook::DecodedEvent& ev);
+  // A device's freeze (its revocation) may have changed: the replica follows it, marking what
+  // now lies beyond it frozen, or asking for a rebuild when placed events or a lifted freeze are
+  // involved.
+  void Refreeze(const MemberKey& device);
+  // Marks `author`'s events at or beyond `from` that wait for their place as frozen.
+  void MarkFrozen(const MemberKey& author, std::uint64_t from);
   std::int64_t Insert(const rulebook::DecodedEvent& ev, bool placed,
                       const std::optional<std::string>& waiting, int void_code);
   void MarkApplied(std::int64_t rowid, int void_code, const std::optional<std::string>& awaiting);

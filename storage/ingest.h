@@ -22,6 +22,8 @@ enum class Outcome {
   kVoid,          // takes its place in the author's log but breaks a rule: no effect; `refusal`
                   // says which
   kRefused,       // not stored; `refusal` says why
+  kFrozen,        // stored after a revoked device's last counted seq: counts for nothing (kept,
+                  // bounded, in case the revocation stops counting; docs/protocol.md §5a)
 };
 const char* ToString(Outcome outcome);
 

@@ -21,6 +21,10 @@ inline constexpr std::int64_t kMaxPendingBytesPerAuthor = 16 << 20;
 // One author who is not (yet) admitted may hold at most this many events (pending or frozen);
 // beyond it their new events are refused rather than evicting anything.
 inline constexpr std::int64_t kMaxPendingPerStranger = 1'000;
+// Events of a revoked device after its last counted seq that a replica keeps (frozen), so that a
+// revocation which stops counting (its signer found forked below it, or evicted while pending)
+// can be followed without losing them; beyond this they are refused.
+inline constexpr std::int64_t kMaxFrozenPerRevokedDevice = 1'000;
 // Events per transaction when importing a file: a crash loses at most one batch, never part of one.
 // Large, because each commit costs an fsync and rewrites the random-key index pages it touched
 // (bench/ingest: 1,000 → 0.43 of the raw verification rate, 5,000 → 0.74, 20,000 → 0.77).

@@ -23,6 +23,7 @@ const char* ToString(Outcome outcome) {
     case Outcome::kEquivocation: return "equivocation";
     case Outcome::kVoid: return "void";
     case Outcome::kRefused: return "refused";
+    case Outcome::kFrozen: return "frozen";
   }
   return "unknown";
 }

@@ -188,7 +188,58 @@ DROP INDEX events_waiting;
 CREATE INDEX events_waiting ON events(waiting_for) WHERE waiting_for IS NOT NULL;
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};
+// Version 6: several devices, one member (docs/protocol.md §5a). A device's log head lives in
+// `devices`; `device_links` holds the members' links that took effect; `device_acts` the claims
+// and revocations stored, placed or not (a revocation freezes its device's log whatever its own
+// state, as a fork does). What a member does from several logs keeps their latest act by `ord`
+// (timestamp, signing key, seq as one comparable blob), so the derived tables do not depend on
+// which log's events arrived first; a revoked delegation is a row with an empty delegate.
+constexpr std::string_view kV6 = R"sql(
+CREATE TABLE devices(
+  key BLOB PRIMARY KEY,
+  member BLOB NOT NULL,
+  claim_event BLOB NOT NULL,
+  head_seq INTEGER NOT NULL,
+  head_id BLOB,
+  head_ts INTEGER NOT NULL
+) STRICT;
+CREATE INDEX devices_by_member ON devices(member);
+
+CREATE TABLE device_links(
+  member BLOB NOT NULL,
+  device BLOB NOT NULL,
+  event BLOB NOT NULL,
+  PRIMARY KEY (device, member, event)
+) STRICT, WITHOUT ROWID;
+
+-- Every claim and revocation stored, whatever its state, like the forks: a revocation freezes
+-- its device's log as a fork does. last_seq is NULL for a claim (signer = device, member = the
+-- member it names) and set for a revocation (signer = member). When one is deleted (an evicted
+-- pending event), its device is noted in device_acts_gone for the gate to look at again.
+CREATE TABLE device_acts(
+  event BLOB PRIMARY KEY,
+  signer BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  device BLOB NOT NULL,
+  member BLOB NOT NULL,
+  last_seq INTEGER
+) STRICT;
+CREATE INDEX device_acts_by_device ON device_acts(device);
+CREATE INDEX device_acts_by_signer ON device_acts(signer);
+CREATE TABLE device_acts_gone(device BLOB NOT NULL) STRICT;
+CREATE TRIGGER device_acts_deleted AFTER DELETE ON events WHEN old.kind IN (21, 22)
+BEGIN
+  INSERT INTO device_acts_gone(device) SELECT device FROM device_acts WHERE event = old.id;
+  DELETE FROM device_acts WHERE event = old.id;
+END;
+
+ALTER TABLE votes ADD COLUMN ord BLOB NOT NULL DEFAULT X'';
+ALTER TABLE endorsements ADD COLUMN ord BLOB NOT NULL DEFAULT X'';
+ALTER TABLE delegations ADD COLUMN ord BLOB NOT NULL DEFAULT X'';
+ALTER TABLE proposals ADD COLUMN withdrawn_ord BLOB;
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
 
 }  // namespace
 

@@ -28,11 +28,23 @@ class SqlState final : public rulebook::State {
   std::optional<MemberKey> ProposalAuthor(const EventId& proposal) override;
   std::optional<rulebook::FlagParties> PartiesOf(const EventId& flag) override;
   std::optional<rulebook::MemberRecord> RecordOf(const MemberKey& member) override;
+  bool Linked(const MemberKey& member, const MemberKey& device) override;
+  std::optional<MemberKey> DeviceMember(const MemberKey& device) override;
 
   // What the gate changes as it applies events.
   void SetHead(const MemberKey& author, const rulebook::LogHead& head);
   void SetApplied(const EventId& id, const rulebook::AppliedEvent& applied);
   void SetFork(const MemberKey& author, std::uint64_t seq);
+  // The lowest seq at which `author` signed two different events (ForkSeq without revocations).
+  std::optional<std::uint64_t> EquivocationSeq(const MemberKey& author) const {
+    auto it = forks_.find(author);
+    return it == forks_.end() ? std::nullopt : std::optional(it->second);
+  }
+  // Revoked devices and the seq their log is frozen from (whether the charter is held or not).
+  const std::map<MemberKey, std::uint64_t>& freezes() const { return freezes_; }
+  // Reads again from device_acts the seq from which a device's revocation freezes its log;
+  // returns it.
+  std::optional<std::uint64_t> ReloadFreeze(const MemberKey& device);
   void SetHasCharter() { has_charter_ = true; }
   // Writes the heads changed since the last flush into the members table.
   void FlushHeads();
@@ -53,6 +65,9 @@ class SqlState final : public rulebook::State {
   // Members only: a key that is not (yet) a member is not cached, since it may be admitted.
   std::unordered_map<MemberKey, CachedHead, Id32Hash> heads_;
   std::map<MemberKey, std::uint64_t> forks_;
+  std::map<MemberKey, std::uint64_t> freezes_;  // revoked devices: the seq after the last counted
+  // Devices whose claim has taken its place, and the member each acts for (a device stays one).
+  std::unordered_map<MemberKey, MemberKey, Id32Hash> device_of_;
 };
 
 }  // namespace polder::storage

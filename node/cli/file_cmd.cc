@@ -67,6 +67,7 @@ int CmdImport(const Globals& g, const std::string& file) {
         case storage::Outcome::kPending: rep.set_pending(rep.pending() + 1); break;
         case storage::Outcome::kDuplicate: rep.set_duplicates(rep.duplicates() + 1); break;
         case storage::Outcome::kEquivocation: rep.set_equivocations(rep.equivocations() + 1); break;
+        case storage::Outcome::kFrozen: rep.set_frozen(rep.frozen() + 1); break;
         case storage::Outcome::kVoid: {
           rep.set_voided(rep.voided() + 1);
           if (rep.refusals_size() < 100) {

@@ -24,7 +24,8 @@ DelegationsInForce DelegationsAt(const CircleState& st, const MemberIndex& index
   DelegationsInForce out;
   out.general.assign(st.members.size(), nullptr);
   std::set<int> with;
-  // st.delegations is sorted by (delegator, topic, seq): each run is one (delegator, topic).
+  // st.delegations is sorted by (delegator, topic), then in the delegator's order of acts: each
+  // run is one (delegator, topic), its last one in force the latest.
   for (std::size_t j = 0; j < st.delegations.size();) {
     const auto& first = st.delegations[j];
     const int who = index.Of(first.delegator);
@@ -34,7 +35,7 @@ DelegationsInForce DelegationsAt(const CircleState& st, const MemberIndex& index
            st.delegations[k].topic == first.topic;
          ++k) {
       const auto& d = st.delegations[k];
-      if (d.timestamp_ms <= cutoff && view.Covers(who, d.seq)) last = &d;
+      if (d.timestamp_ms <= cutoff && view.Covers(index.LogOf(who, d.device), d.seq)) last = &d;
     }
     j = k;
     if (!last || last->revoke || who < 0) continue;

@@ -39,6 +39,11 @@ struct Folder final : rulebook::State {
   HashMap<MemberKey, EventId> record_event;  // member → the event whose record stands
   HashMap<MemberKey, rulebook::LogHead> heads;
   HashMap<MemberKey, std::uint64_t> forks;  // author → lowest seq with two different events
+  // Revoked devices → the seq their log is frozen from (the pre-pass's rule; gate.cc follows it).
+  HashMap<MemberKey, std::uint64_t> freezes;
+  HashMap<MemberKey, std::vector<MemberKey>> links;  // device → members whose link took effect
+  HashMap<MemberKey, MemberKey> device_member;       // device → member, once its claim is placed
+  HashMap<MemberKey, EventId> device_claim;
   HashMap<EventId, rulebook::AppliedEvent> applied;
   HashMap<EventId, ProposalRecord> proposals;              // effective proposals
   HashMap<EventId, std::pair<EventId, FlagRecord>> flags;  // flag → (proposal, flag)
@@ -60,16 +65,24 @@ struct Folder final : rulebook::State {
   bool IsCurrent(const MemberKey& k) const { return cur && (&k == cur->key || k == *cur->key); }
   std::optional<std::uint64_t> ForkSeq(const MemberKey& author) override {
     if (IsCurrent(author)) return cur->fork;
-    auto it = forks.find(author);
-    if (it == forks.end()) return std::nullopt;
-    return it->second;
+    return FrozenFrom(author);
   }
+  // The lowest of the author's fork and their revocation's freeze.
+  std::optional<std::uint64_t> FrozenFrom(const MemberKey& author) const {
+    std::optional<std::uint64_t> out;
+    if (auto it = forks.find(author); it != forks.end()) out = it->second;
+    if (auto it = freezes.find(author); it != freezes.end() && (!out || it->second < *out)) {
+      out = it->second;
+    }
+    return out;
+  }
+  bool HasLog(const MemberKey& k) const { return members.count(k) || device_member.count(k); }
   std::optional<rulebook::LogHead> Head(const MemberKey& member) override {
     if (IsCurrent(member)) {
       if (!cur->member) return std::nullopt;
       return *cur->head;
     }
-    if (!members.count(member)) return std::nullopt;
+    if (!HasLog(member)) return std::nullopt;
     auto it = heads.find(member);
     return it == heads.end() ? rulebook::LogHead{} : it->second;
   }
@@ -89,6 +102,26 @@ struct Folder final : rulebook::State {
     auto p = proposals.find(it->second.first);
     if (p == proposals.end()) return std::nullopt;
     return rulebook::FlagParties{it->second.second.flagger, p->second.author};
+  }
+  bool Linked(const MemberKey& member, const MemberKey& device) override {
+    auto it = links.find(device);
+    return it != links.end() &&
+           std::find(it->second.begin(), it->second.end(), member) != it->second.end();
+  }
+  std::optional<MemberKey> DeviceMember(const MemberKey& device) override {
+    auto it = device_member.find(device);
+    if (it == device_member.end()) return std::nullopt;
+    return it->second;
+  }
+  // Who acts when `author` signs: their member when they are a device.
+  const MemberKey& Acting(const MemberKey& author) const {
+    if (device_member.empty()) return author;
+    auto it = device_member.find(author);
+    return it == device_member.end() ? author : it->second;
+  }
+  std::optional<MemberKey> DeviceOf(const MemberKey& author, const MemberKey& acting) const {
+    if (&acting == &author) return std::nullopt;
+    return author;
   }
   std::optional<rulebook::MemberRecord> RecordOf(const MemberKey& member) override {
     auto it = members.find(member);
@@ -119,14 +152,16 @@ struct Folder final : rulebook::State {
 
   // What an event the rulebook applied with effect adds to the state (the fold's counterpart of
   // the replica's storage/effects.cc).
-  void ApplyEffect(const FoldEvent& ev, const MemberKey& author, const Verdict& v) {
+  void ApplyEffect(const FoldEvent& ev, const MemberKey& signer, const Verdict& v) {
     const EventBody& b = ev.body;
+    const MemberKey& author = Acting(signer);
+    const std::optional<MemberKey> device = DeviceOf(signer, author);
     switch (b.payload_case()) {
       case EventBody::kCharter: ApplyCharter(ev.id, author, b); return;
       case EventBody::kAdmit: {
         const auto& a = b.admit();
         const MemberKey key = *ToId<MemberKey>(a.member());  // 32 bytes: the rulebook checked
-        const AdmissionRecord record{author, b.seq(), b.timestamp_ms(), ev.id};
+        const AdmissionRecord record{author, b.seq(), b.timestamp_ms(), ev.id, device};
         auto it = members.find(key);
         if (it == members.end()) {
           Member m;
@@ -157,6 +192,7 @@ struct Folder final : rulebook::State {
         r.event = ev.id;
         r.author = author;
         r.seq = b.seq();
+        r.device = device;
         r.title = p.title();
         r.topic = p.topic();
         r.amount_minor = Money(p.amount_minor());
@@ -168,7 +204,7 @@ struct Folder final : rulebook::State {
       }
       case EventBody::kVote:
         proposals[*ToId<EventId>(b.vote().proposal())].votes.push_back(
-            {author, b.seq(), b.timestamp_ms(), b.vote().choice(), ev.id});
+            {author, b.seq(), b.timestamp_ms(), b.vote().choice(), ev.id, device});
         return;
       case EventBody::kRiskFlag: {
         const auto& f = b.risk_flag();
@@ -179,18 +215,19 @@ struct Folder final : rulebook::State {
         r.severity = f.severity();
         r.category = f.category();
         r.timestamp_ms = b.timestamp_ms();
+        r.device = device;
         flags.emplace(ev.id, std::make_pair(*ToId<EventId>(f.proposal()), std::move(r)));
         return;
       }
       case EventBody::kFlagResolution: {
         const auto& res = b.flag_resolution();
         flags[*ToId<EventId>(res.flag())].second.resolutions.push_back(
-            {ev.id, author, b.seq(), res.kind(), b.timestamp_ms()});
+            {ev.id, author, b.seq(), res.kind(), b.timestamp_ms(), device});
         return;
       }
       case EventBody::kEndorsement:
         proposals[*ToId<EventId>(b.endorsement().proposal())].endorsements.push_back(
-            {author, b.seq(), b.timestamp_ms(), ev.id});
+            {author, b.seq(), b.timestamp_ms(), ev.id, device});
         return;
       case EventBody::kComment: return;  // no decision depends on comments
       case EventBody::kDelegation: {
@@ -202,16 +239,20 @@ struct Folder final : rulebook::State {
         r.timestamp_ms = b.timestamp_ms();
         r.revoke = d.revoke();
         r.event = ev.id;
+        r.device = device;
         if (!d.revoke()) r.delegate = *ToId<MemberKey>(d.delegate());
         delegations.push_back(std::move(r));
         return;
       }
       case EventBody::kWithdraw: {
-        // The earliest withdrawal (by seq) stands.
+        // The earliest withdrawal (by timestamp, signing key, seq) stands.
         auto& p = proposals[*ToId<EventId>(b.withdraw().proposal())];
-        if (!p.withdrawn_ms || b.seq() < p.withdrawn_seq) {
+        if (!p.withdrawn_ms ||
+            ActBefore(b.timestamp_ms(), signer, b.seq(), *p.withdrawn_ms,
+                      p.withdrawn_device ? *p.withdrawn_device : p.author, p.withdrawn_seq)) {
           p.withdrawn_ms = b.timestamp_ms();
           p.withdrawn_seq = b.seq();
+          p.withdrawn_device = device;
         }
         return;
       }
@@ -222,12 +263,22 @@ struct Folder final : rulebook::State {
         r.timestamp_ms = b.timestamp_ms();
         r.deadline_ms = b.seal().deadline_ms();
         r.event = ev.id;
+        r.device = device;
         for (const auto& h : b.seal().heads()) {
           if (auto k = ToId<MemberKey>(h.author())) r.heads.emplace_back(*k, h.seq());
         }
         seals.push_back(std::move(r));
         return;
       }
+      case EventBody::kDeviceLink:
+        if (!b.device_link().revoke()) {
+          links[*ToId<MemberKey>(b.device_link().device())].push_back(author);
+        }
+        return;  // a revocation works through the pre-pass (freezes)
+      case EventBody::kDeviceClaim:
+        device_member[signer] = *ToId<MemberKey>(b.device_claim().member());
+        device_claim[signer] = ev.id;
+        return;
       case EventBody::PAYLOAD_NOT_SET: return;
     }
   }
@@ -255,6 +306,7 @@ const char* ToString(Ignored reason) {
     case Ignored::kPending: return "waits for an event not held (gap)";
     case Ignored::kAwaiting: return "refers to an event not held or past its author's fork";
     case Ignored::kForked: return "author forked (equivocated)";
+    case Ignored::kRevoked: return "device revoked: after the last seq its member let count";
     case Ignored::kVoid: return "void (breaks a rule)";
   }
   return "unknown";
@@ -264,6 +316,12 @@ const Member* CircleState::FindMember(const MemberKey& key) const {
   auto it = std::lower_bound(members.begin(), members.end(), key,
                              [](const Member& m, const MemberKey& k) { return m.key < k; });
   return it != members.end() && it->key == key ? &*it : nullptr;
+}
+
+const Device* CircleState::FindDevice(const MemberKey& key) const {
+  auto it = std::lower_bound(devices.begin(), devices.end(), key,
+                             [](const Device& d, const MemberKey& k) { return d.key < k; });
+  return it != devices.end() && it->key == key ? &*it : nullptr;
 }
 
 const ProposalRecord* CircleState::FindProposal(const EventId& id) const {
@@ -390,6 +448,38 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     }
     if (fork) f.forks[log.author] = *fork;
   }
+  // Revoked devices: a revocation counts when the member its device's claim names signed it, at a
+  // seq below that member's fork if they forked; the device's log is frozen after the lowest
+  // last_seq that counts. (Claims and revocations count whatever their place, as forks do.)
+  {
+    HashMap<MemberKey, std::vector<MemberKey>> claims;  // device → members its seq-1 claims name
+    for (auto* e : in_circle) {
+      if (e->body.has_device_claim()) {
+        if (auto m = ToId<MemberKey>(e->body.device_claim().member())) {
+          claims[*ToId<MemberKey>(e->body.author())].push_back(*m);
+        }
+      }
+    }
+    if (!claims.empty()) {
+      for (auto* e : in_circle) {
+        if (!e->body.has_device_link() || !e->body.device_link().revoke()) continue;
+        const MemberKey signer = *ToId<MemberKey>(e->body.author());
+        if (auto fk = f.forks.find(signer); fk != f.forks.end() && fk->second <= e->body.seq()) {
+          continue;
+        }
+        const auto device = ToId<MemberKey>(e->body.device_link().device());
+        if (!device) continue;
+        auto c = claims.find(*device);
+        if (c == claims.end() ||
+            std::find(c->second.begin(), c->second.end(), signer) == c->second.end()) {
+          continue;
+        }
+        const std::uint64_t from = e->body.device_link().last_seq() + 1;
+        auto [it, fresh] = f.freezes.emplace(*device, from);
+        if (!fresh) it->second = std::min(it->second, from);
+      }
+    }
+  }
 
   // The least fixpoint of places: place each author's next event while any can be placed. (A
   // place depends only on the author's admission and their previous event; admissions take
@@ -401,10 +491,7 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     for (auto& log : logs) {
       const MemberKey& author = log.author;
       auto& head = f.heads[author];
-      const auto fk = f.forks.find(author);
-      f.cur = Folder::Current{&author, &head,
-                              fk == f.forks.end() ? std::nullopt : std::optional(fk->second),
-                              f.members.count(author) > 0};
+      f.cur = Folder::Current{&author, &head, f.FrozenFrom(author), f.HasLog(author)};
       for (;;) {
         const std::uint64_t next = head.seq + 1;
         while (log.cursor < log.slots.size() && log.slots[log.cursor].seq < next) ++log.cursor;
@@ -421,7 +508,9 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
         if (v.kind == Verdict::Kind::kVoid) f.Ignore(ev, Ignored::kVoid);
         if (v.kind == Verdict::Kind::kAwait) awaiting.emplace_back(&ev, &author);
         head = {next, ev.id, b.timestamp_ms()};
-        if (b.has_charter() || b.has_admit()) f.cur->member = f.members.count(author) > 0;
+        if (b.has_charter() || b.has_admit() || b.has_device_claim()) {
+          f.cur->member = f.HasLog(author);
+        }
         progress = true;
       }
     }
@@ -451,13 +540,15 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   // Everything not placed, with the reason.
   for (const auto& log : logs) {
     const auto fk = f.forks.find(log.author);
+    const auto fz = f.freezes.find(log.author);
     for (const auto& slot : log.slots) {
       for (std::size_t j = slot.first; j < slot.first + slot.count; ++j) {
         const FoldEvent* e = in_circle[j];
         if (f.applied.count(e->id)) continue;
-        const Ignored why = fk != f.forks.end() && slot.seq >= fk->second ? Ignored::kForked
-                            : !f.members.count(log.author)                ? Ignored::kNotMember
-                                                                          : Ignored::kPending;
+        const Ignored why = fk != f.forks.end() && slot.seq >= fk->second     ? Ignored::kForked
+                            : fz != f.freezes.end() && slot.seq >= fz->second ? Ignored::kRevoked
+                            : !f.HasLog(log.author)                           ? Ignored::kNotMember
+                                                                              : Ignored::kPending;
         f.Ignore(*e, why);
       }
     }
@@ -489,11 +580,13 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
       // Keys are 32 bytes: their first 8, big-endian, order them as a whole nearly always.
       const std::uint64_t pa = Prefix8(a.voter), pb = Prefix8(b.voter);
       if (pa != pb) return pa < pb;
-      return std::tie(a.voter, a.seq) < std::tie(b.voter, b.seq);
+      return VoteBefore(a, b);
     };
     std::sort(p.votes.begin(), p.votes.end(), by_member);
     std::sort(p.endorsements.begin(), p.endorsements.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.member, a.seq) < std::tie(b.member, b.seq);
+      if (a.member != b.member) return a.member < b.member;
+      return ActBefore(a.timestamp_ms, SignerOf(a.member, a), a.seq, b.timestamp_ms,
+                       SignerOf(b.member, b), b.seq);
     });
     for (auto& fl : p.flags) {
       std::sort(fl.resolutions.begin(), fl.resolutions.end(), [](const auto& a, const auto& b) {
@@ -506,13 +599,27 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     f.st.proposals.push_back(std::move(p));
   }
   std::sort(f.delegations.begin(), f.delegations.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.delegator, a.topic, a.seq) < std::tie(b.delegator, b.topic, b.seq);
+    if (std::tie(a.delegator, a.topic) != std::tie(b.delegator, b.topic)) {
+      return std::tie(a.delegator, a.topic) < std::tie(b.delegator, b.topic);
+    }
+    return ActBefore(a.timestamp_ms, SignerOf(a.delegator, a), a.seq, b.timestamp_ms,
+                     SignerOf(b.delegator, b), b.seq);
   });
   f.st.delegations = std::move(f.delegations);
   std::sort(f.seals.begin(), f.seals.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.deadline_ms, a.author, a.seq) < std::tie(b.deadline_ms, b.author, b.seq);
+    if (std::tie(a.deadline_ms, a.author) != std::tie(b.deadline_ms, b.author)) {
+      return std::tie(a.deadline_ms, a.author) < std::tie(b.deadline_ms, b.author);
+    }
+    return ActBefore(a.timestamp_ms, SignerOf(a.author, a), a.seq, b.timestamp_ms,
+                     SignerOf(b.author, b), b.seq);
   });
   f.st.seals = std::move(f.seals);
+  for (const auto& [key, member] : f.device_member) {
+    Device d{key, member, f.device_claim[key], f.FrozenFrom(key)};
+    f.st.devices.push_back(std::move(d));
+  }
+  std::sort(f.st.devices.begin(), f.st.devices.end(),
+            [](const Device& a, const Device& b) { return a.key < b.key; });
   std::sort(f.ignored.begin(), f.ignored.end(), [](const auto& a, const auto& b) {
     return std::tie(a.author, a.seq, a.event) < std::tie(b.author, b.seq, b.event);
   });

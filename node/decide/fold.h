@@ -11,7 +11,10 @@
 // but has no effect; anything but the charter at the founder's seq 1 is not of the circle
 // (kNotTheCharter, never a fork). The applied set is the least fixpoint of these rules, so it does
 // not depend on the order of the input; every list in CircleState is sorted canonically (by ids,
-// keys, sequence numbers), so the whole CircleState does not either.
+// keys, sequence numbers), so the whole CircleState does not either. A device's log takes its
+// place once the member its claim names has linked it, and its events act for that member; a
+// revocation by that member freezes the device's log after the last seq it names, as a fork
+// would (docs/protocol.md §5a).
 //
 // Pure: no clock, no I/O, no global state. Thread-safety: none needed (no shared state).
 #pragma once
@@ -35,11 +38,14 @@ struct FoldEvent {
   v1::EventBody body;
 };
 
+// Every record of an act names the member who acted and, when one of their devices signed it, that
+// device (`device`; nullopt: the member's own key). `seq` is then the device's.
 struct AdmissionRecord {
   MemberKey admitter;
-  std::uint64_t seq = 0;  // the admitter's
+  std::uint64_t seq = 0;  // the admitter's (or their device's)
   std::int64_t timestamp_ms = 0;
   EventId event;
+  std::optional<MemberKey> device;
   bool operator==(const AdmissionRecord&) const = default;
 };
 
@@ -64,6 +70,7 @@ struct VoteRecord {
   std::int64_t timestamp_ms = 0;
   v1::Choice choice = v1::CHOICE_UNSPECIFIED;
   EventId event;
+  std::optional<MemberKey> device;
   bool operator==(const VoteRecord&) const = default;
 };
 
@@ -72,6 +79,7 @@ struct EndorsementRecord {
   std::uint64_t seq = 0;
   std::int64_t timestamp_ms = 0;
   EventId event;
+  std::optional<MemberKey> device;
   bool operator==(const EndorsementRecord&) const = default;
 };
 
@@ -81,6 +89,7 @@ struct ResolutionRecord {
   std::uint64_t seq = 0;
   v1::FlagResolution::Kind kind = v1::FlagResolution::KIND_UNSPECIFIED;
   std::int64_t timestamp_ms = 0;
+  std::optional<MemberKey> device;
   bool operator==(const ResolutionRecord&) const = default;
 };
 
@@ -91,6 +100,7 @@ struct FlagRecord {
   v1::Severity severity = v1::SEVERITY_UNSPECIFIED;
   std::string category;
   std::int64_t timestamp_ms = 0;
+  std::optional<MemberKey> device;
   std::vector<ResolutionRecord> resolutions;  // sorted by (timestamp, event id)
   bool operator==(const FlagRecord&) const = default;
 };
@@ -104,12 +114,16 @@ struct ProposalRecord {
   Money amount_minor;
   std::int64_t created_ms = 0;
   std::int64_t deadline_ms = 0;
-  std::optional<std::int64_t> withdrawn_ms;  // timestamp of the author's first applied Withdraw
-  std::uint64_t withdrawn_seq = 0;           // and its seq
+  std::optional<MemberKey> device;
+  // The author's earliest applied Withdraw (by timestamp, signing key, seq): its timestamp, seq
+  // and device.
+  std::optional<std::int64_t> withdrawn_ms;
+  std::uint64_t withdrawn_seq = 0;
+  std::optional<MemberKey> withdrawn_device;
   // A rule change: the rules (defaults filled in) that replace those in force once it passes.
   std::optional<Rules> rule_change;
   // Every applied vote and endorsement (not only the latest: the tally picks, per member, the
-  // latest one timestamped before its cut-off). Sorted by (member, seq).
+  // latest one timestamped before its cut-off). Sorted by member, then ActOrder.
   std::vector<VoteRecord> votes;
   std::vector<EndorsementRecord> endorsements;
   std::vector<FlagRecord> flags;  // sorted by (timestamp, event id)
@@ -124,6 +138,7 @@ struct DelegationRecord {
   bool revoke = false;
   MemberKey delegate;  // zero when revoke
   EventId event;
+  std::optional<MemberKey> device;
   bool operator==(const DelegationRecord&) const = default;
 };
 
@@ -134,6 +149,7 @@ struct SealRecord {
   std::int64_t timestamp_ms = 0;
   std::int64_t deadline_ms = 0;
   EventId event;
+  std::optional<MemberKey> device;
   std::vector<std::pair<MemberKey, std::uint64_t>> heads;  // sorted by author
   bool operator==(const SealRecord&) const = default;
 };
@@ -147,6 +163,7 @@ enum class Ignored {
   kAwaiting,       // in its author's log, but refers to an event that never took effect here (not
                    // in the set, or at or beyond its author's fork): no effect
   kForked,         // at or beyond the seq where its author equivocated
+  kRevoked,        // a device's event after the last seq its member's revocation lets count
   kVoid,           // applied in its author's log but breaks a rule (see the file comment)
 };
 const char* ToString(Ignored reason);
@@ -162,6 +179,38 @@ struct IgnoredEvent {
   bool operator==(const IgnoredEvent&) const = default;
 };
 
+// A device whose claim took its place: its events act for `member` (docs/protocol.md §5a).
+struct Device {
+  MemberKey key;
+  MemberKey member;
+  EventId claim;
+  // The device's log is frozen from here: a revocation (the seq after its last_seq) or a fork.
+  std::optional<std::uint64_t> frozen_from;
+  bool operator==(const Device&) const = default;
+};
+
+// The key that signed an act: the member's own or their device's.
+template <class R>
+const MemberKey& SignerOf(const MemberKey& member, const R& record) {
+  return record.device ? *record.device : member;
+}
+
+// The order of one member's acts across their logs: timestamp, then signing key, then seq. Within
+// one log it is the seq order (timestamps do not regress along a log).
+inline bool ActBefore(std::int64_t ts_a, const MemberKey& signer_a, std::uint64_t seq_a,
+                      std::int64_t ts_b, const MemberKey& signer_b, std::uint64_t seq_b) {
+  if (ts_a != ts_b) return ts_a < ts_b;
+  if (signer_a != signer_b) return signer_a < signer_b;
+  return seq_a < seq_b;
+}
+
+// The canonical order of a proposal's votes: by voter, then ActBefore.
+inline bool VoteBefore(const VoteRecord& a, const VoteRecord& b) {
+  if (a.voter != b.voter) return a.voter < b.voter;
+  return ActBefore(a.timestamp_ms, SignerOf(a.voter, a), a.seq, b.timestamp_ms,
+                   SignerOf(b.voter, b), b.seq);
+}
+
 struct CircleState {
   bool has_charter = false;
   EventId charter_event;
@@ -174,11 +223,13 @@ struct CircleState {
   Rules rules;
   std::vector<Member> members;                // sorted by key
   std::vector<ProposalRecord> proposals;      // sorted by event id
-  std::vector<DelegationRecord> delegations;  // sorted by (delegator, topic, seq)
-  std::vector<SealRecord> seals;              // sorted by (deadline, author, seq)
+  std::vector<DelegationRecord> delegations;  // sorted by (delegator, topic), then ActBefore
+  std::vector<SealRecord> seals;              // sorted by (deadline, author), then ActBefore
+  std::vector<Device> devices;                // sorted by key
   std::vector<IgnoredEvent> ignored;          // sorted by (author, seq, event id)
 
   const Member* FindMember(const MemberKey& key) const;  // nullptr when not a member
+  const Device* FindDevice(const MemberKey& key) const;  // nullptr when not a device
   const ProposalRecord* FindProposal(const EventId& id) const;
   // How the circle writes its money (the charter's unit and decimals), for FormatMoney.
   Currency currency() const { return {unit, decimals}; }

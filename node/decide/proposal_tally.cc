@@ -24,7 +24,8 @@ DirectVotes DirectVotesOf(const RoundContext& ctx, const ProposalRecord& p,
                           const std::vector<const IgnoredEvent*>& ignored_votes,
                           std::vector<ExcludedVote>* excluded) {
   DirectVotes direct;
-  // Votes are sorted by (voter, seq), so each voter's last eligible one stands.
+  // Votes are sorted by voter, then in each member's order of acts (VoteBefore), so each voter's
+  // last eligible one stands: their latest across their devices.
   for (std::size_t j = 0; j < p.votes.size(); ++j) {
     const VoteRecord& v = p.votes[j];
     const int i = ctx.VoterOf(p, j);
@@ -37,7 +38,7 @@ DirectVotes DirectVotesOf(const RoundContext& ctx, const ProposalRecord& p,
       why = Exclusion::kNotMember;
     } else if (v.timestamp_ms > ctx.cutoff) {
       why = Exclusion::kLate;
-    } else if (!ctx.view.Covers(i, v.seq)) {
+    } else if (!ctx.view.Covers(ctx.index.LogOf(i, v.device), v.seq)) {
       why = Exclusion::kNotSealed;
     }
     if (why) {
@@ -147,7 +148,7 @@ Explanation Explain(const RoundContext& ctx, const ProposalRecord& p,
   e.quorum_bps = ctx.rules.quorum_bps;
   e.approval_bps = p.rule_change ? ctx.rules.rule_change_bps : ctx.rules.approval_bps;
   e.eligible_members = ctx.n_eligible;
-  *covered = ctx.view.Covers(ctx.index.Of(p.author), p.seq);
+  *covered = ctx.view.Covers(ctx.index.LogOf(ctx.index.Of(p.author), p.device), p.seq);
 
   const DirectVotes direct = DirectVotesOf(ctx, p, ignored_votes, &e.excluded);
   std::vector<CastVote> cast;
@@ -198,7 +199,8 @@ ProposalOutcome TallyProposal(const RoundContext& ctx, const ProposalRecord& p,
   o.explanation.allocation.org_cap = Share(st.pool_minor, ctx.rules.max_share_per_org_bps);
   const int author = ctx.index.Of(p.author);
   const bool withdrawn =
-      p.withdrawn_ms && *p.withdrawn_ms <= ctx.cutoff && ctx.view.Covers(author, p.withdrawn_seq);
+      p.withdrawn_ms && *p.withdrawn_ms <= ctx.cutoff &&
+      ctx.view.Covers(ctx.index.LogOf(author, p.withdrawn_device), p.withdrawn_seq);
   if (withdrawn) {
     o.status = Status::kWithdrawn;
   } else if (!e.closed) {

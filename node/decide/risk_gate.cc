@@ -12,7 +12,10 @@ void GateFlags(const RoundContext& ctx, const ProposalRecord& p, Explanation* e)
   const int proposer = ctx.index.Of(p.author);
   for (const auto& f : p.flags) {
     const int flagger = ctx.index.Of(f.flagger);
-    if (f.timestamp_ms > ctx.cutoff || !ctx.view.Covers(flagger, f.seq)) continue;
+    if (f.timestamp_ms > ctx.cutoff ||
+        !ctx.view.Covers(ctx.index.LogOf(flagger, f.device), f.seq)) {
+      continue;
+    }
     FlagNote n;
     n.flag = f.event;
     n.flagger = f.flagger;
@@ -23,7 +26,9 @@ void GateFlags(const RoundContext& ctx, const ProposalRecord& p, Explanation* e)
     std::set<int> overrides;                // a member who overrides twice counts once
     for (const auto& r : f.resolutions) {
       const int who = ctx.index.Of(r.author);
-      if (r.timestamp_ms > ctx.cutoff || !ctx.view.Covers(who, r.seq)) continue;
+      if (r.timestamp_ms > ctx.cutoff || !ctx.view.Covers(ctx.index.LogOf(who, r.device), r.seq)) {
+        continue;
+      }
       // Fold keeps only resolutions their author may make (a withdrawal by the flagger, an
       // answer by the proposer), so the kind alone says what a resolution does.
       if (r.kind == v1::FlagResolution::WITHDRAW) withdrawn = true;
@@ -51,7 +56,7 @@ void GateFlags(const RoundContext& ctx, const ProposalRecord& p, Explanation* e)
         const int who = ctx.index.Of(en.member);
         if (!ctx.Eligible(who) || ctx.Forked(who) || who == proposer || who == flagger) continue;
         if (en.timestamp_ms > *answer_ms && en.timestamp_ms <= ctx.cutoff &&
-            ctx.view.Covers(who, en.seq)) {
+            ctx.view.Covers(ctx.index.LogOf(who, en.device), en.seq)) {
           accepted.insert(en.member);
         }
       }

@@ -30,7 +30,7 @@ void Eligibility(RoundContext& c) {
     }
     for (const auto& a : m.admissions) {
       const int who = c.index.Of(a.admitter);
-      if (a.timestamp_ms <= c.cutoff && c.view.Covers(who, a.seq)) {
+      if (a.timestamp_ms <= c.cutoff && c.view.Covers(c.index.LogOf(who, a.device), a.seq)) {
         adms.push_back({a.timestamp_ms, &a.event, who, static_cast<int>(i)});
       }
     }

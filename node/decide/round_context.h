@@ -25,10 +25,10 @@ namespace polder::decide {
 // Which events decide a round: every event held, or, once the round is sealed, those within the
 // sealed heads (seals.h).
 struct View {
-  const std::vector<std::uint64_t>* sealed = nullptr;  // per member index; null: every event
-  bool Covers(int member, std::uint64_t seq) const {
+  const std::vector<std::uint64_t>* sealed = nullptr;  // per log (MemberIndex); null: every event
+  bool Covers(int log, std::uint64_t seq) const {
     if (!sealed) return true;
-    return member >= 0 && seq <= (*sealed)[static_cast<std::size_t>(member)];
+    return log >= 0 && seq <= (*sealed)[static_cast<std::size_t>(log)];
   }
 };
 

@@ -17,26 +17,33 @@ std::vector<EventId> Unsealed(const RoundContext& sealed,
   const CircleState& st = sealed.st;
   const std::int64_t d = sealed.cutoff;
   std::vector<EventId> out;
-  auto check = [&](const MemberKey& who, std::uint64_t seq, std::int64_t ts, const EventId& id) {
-    if (ts <= d && !sealed.view.Covers(sealed.index.Of(who), seq)) out.push_back(id);
+  auto check = [&](const MemberKey& who, const std::optional<MemberKey>& device, std::uint64_t seq,
+                   std::int64_t ts, const EventId& id) {
+    const int log = device ? sealed.index.LogOf(*device) : sealed.index.Of(who);
+    if (ts <= d && !sealed.view.Covers(log, seq)) out.push_back(id);
   };
   for (const auto* p : round) {
-    check(p->author, p->seq, p->created_ms, p->event);
+    check(p->author, p->device, p->seq, p->created_ms, p->event);
     for (std::size_t j = 0; j < p->votes.size(); ++j) {
       const auto& v = p->votes[j];
-      if (v.timestamp_ms <= d && !sealed.view.Covers(sealed.VoterOf(*p, j), v.seq)) {
+      if (v.timestamp_ms <= d &&
+          !sealed.view.Covers(sealed.index.LogOf(sealed.VoterOf(*p, j), v.device), v.seq)) {
         out.push_back(v.event);
       }
     }
-    for (const auto& en : p->endorsements) check(en.member, en.seq, en.timestamp_ms, en.event);
+    for (const auto& en : p->endorsements) {
+      check(en.member, en.device, en.seq, en.timestamp_ms, en.event);
+    }
     for (const auto& f : p->flags) {
-      check(f.flagger, f.seq, f.timestamp_ms, f.event);
-      for (const auto& r : f.resolutions) check(r.author, r.seq, r.timestamp_ms, r.event);
+      check(f.flagger, f.device, f.seq, f.timestamp_ms, f.event);
+      for (const auto& r : f.resolutions) check(r.author, r.device, r.seq, r.timestamp_ms, r.event);
     }
   }
-  for (const auto& dl : st.delegations) check(dl.delegator, dl.seq, dl.timestamp_ms, dl.event);
+  for (const auto& dl : st.delegations) {
+    check(dl.delegator, dl.device, dl.seq, dl.timestamp_ms, dl.event);
+  }
   for (const auto& m : st.members) {
-    for (const auto& a : m.admissions) check(a.admitter, a.seq, a.timestamp_ms, a.event);
+    for (const auto& a : m.admissions) check(a.admitter, a.device, a.seq, a.timestamp_ms, a.event);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -87,13 +94,14 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
     if (!cands.empty() && cands.back().first == i) continue;  // sorted by (author, seq)
     cands.emplace_back(i, &*it);
   }
-  // How much of `author`'s log seal `s` covers (its own author's log up to the seal itself).
-  auto coverage = [&](const SealRecord& s, int author) -> std::uint64_t {
-    const MemberKey& k = st.members[static_cast<std::size_t>(author)].key;
+  // How much of a log seal `s` covers (the log that signed it: up to the seal itself).
+  auto coverage = [&](const SealRecord& s, int log) -> std::uint64_t {
+    if (log < 0) return 0;
+    const MemberKey& k = ctx.index.LogKey(log);
     auto h = std::lower_bound(s.heads.begin(), s.heads.end(), k,
                               [](const auto& e, const MemberKey& key) { return e.first < key; });
     std::uint64_t c = h != s.heads.end() && h->first == k ? h->second : 0;
-    if (k == s.author) c = std::max(c, s.seq - 1);
+    if (k == SignerOf(s.author, s)) c = std::max(c, s.seq - 1);
     return c;
   };
   // A seal that covers `required` other candidate seals was made after the round was sealed.
@@ -101,7 +109,7 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
   for (const auto& [i, s] : cands) {
     std::uint32_t covers = 0;
     for (const auto& [j, t] : cands) {
-      if (j != i && coverage(*s, j) >= t->seq) ++covers;
+      if (j != i && coverage(*s, ctx.index.LogOf(j, t->device)) >= t->seq) ++covers;
     }
     if (covers >= note.required) {
       note.late.push_back(s->author);
@@ -113,9 +121,9 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
   note.sealed = counting.size() >= note.required;
   if (note.sealed && heads) {
     // The sealed view: an event is in it when at least `required` counting seals cover it.
-    heads->assign(st.members.size(), 0);
+    heads->assign(ctx.index.logs(), 0);
     std::vector<std::uint64_t> values;
-    for (std::size_t m = 0; m < st.members.size(); ++m) {
+    for (std::size_t m = 0; m < ctx.index.logs(); ++m) {
       values.clear();
       for (const auto* s : counting) values.push_back(coverage(*s, static_cast<int>(m)));
       std::nth_element(values.begin(), values.begin() + (note.required - 1), values.end(),

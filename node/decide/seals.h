@@ -22,7 +22,8 @@ struct RoundContext;
 
 // Counts the seals of the round with `deadline`. `ctx` must be prepared with every event held at
 // the deadline (the full view). When the round is sealed and `heads` is not null, sets *heads
-// to the sealed view: per member index, the highest seq that `required` counting seals cover.
+// to the sealed view: per log (MemberIndex::LogOf), the highest seq `required` counting seals
+// cover.
 SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
                     std::vector<std::uint64_t>* heads);
 

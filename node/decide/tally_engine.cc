@@ -149,10 +149,7 @@ struct TallyEngine::Impl {
     if (w == where.end()) return false;
     auto* p = const_cast<ProposalRecord*>(owned.FindProposal(proposal));
     if (!p || st != &owned) return false;
-    auto at =
-        std::upper_bound(p->votes.begin(), p->votes.end(), vote, [](const auto& a, const auto& b) {
-          return std::tie(a.voter, a.seq) < std::tie(b.voter, b.seq);
-        });
+    auto at = std::upper_bound(p->votes.begin(), p->votes.end(), vote, VoteBefore);
     auto& vix = voters[static_cast<std::size_t>(p - owned.proposals.data())];
     vix.insert(vix.begin() + (at - p->votes.begin()), index->Of(vote.voter));
     p->votes.insert(at, vote);

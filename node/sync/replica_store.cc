@@ -27,7 +27,8 @@ IngestOutcome FromReplica(storage::Outcome o) {
     case storage::Outcome::kApplied:
     case storage::Outcome::kAwaiting:
     case storage::Outcome::kPending:
-    case storage::Outcome::kVoid: return IngestOutcome::kStored;
+    case storage::Outcome::kVoid:
+    case storage::Outcome::kFrozen: return IngestOutcome::kStored;
   }
   return IngestOutcome::kRefused;
 }

@@ -168,6 +168,29 @@ std::optional<Refusal> CheckPayload(const EventBody& b) {
       if (auto r = CheckId(b.withdraw().proposal(), "proposal id")) return r;
       return CheckText(b.withdraw().reason(), kMaxTextBytes, "reason");
     case EventBody::kSeal: return CheckSeal(b);
+    case EventBody::kDeviceLink: {
+      const auto& l = b.device_link();
+      if (auto r = CheckId(l.device(), "device key")) return r;
+      if (l.device() == b.author()) {
+        return Refusal{RefusalCode::kNotAllowed, "a member's own key is not one of its devices"};
+      }
+      if (!l.revoke() && l.last_seq() != 0) {
+        return Refusal{RefusalCode::kMalformed, "only a revocation names a last seq"};
+      }
+      if (l.last_seq() >= kSeqLimit) {
+        return Refusal{RefusalCode::kMalformed, "last seq out of range"};
+      }
+      return std::nullopt;
+    }
+    case EventBody::kDeviceClaim:
+      if (b.seq() != 1) {
+        return Refusal{RefusalCode::kMalformed, "a device claim is the device's first event"};
+      }
+      if (auto r = CheckId(b.device_claim().member(), "member key")) return r;
+      if (b.device_claim().member() == b.author()) {
+        return Refusal{RefusalCode::kNotAllowed, "a device cannot be its own member"};
+      }
+      return std::nullopt;
     case EventBody::PAYLOAD_NOT_SET: break;
   }
   return Refusal{RefusalCode::kMalformed, "event has no payload this version knows"};

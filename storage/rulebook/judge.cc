@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "crypto/member_id.h"
 
@@ -56,7 +57,10 @@ std::optional<Verdict> NeedApplied(State& s, const std::string& ref, EventBody::
 
 // The payload's rules, once the event has its place in its author's log. kWait here means the
 // effect waits (the caller makes it kAwait).
-Verdict JudgePayload(const EventId& id, const MemberKey& author, const EventBody& b, State& s) {
+Verdict JudgePayload(const EventId& id, const MemberKey& signer, const EventBody& b, State& s) {
+  // A device's events act for its member.
+  const auto device_of = s.DeviceMember(signer);
+  const MemberKey& author = device_of ? *device_of : signer;
   switch (b.payload_case()) {
     case EventBody::kAdmit: {
       const auto member = MemberKey::FromBytes(AsBytes(b.admit().member()));
@@ -117,6 +121,15 @@ Verdict JudgePayload(const EventId& id, const MemberKey& author, const EventBody
       }
       return {};
     }
+    case EventBody::kDeviceLink:
+      if (device_of) {
+        return Void(RefusalCode::kNotAllowed, "only a member's own key links or revokes devices");
+      }
+      return {};
+    case EventBody::kDeviceClaim:
+      // Judge() places a claim only once its member has linked the device; a claim at an
+      // admitted member's seq 1 reaches here the same way.
+      return {};
     case EventBody::kCharter:
       return Void(RefusalCode::kBadCharter, "a charter must be the founder's first event");
     case EventBody::PAYLOAD_NOT_SET: break;
@@ -137,6 +150,14 @@ Verdict Judge(const EventId& id, const MemberKey& author, const EventBody& b, St
     Verdict v;
     v.member_record = true;
     return v;
+  }
+  if (b.payload_case() == EventBody::kDeviceClaim) {
+    // A device's log takes its place once the member it names has linked it (CheckBody: seq 1).
+    const auto member = MemberKey::FromBytes(AsBytes(b.device_claim().member()));
+    if (!member || !s.Linked(*member, author)) {
+      return Wait(Awaited::What::kAdmission, author.str(), "device");
+    }
+    if (!s.Head(author)) return {};  // the device's first event: nothing before it to link
   }
   const auto head = s.Head(author);
   if (!head) return Wait(Awaited::What::kAdmission, author.str(), "author");
@@ -169,10 +190,13 @@ std::string Describe(const Awaited& a) {
   const std::string hex = ToHex(ByteView(a.key.data(), a.key.size())).substr(0, 12);
   switch (a.what) {
     case Awaited::What::kNothing: return "";
-    case Awaited::What::kFork: return "author's log is frozen at its fork";
+    case Awaited::What::kFork: return "author's log is frozen there (a fork, or a revoked device)";
     case Awaited::What::kAdmission: {
       MemberKey k;
       k.bytes = a.key;
+      if (std::string_view(a.label) == "device") {
+        return "device " + crypto::Fingerprint(k) + " not yet linked by the member it names";
+      }
       return std::string(a.label) + " " + crypto::Fingerprint(k) + " not yet admitted";
     }
     case Awaited::What::kEvent:
@@ -190,6 +214,12 @@ std::vector<std::array<std::uint8_t, 32>> Unblocks(const EventId& id, const Even
   std::vector<std::array<std::uint8_t, 32>> out{id.bytes};
   if (b.has_charter()) out.push_back(Key32(b.author()));
   if (effective && b.has_admit()) out.push_back(Key32(b.admit().member()));
+  if (effective && b.has_device_link() && !b.device_link().revoke()) {
+    out.push_back(Key32(b.device_link().device()));
+  }
+  // A device's claim taking its place is its log's start: what the device wrote after it waited
+  // for that, as a member's events wait for their admission.
+  if (effective && b.has_device_claim()) out.push_back(Key32(b.author()));
   return out;
 }
 

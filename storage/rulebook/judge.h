@@ -3,9 +3,10 @@
 // rebuilds, and by node/decide's Fold when it computes a circle's state from a set of events.
 //
 // An event's *place* in its author's log depends on its author alone: it is placed once its
-// author is admitted and its predecessor is the author's placed head. Its *effect* depends on
-// what it refers to: it waits, placed ("awaiting"), until the referenced events have taken
-// effect. So nothing another member signs — a fork, an event never published — can hold up a
+// author is admitted (a device: once the member its claim names has linked it) and its
+// predecessor is the author's placed head. A device's events act for its member. Its *effect*
+// depends on what it refers to: it waits, placed ("awaiting"), until the referenced events have
+// taken effect. So nothing another member signs — a fork, an event never published — can hold up a
 // member's log: at worst one of their events counts for nothing.
 //
 // The applied set is the least fixpoint of these rules, and so is the effective set. An event
@@ -37,8 +38,9 @@ namespace polder::rulebook {
 // opens. 1: the rules before placement and effect were told apart; 2: an event is placed without
 // waiting for what it refers to, and a delegation takes effect whoever its delegate is; 3: the
 // circle id names its charter, nothing else at the founder's seq 1 is of the circle, and forks
-// count from the charter on.
-inline constexpr std::int64_t kRulesVersion = 3;
+// count from the charter on; 4: devices (a member's link, a device's claim, revocations), and a
+// member's latest act across their logs by (timestamp, signing key, seq).
+inline constexpr std::int64_t kRulesVersion = 4;
 
 // What a waiting event waits for. It is judged again when that arrives (and may then wait for
 // something else).
@@ -88,7 +90,8 @@ std::string Describe(const Awaited& awaited);
 
 // What other events may be waiting for that placing this event, or its taking effect (or being
 // voided), provides: its id (to the next event of its author's log, and to events that refer to
-// it), and for a charter or an effective admission the member key it admits.
+// it), for a charter or an effective admission the member key it admits, for an effective link
+// the device it links, and for a device's claim the device itself.
 std::vector<std::array<std::uint8_t, 32>> Unblocks(const EventId& id, const v1::EventBody& body,
                                                    bool effective);
 

@@ -30,7 +30,7 @@ struct AppliedEvent {
 };
 
 // Who may resolve a flag besides an override: the member who raised it (withdraw) and the
-// proposer of the flagged proposal (answer).
+// proposer of the flagged proposal (answer), as members (a device acts for its member).
 struct FlagParties {
   MemberKey flagger;
   MemberKey proposer;
@@ -48,13 +48,20 @@ class State {
   virtual ~State() = default;
   // Whether a charter is applied.
   virtual bool HasCharter() = 0;
-  // The lowest seq at which `author` signed two different events, if they did.
+  // The lowest seq from which `author`'s log is frozen: where they signed two different events,
+  // or, for a device, the seq after the last one its member's revocation lets count.
   virtual std::optional<std::uint64_t> ForkSeq(const MemberKey& author) = 0;
-  // The head of `member`'s applied log; nullopt when no applied event admitted them.
-  virtual std::optional<LogHead> Head(const MemberKey& member) = 0;
+  // The head of `author`'s applied log; nullopt when no applied event admitted them (a member)
+  // and their claim has not taken its place (a device).
+  virtual std::optional<LogHead> Head(const MemberKey& author) = 0;
+  // Whether `member` has linked `device` (an applied DeviceLink with effect, not a revocation).
+  virtual bool Linked(const MemberKey& member, const MemberKey& device) = 0;
+  // The member a device acts for, once the device's claim has taken its place; nullopt for
+  // every other key.
+  virtual std::optional<MemberKey> DeviceMember(const MemberKey& device) = 0;
   // The applied event with this id; nullopt when it is not applied (not held, pending, frozen).
   virtual std::optional<AppliedEvent> Applied(const EventId& id) = 0;
-  // The author of an applied, effective proposal.
+  // The member who made an applied, effective proposal (for a device's proposal, its member).
   virtual std::optional<MemberKey> ProposalAuthor(const EventId& proposal) = 0;
   // The parties of an applied, effective flag.
   virtual std::optional<FlagParties> PartiesOf(const EventId& flag) = 0;

@@ -52,7 +52,8 @@ TEST(TallyEngine, EachAddedVoteGivesTheFullTallysResult) {
       const auto before = engine.Result();
       const EventId id = c.Vote(who, p, static_cast<v1::Choice>(1 + pick(3)), ts++);
       const auto& b = c.events.back().body;
-      ASSERT_TRUE(engine.AddVote(p, {who, b.seq(), b.timestamp_ms(), b.vote().choice(), id}));
+      ASSERT_TRUE(
+          engine.AddVote(p, {who, b.seq(), b.timestamp_ms(), b.vote().choice(), id, std::nullopt}));
       const auto st = c.State();
       ASSERT_EQ(engine.state(), st) << "vote " << i;
       const auto full = Tally(st, kAfter);
@@ -64,7 +65,8 @@ TEST(TallyEngine, EachAddedVoteGivesTheFullTallysResult) {
     // A vote on a proposal of the sealed round recomputes and still agrees.
     const EventId id = c.Vote(m[2], props[0], v1::AGAINST, ts++);
     const auto& b = c.events.back().body;
-    ASSERT_TRUE(engine.AddVote(props[0], {m[2], b.seq(), b.timestamp_ms(), v1::AGAINST, id}));
+    ASSERT_TRUE(
+        engine.AddVote(props[0], {m[2], b.seq(), b.timestamp_ms(), v1::AGAINST, id, std::nullopt}));
     EXPECT_EQ(engine.Result(), Tally(c.State(), kAfter));
     EXPECT_FALSE(engine.AddVote(EventId{}, {}));
   }

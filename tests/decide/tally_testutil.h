@@ -143,6 +143,32 @@ class Circle {
     return Push(who, std::move(b));
   }
 
+  // `member` links the device key named `device` (which is returned).
+  MemberKey LinkDevice(const MemberKey& member, const std::string& device, std::int64_t ts) {
+    const MemberKey d = Key(device);
+    v1::EventBody b = Body(member, ts);
+    b.mutable_device_link()->set_device(d.str());
+    Push(member, std::move(b));
+    return d;
+  }
+
+  // The device's first event: it acts for `member`.
+  EventId ClaimDevice(const MemberKey& device, const MemberKey& member, std::int64_t ts) {
+    v1::EventBody b = Body(device, ts);
+    b.mutable_device_claim()->set_member(member.str());
+    return Push(device, std::move(b));
+  }
+
+  // `member` revokes `device`, whose events after `last_seq` then count for nothing.
+  EventId RevokeDevice(const MemberKey& member, const MemberKey& device, std::uint64_t last_seq,
+                       std::int64_t ts) {
+    v1::EventBody b = Body(member, ts);
+    b.mutable_device_link()->set_device(device.str());
+    b.mutable_device_link()->set_revoke(true);
+    b.mutable_device_link()->set_last_seq(last_seq);
+    return Push(member, std::move(b));
+  }
+
   EventId RuleChange(const MemberKey& who, const v1::DecisionRules& rules, std::int64_t deadline,
                      std::int64_t ts = kT0 + 1) {
     v1::EventBody b = Body(who, ts);

@@ -3,6 +3,7 @@
 #include "storage/rulebook/judge.h"
 
 #include <map>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -33,8 +34,12 @@ class MapState : public State {
   std::map<EventId, MemberKey> proposal_authors;
   std::map<EventId, FlagParties> flag_parties;
   std::map<MemberKey, MemberRecord> records;
+  std::set<std::pair<MemberKey, MemberKey>> links;  // (member, device)
+  std::map<MemberKey, MemberKey> device_of;         // device → member (claim placed)
 
   bool HasCharter() override { return charter; }
+  bool Linked(const MemberKey& m, const MemberKey& d) override { return links.count({m, d}) > 0; }
+  std::optional<MemberKey> DeviceMember(const MemberKey& d) override { return Find(device_of, d); }
   std::optional<std::uint64_t> ForkSeq(const MemberKey& a) override { return Find(forks, a); }
   std::optional<LogHead> Head(const MemberKey& m) override { return Find(heads, m); }
   std::optional<AppliedEvent> Applied(const EventId& id) override { return Find(applied, id); }
@@ -99,7 +104,7 @@ TEST_F(JudgeTest, AnEventAtOrBeyondItsAuthorsForkIsFrozen) {
   const auto v = J(Next([](auto& b) { b.mutable_comment()->set_text("hi"); }));
   EXPECT_EQ(v.kind, Kind::kWait);
   EXPECT_EQ(v.awaited.what, Awaited::What::kFork);
-  EXPECT_EQ(Describe(v.awaited), "author's log is frozen at its fork");
+  EXPECT_EQ(Describe(v.awaited), "author's log is frozen there (a fork, or a revoked device)");
   s.forks[kAna] = 5;  // a fork further on does not hold this one back
   EXPECT_EQ(J(Next([](auto& b) { b.mutable_comment()->set_text("hi"); })).kind, Kind::kApply);
 }
@@ -279,7 +284,7 @@ TEST(Classify, DuplicatesEquivocationsAndTheFrozenPartOfALog) {
 }
 
 TEST(KindNames, RoundTrip) {
-  for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kSeal; ++k) {
+  for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kDeviceClaim; ++k) {
     const auto kind = static_cast<rulebook::Kind>(k);
     EXPECT_EQ(KindNamed(KindName(kind)), kind);
   }

@@ -46,5 +46,41 @@ TEST(ReplicaVsFold, AgreeOnGapsTimestampsAndDuplicates) {
   EXPECT_EQ(CheckDiffCase(c), "");
 }
 
+TEST(ReplicaVsFold, AgreeOnDevicesLinksClaimsAndRevocations) {
+  // 1 and 2 admitted; 1 links key 3, which claims 1; 2 proposes; the device votes, 1 votes, the
+  // device endorses and delegates; 1 revokes the device after its seq 2 and the device votes
+  // again; key 4 claims 1 without a link, and 2 links key 4 (whose claim names 1, not 2).
+  const auto c =
+      MakeDiffCase(Script({0, 0, 1, 0, 0, 2, 16, 1,  3, 17, 3, 1, 1, 2,  5, 2, 3,  5, 2, 1,
+                           5, 5, 3, 5, 7, 3, 2,  18, 1, 15, 2, 3, 5, 17, 4, 1, 16, 2, 4}));
+  ASSERT_EQ(c.script[2], "link device 3 by 1");
+  ASSERT_EQ(c.script[3], "claim 3 device of 1");
+  ASSERT_EQ(c.script[9], "revoke device 3 by 1 after seq 2");
+  EXPECT_EQ(CheckDiffCase(c), "");
+}
+
+// Scripts a random search over devices found disagreeing while devices were built, each minimised
+// (a claim and revocations at the founder's seq 1 before the charter; a device's later events
+// waiting for its claim; events beyond a revocation that stops counting once its signer is found
+// forked; a device key also admitted as a member).
+TEST(ReplicaVsFold, AgreeOnDeviceCasesOnceFoundApart) {
+  const std::vector<Bytes> scripts = {
+      {16, 186, 32, 18,  207, 4, 31, 157, 15, 18,  161, 6,
+       17, 230, 42, 248, 53,  9, 17, 211, 29, 189, 38,  212},
+      {18, 250, 240, 17, 246, 34, 17, 237, 5, 189, 38, 212},
+      {18, 250, 240, 18, 161, 6,  17, 243, 6,  233, 84,  115, 196, 90, 42,
+       17, 230, 42,  17, 246, 34, 17, 211, 29, 17,  237, 5,   189, 38, 212},
+      {16, 187, 11, 18, 28, 197, 16, 160, 32, 66, 115, 168, 17, 89, 88, 18, 39, 178, 15, 48, 75},
+      {1,   105, 226, 0,  232, 239, 1,   146, 7,   0,   19, 242, 54, 152, 209, 60,  180, 52, 244,
+       97,  106, 51,  69, 248, 212, 157, 197, 18,  154, 4,  18,  34, 3,   153, 73,  96,  18, 28,
+       197, 16,  160, 32, 17,  118, 66,  66,  115, 168, 17, 89,  88, 18,  39,  178, 15,  48, 75},
+      {17, 167, 112, 38,  108, 106, 16,  40,  5,  247, 210,
+       47, 61,  213, 185, 107, 128, 232, 172, 20, 138},
+  };
+  for (std::size_t i = 0; i < scripts.size(); ++i) {
+    EXPECT_EQ(CheckDiffCase(MakeDiffCase(scripts[i])), "") << "script " << i;
+  }
+}
+
 }  // namespace
 }  // namespace polder::testutil

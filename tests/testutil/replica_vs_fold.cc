@@ -123,7 +123,7 @@ DiffCase MakeDiffCase(ByteView script) {
   auto next = [&]() -> std::uint8_t { return pos < script.size() ? script[pos++] : 0; };
   auto key = [&](int i) { return w.keys[i].public_key().str(); };
   while (pos < script.size() && out.events.size() < kMaxEvents) {
-    const int op = next() % 16;
+    const int op = next() % 19;
     const int a = next() % kKeys;
     const std::uint8_t x = next();
     std::string what =
@@ -254,6 +254,34 @@ DiffCase MakeDiffCase(ByteView script) {
       case 15:
         b.Emit(kKeys - 1, [&](v1::EventBody& e) { e.mutable_comment()->set_text("stranger?"); });
         break;
+      case 16: {  // `a` links a device
+        const int d = x % kKeys == a ? (a + 1) % kKeys : x % kKeys;
+        b.Emit(a, [&](v1::EventBody& e) { e.mutable_device_link()->set_device(key(d)); });
+        what = "link device " + std::to_string(d) + " by " + std::to_string(a);
+        break;
+      }
+      case 17: {  // `a`'s seq-1 claim to be a device of a member (a fork when `a` wrote before)
+        const int m = x % kKeys == a ? (a + 1) % kKeys : x % kKeys;
+        const bool fresh = b.chain(a).seq == 0;
+        b.Emit(
+            a, [&](v1::EventBody& e) { e.mutable_device_claim()->set_member(key(m)); }, true,
+            fresh ? 0 : 1);
+        what = "claim " + std::to_string(a) + " device of " + std::to_string(m) +
+               (fresh ? "" : " (fork at seq 1)");
+        break;
+      }
+      case 18: {  // `a` revokes a device, naming its last counted seq
+        const int d = x % kKeys == a ? (a + 1) % kKeys : x % kKeys;
+        const std::uint64_t last = (x / kKeys) % (b.chain(d).seq + 1);
+        b.Emit(a, [&](v1::EventBody& e) {
+          e.mutable_device_link()->set_device(key(d));
+          e.mutable_device_link()->set_revoke(true);
+          e.mutable_device_link()->set_last_seq(last);
+        });
+        what = "revoke device " + std::to_string(d) + " by " + std::to_string(a) + " after seq " +
+               std::to_string(last);
+        break;
+      }
     }
     out.script.push_back(what);
   }
@@ -382,7 +410,8 @@ std::string CheckDiffCase(const DiffCase& c) {
       case decide::Ignored::kAwaiting: fold[ig.event] = Fate::kAwaiting; break;
       case decide::Ignored::kPending:
       case decide::Ignored::kNotMember: fold[ig.event] = Fate::kPending; break;
-      case decide::Ignored::kForked: fold[ig.event] = Fate::kFrozenOrRefusedForked; break;
+      case decide::Ignored::kForked:
+      case decide::Ignored::kRevoked: fold[ig.event] = Fate::kFrozenOrRefusedForked; break;
       case decide::Ignored::kWrongCircle: diff += "fold: wrong circle\n"; break;
       case decide::Ignored::kNotTheCharter: fold[ig.event] = Fate::kNotOfCircle; break;
     }
