@@ -47,13 +47,10 @@ void Holdings::Forked(const MemberKey& author, std::uint64_t seq, const EventId&
   ++held_;
 }
 
+// Held like any event new to the store: past a gap it waits beside the run, never as an entry of
+// seq 0 (which peers refuse as malformed).
 void Holdings::Authored(const MemberKey& author, std::uint64_t seq, const EventId& id) {
-  auto& head = vector_.heads[author];
-  if (seq == head.seq + 1) {
-    head.seq = seq;
-    head.id = id;
-  }
-  ++held_;
+  Stored(author, seq, id);
 }
 
 void Holdings::Evicted(EventStore& store, const MemberKey& author, std::uint64_t n) {
