@@ -18,6 +18,47 @@ bool DerivedState::IsMember(const MemberKey& key) {
   }
 }
 
+std::optional<MemberKey> DerivedState::LinkedBy(const MemberKey& device) {
+  try {
+    ResetOnExit reset{db_};
+    auto& st = db_.Q(
+        "SELECT l.member FROM device_links l WHERE l.device = ?1 AND NOT EXISTS (SELECT 1 FROM"
+        " device_acts r WHERE r.device = ?1 AND r.member = l.member AND r.last_seq IS NOT NULL)"
+        " ORDER BY l.member");
+    Bind(st, 1, device.view());
+    if (!st.executeStep()) return std::nullopt;
+    return ToId<MemberKey>(st.getColumn(0));
+  } catch (const SQLite::Exception&) {
+    return std::nullopt;
+  }
+}
+
+bool DerivedState::MayConnect(const MemberKey& key) { return IsMember(key) || LinkedBy(key); }
+
+Result<std::vector<DeviceRow>> DerivedState::DevicesOf(const MemberKey& member) {
+  return Guard([&]() -> Result<std::vector<DeviceRow>> {
+    std::vector<DeviceRow> out;
+    SQLite::Statement st(
+        db_.raw(),
+        "SELECT l.device, d.head_seq, (SELECT min(r.last_seq) FROM device_acts r WHERE"
+        " r.device = l.device AND r.member = l.member AND r.last_seq IS NOT NULL)"
+        " FROM (SELECT DISTINCT device, member FROM device_links WHERE member = ?) l"
+        " LEFT JOIN devices d ON d.key = l.device AND d.member = l.member ORDER BY l.device");
+    Bind(st, 1, member.view());
+    while (st.executeStep()) {
+      DeviceRow r;
+      r.device = ToId<MemberKey>(st.getColumn(0));
+      r.claimed = !st.getColumn(1).isNull();
+      r.head_seq = r.claimed ? static_cast<std::uint64_t>(st.getColumn(1).getInt64()) : 0;
+      if (!st.getColumn(2).isNull()) {
+        r.revoked_after = static_cast<std::uint64_t>(st.getColumn(2).getInt64());
+      }
+      out.push_back(r);
+    }
+    return out;
+  });
+}
+
 Result<v1::Charter> DerivedState::Charter() {
   return Guard([&]() -> Result<v1::Charter> {
     SQLite::Statement st(db_.raw(),
@@ -44,7 +85,10 @@ Result<OwnLogState> DerivedState::OwnLog(const MemberKey& author) {
   return Guard([&]() -> Result<OwnLogState> {
     OwnLogState s;
     ResetOnExit reset{db_};
-    auto& m = db_.Q("SELECT head_seq, head_id, head_ts FROM members WHERE key = ?");
+    // A member's log, or a device's (one key, one log).
+    auto& m = db_.Q(
+        "SELECT head_seq, head_id, head_ts FROM members WHERE key = ?1"
+        " UNION ALL SELECT head_seq, head_id, head_ts FROM devices WHERE key = ?1 LIMIT 1");
     Bind(m, 1, author.view());
     if (m.executeStep()) {
       s.head_seq = static_cast<std::uint64_t>(m.getColumn(0).getInt64());

@@ -25,12 +25,27 @@ struct OwnLogState {
   bool forked = false;
 };
 
+// A device a member linked (DevicesOf).
+struct DeviceRow {
+  MemberKey device;
+  bool claimed = false;                        // its claim took its place: its log has begun
+  std::uint64_t head_seq = 0;                  // its applied log
+  std::optional<std::uint64_t> revoked_after;  // revoked: the last seq that counts
+};
+
 class DerivedState {
  public:
   explicit DerivedState(Db& db) : db_(db) {}
 
   // Whether an applied event admitted `key` (or `key` founded the circle).
   bool IsMember(const MemberKey& key);
+  // The member who linked `device` (an applied link) and has not revoked it; nullopt otherwise.
+  std::optional<MemberKey> LinkedBy(const MemberKey& device);
+  // Whether `key` may take part in the circle's network: a member, or a device a member linked
+  // and did not revoke (docs/protocol.md §5a, §13).
+  bool MayConnect(const MemberKey& key);
+  // The devices `member` linked, by key.
+  Result<std::vector<DeviceRow>> DevicesOf(const MemberKey& member);
   // The charter as applied; kNotFound before it is.
   Result<v1::Charter> Charter();
   // What this replica holds of `author`'s own log.

@@ -121,6 +121,7 @@ Result<NodeSettings> ReadNodeSettings(const Home& home) {
     s.advertise = Strings(tbl["node"]["advertise"]);
     s.bootstrap = Strings(tbl["node"]["bootstrap"]);
     s.bootstrap_members = Strings(tbl["node"]["bootstrap_members"]);
+    s.device_of = tbl["node"]["device_of"].value_or(std::string());
     return s;
   } catch (const toml::parse_error& e) {
     return Fail(Errc::kInvalidArgument,
@@ -168,6 +169,7 @@ Status WriteNodeSettings(const Home& home, const NodeSettings& s) {
   node.insert("advertise", adv);
   node.insert("bootstrap", boot);
   node.insert("bootstrap_members", boot_members);
+  if (!s.device_of.empty()) node.insert("device_of", s.device_of);
   tbl.insert_or_assign("node", std::move(node));
   const auto tmp = home.profile_file().string() + ".tmp";
   {

@@ -74,6 +74,9 @@ struct NodeSettings {
   // Member ids (text form) of the inviters of this home's join codes: the peers a node that holds
   // no charter yet accepts.
   std::vector<std::string> bootstrap_members;
+  // For a device's home: the member id it acts for (from the join code `polder device link`
+  // made); its first event is its claim naming that member.
+  std::string device_of;
 };
 Result<NodeSettings> ReadNodeSettings(const Home& home);
 // Rewrites the [node] section, keeping the rest of the file's settings.

@@ -58,7 +58,8 @@ Result<v1::JoinCode> DecodeJoinCode(std::string_view text) {
     return Fail(Errc::kInvalidArgument, "join code lacks the circle id or network key");
   }
   if ((!code.member().empty() && code.member().size() != 32) ||
-      (!code.inviter().empty() && code.inviter().size() != 32)) {
+      (!code.inviter().empty() && code.inviter().size() != 32) ||
+      (!code.device_of().empty() && code.device_of().size() != 32)) {
     return Fail(Errc::kInvalidArgument, "join code names a malformed member key");
   }
   if (code.addresses_size() > kMaxAddresses) {

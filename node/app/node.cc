@@ -194,11 +194,15 @@ Result<int> Node::SealDue(std::int64_t now_ms) {
 Result<Session::Authored> Node::Author(const std::function<void(v1::EventBody&)>& fill) {
   auto a = session_.Author(fill);
   if (!a) return a;
-  auto bytes = session_.replica().events().EventBytes(a->id);
-  if (bytes && *bytes) {
-    Trace(a->id, (*bytes)->size());
-    syncer_.OnLocalEvent(**bytes, session_.key().public_key(), a->seq);
-  }
+  auto announce = [&](const EventId& id, std::uint64_t seq) {
+    auto bytes = session_.replica().events().EventBytes(id);
+    if (bytes && *bytes) {
+      Trace(id, (*bytes)->size());
+      syncer_.OnLocalEvent(**bytes, session_.key().public_key(), seq);
+    }
+  };
+  for (const auto& [id, seq] : a->before) announce(id, seq);  // a device's claim, first
+  announce(a->id, a->seq);
   return a;
 }
 

@@ -60,7 +60,7 @@ net::TransportConfig Node::TransportFor(bool initiator) {
     // events (just joined) accepts the members who invited it and nobody else — not every holder
     // of the network key.
     auto& r = session_.replica();
-    if (r.state().IsMember(k)) return true;
+    if (r.state().MayConnect(k)) return true;
     if (r.state().Charter()) return false;
     const auto& trusted = config_.bootstrap_members;
     return std::find(trusted.begin(), trusted.end(), k) != trusted.end();

@@ -79,7 +79,9 @@ std::string ForeignEvents(std::uint64_t held, std::uint64_t logged) {
          "stops writing. Never copy identity.key: stop using it elsewhere. If instead you "
          "restored this home from a backup and no other machine has the key, run `polder "
          "restored` to continue after seq " +
-         std::to_string(held);
+         std::to_string(held) +
+         ". To use Polder on several machines, give each its own key: run `polder init` on the "
+         "other machine and `polder device link ITS-ID` here (docs/cli.md, devices)";
 }
 
 }  // namespace
@@ -111,6 +113,32 @@ Status Session::ReplayOwnLog() {
 
 Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody&)>& fill) {
   if (!key_) return Fail(Errc::kNotFound, "no identity");
+  if (!remote_ && replica_->circle()) {
+    // A device's first event is its claim naming the member it acts for; written here, before
+    // the device's first act, once a member's link to it is held.
+    const MemberKey& me = key_->public_key();
+    if (!replica_->state().IsMember(me)) {
+      if (const auto linker = replica_->state().LinkedBy(me)) {
+        auto own = replica_->state().OwnLog(me);
+        if (own && own->max_seen_seq == 0 && own_log_max_seq_ == 0) {
+          MemberKey member = *linker;
+          if (auto settings = ReadNodeSettings(home_); settings && !settings->device_of.empty()) {
+            if (auto k = crypto::ParseMemberId(settings->device_of)) member = *k;
+          }
+          auto claim = AuthorHere(
+              [&](v1::EventBody& b) { b.mutable_device_claim()->set_member(member.str()); });
+          if (!claim) return claim;
+          auto a = AuthorHere(fill);
+          if (a) a->before.emplace_back(claim->id, claim->seq);
+          return a;
+        }
+      }
+    }
+  }
+  return AuthorHere(fill);
+}
+
+Result<Session::Authored> Session::AuthorHere(const std::function<void(v1::EventBody&)>& fill) {
   if (remote_) {
     // The node holds the lock and the own log: it numbers, signs and stores the event.
     v1::EventBody body;
@@ -173,7 +201,8 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
         "this replica belongs to no circle yet: run `polder circle create` or import a bundle");
   }
   if (body.payload_case() != v1::EventBody::kCharter &&
-      !replica_->state().IsMember(key_->public_key())) {
+      !replica_->state().IsMember(key_->public_key()) &&
+      !replica_->state().LinkedBy(key_->public_key())) {
     return Fail(Errc::kRefused,
                 "you are not a member of this circle yet: ask a member to run "
                 "`polder admit " +
@@ -196,7 +225,7 @@ Result<Session::Authored> Session::Author(const std::function<void(v1::EventBody
                                     (r->waiting_for.empty() ? "" : ": " + r->waiting_for) + ")");
   }
   own_log_max_seq_ = std::max(own_log_max_seq_, body.seq());
-  return Authored{id, body.seq(), rulebook::KindName(body.payload_case())};
+  return Authored{id, body.seq(), rulebook::KindName(body.payload_case()), {}};
 }
 
 Result<std::uint64_t> Session::AdoptHeldOwnEvents() {
@@ -253,7 +282,11 @@ std::vector<std::string> Session::Warnings() {
                   "; run any writing command to restore them");
   }
   if (replica_->circle() && !replica_->state().IsMember(key_->public_key())) {
-    out.push_back("you are not a member of this circle yet");
+    if (auto linker = replica_->state().LinkedBy(key_->public_key())) {
+      // A device: not a member itself; it writes for the member who linked it.
+    } else {
+      out.push_back("you are not a member of this circle yet");
+    }
   }
   return out;
 }

@@ -45,10 +45,13 @@ class Session {
     EventId id;
     std::uint64_t seq = 0;
     std::string kind;
+    // Events written just before this one, on the way (a device's claim): (id, seq), in order.
+    std::vector<std::pair<EventId, std::uint64_t>> before;
   };
   // Creates, signs and applies one event of this member. Succeeds only once the event is durable
   // in both the own log and the replica. A refused event changes nothing and uses no sequence
-  // number.
+  // number. On a device's home whose log has not begun, once a member's link to it is held, the
+  // device's claim (docs/protocol.md §5a) is written first.
   Result<Authored> Author(const std::function<void(v1::EventBody&)>& fill);
 
   // The running node this session writes through, if any.
@@ -66,6 +69,7 @@ class Session {
  private:
   Session(Home home) : home_(std::move(home)), own_log_(home_.own_log_file()) {}
   Status ReplayOwnLog();
+  Result<Authored> AuthorHere(const std::function<void(v1::EventBody&)>& fill);
 
   Home home_;
   std::optional<HomeLock> lock_;

@@ -82,24 +82,6 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   return kExitOk;
 }
 
-// The addresses a newcomer's node should dial: --address flags, else the [node] advertise
-// setting, else the running node's listen address.
-std::vector<std::string> JoinAddresses(Session& s, const std::vector<std::string>& flags) {
-  if (!flags.empty()) return flags;
-  auto settings = Must(app::ReadNodeSettings(s.home()));
-  if (!settings.advertise.empty()) return settings.advertise;
-  if (auto client = api::ApiClient::Find(s.home().api_files())) {
-    if (auto info = client->NodeInfo(); info && !info->listen().empty()) {
-      std::string a = info->listen();
-      if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);
-      return {a};
-    }
-  }
-  std::string a = settings.listen;
-  if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);
-  return {a};
-}
-
 struct AdmitArgs {
   std::string member_id, name, org, role;
   bool leader = false;
@@ -176,6 +158,12 @@ int CmdJoin(const Globals& g, const std::string& text) {
       settings.bootstrap.push_back(a);
     }
   }
+  std::string device_note;
+  if (auto member = MemberKey::FromBytes(AsBytes(code.device_of()))) {
+    settings.device_of = crypto::FormatMemberId(*member);
+    device_note = "  this machine is a device of member " + crypto::Fingerprint(*member) +
+                  ": what you write here counts as theirs, from this machine's own log\n";
+  }
   std::string inviter_note;
   if (auto inviter = MemberKey::FromBytes(AsBytes(code.inviter()))) {
     const std::string id = crypto::FormatMemberId(*inviter);
@@ -195,7 +183,10 @@ int CmdJoin(const Globals& g, const std::string& text) {
   for (const auto& a : code.addresses()) r.add_addresses(a);
   std::string h = "✓ Joined circle " + circle.hex().substr(0, 16) + "\n  nodes to sync from:";
   for (const auto& a : code.addresses()) h += " " + a;
-  h += "\n  next: `polder node` (your admission arrives with the circle's events)\n" + inviter_note;
+  h += code.device_of().empty()
+           ? "\n  next: `polder node` (your admission arrives with the circle's events)\n"
+           : "\n  next: `polder node` (the link to this device arrives with the circle's events)\n";
+  h += device_note + inviter_note;
   Emit(g, r, h);
   return kExitOk;
 }

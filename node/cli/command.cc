@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "crypto/member_id.h"
+#include "node/api/client.h"
 #include "node/cli/output.h"
 #include "polder/v1/api.pb.h"
 
@@ -57,5 +58,21 @@ EventId ResolveId(app::Session& s, const std::string& prefix, const char* kind) 
 }
 
 std::string Short(const std::string& hex) { return hex.substr(0, 12); }
+
+std::vector<std::string> JoinAddresses(app::Session& s, const std::vector<std::string>& flags) {
+  if (!flags.empty()) return flags;
+  auto settings = Must(app::ReadNodeSettings(s.home()));
+  if (!settings.advertise.empty()) return settings.advertise;
+  if (auto client = api::ApiClient::Find(s.home().api_files())) {
+    if (auto info = client->NodeInfo(); info && !info->listen().empty()) {
+      std::string a = info->listen();
+      if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);
+      return {a};
+    }
+  }
+  std::string a = settings.listen;
+  if (a.rfind("0.0.0.0:", 0) == 0) a = "127.0.0.1:" + a.substr(8);
+  return {a};
+}
 
 }  // namespace polder::cli

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <google/protobuf/message.h>
 
@@ -47,6 +48,10 @@ void Must(const Status& s);
 app::Home ResolveHome(const Globals& g);
 // Opens the home's session; its notes (e.g. own events replayed after a crash) go to stderr.
 app::Session OpenSession(const Globals& g, bool need_identity, bool write);
+
+// The addresses a newcomer's (or a new device's) node should dial, for a join code: `flags`, else
+// the [node] advertise setting, else the running node's listen address.
+std::vector<std::string> JoinAddresses(app::Session& s, const std::vector<std::string>& flags);
 
 // Prints `m` as one JSON document with --json, else `human`.
 void Emit(const Globals& g, const google::protobuf::Message& m, const std::string& human);

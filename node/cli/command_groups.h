@@ -14,6 +14,8 @@ namespace polder::cli {
 void RegisterIdentityCommands(CLI::App& app, const Globals& g, Runner& run);
 // circle create, admit, join (circle_cmd.cc)
 void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run);
+// device link, device revoke, device list (device_cmd.cc)
+void RegisterDeviceCommands(CLI::App& app, const Globals& g, Runner& run);
 // node (node_cmd.cc)
 void RegisterNodeCommand(CLI::App& app, const Globals& g, Runner& run);
 // propose, propose-rules, vote, flag, resolve, endorse, comment, delegate, withdraw

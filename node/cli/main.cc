@@ -29,6 +29,7 @@ int Main(int argc, char** argv) {
   Runner run;
   RegisterIdentityCommands(app, g, run);
   RegisterCircleCommands(app, g, run);
+  RegisterDeviceCommands(app, g, run);
   RegisterNodeCommand(app, g, run);
   RegisterWriteCommands(app, g, run);
   RegisterReadCommands(app, g, run);

@@ -106,7 +106,8 @@ class EventStore {
   // The peer table: the newest announcement per member.
   virtual Result<std::vector<PeerRecord>> Peers() = 0;
   virtual Status PutPeer(const PeerRecord& peer) = 0;
-  // Whether `key` is an admitted member of the circle.
+  // Whether `key` takes part in the circle's network: an admitted member, or a device a member
+  // linked and did not revoke (whose announcements count like a member's).
   virtual bool IsMember(const MemberKey& key) = 0;
 };
 

@@ -114,6 +114,6 @@ Status ReplicaStore::PutPeer(const PeerRecord& peer) {
   return replica_.peers().Put(sp);
 }
 
-bool ReplicaStore::IsMember(const MemberKey& key) { return replica_.state().IsMember(key); }
+bool ReplicaStore::IsMember(const MemberKey& key) { return replica_.state().MayConnect(key); }
 
 }  // namespace polder::sync

@@ -357,5 +357,59 @@ TEST_F(CliTest, ACopiedKeyIsNoticedBeforeItForksTheLog) {
   EXPECT_EQ(Ok(ana, "status")["forked"], "0") << "no fork was signed";
 }
 
+// Issue 13's device path: a second machine gets its own key and a link instead of a copy of
+// identity.key; its votes count as the member's (the latest across machines, once); after a
+// revocation its later events count for nothing; every replica ends on one digest.
+TEST_F(CliTest, ADeviceIsLinkedUsedAndRevoked) {
+  const auto ana = Home("ana"), ben = Home("ben"), laptop = Home("laptop");
+  Ok(ana, "init --name Ana --org North");
+  Ok(ben, "init --name Ben --org South");
+  Ok(ana, "circle create --name F --purpose P --pool 100");
+  Ok(ben,
+     "join " +
+         Ok(ana, "admit " + Id(ben) + " --name Ben --org South")["join_code"].get<std::string>());
+  Sync(ana, ben);
+  const std::string trees = Ok(ana, "propose --title Trees --amount 10")["event_id"];
+  Sync(ana, ben);
+
+  Ok(laptop, "init --name Ben --org South");  // its own key, not a copy
+  const std::string code = Ok(ben, "device link " + Id(laptop))["join_code"];
+  ASSERT_FALSE(code.empty());
+  Ok(laptop, "join " + code);
+  Sync(ben, laptop);
+  Ok(ben, "vote " + trees.substr(0, 8) + " against");
+  Sync(ben, laptop);
+  // The laptop's first act writes its claim (seq 1), then the vote (seq 2), the latest of Ben's.
+  EXPECT_EQ(Ok(laptop, "vote " + trees.substr(0, 8) + " for")["seq"], "2");
+  Sync(laptop, ana);
+  Sync(ben, ana);
+  auto show = Ok(ana, "show " + trees.substr(0, 10));
+  EXPECT_EQ(show["proposal"]["votes_for"], 1);
+  EXPECT_EQ(show["proposal"]["votes_against"], 0);
+  auto tally = Ok(ana, "tally");
+  for (const auto& p : tally["proposals"]) {
+    if (p["proposal_id"] != trees) continue;
+    EXPECT_EQ(p["for_count"], 1);
+    EXPECT_EQ(p["against_count"], 0);
+  }
+  Sync(ana, ben);
+  const auto listed = Ok(ben, "device list")["devices"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["claimed"], true);
+  EXPECT_EQ(listed[0]["head_seq"], "2");
+
+  // The laptop is lost: what Ben's node holds of it counts, nothing after.
+  Ok(ben, "device revoke " + Id(laptop));
+  Ok(laptop, "vote " + trees.substr(0, 8) + " against");  // the thief's, seq 3
+  Sync(laptop, ana);
+  Sync(ben, ana);
+  show = Ok(ana, "show " + trees.substr(0, 10));
+  EXPECT_EQ(show["proposal"]["votes_for"], 1);
+  EXPECT_EQ(show["proposal"]["votes_against"], 0);
+  EXPECT_EQ(Ok(ben, "device list")["devices"][0]["revoked"], true);
+  Sync(ana, ben);
+  EXPECT_EQ(Digest(ana), Digest(ben));
+}
+
 }  // namespace
 }  // namespace polder
