@@ -50,14 +50,16 @@ int CmdInit(const Globals& g, const InitArgs& a) {
   v.set_organisation(a.org);
   v.set_home(home.dir().string());
   v.set_key_file(home.key_file().string());
-  Emit(
-      g, v,
-      "✓ Created identity for " + a.name + " (" + a.org + ")\n" +
-          "  member ID:   " + v.member_id() + "\n" + "  fingerprint: " + v.fingerprint() + "\n" +
-          "  home:        " + v.home() + "\n" + "  key file:    " + v.key_file() +
-          " (mode 0600; keep it private)\n\n" +
-          "Next: start a circle with `polder circle create --name NAME --purpose TEXT --pool "
-          "AMOUNT --unit EUR`,\n      or give your member ID to a member so they can admit you.\n");
+  Emit(g, v,
+       "✓ Created identity for " + a.name + " (" + a.org + ")\n" +
+           "  member ID:   " + v.member_id() + "\n" + "  fingerprint: " + v.fingerprint() + "\n" +
+           "  home:        " + v.home() + "\n" + "  key file:    " + v.key_file() +
+           " (mode 0600; keep it private)\n\n" +
+           "Next: start a circle with `polder circle create --name NAME --purpose TEXT --pool "
+           "AMOUNT --unit EUR`,\n      or give your member ID to a member so they can admit you.\n"
+           "Already a member on another machine? Do not copy its identity.key: run\n"
+           "      `polder device link " +
+           v.member_id() + "` there, then `polder join CODE` here.\n");
   return kExitOk;
 }
 
