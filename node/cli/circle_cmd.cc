@@ -101,33 +101,14 @@ int CmdAdmit(const Globals& g, const AdmitArgs& args) {
   }));
   std::string human =
       "✓ Admitted " + args.name + " (" + crypto::Fingerprint(key) + ") of " + args.org;
-  auto nk = crypto::LoadSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, 32);
-  std::string code;
-  if (nk) {
-    v1::JoinCode jc;
-    jc.set_circle_id(s.replica().circle()->str());
-    jc.set_network_key(std::string(nk->begin(), nk->end()));
-    for (const auto& addr : JoinAddresses(s, args.addresses)) jc.add_addresses(addr);
-    jc.set_member(key.str());
-    jc.set_inviter(s.key().public_key().str());
-    code = app::EncodeJoinCode(jc);
+  const std::string code = MakeJoinCode(s, args.addresses, key, /*device=*/false);
+  if (!code.empty()) {
     human += "\n  join code for " + args.name +
              " (SECRET: it holds the circle's network key; send it "
              "privately, once):\n\n" +
              code + "\n\n  they run: polder join CODE && polder node";
   }
-  if (g.json) {
-    v1::EventReceipt r;
-    r.set_event_id(a.id.hex());
-    r.set_kind(a.kind);
-    r.set_seq(a.seq);
-    r.set_author(crypto::FormatMemberId(s.key().public_key()));
-    r.set_circle_id(s.replica().circle()->hex());
-    r.set_join_code(code);
-    Emit(g, r, "");
-  } else {
-    PrintReceipt(g, s, a, human);
-  }
+  PrintReceipt(g, s, a, human, code);
   return kExitOk;
 }
 

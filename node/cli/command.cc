@@ -4,8 +4,10 @@
 #include <iostream>
 #include <optional>
 
+#include "crypto/key_file.h"
 #include "crypto/member_id.h"
 #include "node/api/client.h"
+#include "node/app/join_code.h"
 #include "node/cli/output.h"
 #include "polder/v1/api.pb.h"
 
@@ -41,13 +43,14 @@ void Emit(const Globals& g, const google::protobuf::Message& m, const std::strin
 }
 
 void PrintReceipt(const Globals& g, app::Session& s, const app::Session::Authored& a,
-                  const std::string& human) {
+                  const std::string& human, const std::string& join_code) {
   v1::EventReceipt r;
   r.set_event_id(a.id.hex());
   r.set_kind(a.kind);
   r.set_seq(a.seq);
   r.set_author(crypto::FormatMemberId(s.key().public_key()));
   if (auto c = s.replica().circle()) r.set_circle_id(c->hex());
+  r.set_join_code(join_code);
   Emit(g, r,
        human + "\n  event " + a.id.hex().substr(0, 12) + " (your seq " + std::to_string(a.seq) +
            ")\n");
@@ -58,6 +61,21 @@ EventId ResolveId(app::Session& s, const std::string& prefix, const char* kind) 
 }
 
 std::string Short(const std::string& hex) { return hex.substr(0, 12); }
+
+std::string MakeJoinCode(app::Session& s, const std::vector<std::string>& addresses,
+                         const MemberKey& member, bool device) {
+  auto nk = crypto::LoadSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, 32);
+  if (!nk) return "";
+  const MemberKey& me = s.key().public_key();
+  v1::JoinCode jc;
+  jc.set_circle_id(s.replica().circle()->str());
+  jc.set_network_key(std::string(nk->begin(), nk->end()));
+  for (const auto& addr : JoinAddresses(s, addresses)) jc.add_addresses(addr);
+  jc.set_member(member.str());
+  jc.set_inviter(me.str());
+  if (device) jc.set_device_of(me.str());
+  return app::EncodeJoinCode(jc);
+}
 
 std::vector<std::string> JoinAddresses(app::Session& s, const std::vector<std::string>& flags) {
   if (!flags.empty()) return flags;

@@ -52,13 +52,18 @@ app::Session OpenSession(const Globals& g, bool need_identity, bool write);
 // The addresses a newcomer's (or a new device's) node should dial, for a join code: `flags`, else
 // the [node] advertise setting, else the running node's listen address.
 std::vector<std::string> JoinAddresses(app::Session& s, const std::vector<std::string>& flags);
+// A join code for `member` (a newcomer this home's member admitted, or, with `device`, a device
+// they linked), with `addresses` as JoinAddresses picks them; "" when the home holds no network
+// key. Secret: it holds the network key.
+std::string MakeJoinCode(app::Session& s, const std::vector<std::string>& addresses,
+                         const MemberKey& member, bool device);
 
 // Prints `m` as one JSON document with --json, else `human`.
 void Emit(const Globals& g, const google::protobuf::Message& m, const std::string& human);
 // Prints the receipt of an event this member authored: `human` and the event's id and seq, or
-// an EventReceipt with --json.
+// an EventReceipt (with `join_code`, when one was made) with --json.
 void PrintReceipt(const Globals& g, app::Session& s, const app::Session::Authored& a,
-                  const std::string& human);
+                  const std::string& human, const std::string& join_code = "");
 
 // The event of kind `kind` ("" for any) named by an id or a unique prefix of 4+ hex digits; an
 // unknown, ambiguous or malformed prefix is refused input (exit 65).

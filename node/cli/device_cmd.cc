@@ -4,9 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "crypto/key_file.h"
 #include "crypto/member_id.h"
-#include "node/app/join_code.h"
 #include "node/cli/command_groups.h"
 #include "node/cli/output.h"
 #include "polder/v1/api.pb.h"
@@ -31,34 +29,14 @@ int CmdDeviceLink(const Globals& g, const LinkArgs& args) {
       Must(s.Author([&](v1::EventBody& b) { b.mutable_device_link()->set_device(device.str()); }));
   std::string human = "✓ Linked device " + crypto::Fingerprint(device) +
                       ": what it writes counts as yours, from its own log";
-  auto nk = crypto::LoadSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, 32);
-  std::string code;
-  if (nk) {
-    v1::JoinCode jc;
-    jc.set_circle_id(s.replica().circle()->str());
-    jc.set_network_key(std::string(nk->begin(), nk->end()));
-    for (const auto& addr : JoinAddresses(s, args.addresses)) jc.add_addresses(addr);
-    jc.set_member(device.str());
-    jc.set_inviter(me.str());
-    jc.set_device_of(me.str());
-    code = app::EncodeJoinCode(jc);
+  const std::string code = MakeJoinCode(s, args.addresses, device, /*device=*/true);
+  if (!code.empty()) {
     human +=
         "\n  join code for the device (SECRET: it holds the circle's network key; move it "
         "privately, once):\n\n" +
         code + "\n\n  on the device: polder join CODE && polder node";
   }
-  if (g.json) {
-    v1::EventReceipt r;
-    r.set_event_id(a.id.hex());
-    r.set_kind(a.kind);
-    r.set_seq(a.seq);
-    r.set_author(crypto::FormatMemberId(me));
-    r.set_circle_id(s.replica().circle()->hex());
-    r.set_join_code(code);
-    Emit(g, r, "");
-  } else {
-    PrintReceipt(g, s, a, human);
-  }
+  PrintReceipt(g, s, a, human, code);
   return kExitOk;
 }
 
