@@ -102,6 +102,9 @@ void Gate::Record(const EventId& id, const v1::EventBody& b, const Verdict& v) {
   if (v.kind == Verdict::Kind::kApply) {
     const MemberKey author = *MemberKey::FromBytes(AsBytes(b.author()));  // checked: 32 bytes
     effects_.Apply(id, b, v, state_.DeviceMember(author));
+    if (b.has_device_claim()) {
+      state_.SetDeviceMember(author, *MemberKey::FromBytes(AsBytes(b.device_claim().member())));
+    }
     if (b.has_charter()) {
       state_.SetHasCharter();
       // Revocations count from the charter on: what waits beyond one never takes its place.

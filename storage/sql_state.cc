@@ -132,13 +132,19 @@ bool SqlState::Linked(const MemberKey& member, const MemberKey& device) {
 }
 
 std::optional<MemberKey> SqlState::DeviceMember(const MemberKey& device) {
+  // Asked for every event applied: answered from the cache after the first time per author (the
+  // gate tells SetDeviceMember when a claim takes its place).
   if (auto it = device_of_.find(device); it != device_of_.end()) return it->second;
   auto& st = db_.Q("SELECT member FROM devices WHERE key = ?");
   Bind(st, 1, device.view());
-  if (!st.executeStep()) return std::nullopt;  // not cached: its claim may yet take its place
-  const auto member = ToId<MemberKey>(st.getColumn(0));
+  std::optional<MemberKey> member;
+  if (st.executeStep()) member = ToId<MemberKey>(st.getColumn(0));
   device_of_.emplace(device, member);
   return member;
+}
+
+void SqlState::SetDeviceMember(const MemberKey& device, const MemberKey& member) {
+  device_of_[device] = member;
 }
 
 void SqlState::SetHead(const MemberKey& author, const rulebook::LogHead& head) {

@@ -35,6 +35,8 @@ class SqlState final : public rulebook::State {
   void SetHead(const MemberKey& author, const rulebook::LogHead& head);
   void SetApplied(const EventId& id, const rulebook::AppliedEvent& applied);
   void SetFork(const MemberKey& author, std::uint64_t seq);
+  // A device's claim took its place: it acts for `member` from now on.
+  void SetDeviceMember(const MemberKey& device, const MemberKey& member);
   // The lowest seq at which `author` signed two different events (ForkSeq without revocations).
   std::optional<std::uint64_t> EquivocationSeq(const MemberKey& author) const {
     auto it = forks_.find(author);
@@ -66,8 +68,9 @@ class SqlState final : public rulebook::State {
   std::unordered_map<MemberKey, CachedHead, Id32Hash> heads_;
   std::map<MemberKey, std::uint64_t> forks_;
   std::map<MemberKey, std::uint64_t> freezes_;  // revoked devices: the seq after the last counted
-  // Devices whose claim has taken its place, and the member each acts for (a device stays one).
-  std::unordered_map<MemberKey, MemberKey, Id32Hash> device_of_;
+  // Per key asked about: the member it acts for when it is a device whose claim took its place,
+  // nullopt otherwise (kept current by SetDeviceMember).
+  std::unordered_map<MemberKey, std::optional<MemberKey>, Id32Hash> device_of_;
 };
 
 }  // namespace polder::storage
