@@ -281,12 +281,10 @@ std::vector<std::string> Session::Warnings() {
                   " but the replica only " + std::to_string(own->head_seq) +
                   "; run any writing command to restore them");
   }
-  if (replica_->circle() && !replica_->state().IsMember(key_->public_key())) {
-    if (auto linker = replica_->state().LinkedBy(key_->public_key())) {
-      // A device: not a member itself; it writes for the member who linked it.
-    } else {
-      out.push_back("you are not a member of this circle yet");
-    }
+  // (A device a member linked is no member itself: it writes for that member.)
+  if (replica_->circle() && !replica_->state().IsMember(key_->public_key()) &&
+      !replica_->state().LinkedBy(key_->public_key())) {
+    out.push_back("you are not a member of this circle yet");
   }
   return out;
 }
