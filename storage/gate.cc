@@ -316,8 +316,10 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
         break;
       }
       const auto bytes = static_cast<std::int64_t>(ev.body_bytes.size() + ev.signature.size());
+      const std::uint64_t evicted = pending_.evicted_total();
       const bool room = key == kFrozen || pending_.MakeRoom(author, bytes, opt);
-      DeviceActsGone();  // an evicted claim or revocation changes its device's freeze at once
+      // An evicted claim or revocation changes its device's freeze at once.
+      if (pending_.evicted_total() != evicted) DeviceActsGone();
       if (!room) {
         out.refusal = rulebook::Refusal{RefusalCode::kPendingFull,
                                         "the pending set has no room for this event (" +

@@ -3,6 +3,7 @@
 // across devices counts, once; a revocation freezes the device's log after the last seq it names;
 // nothing of it depends on arrival order.
 #include <algorithm>
+#include <optional>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -11,6 +12,14 @@
 
 namespace polder::decide::testing {
 namespace {
+
+// Why `event` counts for nothing in `st` (nullopt: it is not ignored).
+std::optional<Ignored> IgnoredAs(const CircleState& st, const EventId& event) {
+  for (const auto& ig : st.ignored) {
+    if (ig.event == event) return ig.reason;
+  }
+  return std::nullopt;
+}
 
 // Ana (founder), Ben and Cy, each in an organisation of their own; a proposal by Cy.
 struct Three {
@@ -56,10 +65,7 @@ TEST(Devices, AClaimWithoutItsMembersLinkActsForNobody) {
   const auto st = t.c.State();
   EXPECT_TRUE(st.devices.empty());
   EXPECT_TRUE(st.FindProposal(t.p)->votes.empty());
-  const auto ig = std::find_if(st.ignored.begin(), st.ignored.end(),
-                               [&](const IgnoredEvent& e) { return e.event == v; });
-  ASSERT_NE(ig, st.ignored.end());
-  EXPECT_EQ(ig->reason, Ignored::kNotMember);
+  EXPECT_EQ(IgnoredAs(st, v), Ignored::kNotMember);
 }
 
 TEST(Devices, AMembersVoteCountsOnceTheLatestAcrossDevices) {
@@ -98,10 +104,7 @@ TEST(Devices, ARevokedDevicesLaterEventsDoNotCount) {
   EXPECT_NE(st.FindProposal(p2), nullptr);
   EXPECT_EQ(st.FindProposal(p2)->author, t.ben);
   EXPECT_TRUE(st.FindProposal(t.p)->votes.empty());
-  const auto ig = std::find_if(st.ignored.begin(), st.ignored.end(),
-                               [&](const IgnoredEvent& e) { return e.event == stolen; });
-  ASSERT_NE(ig, st.ignored.end());
-  EXPECT_EQ(ig->reason, Ignored::kRevoked);
+  EXPECT_EQ(IgnoredAs(st, stolen), Ignored::kRevoked);
   EXPECT_EQ(Find(t.c.Run(), t.p).explanation.for_count, 0u);
 }
 
@@ -118,10 +121,7 @@ TEST(Devices, OnlyTheMembersOwnKeyRevokesOrLinks) {
   ASSERT_EQ(st.devices.size(), 1u);
   EXPECT_FALSE(st.devices[0].frozen_from);
   EXPECT_EQ(st.FindProposal(t.p)->votes.size(), 1u);
-  const auto ig = std::find_if(st.ignored.begin(), st.ignored.end(),
-                               [&](const IgnoredEvent& e) { return e.event == link; });
-  ASSERT_NE(ig, st.ignored.end());
-  EXPECT_EQ(ig->reason, Ignored::kVoid);
+  EXPECT_EQ(IgnoredAs(st, link), Ignored::kVoid);
 }
 
 TEST(Devices, ADeviceCanWithdrawItsMembersProposalAndResolveTheirFlag) {
@@ -132,7 +132,7 @@ TEST(Devices, ADeviceCanWithdrawItsMembersProposalAndResolveTheirFlag) {
   const EventId answer = t.c.Resolve(phone, flag, v1::FlagResolution::ANSWER, kT0 + 6);
   t.c.Withdraw(phone, t.p, kT0 + 7);
   const auto st = t.c.State();
-  for (const auto& ig : st.ignored) EXPECT_NE(ig.event, answer) << ToString(ig.reason);
+  EXPECT_EQ(IgnoredAs(st, answer), std::nullopt);
   ASSERT_EQ(st.FindProposal(t.p)->flags.size(), 1u);
   ASSERT_EQ(st.FindProposal(t.p)->flags[0].resolutions.size(), 1u);
   EXPECT_EQ(st.FindProposal(t.p)->flags[0].resolutions[0].author, t.cy);
