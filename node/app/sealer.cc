@@ -47,6 +47,7 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
         auto* h = seal->add_heads();
         h->set_author(author.str());
         h->set_seq(head.seq);
+        h->set_head(head.id.str());
       }
     });
     if (!a) return MakeUnexpected(a.error());

@@ -45,7 +45,8 @@ const RoundSummary* RoundOf(const TallyResult& r, std::int64_t deadline) {
 void FillSeals(const SealNote& n, v1::SealNoteView* v) {
   v->set_required(n.required);
   for (const auto& k : n.counting) v->add_counting(k.hex());
-  for (const auto& k : n.late) v->add_late(k.hex());
+  for (const auto& k : n.missing) v->add_missing(k.hex());
+  for (const auto& k : n.undecided) v->add_undecided(k.hex());
   v->set_sealed(n.sealed);
 }
 
@@ -289,7 +290,7 @@ v1::ExplanationView ExplanationViewOf(const CircleState& st, const ProposalOutco
   a->set_org_cap_minor(al.org_cap.minor());
   a->set_org_cap(FormatMoney(al.org_cap, st.currency()));
   v.set_text(ExplainText(st, o));
-  FillSeals(e.seals, v.mutable_seals());
+  FillSeals(*e.seals, v.mutable_seals());
   v.set_earlier_round_provisional(e.earlier_round_provisional);
   v.set_quorum_by_weight(e.quorum_by_weight);
   v.set_participant_weight(e.participant_weight.ToString());

@@ -123,12 +123,15 @@ std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
   if (o.reason != Reason::kNone) s += ": " + std::string(ToString(o.reason));
   s += " (" + std::string(ToString(o.finality)) + ").";
   if (e.closed) {
-    s += " Seals: " + std::to_string(e.seals.counting.size()) + " counted of " +
-         std::to_string(e.seals.required) + " required";
-    if (!e.seals.late.empty()) {
-      s += ", " + std::to_string(e.seals.late.size()) + " made after the round was sealed";
+    s += " Seals: " + std::to_string(e.seals->counting.size()) + " of " +
+         std::to_string(e.seals->counting.size() + e.seals->missing.size()) +
+         " members sealed (an event counts when " + std::to_string(e.seals->required) +
+         " seals cover it)";
+    if (!e.seals->undecided.empty()) {
+      s += "; seals still to come decide what counts of " +
+           std::to_string(e.seals->undecided.size()) + " author(s)";
     }
-    s += e.seals.sealed ? "; decided on the sealed view" : "; decided on every event held";
+    s += e.seals->sealed ? "; decided on what the seals cover" : "; decided on every event held";
     if (e.earlier_round_provisional) s += "; an earlier round is not final yet";
     s += ".";
   }

@@ -265,7 +265,9 @@ struct Folder final : rulebook::State {
         r.event = ev.id;
         r.device = device;
         for (const auto& h : b.seal().heads()) {
-          if (auto k = ToId<MemberKey>(h.author())) r.heads.emplace_back(*k, h.seq());
+          auto k = ToId<MemberKey>(h.author());
+          auto id = ToId<EventId>(h.head());
+          if (k && id) r.heads.push_back({*k, h.seq(), *id, false});
         }
         seals.push_back(std::move(r));
         return;
@@ -322,6 +324,12 @@ const Device* CircleState::FindDevice(const MemberKey& key) const {
   auto it = std::lower_bound(devices.begin(), devices.end(), key,
                              [](const Device& d, const MemberKey& k) { return d.key < k; });
   return it != devices.end() && it->key == key ? &*it : nullptr;
+}
+
+const LogRecord* CircleState::FindLog(const MemberKey& key) const {
+  auto it = std::lower_bound(logs.begin(), logs.end(), key,
+                             [](const LogRecord& l, const MemberKey& k) { return l.key < k; });
+  return it != logs.end() && it->key == key ? &*it : nullptr;
 }
 
 const ProposalRecord* CircleState::FindProposal(const EventId& id) const {
@@ -414,14 +422,16 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
   };
   struct Log {
     MemberKey author;
-    std::vector<Slot> slots;  // by seq
-    std::size_t cursor = 0;   // the slot of the next seq to apply, if present
+    std::vector<Slot> slots;              // by seq
+    std::size_t cursor = 0;               // the slot of the next seq to apply, if present
+    std::vector<std::int64_t> placed_ts;  // the placed events' timestamps, by seq
+    std::vector<const EventId*> placed;   // and their ids
   };
   std::vector<Log> logs;
   for (std::size_t i = 0; i < in_circle.size(); ++i) {
     const auto& b = in_circle[i]->body;
     const MemberKey author = *ToId<MemberKey>(b.author());
-    if (logs.empty() || logs.back().author != author) logs.push_back({author, {}, 0});
+    if (logs.empty() || logs.back().author != author) logs.push_back({author, {}, 0, {}, {}});
     auto& slots = logs.back().slots;
     if (!slots.empty() && slots.back().seq == b.seq()) {
       ++slots.back().count;
@@ -508,6 +518,8 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
         if (v.kind == Verdict::Kind::kVoid) f.Ignore(ev, Ignored::kVoid);
         if (v.kind == Verdict::Kind::kAwait) awaiting.emplace_back(&ev, &author);
         head = {next, ev.id, b.timestamp_ms()};
+        log.placed_ts.push_back(b.timestamp_ms());
+        log.placed.push_back(&ev.id);
         if (b.has_charter() || b.has_admit() || b.has_device_claim()) {
           f.cur->member = f.HasLog(author);
         }
@@ -613,7 +625,26 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     return ActBefore(a.timestamp_ms, SignerOf(a.author, a), a.seq, b.timestamp_ms,
                      SignerOf(b.author, b), b.seq);
   });
+  // Which seal entries name an event placed here, and each log's placed timestamps.
+  HashMap<MemberKey, const Log*> log_of;
+  log_of.reserve(logs.size());
+  for (const auto& log : logs) {
+    if (!log.placed.empty()) log_of[log.author] = &log;
+  }
+  for (auto& seal : f.seals) {
+    for (auto& h : seal.heads) {
+      auto it = log_of.find(h.author);
+      h.held = it != log_of.end() && h.seq <= it->second->placed.size() &&
+               *it->second->placed[h.seq - 1] == h.head;
+    }
+  }
   f.st.seals = std::move(f.seals);
+  f.st.logs.reserve(log_of.size());
+  for (auto& log : logs) {
+    if (!log.placed.empty()) f.st.logs.push_back({log.author, std::move(log.placed_ts)});
+  }
+  std::sort(f.st.logs.begin(), f.st.logs.end(),
+            [](const LogRecord& a, const LogRecord& b) { return a.key < b.key; });
   for (const auto& [key, member] : f.device_member) {
     Device d{key, member, f.device_claim[key], f.FrozenFrom(key)};
     f.st.devices.push_back(std::move(d));

@@ -143,6 +143,16 @@ struct DelegationRecord {
 };
 
 // A seal (event.proto Seal): what its author held after a round's deadline.
+// One entry of a seal: the sealer held `author`'s log up to `seq`, whose event there is `head`.
+// `held`: that very event is placed here (so this node knows what the entry covers).
+struct SealHead {
+  MemberKey author;
+  std::uint64_t seq = 0;
+  EventId head;
+  bool held = false;
+  bool operator==(const SealHead&) const = default;
+};
+
 struct SealRecord {
   MemberKey author;
   std::uint64_t seq = 0;
@@ -150,8 +160,16 @@ struct SealRecord {
   std::int64_t deadline_ms = 0;
   EventId event;
   std::optional<MemberKey> device;
-  std::vector<std::pair<MemberKey, std::uint64_t>> heads;  // sorted by author
+  std::vector<SealHead> heads;  // sorted by author
   bool operator==(const SealRecord&) const = default;
+};
+
+// What one log holds here: the timestamps of its placed events, by seq (the prefix the fold
+// placed, up to a gap, a fork or a revocation).
+struct LogRecord {
+  MemberKey key;
+  std::vector<std::int64_t> timestamps;  // [i]: the event at seq i + 1
+  bool operator==(const LogRecord&) const = default;
 };
 
 // Why an event in the input has no effect.
@@ -226,10 +244,12 @@ struct CircleState {
   std::vector<DelegationRecord> delegations;  // sorted by (delegator, topic), then ActBefore
   std::vector<SealRecord> seals;              // sorted by (deadline, author), then ActBefore
   std::vector<Device> devices;                // sorted by key
+  std::vector<LogRecord> logs;                // every log with a placed event, sorted by key
   std::vector<IgnoredEvent> ignored;          // sorted by (author, seq, event id)
 
   const Member* FindMember(const MemberKey& key) const;  // nullptr when not a member
   const Device* FindDevice(const MemberKey& key) const;  // nullptr when not a device
+  const LogRecord* FindLog(const MemberKey& key) const;  // nullptr when nothing placed
   const ProposalRecord* FindProposal(const EventId& id) const;
   // How the circle writes its money (the charter's unit and decimals), for FormatMoney.
   Currency currency() const { return {unit, decimals}; }

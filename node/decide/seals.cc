@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 #include "node/decide/round_allocation.h"
 #include "node/decide/round_context.h"
@@ -81,56 +82,78 @@ bool SameDecisions(const RoundRun& a, const RoundRun& b) {
 SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
                     std::vector<std::uint64_t>* heads) {
   const CircleState& st = ctx.st;
+  const MemberIndex& index = ctx.index;
   SealNote note;
   const std::uint32_t n = ctx.n_eligible;
   note.required = ctx.rules.seals_required > 0 ? std::min(ctx.rules.seals_required, n) : n / 2 + 1;
   note.required = std::max(note.required, 1u);
+  const std::size_t k = note.required;
+
+  // Each eligible member's seal: their first for the deadline in their own key's log. (The seals
+  // are sorted by (deadline, member), then ActBefore, which within one log is the seq order.)
   auto lo = std::lower_bound(st.seals.begin(), st.seals.end(), deadline,
                              [](const SealRecord& s, std::int64_t d) { return s.deadline_ms < d; });
-  std::vector<std::pair<int, const SealRecord*>> cands;  // first seal per eligible, unforked member
-  for (auto it = lo; it != st.seals.end() && it->deadline_ms == deadline; ++it) {
-    const int i = ctx.index.Of(it->author);
-    if (!ctx.Eligible(i) || ctx.Forked(i)) continue;
-    if (!cands.empty() && cands.back().first == i) continue;  // sorted by (author, seq)
-    cands.emplace_back(i, &*it);
-  }
-  // How much of a log seal `s` covers (the log that signed it: up to the seal itself).
-  auto coverage = [&](const SealRecord& s, int log) -> std::uint64_t {
-    if (log < 0) return 0;
-    const MemberKey& k = ctx.index.LogKey(log);
-    auto h = std::lower_bound(s.heads.begin(), s.heads.end(), k,
-                              [](const auto& e, const MemberKey& key) { return e.first < key; });
-    std::uint64_t c = h != s.heads.end() && h->first == k ? h->second : 0;
-    if (k == SignerOf(s.author, s)) c = std::max(c, s.seq - 1);
-    return c;
-  };
-  // A seal that covers `required` other candidate seals was made after the round was sealed.
+  std::vector<char> sealed_by(st.members.size(), 0);
   std::vector<const SealRecord*> counting;
-  for (const auto& [i, s] : cands) {
-    std::uint32_t covers = 0;
-    for (const auto& [j, t] : cands) {
-      if (j != i && coverage(*s, ctx.index.LogOf(j, t->device)) >= t->seq) ++covers;
-    }
-    if (covers >= note.required) {
-      note.late.push_back(s->author);
-    } else {
-      note.counting.push_back(s->author);
-      counting.push_back(s);
-    }
+  for (auto it = lo; it != st.seals.end() && it->deadline_ms == deadline; ++it) {
+    if (it->device) continue;
+    const int i = index.Of(it->author);
+    if (!ctx.Eligible(i) || sealed_by[static_cast<std::size_t>(i)]) continue;
+    sealed_by[static_cast<std::size_t>(i)] = 1;
+    counting.push_back(&*it);
+    note.counting.push_back(it->author);
   }
-  note.sealed = counting.size() >= note.required;
-  if (note.sealed && heads) {
-    // The sealed view: an event is in it when at least `required` counting seals cover it.
-    heads->assign(ctx.index.logs(), 0);
-    std::vector<std::uint64_t> values;
-    for (std::size_t m = 0; m < ctx.index.logs(); ++m) {
-      values.clear();
-      for (const auto* s : counting) values.push_back(coverage(*s, static_cast<int>(m)));
-      std::nth_element(values.begin(), values.begin() + (note.required - 1), values.end(),
+  for (std::size_t i = 0; i < st.members.size(); ++i) {
+    if (ctx.Eligible(static_cast<int>(i)) && !sealed_by[i])
+      note.missing.push_back(st.members[i].key);
+  }
+  const std::size_t out = note.missing.size();
+
+  // Per log, what each counting seal covers: known (the entry's event is held here, or the
+  // sealer's own log up to the seal), or at most the entry's seq (its event is not held here).
+  const std::size_t logs = index.logs();
+  std::vector<std::vector<std::uint64_t>> known(logs), unknown(logs);
+  for (const SealRecord* s : counting) {
+    const int own = index.Of(s->author);
+    for (const auto& h : s->heads) {
+      const int log = index.LogOf(h.author);
+      if (log < 0 || log == own) continue;
+      (h.held ? known : unknown)[static_cast<std::size_t>(log)].push_back(h.seq);
+    }
+    if (s->seq > 1) known[static_cast<std::size_t>(own)].push_back(s->seq - 1);
+  }
+
+  if (heads) heads->assign(logs, 0);
+  std::vector<std::uint64_t> values;
+  for (std::size_t m = 0; m < logs; ++m) {
+    // The counted prefix: what at least k seals are known to cover.
+    auto& kv = known[m];
+    std::uint64_t head = 0;
+    if (kv.size() >= k) {
+      std::nth_element(kv.begin(), kv.begin() + static_cast<std::ptrdiff_t>(k - 1), kv.end(),
                        std::greater<>());
-      (*heads)[m] = values[note.required - 1];
+      head = kv[k - 1];
     }
+    if (heads) (*heads)[m] = head;
+    // The first event past it: can seals still to come make it count?
+    const std::uint64_t next = head + 1;
+    const MemberKey& key = index.LogKey(static_cast<int>(m));
+    std::optional<std::uint64_t> frozen;  // nothing from here on is placed, ever
+    if (m < st.members.size()) {
+      frozen = st.members[m].fork_seq;
+    } else {
+      frozen = st.devices[m - st.members.size()].frozen_from;
+    }
+    if (frozen && next >= *frozen) continue;
+    const LogRecord* log = st.FindLog(key);
+    if (log && next <= log->timestamps.size() && log->timestamps[next - 1] > deadline) continue;
+    std::size_t may = out;
+    for (auto v : kv) may += v >= next ? 1 : 0;
+    for (auto v : unknown[m]) may += v >= next ? 1 : 0;
+    if (may >= k) note.undecided.push_back(key);
   }
+  std::sort(note.undecided.begin(), note.undecided.end());
+  note.sealed = note.undecided.empty();
   return note;
 }
 

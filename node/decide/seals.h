@@ -20,10 +20,10 @@ namespace polder::decide {
 
 struct RoundContext;
 
-// Counts the seals of the round with `deadline`. `ctx` must be prepared with every event held at
-// the deadline (the full view). When the round is sealed and `heads` is not null, sets *heads
-// to the sealed view: per log (MemberIndex::LogOf), the highest seq `required` counting seals
-// cover.
+// Counts the seals of the round with `deadline` (tally.h: "Seals and finality"). `ctx` must be
+// prepared with every event held at the deadline (the full view). When `heads` is not null, sets
+// *heads to the counted view: per log (MemberIndex::LogOf), the highest seq at least `required`
+// seals are known to cover (the round's view once it is sealed).
 SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
                     std::vector<std::uint64_t>* heads);
 

@@ -12,17 +12,21 @@
 // * Time. A proposal's cut-off is min(as_of_ms, deadline): votes, flags, resolutions,
 //   endorsements, delegations, admissions and withdrawals timestamped after it do not count.
 // * Seals and finality. After a deadline each node publishes a Seal naming, for every author, how
-//   much of their log it held. For a round, the candidate seals are each eligible, unforked
-//   member's first seal for that deadline; a seal *counts* unless it covers `required` other
-//   candidate seals already (it was made after the round was sealed). required = seals_required,
-//   or a majority of the members eligible at the deadline when that is 0, at most the number of
-//   eligible members. With `required` counting seals the round is *sealed*: from then on only
-//   events covered by at least `required` counting seals decide it (the sealed view), so an event
-//   published later — however it is timestamped — does not change it. A round is *final* when
-//   it is sealed and every earlier round is final; a closed round that is not is *provisional*
-//   (decided on everything held, and liable to change). When events timestamped before the
-//   deadline are missing from a sealed round's view and deciding the round with them would change
-//   an outcome, the result carries an integrity alert naming them.
+//   much of their log it held and the id of the event there. For a round, each eligible member's
+//   seal is their first seal for that deadline in their own key's log (a device's seal does not
+//   count; neither does one at or beyond the member's fork). It covers an author's log up to the
+//   seq it names when the event it names there is held here (else what it covers is unknown yet),
+//   and its own author's log up to the seal. k = seals_required (at most the number n of eligible
+//   members), or a majority of them when that is 0. An event counts for the round when at least k
+//   seals cover it; the round is *sealed* when no seal still to come can change that for any
+//   event timestamped by the deadline: per log, the first event past the counted prefix is held
+//   with a later timestamp, or the seals that cover it, those whose coverage is unknown and the
+//   members who have not sealed are fewer than k. Covers only grow, so a sealed round's counted
+//   events stay exactly those (docs/protocol.md §15). A round is *final* when it is sealed and
+//   every earlier round is final; a closed round that is not is *provisional* (decided on
+//   everything held, and liable to change). When events timestamped before the deadline are
+//   missing from a sealed round's view and deciding the round with them would change an outcome,
+//   the result carries an integrity alert naming them.
 // * Who counts. A member is eligible at a cut-off once admitted by admission_quorum distinct
 //   eligible members (or by all eligible members if there are fewer) with admissions at or before
 //   it; admissions count in (timestamp, id) order. A forked member (one who equivocated) stays in
@@ -184,11 +188,28 @@ struct AllocationNote {
 
 // How a round's seals were counted.
 struct SealNote {
-  std::uint32_t required = 0;
-  std::vector<MemberKey> counting;  // sealers whose seal counts, sorted
-  std::vector<MemberKey> late;      // sealers whose seal came after the round was sealed
-  bool sealed = false;              // counting.size() >= required
+  std::uint32_t required = 0;       // k: seals that must cover an event for it to count
+  std::vector<MemberKey> counting;  // eligible members whose seal counts, sorted
+  std::vector<MemberKey> missing;   // eligible members with no counting seal, sorted
+  // Logs (authors' or devices' keys) whose events by the deadline the seals have not decided yet:
+  // held or not, seals still to come could make them count or not. Sorted.
+  std::vector<MemberKey> undecided;
+  bool sealed = false;  // nothing undecided: which events count for the round is fixed
   bool operator==(const SealNote&) const = default;
+};
+
+// A round's SealNote as its proposals' explanations carry it: shared, since it lists members and
+// logs (thousands in a large circle) and a round has many proposals. Compares by value.
+class SharedSealNote {
+ public:
+  SharedSealNote();
+  explicit SharedSealNote(SealNote note);
+  const SealNote& operator*() const { return *p_; }
+  const SealNote* operator->() const { return p_.get(); }
+  bool operator==(const SharedSealNote& o) const { return p_ == o.p_ || *p_ == *o.p_; }
+
+ private:
+  std::shared_ptr<const SealNote> p_;
 };
 
 struct Explanation {
@@ -216,7 +237,7 @@ struct Explanation {
   std::vector<FlagNote> flags;              // by (timestamp, id)
   bool blocked = false;
   AllocationNote allocation;
-  SealNote seals;                          // the round's
+  SharedSealNote seals;                    // the round's
   bool earlier_round_provisional = false;  // sealed, but an earlier round is not final
   bool operator==(const Explanation&) const = default;
 };

@@ -42,7 +42,8 @@ struct TallyEngine::Impl {
   std::vector<IntegrityAlert> alerts;
   Rules rules_now;
   std::unique_ptr<MemberIndex> index;
-  std::vector<std::vector<int>> voters;  // per proposal, each vote's voter index
+  std::vector<std::vector<int>> voters;              // per proposal, each vote's voter index
+  std::map<EventId, std::vector<SealHead*>> unheld;  // seal entries naming an event not held
 
   std::unique_ptr<RoundContext> Context(const Rules& rules, std::int64_t cutoff, bool closed,
                                         const std::vector<std::uint64_t>* sealed) {
@@ -65,6 +66,14 @@ struct TallyEngine::Impl {
       for (const auto& vote : s.proposals[i].votes) v.push_back(index->Of(vote.voter));
     }
     ignored_votes = IgnoredVotesOf(s);
+    unheld.clear();
+    if (st == &owned) {
+      for (auto& seal : owned.seals) {
+        for (auto& h : seal.heads) {
+          if (!h.held) unheld[h.head].push_back(&h);
+        }
+      }
+    }
     rounds.clear();
     where.clear();
     alerts.clear();
@@ -112,12 +121,13 @@ struct TallyEngine::Impl {
       }
       rc.for_weight.resize(rc.round.size());
       rc.run.outcomes.reserve(rc.round.size());
+      const SharedSealNote shared_seals(summary.seals);
       for (std::size_t i = 0; i < rc.round.size(); ++i) {
         rc.run.outcomes.push_back(
             TallyProposal(*rc.ctx, *rc.round[i], ignored_votes, &rc.for_weight[i]));
         auto& o = rc.run.outcomes.back();
         o.finality = summary.finality;
-        o.explanation.seals = summary.seals;
+        o.explanation.seals = shared_seals;
         o.explanation.earlier_round_provisional =
             summary.seals.sealed && summary.finality != Finality::kFinal;
       }
@@ -153,11 +163,44 @@ struct TallyEngine::Impl {
     auto& vix = voters[static_cast<std::size_t>(p - owned.proposals.data())];
     vix.insert(vix.begin() + (at - p->votes.begin()), index->Of(vote.voter));
     p->votes.insert(at, vote);
+    // The vote is the next placed event of its log.
+    const MemberKey& signer = SignerOf(vote.voter, vote);
+    auto log = std::lower_bound(owned.logs.begin(), owned.logs.end(), signer,
+                                [](const LogRecord& l, const MemberKey& k) { return l.key < k; });
+    if (log == owned.logs.end() || log->key != signer) log = owned.logs.insert(log, {signer, {}});
+    log->timestamps.push_back(vote.timestamp_ms);
+    // A seal that named it knows now what it covers of the log.
+    bool named = false;
+    if (auto u = unheld.find(vote.event); u != unheld.end()) {
+      for (SealHead* h : u->second) {
+        if (h->author == signer && h->seq == vote.seq) named = h->held = true;
+      }
+    }
     const auto [r, i] = w->second;
     RoundCache& rc = rounds[r];
-    if (p->rule_change || rc.summary.seals.sealed) {
+    if (p->rule_change || rc.summary.seals.sealed || named) {
       Compute();  // a rule change reaches later rounds' rules; a sealed round may raise an alert
       return true;
+    }
+    // A closed round's seals look at each log's first event past what they count. When that is
+    // this vote, timestamped after the deadline, the log is decided now (nothing later in it
+    // can count); timestamped by the deadline, it is as undecided as before it was held.
+    const int log_ix = index->LogOf(signer);
+    for (auto& c : rounds) {
+      if (!c.ctx->closed || log_ix < 0 || vote.timestamp_ms <= c.summary.deadline_ms ||
+          c.heads[static_cast<std::size_t>(log_ix)] + 1 != vote.seq) {
+        continue;
+      }
+      auto& undecided = c.summary.seals.undecided;
+      auto u = std::lower_bound(undecided.begin(), undecided.end(), signer);
+      if (u == undecided.end() || *u != signer) continue;
+      undecided.erase(u);
+      if (undecided.empty()) {  // the round is sealed now
+        Compute();
+        return true;
+      }
+      const SharedSealNote shared(c.summary.seals);
+      for (auto& o : c.run.outcomes) o.explanation.seals = shared;
     }
     // Only this proposal's figures change; then its round's allocation, and later rounds' as long
     // as what a round leaves differs from before.
@@ -235,6 +278,13 @@ Money TallyEngine::allocated_minor() const {
 
 TallyResult TallyEngine::Result() const { return impl_->Result(false); }
 const CircleState& TallyEngine::state() const { return impl_->owned; }
+
+SharedSealNote::SharedSealNote() {
+  static const auto empty = std::make_shared<const SealNote>();
+  p_ = empty;
+}
+SharedSealNote::SharedSealNote(SealNote note)
+    : p_(std::make_shared<const SealNote>(std::move(note))) {}
 
 TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
   TallyEngine::Impl impl;

@@ -100,11 +100,12 @@ std::optional<Refusal> CheckSeal(const EventBody& b) {
     return Refusal{RefusalCode::kMalformed, "a seal comes after the deadline it seals"};
   }
   if (static_cast<std::size_t>(s.heads_size()) > kMaxSealEntries) {
-    return Refusal{RefusalCode::kTooLarge, "a seal lists at most 1,200 authors"};
+    return Refusal{RefusalCode::kTooLarge, "a seal lists at most 800 authors"};
   }
   const std::string* last = nullptr;
   for (const auto& h : s.heads()) {
     if (auto r = CheckId(h.author(), "sealed author")) return r;
+    if (auto r = CheckId(h.head(), "sealed head event id")) return r;
     if (h.seq() == 0) return Refusal{RefusalCode::kMalformed, "a sealed head has seq >= 1"};
     if (last && !(*last < h.author())) {
       return Refusal{RefusalCode::kMalformed, "seal heads must be sorted by author, once each"};

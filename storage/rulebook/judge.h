@@ -39,8 +39,9 @@ namespace polder::rulebook {
 // waiting for what it refers to, and a delegation takes effect whoever its delegate is; 3: the
 // circle id names its charter, nothing else at the founder's seq 1 is of the circle, and forks
 // count from the charter on; 4: devices (a member's link, a device's claim, revocations), and a
-// member's latest act across their logs by (timestamp, signing key, seq).
-inline constexpr std::int64_t kRulesVersion = 4;
+// member's latest act across their logs by (timestamp, signing key, seq); 5: a seal names the id
+// of each head it covers (a seal without them is malformed).
+inline constexpr std::int64_t kRulesVersion = 5;
 
 // What a waiting event waits for. It is judged again when that arrives (and may then wait for
 // something else).

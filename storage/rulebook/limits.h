@@ -21,8 +21,8 @@ inline constexpr std::size_t kMaxBodyBytes = 32 * 1024;  // proposal bodies, cha
 // Amounts are minor units; 10^15 leaves room for sums of many proposals in int64.
 inline constexpr std::int64_t kMaxAmountMinor = kMaxMoneyMinor;
 inline constexpr std::uint32_t kMaxDecimals = kMaxMoneyDecimals;
-// A seal lists at most this many authors' heads (about 47 bytes each: fits one event).
-inline constexpr std::size_t kMaxSealEntries = 1'200;
+// A seal lists at most this many authors' heads (at most 81 bytes each: fits one event).
+inline constexpr std::size_t kMaxSealEntries = 800;
 // An event may be at most this far ahead of the local clock when it arrives (clock skew allowance).
 inline constexpr std::int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
 // Sequence numbers stay below this (they are stored as signed 64-bit integers).

@@ -1,6 +1,9 @@
-// Seals and finality: a closed round is provisional until enough seals count, then decided on its
-// sealed view; a backdated event published later changes nothing and raises an integrity alert.
+// Seals and finality: a closed round is provisional until no seal still to come can change which
+// of its events count, then decided on what at least `required` seals cover; a backdated event
+// published later changes nothing and raises an integrity alert; one early, lagging or lying seal
+// excludes nothing.
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -32,8 +35,8 @@ TEST(Finality, ClosedRoundIsProvisionalUntilAMajorityHasSealedIt) {
   auto o = Find(c.Run(), p);
   EXPECT_EQ(o.finality, Finality::kFinal);
   EXPECT_EQ(o.status, Status::kFunded);
-  EXPECT_EQ(o.explanation.seals.required, 3u);
-  EXPECT_EQ(o.explanation.seals.counting.size(), 3u);
+  EXPECT_EQ(o.explanation.seals->required, 3u);
+  EXPECT_EQ(o.explanation.seals->counting.size(), 3u);
 }
 
 TEST(Finality, BackdatedVotePublishedAfterSealingChangesNothingAndRaisesAnAlert) {
@@ -55,15 +58,16 @@ TEST(Finality, BackdatedVotePublishedAfterSealingChangesNothingAndRaisesAnAlert)
   // pass (strictly more than half is needed).
   auto v4 = c.Vote(m[4], p, v1::AGAINST, kDeadline - 1);
   auto v2 = c.Vote(m[2], p, v1::AGAINST, kDeadline - 1);  // m2 changes their mind, backdated
-  // A member who had not sealed yet seals now, honestly, holding everything: the round was
-  // sealed already (its seal covers three seals), so its seal does not count.
+  // A member who had not sealed yet seals now, holding everything: its seal counts, but one more
+  // cover is not enough for the backdated votes (each has 1 or 2 of the 3 required).
   c.Seal(m[4], kDeadline, kDeadline + 50);
   const auto r = c.Run();
   const auto after = Find(r, p);
   EXPECT_EQ(after.status, Status::kFunded);
   EXPECT_EQ(after.finality, Finality::kFinal);
   EXPECT_EQ(after.explanation.for_weight, before.explanation.for_weight);
-  EXPECT_EQ(after.explanation.seals.late, std::vector<MemberKey>{m[4]});
+  EXPECT_EQ(after.explanation.seals->counting.size(), 4u);
+  EXPECT_EQ(after.explanation.seals->missing, std::vector<MemberKey>{m[2]});
   std::set<EventId> excluded;
   for (const auto& x : after.explanation.excluded) {
     EXPECT_EQ(x.reason, Exclusion::kNotSealed);
@@ -100,22 +104,158 @@ TEST(Finality, LateVoteThatChangesNothingIsExcludedWithoutAlert) {
   EXPECT_EQ(o.explanation.for_count, 4u);
 }
 
-TEST(Finality, AVoteCountsOnlyWhenEnoughSealsCoverIt) {
+TEST(Finality, AVoteCountsOnlyWhenEnoughSealsCoverItAndOneEarlySealCannotExcludeIt) {
+  Circle c;
+  auto m = Members(c, 4);  // 5 members: an event counts when 3 seals cover it
+  auto p = c.Propose(m[1], 100);
+  c.Vote(m[1], p, v1::FOR);
+  c.Seal(m[0], kDeadline, kDeadline + 1);  // saw m1's vote only
+  c.Vote(m[2], p, v1::FOR, kDeadline);
+  c.Seal(m[3], kDeadline, kDeadline + 2);
+  c.Seal(m[4], kDeadline, kDeadline + 3);
+  // m2's vote has 2 covers and 2 members have not sealed: undecided, so the round is not final.
+  auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kProvisional);
+  EXPECT_EQ(o.explanation.seals->counting.size(), 3u);
+  EXPECT_EQ(o.explanation.seals->undecided, std::vector<MemberKey>{m[2]});
+  EXPECT_EQ(o.explanation.for_count, 2u) << "provisional: decided on every event held";
+  // m1 seals holding it: 3 covers, it counts.
+  c.Seal(m[1], kDeadline, kDeadline + 4);
+  o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_TRUE(o.explanation.seals->undecided.empty());
+  EXPECT_TRUE(o.explanation.excluded.empty());
+  EXPECT_EQ(o.explanation.for_count, 2u);
+}
+
+TEST(Finality, AVoteTooFewSealsCoverIsExcludedOnceNoSealToComeCanChangeThat) {
   Circle c;
   auto m = Members(c, 4);
   auto p = c.Propose(m[1], 100);
   c.Vote(m[1], p, v1::FOR);
-  c.Seal(m[0], kDeadline, kDeadline + 1);  // saw m1's vote only
-  auto v = c.Vote(m[2], p, v1::FOR, kDeadline);
-  c.Seal(m[3], kDeadline, kDeadline + 2);  // both seen, but m0's seal is covered: m3 saw 1 seal
-  c.Seal(m[4], kDeadline, kDeadline + 3);  // covers 2 seals: still counts (3 needed)
+  c.Seal(m[0], kDeadline, kDeadline + 1);
+  c.Seal(m[1], kDeadline, kDeadline + 1);
+  c.Seal(m[3], kDeadline, kDeadline + 1);
+  auto v = c.Vote(m[2], p, v1::AGAINST, kDeadline);  // m2 shows it to m4 only
+  c.Seal(m[4], kDeadline, kDeadline + 2);
+  // 1 cover, 1 member (m2) still to seal: 2 < 3, whatever comes. Excluded; final.
   const auto o = Find(c.Run(), p);
   EXPECT_EQ(o.finality, Finality::kFinal);
-  EXPECT_EQ(o.explanation.seals.counting.size(), 3u);
-  // m2's vote is covered by 2 of the 3 counting seals: not enough.
   ASSERT_EQ(o.explanation.excluded.size(), 1u);
   EXPECT_EQ(o.explanation.excluded[0].event, v);
   EXPECT_EQ(o.explanation.excluded[0].reason, Exclusion::kNotSealed);
+  EXPECT_EQ(o.explanation.seals->missing, std::vector<MemberKey>{m[2]});
+}
+
+// Issue 14: "One sealer can censor a final round". Before, the seal made 1 ms after the deadline
+// by a member holding nothing of the round counted and, being the lowest of the `required`
+// counting seals, cut every vote (and the proposal) out of the sealed view: a final round with no
+// votes. Now the four honest seals cover them: they count.
+TEST(Finality, OneEarlySealHoldingNothingExcludesNothing) {
+  Circle c;
+  auto m = Members(c, 4);
+  const auto nothing = c.Snapshot();
+  auto p = c.Propose(m[1], 100);
+  for (int i : {1, 2, 3}) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+  c.SealNaming(m[0], kDeadline, kDeadline + 1, nothing);  // censoring, or lagging
+  for (int i : {1, 2, 3, 4}) c.Seal(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 9);
+  const auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.status, Status::kFunded);
+  EXPECT_EQ(o.explanation.for_count, 3u);
+  EXPECT_TRUE(o.explanation.excluded.empty());
+  EXPECT_EQ(o.explanation.seals->counting.size(), 5u);
+}
+
+// Issue 14: "Final rounds can be rewritten". With seals_required = 2, two seals used to make the
+// round final; members who had not sealed could then publish backdated votes and seals that hide
+// their coverage of the first two (so they counted), and the backdated votes counted in the
+// "final" round. Now a round is final only when no seal still to come can change what counts;
+// once it shows final, nothing these two publish changes it, in any order.
+TEST(Finality, LateSealsHidingTheirCoverageDoNotRewriteAFinalRound) {
+  v1::DecisionRules rules;
+  rules.set_seals_required(2);
+  Circle c(1000, rules);
+  auto m = Members(c, 4);
+  auto p = c.Propose(m[1], 100);
+  for (int i : {0, 1, 2}) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+  c.Seal(m[0], kDeadline, kDeadline + 1);
+  c.Seal(m[1], kDeadline, kDeadline + 1);
+  std::optional<ProposalOutcome> first_final;
+  auto check = [&](const char* step) {
+    const auto o = Find(c.Run(), p);
+    if (first_final) {
+      EXPECT_EQ(o.finality, Finality::kFinal) << step;
+      EXPECT_EQ(o.status, first_final->status) << step;
+      EXPECT_EQ(o.explanation.for_count, first_final->explanation.for_count) << step;
+      EXPECT_EQ(o.explanation.against_count, first_final->explanation.against_count) << step;
+    } else if (o.finality == Finality::kFinal) {
+      first_final = o;
+    }
+  };
+  check("two seals");
+  EXPECT_FALSE(first_final) << "3 members could still seal: 2 of them could cover anything";
+  c.Seal(m[2], kDeadline, kDeadline + 2);
+  check("three seals");
+  EXPECT_FALSE(first_final);
+  const auto before_collusion = c.Snapshot();
+  c.Seal(m[3], kDeadline, kDeadline + 3);  // m3: honest so far
+  check("four seals");
+  ASSERT_TRUE(first_final) << "one member left: cannot bring an event to 2 covers alone";
+  EXPECT_EQ(first_final->status, Status::kFunded);
+  // m3 and m4 collude: backdated votes against, and seals naming the first state only plus their
+  // votes (m3's second seal is not its first: it does not count).
+  c.Vote(m[3], p, v1::AGAINST, kDeadline - 1);
+  c.Vote(m[4], p, v1::AGAINST, kDeadline - 1);
+  check("backdated votes");
+  auto hidden = before_collusion;
+  c.SealNaming(m[4], kDeadline, kDeadline + 50, hidden);
+  check("m4's seal");
+  c.SealNaming(m[3], kDeadline, kDeadline + 51, c.Snapshot());
+  check("m3's second seal");
+  c.Seal(m[4], kDeadline, kDeadline + 52);
+  check("m4's second seal");
+  // In any arrival order, the same.
+  const auto r = c.Run();
+  std::mt19937 rng(11);
+  for (int i = 0; i < 20; ++i) {
+    auto evs = c.events;
+    std::shuffle(evs.begin(), evs.end(), rng);
+    EXPECT_EQ(Tally(Fold(evs), kAfter), r);
+  }
+}
+
+// A seal that names an event this node does not hold: until it arrives, what that seal covers of
+// the log is unknown, so the round waits; one seal naming an event nobody holds does not stall it.
+TEST(Finality, ASealNamingAnEventNotHeldHereLeavesItsLogUndecidedUntilItArrives) {
+  Circle c;
+  auto m = Members(c, 2);  // 3 members: 2 covers needed
+  auto p = c.Propose(m[1], 100);
+  auto v = c.Vote(m[2], p, v1::FOR, kDeadline - 5);
+  c.Seal(m[0], kDeadline, kDeadline + 1);
+  c.Seal(m[1], kDeadline, kDeadline + 1);
+  auto without = c.events;
+  std::erase_if(without, [&](const FoldEvent& e) { return e.id == v; });
+  const auto lagging = Find(Tally(Fold(without), kAfter), p);
+  EXPECT_EQ(lagging.finality, Finality::kProvisional);
+  EXPECT_EQ(lagging.explanation.seals->undecided, std::vector<MemberKey>{m[2]});
+  const auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.explanation.for_count, 1u);
+
+  // Five members; four seal what they hold, one names an event of m1 at seq 99 nobody holds.
+  Circle d;
+  auto n = Members(d, 4);
+  auto q = d.Propose(n[1], 100);
+  d.Vote(n[1], q, v1::FOR);
+  auto lie = d.Snapshot();
+  lie[n[1]].seq = 99;
+  lie[n[1]].prev = std::string(32, 'x');
+  d.SealNaming(n[4], kDeadline, kDeadline + 1, lie);
+  for (int i : {0, 1, 2}) d.Seal(n[static_cast<std::size_t>(i)], kDeadline, kDeadline + 2);
+  const auto od = Find(d.Run(), q);
+  EXPECT_EQ(od.finality, Finality::kFinal);
+  EXPECT_EQ(od.explanation.for_count, 1u);
 }
 
 TEST(Finality, ARoundIsFinalOnlyWhenEveryEarlierRoundIs) {

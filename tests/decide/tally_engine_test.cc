@@ -9,6 +9,7 @@ namespace polder::decide {
 namespace {
 
 using testing::Circle;
+using testing::Find;
 using testing::kAfter;
 using testing::kDeadline;
 using testing::kT0;
@@ -70,6 +71,41 @@ TEST(TallyEngine, EachAddedVoteGivesTheFullTallysResult) {
     EXPECT_EQ(engine.Result(), Tally(c.State(), kAfter));
     EXPECT_FALSE(engine.AddVote(EventId{}, {}));
   }
+}
+
+// Votes that reach the engine after the seals: one the seals named (the round becomes final),
+// one backdated into a closed, unsealed round (its seals have one more log to decide).
+TEST(TallyEngine, AVoteArrivingAfterTheSealsDecidesAsTheFullTallyDoes) {
+  Circle c;
+  auto m = Members(c, 4);
+  auto p = c.Propose(m[1], 100);
+  c.Propose(m[1], 100, kAfter + 1000);  // the open round
+  const EventId v = c.Vote(m[2], p, v1::FOR, kDeadline - 5);
+  const VoteRecord record{m[2],        c.events.back().body.seq(), kDeadline - 5, v1::FOR, v,
+                          std::nullopt};
+  for (int i : {0, 1, 3}) c.Seal(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 1);
+  auto without = c.events;
+  std::erase_if(without, [&](const FoldEvent& e) { return e.id == v; });
+  TallyEngine engine(Fold(without), kAfter);
+  ASSERT_EQ(Find(engine.Result(), p).finality, Finality::kProvisional);
+  ASSERT_TRUE(engine.AddVote(p, record));
+  EXPECT_EQ(engine.state(), c.State());
+  EXPECT_EQ(engine.Result(), c.Run());
+  EXPECT_EQ(Find(engine.Result(), p).finality, Finality::kFinal);
+
+  // Another circle: its round is not sealed (two of five seals); a vote on the open round,
+  // timestamped before the closed round's deadline, is one more event those seals must decide.
+  Circle d;
+  auto n = Members(d, 4);
+  d.Propose(n[1], 100);
+  auto open = d.Propose(n[1], 100, kAfter + 1000);
+  d.Seal(n[0], kDeadline, kDeadline + 1);
+  d.Seal(n[1], kDeadline, kDeadline + 1);
+  TallyEngine e2(d.State(), kAfter);
+  const EventId w = d.Vote(n[4], open, v1::FOR, kDeadline - 1);
+  ASSERT_TRUE(e2.AddVote(open, {n[4], 1, kDeadline - 1, v1::FOR, w, std::nullopt}));
+  EXPECT_EQ(e2.state(), d.State());
+  EXPECT_EQ(e2.Result(), d.Run());
 }
 
 }  // namespace

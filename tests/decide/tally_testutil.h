@@ -132,15 +132,7 @@ class Circle {
   // A seal by `who` of the round `deadline`, naming every log as built so far (what a node that
   // holds every event so far would seal).
   EventId Seal(const MemberKey& who, std::int64_t deadline, std::int64_t ts) {
-    v1::EventBody b = Body(who, ts);
-    b.mutable_seal()->set_deadline_ms(deadline);
-    for (const auto& [author, h] : heads_) {
-      if (h.seq == 0) continue;
-      auto* e = b.mutable_seal()->add_heads();
-      e->set_author(author.str());
-      e->set_seq(h.seq);
-    }
-    return Push(who, std::move(b));
+    return SealNaming(who, deadline, ts, heads_);
   }
 
   // `member` links the device key named `device` (which is returned).
@@ -228,13 +220,32 @@ class Circle {
 
   std::vector<FoldEvent> events;
 
- private:
+  // Each log's head as built so far: what a seal names.
   struct Head {
     std::uint64_t seq = 0;
-    std::string prev;
+    std::string prev;  // the id of the event at seq
     std::int64_t ts = 0;
   };
+  using Heads = std::map<MemberKey, Head>;
+  Heads Snapshot() const { return heads_; }
 
+  // A seal by `who` of the round `deadline` naming `heads` (a snapshot, perhaps edited: what a
+  // node that held only that, or lies, would seal).
+  EventId SealNaming(const MemberKey& who, std::int64_t deadline, std::int64_t ts,
+                     const Heads& heads) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_seal()->set_deadline_ms(deadline);
+    for (const auto& [author, h] : heads) {
+      if (h.seq == 0) continue;
+      auto* e = b.mutable_seal()->add_heads();
+      e->set_author(author.str());
+      e->set_seq(h.seq);
+      e->set_head(h.prev);
+    }
+    return Push(who, std::move(b));
+  }
+
+ private:
   static EventId Id(const v1::EventBody& b) {
     std::string bytes;
     b.SerializeToString(&bytes);

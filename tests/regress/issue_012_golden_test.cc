@@ -290,6 +290,7 @@ std::vector<Bytes> BuildCorpus(CircleId* circle_out) {
         auto* e = s->add_heads();
         e->set_author(h->key.public_key().str());
         e->set_seq(h->seq);
+        e->set_head(h->prev);
       }
     });
   };

@@ -1,5 +1,6 @@
 // The ingest gate: every rule, every refusal reason, the pending set and equivocation.
 #include <filesystem>
+#include <limits>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
@@ -590,6 +591,7 @@ TEST_F(IngestTest, SealsRuleChangesAndOverridesAreCheckedAndApplied) {
         auto* h = b.mutable_seal()->add_heads();
         h->set_author(a);
         h->set_seq(q);
+        h->set_head(std::string(32, 'h'));
       }
     };
   };
@@ -605,17 +607,28 @@ TEST_F(IngestTest, SealsRuleChangesAndOverridesAreCheckedAndApplied) {
   ExpectRefused(c_.Next(0, seal(deadline, {{me, 0}}), nullptr, false), RefusalCode::kMalformed);
   ExpectRefused(c_.Next(0, seal(deadline, {{"short", 1}}), nullptr, false),
                 RefusalCode::kMalformed);
+  // A head without the id of the event it names does not pin a branch: refused.
+  ExpectRefused(c_.Next(
+                    0,
+                    [&](v1::EventBody& b) {
+                      b.mutable_seal()->set_deadline_ms(deadline);
+                      auto* h = b.mutable_seal()->add_heads();
+                      h->set_author(me);
+                      h->set_seq(1);
+                    },
+                    nullptr, false),
+                RefusalCode::kMalformed);
   std::vector<std::pair<std::string, std::uint64_t>> many;
   for (std::size_t i = 0; i <= rulebook::kMaxSealEntries; ++i) {
     std::string k(32, '\0');
     k[0] = static_cast<char>(i >> 8);
     k[1] = static_cast<char>(i & 0xff);
-    many.emplace_back(k, 1);
+    many.emplace_back(k, std::numeric_limits<std::uint64_t>::max());  // the longest entry
   }
   ExpectRefused(c_.Next(0, seal(deadline, many), nullptr, false), RefusalCode::kTooLarge);
   many.pop_back();
   EXPECT_EQ(In(c_.Next(0, seal(deadline, many))).outcome, Outcome::kApplied)
-      << "1,200 heads fit in one event";
+      << "800 heads of the longest kind fit in one event";
   // A good seal is stored, and the round no longer shows as unsealed for its author.
   EXPECT_EQ(replica_->state()
                 .DeadlinesToSeal(c_.key(0).public_key(), c_.now() + 10'000'000'000, 10)

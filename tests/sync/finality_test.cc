@@ -86,7 +86,7 @@ TEST(Finality, NodesSealARoundAndABackdatedVoteChangesNothingAnywhere) {
   for (int i = 0; i < kNodes; ++i) {
     const auto r = TallyAt(net, i);
     EXPECT_EQ(Outcome(r, p)->status, decide::Status::kFunded) << "node " << i;
-    EXPECT_GE(Outcome(r, p)->explanation.seals.counting.size(), 3u);
+    EXPECT_GE(Outcome(r, p)->explanation.seals->counting.size(), 3u);
     EXPECT_TRUE(r.alerts.empty());
   }
 

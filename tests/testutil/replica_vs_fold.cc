@@ -4,6 +4,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "crypto/identity.h"
 #include "node/decide/fold.h"
@@ -199,16 +200,21 @@ DiffCase MakeDiffCase(ByteView script) {
         b.Emit(a, [&](v1::EventBody& e) {
           auto* s = e.mutable_seal();
           s->set_deadline_ms(std::max<std::int64_t>(1, e.timestamp_ms() - 1 - x % 50));
-          std::vector<std::pair<std::string, std::uint64_t>> heads;
+          std::vector<std::tuple<std::string, std::uint64_t, std::string>> heads;
           for (int k = 0; k < kKeys; ++k) {
             const auto& c = b.chain(k);
-            if (c.seq > 0) heads.emplace_back(key(k), 1 + x % c.seq);
+            if (c.seq == 0) continue;
+            const std::uint64_t seq = 1 + x % c.seq;
+            // Now and then a head this script never wrote (a sealer lying about what it holds).
+            heads.emplace_back(key(k), seq,
+                               x % 13 == 5 ? std::string(32, 'x') : c.ids[seq - 1].str());
           }
           std::sort(heads.begin(), heads.end());
-          for (const auto& [author, seq] : heads) {
+          for (const auto& [author, seq, head] : heads) {
             auto* h = s->add_heads();
             h->set_author(author);
             h->set_seq(seq);
+            h->set_head(head);
           }
         });
         break;
