@@ -154,7 +154,13 @@ const char* DelegationEndWord(DelegationEnd e) {
   return "unknown";
 }
 
-const char* FlagStateWord(FlagState s) { return ToString(s); }  // one word each already
+const char* FlagStateWord(FlagState s) {
+  switch (s) {
+    case FlagState::kFlaggerNotEligible: return "flagger_not_eligible";
+    case FlagState::kFlaggerForked: return "flagger_forked";
+    default: return ToString(s);  // one word each already
+  }
+}
 
 const char* WeightingWord(v1::DecisionRules::Weighting w) {
   switch (w) {

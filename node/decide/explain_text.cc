@@ -74,6 +74,9 @@ const char* ToString(FlagState s) {
     case FlagState::kWithdrawn: return "withdrawn";
     case FlagState::kMitigated: return "mitigated";
     case FlagState::kOverridden: return "overridden";
+    case FlagState::kFlaggerNotEligible:
+      return "does not count (its flagger was not an eligible member at the cut-off)";
+    case FlagState::kFlaggerForked: return "does not count (its flagger forked)";
   }
   return "unknown";
 }

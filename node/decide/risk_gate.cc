@@ -21,6 +21,13 @@ void GateFlags(const RoundContext& ctx, const ProposalRecord& p, Explanation* e)
     n.flagger = f.flagger;
     n.severity = f.severity;
     n.blocking_severity = f.severity >= ctx.rules.blocking_severity;
+    // Only an eligible, unforked member's flag counts (a key admitted once, short of the quorum,
+    // or a member who equivocated, blocks nothing).
+    if (!ctx.Eligible(flagger) || ctx.Forked(flagger)) {
+      n.state = ctx.Eligible(flagger) ? FlagState::kFlaggerForked : FlagState::kFlaggerNotEligible;
+      e->flags.push_back(std::move(n));
+      continue;
+    }
     bool withdrawn = false;
     std::optional<std::int64_t> answer_ms;  // resolutions are sorted by time: the first answer
     std::set<int> overrides;                // a member who overrides twice counts once

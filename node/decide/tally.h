@@ -47,7 +47,8 @@
 //   blocking_severity. It ends when (a) its flagger withdraws it; (b) members whose weight is at
 //   least override_bps of all eligible weight vote to override it; or (c) the proposer answered
 //   it and at least mitigation_acceptances eligible, unforked members other than the proposer
-//   and the flagger endorsed the proposal after the first answer.
+//   and the flagger endorsed the proposal after the first answer. Only a flag of a member eligible
+//   at the cut-off and unforked counts; any other blocks nothing.
 // * Allocation, per round, among its closed funding proposals that are not withdrawn, meet
 //   quorum, are approved and are not blocked: one whose amount × 10000 > max_share_per_proposal
 //   × pool is not funded. GREEDY_APPROVAL takes the rest by for-weight (most first; then more for
@@ -160,6 +161,9 @@ enum class FlagState {
   kWithdrawn,   // by its flagger
   kMitigated,   // answered by the proposer and accepted by enough members
   kOverridden,  // enough members voted to override it
+  // Flags that count for nothing (they never block):
+  kFlaggerNotEligible,  // its flagger was not an eligible member at the cut-off
+  kFlaggerForked,       // its flagger forked (equivocated)
 };
 const char* ToString(FlagState s);
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "node/decide/audit.h"
 #include "tests/decide/tally_testutil.h"
 
 namespace polder::decide {
@@ -22,6 +23,39 @@ TEST(RiskGate, OpenBlockingFlagBlocks) {
   EXPECT_EQ(o.reason, Reason::kBlockedByFlag);
   ASSERT_EQ(o.explanation.flags.size(), 1u);
   EXPECT_EQ(o.explanation.flags[0].state, FlagState::kOpen);
+}
+
+// Issue 14: "Flags from members who are not eligible (or forked) still block funding". A key
+// admitted once, short of the admission quorum, and a member who forked (after flagging) raise
+// flags that block nothing; the explanation says why.
+TEST(RiskGate, AFlagFromANonEligibleOrForkedMemberDoesNotBlock) {
+  v1::DecisionRules rules;
+  rules.set_admission_quorum(2);
+  Circle c(1000, rules);
+  const MemberKey a = c.founder();
+  const MemberKey b = c.Admit("b", "Org1");           // eligible: the founder was the only member
+  const MemberKey x = c.Admit("x", "Org2", kT0 + 1);  // one admitter of two needed: not eligible
+  auto p = c.Propose(b, 100);
+  c.Vote(a, p, v1::FOR);
+  c.Vote(b, p, v1::FOR);
+  c.Flag(x, p, v1::CRITICAL);
+  auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.status, Status::kFunded);
+  ASSERT_EQ(o.explanation.flags.size(), 1u);
+  EXPECT_EQ(o.explanation.flags[0].state, FlagState::kFlaggerNotEligible);
+  EXPECT_FALSE(o.explanation.blocked);
+  EXPECT_STREQ(FlagStateWord(FlagState::kFlaggerNotEligible), "flagger_not_eligible");
+
+  Flagged f;  // m3's flag blocks ...
+  ASSERT_EQ(f.Outcome().reason, Reason::kBlockedByFlag);
+  f.c.Endorse(f.m[3], f.p, kT0 + 30);
+  f.c.Fork(f.m[3]);  // ... until m3 forks (above the flag)
+  o = f.Outcome();
+  EXPECT_EQ(o.status, Status::kFunded);
+  ASSERT_EQ(o.explanation.flags.size(), 1u);
+  EXPECT_EQ(o.explanation.flags[0].state, FlagState::kFlaggerForked);
+  EXPECT_NE(ExplainText(f.c.State(), f.c.Run()).find("does not count (its flagger forked)"),
+            std::string::npos);
 }
 
 TEST(RiskGate, FlagBelowTheBlockingSeverityDoesNotBlock) {
