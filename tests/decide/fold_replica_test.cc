@@ -12,6 +12,7 @@
 
 #include "crypto/member_id.h"
 #include "node/decide/fold.h"
+#include "node/decide/tally.h"
 #include "storage/replica.h"
 #include "storage/rulebook/decode.h"
 #include "tests/testutil/circle.h"
@@ -171,6 +172,93 @@ TEST_F(FoldReplicaTest, FoldCountsWhatTheReplicaApplies) {
       EXPECT_EQ(open, pv.open_flags) << pv.title;
       EXPECT_EQ(p->withdrawn_ms.has_value(), pv.withdrawn) << pv.title;
     }
+  }
+}
+
+// A sealed round through replicas: an early seal holding none of the round, three honest seals,
+// then — after the round is sealed — a vote backdated before the deadline and a seal hiding what
+// it covers. Received one event at a time in 100 orders, every replica holds an event set whose
+// tally is the fold's: the round final and funded, the backdated vote left out with an alert.
+TEST_F(FoldReplicaTest, ASealedRoundIsTheSameWhateverOrderTheReplicaReceivesItsEvents) {
+  TestCircle c("Org A");
+  for (int i = 1; i < 5; ++i) c.Admit(0, "Member " + std::to_string(i), i % 2 ? "Org A" : "Org B");
+  const std::int64_t later = c.now() + 1'000'000;
+  auto decode = [&](const Bytes& bytes) { return *rulebook::Decode(bytes, later); };
+  // What a node holding every event so far names in a seal: each author's last seq and its id.
+  auto heads = [&] {
+    std::map<std::string, std::pair<std::uint64_t, EventId>> out;
+    for (const auto& bytes : c.events()) {
+      const auto d = decode(bytes);
+      auto& h = out[d.body.author()];
+      if (d.body.seq() > h.first) h = {d.body.seq(), d.id};
+    }
+    return out;
+  };
+  auto seal = [&](int who, std::int64_t deadline, const auto& named) {
+    c.Next(who, [&](v1::EventBody& b) {
+      b.mutable_seal()->set_deadline_ms(deadline);
+      for (const auto& [author, h] : named) {
+        auto* e = b.mutable_seal()->add_heads();
+        e->set_author(author);
+        e->set_seq(h.first);
+        e->set_head(h.second.str());
+      }
+    });
+  };
+  const auto nothing = heads();
+  const EventId p = c.Propose(1, "Tools", 100, 10'000);
+  const std::int64_t deadline = decode(c.events().back()).body.proposal().deadline_ms();
+  c.Vote(0, p, v1::FOR);
+  c.Vote(1, p, v1::FOR);
+  c.Vote(2, p, v1::AGAINST);
+  c.Advance(20'000);
+  seal(3, deadline, nothing);
+  for (int i : {0, 1, 2}) seal(i, deadline, heads());
+  EventId late;
+  c.Next(
+      4,
+      [&](v1::EventBody& b) {
+        b.set_timestamp_ms(deadline - 100);
+        b.mutable_vote()->set_proposal(p.str());
+        b.mutable_vote()->set_choice(v1::AGAINST);
+      },
+      &late);
+  c.Advance(1000);
+  seal(4, deadline, nothing);
+  const std::int64_t as_of = c.now() + 1000;
+
+  std::vector<FoldEvent> evs;
+  for (const auto& bytes : c.events()) {
+    const auto d = decode(bytes);
+    evs.push_back({d.id, d.body});
+  }
+  const TallyResult want = Tally(Fold(evs), as_of);
+  ASSERT_EQ(want.proposals.size(), 1u);
+  EXPECT_EQ(want.proposals[0].finality, Finality::kFinal);
+  EXPECT_EQ(want.proposals[0].status, Status::kFunded);
+  EXPECT_EQ(want.proposals[0].explanation.seals->counting.size(), 5u);
+  ASSERT_EQ(want.alerts.size(), 1u);
+  EXPECT_EQ(want.alerts[0].events, std::vector<EventId>{late});
+
+  std::mt19937 rng(2026);
+  for (int order = 0; order < 100; ++order) {
+    std::vector<Bytes> all = c.events();
+    std::shuffle(all.begin(), all.end(), rng);
+    auto rep = NewReplica(100 + order);
+    ASSERT_TRUE(rep->SetCircle(c.circle()).has_value());
+    for (const auto& bytes : all) {
+      const std::vector<Bytes> one{bytes};
+      ASSERT_TRUE(rep->Ingest(one, storage::IngestOptions{as_of}).has_value());
+    }
+    std::vector<FoldEvent> held;
+    ASSERT_TRUE(rep->events().ForEachBody([&](const EventId& id, ByteView body) -> polder::Status {
+      FoldEvent e{id, {}};
+      EXPECT_TRUE(e.body.ParseFromArray(body.data(), static_cast<int>(body.size())));
+      held.push_back(std::move(e));
+      return {};
+    }));
+    EXPECT_EQ(held.size(), evs.size()) << "order " << order;
+    ASSERT_EQ(Tally(Fold(held), as_of), want) << "order " << order;
   }
 }
 
