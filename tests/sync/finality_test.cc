@@ -38,52 +38,102 @@ EventId Author(Network& net, int i, const std::function<void(v1::EventBody&)>& f
   return a ? a->id : EventId{};
 }
 
-TEST(Finality, NodesSealARoundAndABackdatedVoteChangesNothingAnywhere) {
-  constexpr int kNodes = 5;
-  Network net(kNodes, 3, 11);
+constexpr int kNodes = 5;
+const std::vector<int> kAll = {0, 1, 2, 3, 4};
+
+// Five nodes in a chain of peers; nodes below `sealers` seal by themselves (300 ms after a
+// deadline), the others only when a test says so. Returns when their vectors agree.
+::testing::AssertionResult StartNodes(Network& net, int sealers) {
   for (int i = 0; i < kNodes; ++i) {
     app::NodeConfig cfg;
     cfg.seal_grace = 300ms;
     cfg.seal_check = 100ms;
-    cfg.auto_seal = i < 3;  // members 3 and 4 stay quiet (3 of 5 seals make the majority)
+    cfg.auto_seal = i < sealers;
     std::vector<int> peers;
     for (int j = 0; j < i; ++j) peers.push_back(j);
     net.Start(i, peers, cfg);
   }
-  std::vector<int> all = {0, 1, 2, 3, 4};
-  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(all); }, 20s));
+  if (!net.RunUntil([&] { return net.VectorsEqual(kAll); }, 20s)) {
+    return ::testing::AssertionFailure() << "the nodes did not sync";
+  }
+  return ::testing::AssertionSuccess();
+}
 
-  const std::int64_t deadline = Now() + 1500;
-  const EventId p = Author(net, 1, [&](v1::EventBody& b) {
+// Member 1's proposal with `deadline`.
+EventId ProposeTools(Network& net, std::int64_t deadline) {
+  return Author(net, 1, [&](v1::EventBody& b) {
     auto* pr = b.mutable_proposal();
     pr->set_title("shared tools");
     pr->set_amount_minor(100);
     pr->set_deadline_ms(deadline);
   });
-  auto vote = [&](int i, v1::Choice c, std::int64_t ts = 0) {
-    return Author(net, i, [&](v1::EventBody& b) {
-      if (ts) b.set_timestamp_ms(ts);
-      b.mutable_vote()->set_proposal(p.str());
-      b.mutable_vote()->set_choice(c);
-    });
-  };
-  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(all); }, 20s));
-  vote(0, v1::FOR);
-  vote(1, v1::FOR);
-  vote(2, v1::ABSTAIN);
+}
+
+// Member i's vote on p (timestamped `ts`, else now).
+EventId VoteOn(Network& net, const EventId& p, int i, v1::Choice c, std::int64_t ts = 0) {
+  return Author(net, i, [&](v1::EventBody& b) {
+    if (ts) b.set_timestamp_ms(ts);
+    b.mutable_vote()->set_proposal(p.str());
+    b.mutable_vote()->set_choice(c);
+  });
+}
+
+// Member 1 proposes with `deadline`; once every node holds it, members 0 and 1 vote for and
+// member 2 votes `third`.
+EventId ProposeAndVote(Network& net, std::int64_t deadline, v1::Choice third) {
+  const EventId p = ProposeTools(net, deadline);
+  EXPECT_TRUE(net.RunUntil([&] { return net.VectorsEqual(kAll); }, 20s));
+  VoteOn(net, p, 0, v1::FOR);
+  VoteOn(net, p, 1, v1::FOR);
+  VoteOn(net, p, 2, third);
+  return p;
+}
+
+// Until every node shows p's round final.
+::testing::AssertionResult FinalEverywhere(Network& net, const EventId& p) {
+  if (net.RunUntil(
+          [&] {
+            if (!net.VectorsEqual(kAll)) return false;
+            for (int i = 0; i < kNodes; ++i) {
+              const auto* o = Outcome(TallyAt(net, i), p);
+              if (!o || o->finality != decide::Finality::kFinal) return false;
+            }
+            return true;
+          },
+          20s)) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "the round did not become final everywhere";
+}
+
+// After the late events synced: one digest, p funded and final everywhere, and on every node the
+// same integrity alert naming p and each of `late`.
+void ExpectFinalFundedWithOneAlert(Network& net, const EventId& p,
+                                   const std::vector<EventId>& late) {
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(kAll); }, 20s));
+  const Digest32 digest = net.StateDigest(0);
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_EQ(net.StateDigest(i), digest);
+    const auto r = TallyAt(net, i);
+    const auto* o = Outcome(r, p);
+    EXPECT_EQ(o->status, decide::Status::kFunded) << "node " << i;
+    EXPECT_EQ(o->finality, decide::Finality::kFinal) << "node " << i;
+    ASSERT_EQ(r.alerts.size(), 1u) << "node " << i;
+    EXPECT_EQ(r.alerts[0].proposals, std::vector<EventId>{p});
+    const auto& ev = r.alerts[0].events;
+    for (const auto& e : late) EXPECT_TRUE(std::find(ev.begin(), ev.end(), e) != ev.end());
+  }
+}
+
+TEST(Finality, NodesSealARoundAndABackdatedVoteChangesNothingAnywhere) {
+  Network net(kNodes, 3, 11);
+  // Members 3 and 4 stay quiet (3 of 5 seals make the majority).
+  ASSERT_TRUE(StartNodes(net, 3));
+  const std::int64_t deadline = Now() + 1500;
+  const EventId p = ProposeAndVote(net, deadline, v1::ABSTAIN);
+  auto vote = [&](int i, v1::Choice c, std::int64_t ts = 0) { return VoteOn(net, p, i, c, ts); };
   // Every node seals, and every replica ends up with the round final and funded.
-  ASSERT_TRUE(net.RunUntil(
-      [&] {
-        if (!net.VectorsEqual(all)) return false;
-        for (int i = 0; i < kNodes; ++i) {
-          const auto r = TallyAt(net, i);
-          const auto* o = Outcome(r, p);
-          if (!o || o->finality != decide::Finality::kFinal) return false;
-        }
-        return true;
-      },
-      20s))
-      << "the round did not become final everywhere";
+  ASSERT_TRUE(FinalEverywhere(net, p));
   for (int i = 0; i < kNodes; ++i) {
     const auto r = TallyAt(net, i);
     EXPECT_EQ(Outcome(r, p)->status, decide::Status::kFunded) << "node " << i;
@@ -95,20 +145,7 @@ TEST(Finality, NodesSealARoundAndABackdatedVoteChangesNothingAnywhere) {
   // they would tie the vote (2 for, 2 against) and unfund the proposal.
   const EventId late3 = vote(3, v1::AGAINST, deadline - 100);
   const EventId late4 = vote(4, v1::AGAINST, deadline - 100);
-  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(all); }, 20s));
-  const Digest32 digest = net.StateDigest(0);
-  for (int i = 0; i < kNodes; ++i) {
-    EXPECT_EQ(net.StateDigest(i), digest);
-    const auto r = TallyAt(net, i);
-    const auto* o = Outcome(r, p);
-    EXPECT_EQ(o->status, decide::Status::kFunded) << "node " << i;
-    EXPECT_EQ(o->finality, decide::Finality::kFinal) << "node " << i;
-    ASSERT_EQ(r.alerts.size(), 1u) << "node " << i;
-    EXPECT_EQ(r.alerts[0].proposals, std::vector<EventId>{p});
-    const auto& ev = r.alerts[0].events;
-    EXPECT_TRUE(std::find(ev.begin(), ev.end(), late3) != ev.end());
-    EXPECT_TRUE(std::find(ev.begin(), ev.end(), late4) != ev.end());
-  }
+  ExpectFinalFundedWithOneAlert(net, p, {late3, late4});
 }
 
 // Issue 14: one node seals early with low coverage (what it held before the proposal), another
@@ -116,19 +153,8 @@ TEST(Finality, NodesSealARoundAndABackdatedVoteChangesNothingAnywhere) {
 // what it covers of the others' logs. The early seal excludes none of the votes three honest
 // seals cover; the late ones change nothing; every node agrees, with one integrity alert.
 TEST(Finality, AnEarlyLowSealAndLateSealsWithBackdatedVotesChangeNothingAnywhere) {
-  constexpr int kNodes = 5;
   Network net(kNodes, 3, 12);
-  for (int i = 0; i < kNodes; ++i) {
-    app::NodeConfig cfg;
-    cfg.seal_grace = 300ms;
-    cfg.seal_check = 100ms;
-    cfg.auto_seal = i < 3;  // 3 and 4 seal by hand, as this test says
-    std::vector<int> peers;
-    for (int j = 0; j < i; ++j) peers.push_back(j);
-    net.Start(i, peers, cfg);
-  }
-  std::vector<int> all = {0, 1, 2, 3, 4};
-  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(all); }, 20s));
+  ASSERT_TRUE(StartNodes(net, 3));  // 3 and 4 seal by hand, as this test says
   auto early = net.member(3).session->replica().events().Vector();
   ASSERT_TRUE(early);
   auto seal = [&](int i, std::int64_t deadline, const storage::VersionVector& v) {
@@ -142,39 +168,12 @@ TEST(Finality, AnEarlyLowSealAndLateSealsWithBackdatedVotesChangeNothingAnywhere
       }
     });
   };
-
   const std::int64_t deadline = Now() + 1500;
-  const EventId p = Author(net, 1, [&](v1::EventBody& b) {
-    auto* pr = b.mutable_proposal();
-    pr->set_title("shared tools");
-    pr->set_amount_minor(100);
-    pr->set_deadline_ms(deadline);
-  });
-  auto vote = [&](int i, v1::Choice c, std::int64_t ts = 0) {
-    return Author(net, i, [&](v1::EventBody& b) {
-      if (ts) b.set_timestamp_ms(ts);
-      b.mutable_vote()->set_proposal(p.str());
-      b.mutable_vote()->set_choice(c);
-    });
-  };
-  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(all); }, 20s));
-  vote(0, v1::FOR);
-  vote(1, v1::FOR);
-  vote(2, v1::AGAINST);
+  const EventId p = ProposeAndVote(net, deadline, v1::AGAINST);
+  auto vote = [&](int i, v1::Choice c, std::int64_t ts = 0) { return VoteOn(net, p, i, c, ts); };
   ASSERT_TRUE(net.RunUntil([&] { return Now() > deadline + 20; }, 5s));
   seal(3, deadline, *early);  // 1 ms after the deadline, as it were: covers none of the round
-
-  ASSERT_TRUE(net.RunUntil(
-      [&] {
-        if (!net.VectorsEqual(all)) return false;
-        for (int i = 0; i < kNodes; ++i) {
-          const auto* o = Outcome(TallyAt(net, i), p);
-          if (!o || o->finality != decide::Finality::kFinal) return false;
-        }
-        return true;
-      },
-      20s))
-      << "the round did not become final everywhere";
+  ASSERT_TRUE(FinalEverywhere(net, p));
   for (int i = 0; i < kNodes; ++i) {
     const auto r = TallyAt(net, i);
     const auto* o = Outcome(r, p);
@@ -193,18 +192,12 @@ TEST(Finality, AnEarlyLowSealAndLateSealsWithBackdatedVotesChangeNothingAnywhere
   auto now = net.member(3).session->replica().events().Vector();
   ASSERT_TRUE(now);
   seal(3, deadline, *now);
-  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(all); }, 20s));
-  const Digest32 digest = net.StateDigest(0);
+  ExpectFinalFundedWithOneAlert(net, p, {late});
   for (int i = 0; i < kNodes; ++i) {
-    EXPECT_EQ(net.StateDigest(i), digest);
     const auto r = TallyAt(net, i);
-    const auto* o = Outcome(r, p);
-    EXPECT_EQ(o->status, decide::Status::kFunded) << "node " << i;
-    EXPECT_EQ(o->finality, decide::Finality::kFinal) << "node " << i;
-    EXPECT_EQ(o->explanation.against_count, 1u) << "node " << i;
-    EXPECT_EQ(o->explanation.seals->counting.size(), 5u) << "node " << i;
-    ASSERT_EQ(r.alerts.size(), 1u) << "node " << i;
-    EXPECT_EQ(r.alerts[0].events, std::vector<EventId>{late});
+    EXPECT_EQ(r.alerts[0].events, std::vector<EventId>{late}) << "node " << i;
+    EXPECT_EQ(Outcome(r, p)->explanation.against_count, 1u) << "node " << i;
+    EXPECT_EQ(Outcome(r, p)->explanation.seals->counting.size(), 5u) << "node " << i;
   }
 }
 
