@@ -48,6 +48,7 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
         h->set_author(author.str());
         h->set_seq(head.seq);
         h->set_head(head.id.str());
+        h->set_forked(head.forked);
       }
     });
     if (!a) return MakeUnexpected(a.error());

@@ -47,6 +47,7 @@ void FillSeals(const SealNote& n, v1::SealNoteView* v) {
   for (const auto& k : n.counting) v->add_counting(k.hex());
   for (const auto& k : n.missing) v->add_missing(k.hex());
   for (const auto& k : n.undecided) v->add_undecided(k.hex());
+  for (const auto& k : n.forked) v->add_forked(k.hex());
   v->set_sealed(n.sealed);
 }
 

@@ -267,7 +267,7 @@ struct Folder final : rulebook::State {
         for (const auto& h : b.seal().heads()) {
           auto k = ToId<MemberKey>(h.author());
           auto id = ToId<EventId>(h.head());
-          if (k && id) r.heads.push_back({*k, h.seq(), *id, false});
+          if (k && id) r.heads.push_back({*k, h.seq(), *id, h.forked(), false});
         }
         seals.push_back(std::move(r));
         return;

@@ -149,6 +149,7 @@ struct SealHead {
   MemberKey author;
   std::uint64_t seq = 0;
   EventId head;
+  bool forked = false;  // the sealer held proof that `author` forked
   bool held = false;
   bool operator==(const SealHead&) const = default;
 };

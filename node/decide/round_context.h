@@ -44,6 +44,7 @@ struct RoundContext {
   std::int64_t cutoff = 0;  // min(as_of, deadline): what is timestamped after it does not count
   bool closed = false;      // as_of is past the deadline
   View view;
+  const std::vector<char>* forked = nullptr;  // per member index; null: every fork held counts
 
   // Filled by Prepare(), per member index where it says so.
   std::vector<char> eligible;           // per member index
@@ -65,7 +66,12 @@ struct RoundContext {
   }
   bool Balanced() const { return rules.weighting == v1::DecisionRules::ORGANISATION_BALANCED; }
   bool Eligible(int i) const { return i >= 0 && eligible[static_cast<std::size_t>(i)]; }
-  bool Forked(int i) const { return i >= 0 && st.members[static_cast<std::size_t>(i)].forked(); }
+  // Forked: in a sealed round, as its seals say (CountSeals); otherwise as the events held say.
+  bool Forked(int i) const {
+    if (i < 0) return false;
+    if (forked) return (*forked)[static_cast<std::size_t>(i)] != 0;
+    return st.members[static_cast<std::size_t>(i)].forked();
+  }
   // A member's weight as an exact fraction of the total (for + against are sums of these).
   mpq_class Weight(int i) const {
     if (!Balanced()) return 1;

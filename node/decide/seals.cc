@@ -80,7 +80,7 @@ bool SameDecisions(const RoundRun& a, const RoundRun& b) {
 }  // namespace
 
 SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
-                    std::vector<std::uint64_t>* heads) {
+                    std::vector<std::uint64_t>* heads, std::vector<char>* forked) {
   const CircleState& st = ctx.st;
   const MemberIndex& index = ctx.index;
   SealNote note;
@@ -111,14 +111,30 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
 
   // Per log, what each counting seal covers: known (the entry's event is held here, or the
   // sealer's own log up to the seal), or at most the entry's seq (its event is not held here).
+  // A log frozen from z (a fork, a revocation) is placed up to z - 1 at most, and every version of
+  // it shares that prefix: an entry at or beyond z covers the prefix, whichever version it names.
   const std::size_t logs = index.logs();
   std::vector<std::vector<std::uint64_t>> known(logs), unknown(logs);
+  std::vector<std::uint32_t> fork_reports(st.members.size(), 0);
+  auto frozen_from = [&](std::size_t m) -> std::optional<std::uint64_t> {
+    if (m < st.members.size()) return st.members[m].fork_seq;
+    return st.devices[m - st.members.size()].frozen_from;
+  };
   for (const SealRecord* s : counting) {
     const int own = index.Of(s->author);
     for (const auto& h : s->heads) {
       const int log = index.LogOf(h.author);
       if (log < 0 || log == own) continue;
-      (h.held ? known : unknown)[static_cast<std::size_t>(log)].push_back(h.seq);
+      const auto m = static_cast<std::size_t>(log);
+      if (h.forked && m < st.members.size()) ++fork_reports[m];
+      if (const auto z = frozen_from(m); z && h.seq >= *z) {
+        const LogRecord* held = st.FindLog(h.author);
+        const std::uint64_t placed = held ? held->timestamps.size() : 0;
+        known[m].push_back(std::min(*z - 1, placed));
+        if (placed < *z - 1) unknown[m].push_back(*z - 1);
+        continue;
+      }
+      (h.held ? known : unknown)[m].push_back(h.seq);
     }
     if (s->seq > 1) known[static_cast<std::size_t>(own)].push_back(s->seq - 1);
   }
@@ -138,12 +154,7 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
     // The first event past it: can seals still to come make it count?
     const std::uint64_t next = head + 1;
     const MemberKey& key = index.LogKey(static_cast<int>(m));
-    std::optional<std::uint64_t> frozen;  // nothing from here on is placed, ever
-    if (m < st.members.size()) {
-      frozen = st.members[m].fork_seq;
-    } else {
-      frozen = st.devices[m - st.members.size()].frozen_from;
-    }
+    const auto frozen = frozen_from(m);  // nothing from here on is placed, ever
     if (frozen && next >= *frozen) continue;
     const LogRecord* log = st.FindLog(key);
     if (log && next <= log->timestamps.size() && log->timestamps[next - 1] > deadline) continue;
@@ -152,7 +163,22 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
     for (auto v : unknown[m]) may += v >= next ? 1 : 0;
     if (may >= k) note.undecided.push_back(key);
   }
+  // A member counts as forked in the round when at least k seals say their sealer held proof
+  // of it (a fork signed after the round was sealed changes nothing in it); undecided while the
+  // missing members could still make it k.
+  if (forked) forked->assign(st.members.size(), 0);
+  for (std::size_t m = 0; m < st.members.size(); ++m) {
+    const std::size_t r = fork_reports[m];
+    if (r >= k) {
+      if (forked) (*forked)[m] = 1;
+      note.forked.push_back(st.members[m].key);
+    } else if (r + out >= k) {
+      note.undecided.push_back(st.members[m].key);
+    }
+  }
   std::sort(note.undecided.begin(), note.undecided.end());
+  note.undecided.erase(std::unique(note.undecided.begin(), note.undecided.end()),
+                       note.undecided.end());
   note.sealed = note.undecided.empty();
   return note;
 }

@@ -23,9 +23,10 @@ struct RoundContext;
 // Counts the seals of the round with `deadline` (tally.h: "Seals and finality"). `ctx` must be
 // prepared with every event held at the deadline (the full view). When `heads` is not null, sets
 // *heads to the counted view: per log (MemberIndex::LogOf), the highest seq at least `required`
-// seals are known to cover (the round's view once it is sealed).
+// seals are known to cover (the round's view once it is sealed). When `forked` is not null, sets
+// *forked, per member index, to whether the round counts them as forked.
 SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
-                    std::vector<std::uint64_t>* heads);
+                    std::vector<std::uint64_t>* heads, std::vector<char>* forked = nullptr);
 
 // A round is final when it is sealed and every earlier round is final; a closed round that is
 // not is provisional.

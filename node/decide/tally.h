@@ -22,15 +22,17 @@
 //   event timestamped by the deadline: per log, the first event past the counted prefix is held
 //   with a later timestamp, or the seals that cover it, those whose coverage is unknown and the
 //   members who have not sealed are fewer than k. Covers only grow, so a sealed round's counted
-//   events stay exactly those (docs/protocol.md §15). A round is *final* when it is sealed and
-//   every earlier round is final; a closed round that is not is *provisional* (decided on
-//   everything held, and liable to change). When events timestamped before the deadline are
+//   events stay exactly those (docs/protocol.md §15). In a sealed round a member counts as
+//   forked only when k seals say their sealer held proof of the fork. A round is *final* when it is
+//   sealed and every earlier round is final; a closed round that is not is *provisional* (decided
+//   on everything held, and liable to change). When events timestamped before the deadline are
 //   missing from a sealed round's view and deciding the round with them would change an outcome,
 //   the result carries an integrity alert naming them.
 // * Who counts. A member is eligible at a cut-off once admitted by admission_quorum distinct
 //   eligible members (or by all eligible members if there are fewer) with admissions at or before
-//   it; admissions count in (timestamp, id) order. A forked member (one who equivocated) stays in
-//   the denominator but casts no vote, directly or through delegation.
+//   it; admissions count in (timestamp, id) order. A forked member (one who equivocated; in a
+//   sealed round, as its seals say) stays in the denominator but casts no vote, directly or
+//   through delegation.
 // * A member's vote is their latest vote on the proposal (by their own seq) within the cut-off.
 //   Without one, their delegation for the proposal's topic (or, without that, their general
 //   delegation) in force at the cut-off is followed, transitively, to the first member on the
@@ -198,6 +200,9 @@ struct SealNote {
   // Logs (authors' or devices' keys) whose events by the deadline the seals have not decided yet:
   // held or not, seals still to come could make them count or not. Sorted.
   std::vector<MemberKey> undecided;
+  // Members the round counts as forked: at least `required` seals say their sealer held proof of
+  // the fork. Sorted. (A fork nobody had seen when sealing does not reach back into the round.)
+  std::vector<MemberKey> forked;
   bool sealed = false;  // nothing undecided: which events count for the round is fixed
   bool operator==(const SealNote&) const = default;
 };

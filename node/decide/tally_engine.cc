@@ -24,6 +24,7 @@ struct RoundCache {
   std::vector<const ProposalRecord*> round;
   Rules rules;                        // in force (summary.rules, at a stable address)
   std::vector<std::uint64_t> heads;   // the sealed view, when sealed
+  std::vector<char> forked;           // per member: forked in the round, when sealed
   std::unique_ptr<RoundContext> ctx;  // what its proposals were tallied with
   std::vector<mpq_class> for_weight;  // per proposal, from the tally
   RoundRun run;                       // outcomes (allocated), left and org_spent after
@@ -46,12 +47,14 @@ struct TallyEngine::Impl {
   std::map<EventId, std::vector<SealHead*>> unheld;  // seal entries naming an event not held
 
   std::unique_ptr<RoundContext> Context(const Rules& rules, std::int64_t cutoff, bool closed,
-                                        const std::vector<std::uint64_t>* sealed) {
+                                        const std::vector<std::uint64_t>* sealed,
+                                        const std::vector<char>* forked = nullptr) {
     auto ctx = std::make_unique<RoundContext>(*st, *index, rules);
     ctx->voters = &voters;
     ctx->cutoff = cutoff;
     ctx->closed = closed;
     ctx->view.sealed = sealed;
+    ctx->forked = forked;
     ctx->Prepare();
     return ctx;
   }
@@ -102,10 +105,11 @@ struct TallyEngine::Impl {
       auto full =
           Context(rc.rules, std::min(as_of_ms, deadline), as_of_ms > deadline, /*sealed=*/nullptr);
       if (full->closed) {
-        summary.seals = CountSeals(*full, deadline, &rc.heads);
+        summary.seals = CountSeals(*full, deadline, &rc.heads, &rc.forked);
       }
       if (summary.seals.sealed) {
-        auto sealed = Context(rc.rules, deadline, /*closed=*/true, &rc.heads);
+        full->forked = &rc.forked;  // the alert compares views, not fork rules
+        auto sealed = Context(rc.rules, deadline, /*closed=*/true, &rc.heads, &rc.forked);
         if (auto alert =
                 CheckSealedView(*sealed, *full, rc.round, left, org_spent, ignored_votes)) {
           alerts.push_back(std::move(*alert));

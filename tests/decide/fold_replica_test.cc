@@ -86,6 +86,32 @@ TestCircle Circle(std::uint32_t seed, std::vector<Bytes>* extra, Bytes* lost) {
   return c;
 }
 
+// What a node holding every event of `c` so far names in a seal: each author's last seq and id.
+std::map<std::string, std::pair<std::uint64_t, EventId>> HeadsOf(const TestCircle& c,
+                                                                 std::int64_t now) {
+  std::map<std::string, std::pair<std::uint64_t, EventId>> out;
+  for (const auto& bytes : c.events()) {
+    const auto d = rulebook::Decode(bytes, now);
+    auto& h = out[d->body.author()];
+    if (d->body.seq() > h.first) h = {d->body.seq(), d->id};
+  }
+  return out;
+}
+
+// `who` seals the round `deadline`, naming `heads`.
+void SealNaming(TestCircle& c, int who, std::int64_t deadline,
+                const std::map<std::string, std::pair<std::uint64_t, EventId>>& heads) {
+  c.Next(who, [&](v1::EventBody& b) {
+    b.mutable_seal()->set_deadline_ms(deadline);
+    for (const auto& [author, h] : heads) {
+      auto* e = b.mutable_seal()->add_heads();
+      e->set_author(author);
+      e->set_seq(h.first);
+      e->set_head(h.second.str());
+    }
+  });
+}
+
 class FoldReplicaTest : public ::testing::Test {
  protected:
   void TearDown() override {
@@ -101,6 +127,33 @@ class FoldReplicaTest : public ::testing::Test {
     EXPECT_TRUE(r.has_value());
     return std::move(*r);
   }
+  // `events` received by fresh replicas in 100 shuffled orders, one at a time: each holds them
+  // all and its events tally as `want`. `first_dir`: numbers the replicas' directories.
+  void ExpectEveryOrderTalliesAs(const CircleId& circle, const std::vector<Bytes>& events,
+                                 std::int64_t as_of, const TallyResult& want, int first_dir) {
+    std::mt19937 rng(static_cast<std::uint32_t>(first_dir));
+    for (int order = 0; order < 100; ++order) {
+      std::vector<Bytes> all = events;
+      std::shuffle(all.begin(), all.end(), rng);
+      auto rep = NewReplica(first_dir + order);
+      ASSERT_TRUE(rep->SetCircle(circle).has_value());
+      for (const auto& bytes : all) {
+        const std::vector<Bytes> one{bytes};
+        ASSERT_TRUE(rep->Ingest(one, storage::IngestOptions{as_of}).has_value());
+      }
+      std::vector<FoldEvent> held;
+      ASSERT_TRUE(
+          rep->events().ForEachBody([&](const EventId& id, ByteView body) -> polder::Status {
+            FoldEvent e{id, {}};
+            EXPECT_TRUE(e.body.ParseFromArray(body.data(), static_cast<int>(body.size())));
+            held.push_back(std::move(e));
+            return {};
+          }));
+      EXPECT_EQ(held.size(), events.size()) << "order " << order;
+      ASSERT_EQ(Tally(Fold(held), as_of), want) << "order " << order;
+    }
+  }
+
   std::vector<std::filesystem::path> dirs_;
 };
 
@@ -184,26 +237,9 @@ TEST_F(FoldReplicaTest, ASealedRoundIsTheSameWhateverOrderTheReplicaReceivesItsE
   for (int i = 1; i < 5; ++i) c.Admit(0, "Member " + std::to_string(i), i % 2 ? "Org A" : "Org B");
   const std::int64_t later = c.now() + 1'000'000;
   auto decode = [&](const Bytes& bytes) { return *rulebook::Decode(bytes, later); };
-  // What a node holding every event so far names in a seal: each author's last seq and its id.
-  auto heads = [&] {
-    std::map<std::string, std::pair<std::uint64_t, EventId>> out;
-    for (const auto& bytes : c.events()) {
-      const auto d = decode(bytes);
-      auto& h = out[d.body.author()];
-      if (d.body.seq() > h.first) h = {d.body.seq(), d.id};
-    }
-    return out;
-  };
+  auto heads = [&] { return HeadsOf(c, later); };
   auto seal = [&](int who, std::int64_t deadline, const auto& named) {
-    c.Next(who, [&](v1::EventBody& b) {
-      b.mutable_seal()->set_deadline_ms(deadline);
-      for (const auto& [author, h] : named) {
-        auto* e = b.mutable_seal()->add_heads();
-        e->set_author(author);
-        e->set_seq(h.first);
-        e->set_head(h.second.str());
-      }
-    });
+    SealNaming(c, who, deadline, named);
   };
   const auto nothing = heads();
   const EventId p = c.Propose(1, "Tools", 100, 10'000);
@@ -240,26 +276,47 @@ TEST_F(FoldReplicaTest, ASealedRoundIsTheSameWhateverOrderTheReplicaReceivesItsE
   ASSERT_EQ(want.alerts.size(), 1u);
   EXPECT_EQ(want.alerts[0].events, std::vector<EventId>{late});
 
-  std::mt19937 rng(2026);
-  for (int order = 0; order < 100; ++order) {
-    std::vector<Bytes> all = c.events();
-    std::shuffle(all.begin(), all.end(), rng);
-    auto rep = NewReplica(100 + order);
-    ASSERT_TRUE(rep->SetCircle(c.circle()).has_value());
-    for (const auto& bytes : all) {
-      const std::vector<Bytes> one{bytes};
-      ASSERT_TRUE(rep->Ingest(one, storage::IngestOptions{as_of}).has_value());
+  ExpectEveryOrderTalliesAs(c.circle(), c.events(), as_of, want, 100);
+}
+
+// Issue 13: a member forks after the round is sealed (their last event, after the deadline, has a
+// second version), and replicas receive the fork proof and everything else in 100 orders: the
+// round stays final with the outcome it had, the forker's vote counted, on every replica.
+TEST_F(FoldReplicaTest, AForkAfterTheRoundIsSealedChangesNothingWhateverTheOrder) {
+  TestCircle c("Org A");
+  for (int i = 1; i < 5; ++i) c.Admit(0, "Member " + std::to_string(i), "Org A");
+  const std::int64_t later = c.now() + 1'000'000;
+  const EventId p = c.Propose(1, "Tools", 100, 10'000);
+  const std::int64_t deadline =
+      rulebook::Decode(c.events().back(), later)->body.proposal().deadline_ms();
+  c.Vote(0, p, v1::FOR);
+  c.Vote(1, p, v1::AGAINST);
+  c.Vote(4, p, v1::FOR);  // decides the round: without it, 1 for and 1 against
+  c.Advance(20'000);
+  // Member 4's next seq in two versions: one kept aside (another laptop), one written now.
+  const Bytes other = c.Next(
+      4, [](v1::EventBody& b) { b.mutable_comment()->set_text("from the other laptop"); }, nullptr,
+      /*record=*/false);
+  c.Next(4, [](v1::EventBody& b) { b.mutable_comment()->set_text("after the deadline"); });
+  for (int i : {0, 1, 2}) SealNaming(c, i, deadline, HeadsOf(c, later));
+  const std::int64_t as_of = c.now() + 1000;
+  auto tally = [&](const std::vector<Bytes>& events) {
+    std::vector<FoldEvent> evs;
+    for (const auto& bytes : events) {
+      const auto d = rulebook::Decode(bytes, later);
+      evs.push_back({d->id, d->body});
     }
-    std::vector<FoldEvent> held;
-    ASSERT_TRUE(rep->events().ForEachBody([&](const EventId& id, ByteView body) -> polder::Status {
-      FoldEvent e{id, {}};
-      EXPECT_TRUE(e.body.ParseFromArray(body.data(), static_cast<int>(body.size())));
-      held.push_back(std::move(e));
-      return {};
-    }));
-    EXPECT_EQ(held.size(), evs.size()) << "order " << order;
-    ASSERT_EQ(Tally(Fold(held), as_of), want) << "order " << order;
-  }
+    return Tally(Fold(evs), as_of);
+  };
+  const TallyResult sealed = tally(c.events());
+  ASSERT_EQ(sealed.proposals[0].finality, Finality::kFinal);
+  ASSERT_EQ(sealed.proposals[0].status, Status::kFunded);
+
+  std::vector<Bytes> all = c.events();
+  all.push_back(other);
+  const TallyResult want = tally(all);
+  EXPECT_EQ(want.proposals, sealed.proposals) << "the fork changed the sealed round";
+  ExpectEveryOrderTalliesAs(c.circle(), all, as_of, want, 300);
 }
 
 }  // namespace

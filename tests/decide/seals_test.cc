@@ -275,5 +275,72 @@ TEST(Finality, ARoundIsFinalOnlyWhenEveryEarlierRoundIs) {
   EXPECT_EQ(Find(r, p2).finality, Finality::kFinal);
 }
 
+// Issue 13: "Finality survives forks". m4's vote decides the round; after the deadline m4 writes
+// once more, the seals name that, and the round is final. m4 then forks at that last seq (a
+// copied key, say): no seal had seen a fork, so the round still counts m4 as a member whose log
+// runs to the fork, and its outcome stays, in any arrival order. (Before, the fork removed m4's
+// vote from the final round and unfunded the proposal.)
+// m1's proposal that m0 and m4 vote for and m1 against: m4's vote decides it.
+struct DecidedByM4 {
+  DecidedByM4() {
+    m = Members(c, 4);
+    p = c.Propose(m[1], 100);
+    c.Vote(m[0], p, v1::FOR);
+    c.Vote(m[1], p, v1::AGAINST);
+    c.Vote(m[4], p, v1::FOR);
+  }
+  Circle c;
+  std::vector<MemberKey> m;
+  EventId p;
+};
+
+TEST(Finality, AForkSignedAfterARoundIsSealedChangesNothingInIt) {
+  DecidedByM4 t;
+  auto& c = t.c;
+  const auto& m = t.m;
+  const auto& p = t.p;
+  c.Endorse(m[4], p, kDeadline + 1);  // after the deadline: m4's head when the seals are made
+  for (int i : {0, 1, 2}) c.Seal(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 5);
+  const auto before = Find(c.Run(), p);
+  ASSERT_EQ(before.finality, Finality::kFinal);
+  ASSERT_EQ(before.status, Status::kFunded);
+  c.Fork(m[4]);
+  ASSERT_TRUE(c.State().FindMember(m[4])->forked());
+  const auto r = c.Run();
+  const auto after = Find(r, p);
+  EXPECT_EQ(after.finality, Finality::kFinal);
+  EXPECT_EQ(after.status, Status::kFunded);
+  EXPECT_EQ(after.explanation.for_count, 2u);
+  EXPECT_TRUE(after.explanation.seals->forked.empty());
+  ExpectTheSameInAnyOrder(c, r, 13);
+}
+
+// A fork the sealers had seen: when `required` seals say so, the round counts the member as
+// forked (no vote); fewer, with enough members still to seal, leave the round undecided.
+TEST(Finality, AForkTheSealsSawCountsInTheRound) {
+  DecidedByM4 t;
+  auto& c = t.c;
+  const auto& m = t.m;
+  const auto& p = t.p;
+  c.Endorse(m[4], p, kDeadline - 1);
+  c.Fork(m[4]);  // before the deadline, above m4's vote
+  auto seen = c.Snapshot();
+  seen[m[4]].forked = true;
+  c.SealNaming(m[0], kDeadline, kDeadline + 5, seen);
+  c.SealNaming(m[1], kDeadline, kDeadline + 5, seen);
+  auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kProvisional) << "2 reports, 3 members still to seal";
+  EXPECT_TRUE(std::count(o.explanation.seals->undecided.begin(),
+                         o.explanation.seals->undecided.end(), m[4]));
+  c.SealNaming(m[2], kDeadline, kDeadline + 5, seen);
+  const auto r = c.Run();
+  o = Find(r, p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.explanation.seals->forked, std::vector<MemberKey>{m[4]});
+  EXPECT_EQ(o.explanation.for_count, 1u) << "m4 forked: no vote";
+  EXPECT_EQ(o.status, Status::kNotFunded);
+  ExpectTheSameInAnyOrder(c, r, 17);
+}
+
 }  // namespace
 }  // namespace polder::decide

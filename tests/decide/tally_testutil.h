@@ -225,6 +225,7 @@ class Circle {
     std::uint64_t seq = 0;
     std::string prev;  // the id of the event at seq
     std::int64_t ts = 0;
+    bool forked = false;  // what a seal naming it says of the author
   };
   using Heads = std::map<MemberKey, Head>;
   Heads Snapshot() const { return heads_; }
@@ -241,6 +242,7 @@ class Circle {
       e->set_author(author.str());
       e->set_seq(h.seq);
       e->set_head(h.prev);
+      e->set_forked(h.forked);
     }
     return Push(who, std::move(b));
   }

@@ -6,6 +6,7 @@
 
 #include "node/app/circle_state.h"
 #include "node/decide/tally.h"
+#include "storage/rulebook/sign.h"
 #include "tests/sync/harness.h"
 
 namespace polder::testing {
@@ -198,6 +199,60 @@ TEST(Finality, AnEarlyLowSealAndLateSealsWithBackdatedVotesChangeNothingAnywhere
     EXPECT_EQ(r.alerts[0].events, std::vector<EventId>{late}) << "node " << i;
     EXPECT_EQ(Outcome(r, p)->explanation.against_count, 1u) << "node " << i;
     EXPECT_EQ(Outcome(r, p)->explanation.seals->counting.size(), 5u) << "node " << i;
+  }
+}
+
+// Issue 13: "Finality survives forks", across five running nodes. Member 4's vote decides the
+// round; once the round is final everywhere, member 4's key signs a second version of its next
+// seq (a copied key on another machine) while its node writes the first. Every node learns of
+// the fork, and the round stays final with the same outcome, member 4's vote still counted (no
+// seal had seen a fork).
+TEST(Finality, AForkAfterTheRoundIsFinalChangesNothingOnAnyNode) {
+  Network net(kNodes, 3, 13);
+  ASSERT_TRUE(StartNodes(net, 3));
+  const std::int64_t deadline = Now() + 1500;
+  const EventId p = ProposeTools(net, deadline);
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(kAll); }, 20s));
+  VoteOn(net, p, 0, v1::FOR);
+  VoteOn(net, p, 1, v1::AGAINST);
+  VoteOn(net, p, 4, v1::FOR);  // without it: 1 for, 1 against
+  ASSERT_TRUE(FinalEverywhere(net, p));
+  const auto before = *Outcome(TallyAt(net, 0), p);
+  ASSERT_EQ(before.status, decide::Status::kFunded);
+
+  auto& replica4 = net.member(4).session->replica();
+  const auto& key4 = net.member(4).session->key();
+  const auto head = replica4.events().VectorOf(key4.public_key());
+  ASSERT_TRUE(head);
+  v1::EventBody other;
+  other.set_circle_id(replica4.circle()->str());
+  other.set_author(key4.public_key().str());
+  other.set_seq(head->seq + 1);
+  other.set_prev(head->id.str());
+  other.set_timestamp_ms(Now());
+  other.mutable_comment()->set_text("from the other laptop");
+  const Bytes copy = rulebook::Sign(key4, other);
+  ASSERT_TRUE(net.member(0).session->replica().IngestOne(copy, storage::IngestOptions{Now()}));
+  net.member(0).node->syncer().OnLocalEvent(copy, key4.public_key(), head->seq + 1);
+  Author(net, 4, [](v1::EventBody& b) { b.mutable_comment()->set_text("from this laptop"); });
+
+  auto forked_everywhere = [&] {
+    for (int i = 0; i < kNodes; ++i) {
+      if (net.member(i).session->replica().events().Counts()->forked_authors != 1) return false;
+    }
+    return net.VectorsEqual(kAll);
+  };
+  ASSERT_TRUE(net.RunUntil(forked_everywhere, 20s)) << "the fork did not reach every node";
+  const Digest32 digest = net.StateDigest(0);
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_EQ(net.StateDigest(i), digest);
+    const auto st = app::LoadCircleState(net.member(i).session->replica());
+    ASSERT_TRUE(st);
+    ASSERT_TRUE(st->FindMember(key4.public_key())->forked()) << "node " << i;
+    const auto* o = Outcome(decide::Tally(*st, Now()), p);
+    EXPECT_EQ(o->finality, decide::Finality::kFinal) << "node " << i;
+    EXPECT_EQ(o->status, decide::Status::kFunded) << "node " << i;
+    EXPECT_EQ(o->explanation.for_count, before.explanation.for_count) << "node " << i;
   }
 }
 
