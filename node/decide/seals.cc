@@ -140,7 +140,6 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
   }
 
   if (heads) heads->assign(logs, 0);
-  std::vector<std::uint64_t> values;
   for (std::size_t m = 0; m < logs; ++m) {
     // The counted prefix: what at least k seals are known to cover.
     auto& kv = known[m];

@@ -158,6 +158,26 @@ struct TallyEngine::Impl {
     rc.summary.allocated_minor = left - rc.run.left;
   }
 
+  // How many of the round's counting seals say their sealer held proof that `who` forked.
+  std::size_t ForkReports(const RoundSummary& round, const MemberKey& who) const {
+    const auto& counting = round.seals.counting;
+    auto it =
+        std::lower_bound(owned.seals.begin(), owned.seals.end(), round.deadline_ms,
+                         [](const SealRecord& s, std::int64_t d) { return s.deadline_ms < d; });
+    std::size_t reports = 0;
+    const MemberKey* last = nullptr;
+    for (; it != owned.seals.end() && it->deadline_ms == round.deadline_ms; ++it) {
+      // Each counting member's first seal in their own log (as CountSeals picks it).
+      if (it->device || (last && *last == it->author)) continue;
+      last = &it->author;
+      if (!std::binary_search(counting.begin(), counting.end(), it->author)) continue;
+      auto h = std::lower_bound(it->heads.begin(), it->heads.end(), who,
+                                [](const SealHead& e, const MemberKey& k) { return e.author < k; });
+      reports += h != it->heads.end() && h->author == who && h->forked;
+    }
+    return reports;
+  }
+
   bool AddVote(const EventId& proposal, const VoteRecord& vote) {
     auto w = where.find(proposal);
     if (w == where.end()) return false;
@@ -198,6 +218,11 @@ struct TallyEngine::Impl {
       auto& undecided = c.summary.seals.undecided;
       auto u = std::lower_bound(undecided.begin(), undecided.end(), signer);
       if (u == undecided.end() || *u != signer) continue;
+      // Also listed when seals still to come could make them forked in the round: it stays.
+      if (c.summary.seals.missing.size() + ForkReports(c.summary, signer) >=
+          c.summary.seals.required) {
+        continue;
+      }
       undecided.erase(u);
       if (undecided.empty()) {  // the round is sealed now
         Compute();

@@ -108,5 +108,32 @@ TEST(TallyEngine, AVoteArrivingAfterTheSealsDecidesAsTheFullTallyDoes) {
   EXPECT_EQ(e2.Result(), d.Run());
 }
 
+// A closed round's seals leave m4 undecided twice over: its log (seals name an event of it not held
+// here) and its fork (one seal reports one; the two missing members could make it three). m4's
+// first event arrives, after the deadline: the log is decided, the fork is not, and the engine
+// keeps m4 listed, as the full tally does.
+TEST(TallyEngine, AMemberUndecidedForAForkStaysListedWhenTheirLogIsDecided) {
+  Circle c;
+  auto m = Members(c, 4);
+  c.Propose(m[1], 100);
+  auto open = c.Propose(m[1], 100, kAfter + 1000);
+  auto heads = c.Snapshot();
+  for (int i : {3, 4}) {
+    auto& h = heads[m[static_cast<std::size_t>(i)]];
+    h.seq = 2;
+    h.prev = std::string(32, static_cast<char>('a' + i));  // events nobody here holds
+  }
+  c.SealNaming(m[1], kDeadline, kDeadline + 1, heads);
+  c.SealNaming(m[2], kDeadline, kDeadline + 1, heads);
+  heads[m[4]].forked = true;
+  c.SealNaming(m[0], kDeadline, kDeadline + 1, heads);
+  TallyEngine engine(c.State(), kAfter);
+  ASSERT_EQ(engine.Result().rounds[0].seals.undecided.size(), 2u);
+  const EventId v = c.Vote(m[4], open, v1::FOR, kDeadline + 10);
+  ASSERT_TRUE(engine.AddVote(open, {m[4], 1, kDeadline + 10, v1::FOR, v, std::nullopt}));
+  EXPECT_EQ(engine.Result(), c.Run());
+  EXPECT_EQ(engine.Result().rounds[0].seals.undecided.size(), 2u);
+}
+
 }  // namespace
 }  // namespace polder::decide
