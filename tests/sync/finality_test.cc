@@ -2,6 +2,8 @@
 // node then shows the round final, and a vote backdated before the deadline but published after
 // the round was sealed changes nothing on any node and raises the same integrity alert on each;
 // nor do an early seal holding little and late seals with backdated votes.
+#include <optional>
+
 #include <gtest/gtest.h>
 
 #include "node/app/circle_state.h"
@@ -26,11 +28,12 @@ decide::TallyResult TallyAt(Network& net, int i) {
   return decide::Tally(*st, Now());
 }
 
-const decide::ProposalOutcome* Outcome(const decide::TallyResult& r, const EventId& p) {
+// By value, so that it may be called on a temporary result.
+std::optional<decide::ProposalOutcome> Outcome(const decide::TallyResult& r, const EventId& p) {
   for (const auto& o : r.proposals) {
-    if (o.proposal == p) return &o;
+    if (o.proposal == p) return o;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 EventId Author(Network& net, int i, const std::function<void(v1::EventBody&)>& fill) {
@@ -96,7 +99,7 @@ EventId ProposeAndVote(Network& net, std::int64_t deadline, v1::Choice third) {
           [&] {
             if (!net.VectorsEqual(kAll)) return false;
             for (int i = 0; i < kNodes; ++i) {
-              const auto* o = Outcome(TallyAt(net, i), p);
+              const auto o = Outcome(TallyAt(net, i), p);
               if (!o || o->finality != decide::Finality::kFinal) return false;
             }
             return true;
@@ -116,7 +119,8 @@ void ExpectFinalFundedWithOneAlert(Network& net, const EventId& p,
   for (int i = 0; i < kNodes; ++i) {
     EXPECT_EQ(net.StateDigest(i), digest);
     const auto r = TallyAt(net, i);
-    const auto* o = Outcome(r, p);
+    const auto o = Outcome(r, p);
+    ASSERT_TRUE(o) << "node " << i;
     EXPECT_EQ(o->status, decide::Status::kFunded) << "node " << i;
     EXPECT_EQ(o->finality, decide::Finality::kFinal) << "node " << i;
     ASSERT_EQ(r.alerts.size(), 1u) << "node " << i;
@@ -177,7 +181,8 @@ TEST(Finality, AnEarlyLowSealAndLateSealsWithBackdatedVotesChangeNothingAnywhere
   ASSERT_TRUE(FinalEverywhere(net, p));
   for (int i = 0; i < kNodes; ++i) {
     const auto r = TallyAt(net, i);
-    const auto* o = Outcome(r, p);
+    const auto o = Outcome(r, p);
+    ASSERT_TRUE(o) << "node " << i;
     EXPECT_EQ(o->status, decide::Status::kFunded) << "node " << i;
     EXPECT_EQ(o->explanation.for_count, 2u) << "node " << i << ": the early seal excluded votes";
     EXPECT_EQ(o->explanation.against_count, 1u) << "node " << i;
@@ -249,7 +254,8 @@ TEST(Finality, AForkAfterTheRoundIsFinalChangesNothingOnAnyNode) {
     const auto st = app::LoadCircleState(net.member(i).session->replica());
     ASSERT_TRUE(st);
     ASSERT_TRUE(st->FindMember(key4.public_key())->forked()) << "node " << i;
-    const auto* o = Outcome(decide::Tally(*st, Now()), p);
+    const auto o = Outcome(decide::Tally(*st, Now()), p);
+    ASSERT_TRUE(o) << "node " << i;
     EXPECT_EQ(o->finality, decide::Finality::kFinal) << "node " << i;
     EXPECT_EQ(o->status, decide::Status::kFunded) << "node " << i;
     EXPECT_EQ(o->explanation.for_count, before.explanation.for_count) << "node " << i;
