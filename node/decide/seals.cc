@@ -79,6 +79,19 @@ bool SameDecisions(const RoundRun& a, const RoundRun& b) {
 
 }  // namespace
 
+std::vector<const SealRecord*> FirstOwnSeals(const std::vector<SealRecord>& seals,
+                                             std::int64_t deadline) {
+  // Sorted by (deadline, member), then ActBefore, which within one log is the seq order.
+  auto it = std::lower_bound(seals.begin(), seals.end(), deadline,
+                             [](const SealRecord& s, std::int64_t d) { return s.deadline_ms < d; });
+  std::vector<const SealRecord*> out;
+  for (; it != seals.end() && it->deadline_ms == deadline; ++it) {
+    if (it->device || (!out.empty() && out.back()->author == it->author)) continue;
+    out.push_back(&*it);
+  }
+  return out;
+}
+
 SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
                     std::vector<std::uint64_t>* heads, std::vector<char>* forked) {
   const CircleState& st = ctx.st;
@@ -89,19 +102,15 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
   note.required = std::max(note.required, 1u);
   const std::size_t k = note.required;
 
-  // Each eligible member's seal: their first for the deadline in their own key's log. (The seals
-  // are sorted by (deadline, member), then ActBefore, which within one log is the seq order.)
-  auto lo = std::lower_bound(st.seals.begin(), st.seals.end(), deadline,
-                             [](const SealRecord& s, std::int64_t d) { return s.deadline_ms < d; });
+  // Each eligible member's seal: their first for the deadline in their own key's log.
   std::vector<char> sealed_by(st.members.size(), 0);
   std::vector<const SealRecord*> counting;
-  for (auto it = lo; it != st.seals.end() && it->deadline_ms == deadline; ++it) {
-    if (it->device) continue;
-    const int i = index.Of(it->author);
-    if (!ctx.Eligible(i) || sealed_by[static_cast<std::size_t>(i)]) continue;
+  for (const SealRecord* s : FirstOwnSeals(st.seals, deadline)) {
+    const int i = index.Of(s->author);
+    if (!ctx.Eligible(i)) continue;
     sealed_by[static_cast<std::size_t>(i)] = 1;
-    counting.push_back(&*it);
-    note.counting.push_back(it->author);
+    counting.push_back(s);
+    note.counting.push_back(s->author);
   }
   for (std::size_t i = 0; i < st.members.size(); ++i) {
     if (ctx.Eligible(static_cast<int>(i)) && !sealed_by[i])

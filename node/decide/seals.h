@@ -20,6 +20,10 @@ namespace polder::decide {
 
 struct RoundContext;
 
+// Each member's first seal for `deadline` in their own key's log (no device's), by member.
+std::vector<const SealRecord*> FirstOwnSeals(const std::vector<SealRecord>& seals,
+                                             std::int64_t deadline);
+
 // Counts the seals of the round with `deadline` (tally.h: "Seals and finality"). `ctx` must be
 // prepared with every event held at the deadline (the full view). When `heads` is not null, sets
 // *heads to the counted view: per log (MemberIndex::LogOf), the highest seq at least `required`

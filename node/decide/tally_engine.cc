@@ -161,19 +161,12 @@ struct TallyEngine::Impl {
   // How many of the round's counting seals say their sealer held proof that `who` forked.
   std::size_t ForkReports(const RoundSummary& round, const MemberKey& who) const {
     const auto& counting = round.seals.counting;
-    auto it =
-        std::lower_bound(owned.seals.begin(), owned.seals.end(), round.deadline_ms,
-                         [](const SealRecord& s, std::int64_t d) { return s.deadline_ms < d; });
     std::size_t reports = 0;
-    const MemberKey* last = nullptr;
-    for (; it != owned.seals.end() && it->deadline_ms == round.deadline_ms; ++it) {
-      // Each counting member's first seal in their own log (as CountSeals picks it).
-      if (it->device || (last && *last == it->author)) continue;
-      last = &it->author;
-      if (!std::binary_search(counting.begin(), counting.end(), it->author)) continue;
-      auto h = std::lower_bound(it->heads.begin(), it->heads.end(), who,
+    for (const SealRecord* s : FirstOwnSeals(owned.seals, round.deadline_ms)) {
+      if (!std::binary_search(counting.begin(), counting.end(), s->author)) continue;
+      auto h = std::lower_bound(s->heads.begin(), s->heads.end(), who,
                                 [](const SealHead& e, const MemberKey& k) { return e.author < k; });
-      reports += h != it->heads.end() && h->author == who && h->forked;
+      reports += h != s->heads.end() && h->author == who && h->forked;
     }
     return reports;
   }
