@@ -152,7 +152,10 @@ int RunOnce(int n, int k, std::mt19937& rng) {
     Polder("--home " + home(i) + " init --name m" + std::to_string(i) + " --org org" +
            std::to_string(i % 3));
   }
-  Polder("--home " + home(0) + " circle create --name Bench --purpose bench --pool 100000");
+  // The founder's admission alone makes each member count: admission is not what this measures.
+  Polder("--home " + home(0) +
+         " circle create --name Bench --purpose bench --pool 100000 --organisations org1,org2"
+         " --admission-orgs 1");
   for (int i = 1; i < n; ++i) {
     const std::string id = Polder("--home " + home(i) + " id");
     const std::string r = Polder("--home " + home(0) + " admit " + id.substr(0, id.find('\n')) +

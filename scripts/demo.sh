@@ -60,21 +60,33 @@ done
 step "Ana founds the circle and starts her node"
 "$P" --home "$ana" circle create --name "Neighbourhood Fund" \
   --purpose "Make the river district greener and safer for everyone who lives there" \
-  --pool 20000 --unit EUR --quorum 50% --blocking-severity high
+  --pool 20000 --unit EUR --quorum 50% --blocking-severity high \
+  --organisations "Hill Foundation,City Youth Trust"
 start_node "$ana"
 sed -n 's/^polder node: /  /p' "$ana.log"
 
-step "Ana admits the others; each joins with their join code and starts a node"
+step "Ana admits the others; a member of a second organisation admits them too; they join"
+# No one member can mint voters: a newcomer counts (and may connect) once members of two
+# organisations have admitted them — while only Riverside has members, all of them.
+declare -A second=([ben]="" [chloe]=ben [dev]=chloe [eli]=chloe)
 count=1
 for n in ben chloe dev eli; do
   code=$("$P" --home "$ana" admit "$("$P" --home "$work/$n" id)" --name "${n^}" \
     --org "${org[$n]}" --role "${role[$n]}" --json | json_field join_code)
+  if [ -n "${second[$n]}" ]; then
+    "$P" --home "$work/${second[$n]}" admit "$("$P" --home "$work/$n" id)" --name "${n^}" \
+      --org "${org[$n]}" --role "${role[$n]}" --json >/dev/null
+    echo "${n^}: admitted by Ana (${org[ana]}) and ${second[$n]^} (${org[${second[$n]}]})"
+  else
+    echo "${n^}: admitted by Ana (while only ${org[ana]} has members, Ana is all of them)"
+  fi
   echo "${n^}: join code ${code:0:32}… (secret, shown once)"
   "$P" --home "$work/$n" join "$code" | head -1
   start_node "$work/$n"
   count=$((count + 1))
   wait_until "${n^} to see their admission" has_members "$work/$n" "$count"
 done
+"$P" --home "$ana" members
 
 step "Anyone may propose: Ben and Chloé propose spending, Ana a rule change (one round, 40 s)"
 # A shared deadline makes a funding round; the demo's closes 40 s from now.

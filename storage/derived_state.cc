@@ -35,6 +35,27 @@ std::optional<MemberKey> DerivedState::LinkedBy(const MemberKey& device) {
 
 bool DerivedState::MayConnect(const MemberKey& key) { return IsMember(key) || LinkedBy(key); }
 
+Result<DerivedState::MembershipMark> DerivedState::Membership(std::int64_t now_ms) {
+  return Guard([&]() -> Result<MembershipMark> {
+    ResetOnExit reset{db_};
+    auto& st = db_.Q(
+        "SELECT (SELECT count(*) FROM admissions), (SELECT count(*) FROM members),"
+        " (SELECT count(*) FROM device_links), (SELECT count(*) FROM device_acts),"
+        " (SELECT count(*) FROM forks),"
+        " (SELECT count(DISTINCT deadline_ms) FROM proposals WHERE deadline_ms < ?)");
+    st.bind(1, static_cast<std::int64_t>(now_ms));
+    st.executeStep();
+    MembershipMark m;
+    m.admissions = st.getColumn(0).getInt64();
+    m.members = st.getColumn(1).getInt64();
+    m.device_links = st.getColumn(2).getInt64();
+    m.device_acts = st.getColumn(3).getInt64();
+    m.forks = st.getColumn(4).getInt64();
+    m.closed_deadlines = st.getColumn(5).getInt64();
+    return m;
+  });
+}
+
 Result<std::vector<DeviceRow>> DerivedState::DevicesOf(const MemberKey& member) {
   return Guard([&]() -> Result<std::vector<DeviceRow>> {
     std::vector<DeviceRow> out;

@@ -44,6 +44,15 @@ class DerivedState {
   // Whether `key` may take part in the circle's network: a member, or a device a member linked
   // and did not revoke (docs/protocol.md §5a, §13).
   bool MayConnect(const MemberKey& key);
+  // What decides who is an eligible member, summed up (docs/protocol.md §6): it changes whenever
+  // an admission, member, device link or revocation, or fork is applied, or a round closes (a
+  // rule change adopted then may change the admission rules). Equal marks: the same answer.
+  struct MembershipMark {
+    std::int64_t admissions = 0, members = 0, device_links = 0, device_acts = 0, forks = 0;
+    std::int64_t closed_deadlines = 0;
+    bool operator==(const MembershipMark&) const = default;
+  };
+  Result<MembershipMark> Membership(std::int64_t now_ms);
   // The devices `member` linked, by key.
   Result<std::vector<DeviceRow>> DevicesOf(const MemberKey& member);
   // The charter as applied; kNotFound before it is.

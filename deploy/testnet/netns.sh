@@ -79,10 +79,17 @@ members_at() { [ "$(pol "$1" members --json | grep -c '"member_id"')" -ge "$2" ]
 say "Identities; host 1 founds the circle; the others join with join codes"
 orgs=("" "Riverside Co-op" "Riverside Co-op" "Hill Foundation" "Hill Foundation" "City Youth Trust")
 for i in 1 2 3 4 5; do pol "$i" init --name "member$i" --org "${orgs[$i]}" >/dev/null; done
-pol 1 circle create --name "Testnet Fund" --purpose "Test across hosts" --pool 10000 >/dev/null
+pol 1 circle create --name "Testnet Fund" --purpose "Test across hosts" --pool 10000 \
+  --organisations "Hill Foundation,City Youth Trust" >/dev/null
 start_node 1
+# A newcomer counts (and may connect) once members of two organisations admitted them: host 1,
+# and then host 2 (Riverside, for the first Hill member) or host 3 (Hill).
+second=("" "" "" 2 3 3)
 for i in 2 3 4 5; do
   code=$(pol 1 admit "$(pol "$i" id)" --name "member$i" --org "${orgs[$i]}" --json | json_field join_code)
+  if [ -n "${second[$i]}" ]; then
+    pol "${second[$i]}" admit "$(pol "$i" id)" --name "member$i" --org "${orgs[$i]}" >/dev/null
+  fi
   pol "$i" join "$code" >/dev/null
   start_node "$i"
   wait_until "host $i to see its admission" 20 members_at "$i" "$i"

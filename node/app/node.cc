@@ -50,7 +50,8 @@ Node::Node(asio::io_context& io, Session& session, NodeConfig config,
       store_(session.replica()),
       syncer_(store_, SyncerOptions(session, config_.sync_credit)),
       rng_(std::random_device{}()),
-      sealer_(session, config_.seal_grace, [this](const auto& fill) { return Author(fill); }) {}
+      sealer_(session, config_.seal_grace, [this](const auto& fill) { return Author(fill); }),
+      access_(session.replica()) {}
 
 Node::~Node() = default;
 
@@ -112,6 +113,7 @@ Status Node::Start() {
       syncer_.on_event_stored = [this](const EventId& id, std::size_t bytes) { Trace(id, bytes); };
     }
   }
+  RefreshAccess(true);
   for (const auto& a : config_.bootstrap) AddAddress(a);
   if (auto peers = store_.Peers()) {
     for (const auto& p : *peers) syncer_.on_peer_announced(p);
@@ -172,7 +174,25 @@ asio::awaitable<void> Node::PumpLoop() {
         spdlog::warn("sealing: {}", sealed.error().message);
       }
     }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_access_check_) {
+      next_access_check_ = now + config_.access_check;
+      RefreshAccess(now >= next_access_refresh_);
+    }
     ObserveProgress();
+  }
+}
+
+void Node::RefreshAccess(bool force) {
+  if (force) next_access_refresh_ = std::chrono::steady_clock::now() + kAccessRefresh;
+  auto changed = access_.Refresh(NowMs(), force);
+  if (!changed) {
+    spdlog::warn("checking who may connect: {}", changed.error().message);
+    return;
+  }
+  if (*changed) {
+    spdlog::info("{} members may connect", access_.size());
+    Recheck();
   }
 }
 

@@ -22,6 +22,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "node/api/metrics.h"
+#include "node/app/access.h"
 #include "node/app/sealer.h"
 #include "node/app/session.h"
 #include "node/net/session.h"
@@ -53,6 +54,9 @@ struct NodeConfig {
   bool auto_seal = true;
   std::chrono::milliseconds seal_grace{10000};
   std::chrono::milliseconds seal_check{1000};
+  // How often the node checks whether who may connect changed (see access.h); sessions with
+  // members who are no longer eligible then close.
+  std::chrono::milliseconds access_check{1000};
   // Which members this node keeps sessions with (tests cut networks with it). Unset: all.
   std::function<bool(const MemberKey&)> accept_peer;
 };
@@ -75,8 +79,11 @@ class Node {
   // Authors one event of this member (see Session::Author) and pushes it to the peers.
   // Call on the io_context's thread.
   Result<Session::Authored> Author(const std::function<void(v1::EventBody&)>& fill);
-  // Closes the sessions with members that config.accept_peer now refuses.
+  // Closes the sessions with members that config.accept_peer or the access rules now refuse.
   void Recheck();
+  // Recomputes who may connect (access.h) when membership changed, or `force`; closes the
+  // sessions of those who no longer may.
+  void RefreshAccess(bool force);
   // Seals the rounds due at `now_ms` (see sealer.h; nothing while catching up). Returns how many
   // seals it authored.
   Result<int> SealDue(std::int64_t now_ms);
@@ -132,6 +139,10 @@ class Node {
   std::mt19937_64 rng_;
   Sealer sealer_;
   std::chrono::steady_clock::time_point next_seal_check_{};
+  Access access_;
+  std::chrono::steady_clock::time_point next_access_check_{}, next_access_refresh_{};
+  // Whether `member` may keep a session: eligible (or their device), and accepted by the config.
+  bool MayPeer(const MemberKey& member);
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted work checks it
   struct FileCloser {

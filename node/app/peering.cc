@@ -59,8 +59,8 @@ net::TransportConfig Node::TransportFor(bool initiator) {
     // Only members, whatever this replica holds: a node that has not yet received its circle's
     // events (just joined) accepts the members who invited it and nobody else — not every holder
     // of the network key.
+    if (access_.ready()) return access_.Allows(k);
     auto& r = session_.replica();
-    if (r.state().MayConnect(k)) return true;
     if (r.state().Charter()) return false;
     const auto& trusted = config_.bootstrap_members;
     return std::find(trusted.begin(), trusted.end(), k) != trusted.end();
@@ -70,11 +70,15 @@ net::TransportConfig Node::TransportFor(bool initiator) {
 
 void Node::AddAddress(const std::string& address) { targets_.try_emplace(address); }
 
+bool Node::MayPeer(const MemberKey& member) {
+  if (config_.accept_peer && !config_.accept_peer(member)) return false;
+  return !access_.ready() || access_.Allows(member);
+}
+
 void Node::Recheck() {
-  if (!config_.accept_peer) return;
   auto conns = conns_;
   for (auto& [ptr, c] : conns) {
-    if (c->peer && !config_.accept_peer(c->member)) {
+    if (c->peer && !MayPeer(c->member)) {
       c->session->Close(net::CloseReason::kShutdown, "peer not accepted");
     }
   }
@@ -139,7 +143,7 @@ void Node::OnReady(const std::shared_ptr<Conn>& c) {
     c->session->Close(net::CloseReason::kShutdown, "connected to itself");
     return;
   }
-  if (config_.accept_peer && !config_.accept_peer(c->member)) {
+  if (!MayPeer(c->member)) {
     c->session->Close(net::CloseReason::kShutdown, "peer not accepted");
     return;
   }

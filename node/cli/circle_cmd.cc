@@ -16,6 +16,8 @@
 #include "node/cli/command_groups.h"
 #include "node/cli/output.h"
 #include "node/cli/rule_options.h"
+#include "node/cli/tally_cmd.h"
+#include "node/decide/tally.h"
 #include "polder/v1/api.pb.h"
 #include "proto/money.h"
 #include "storage/limits.h"
@@ -31,7 +33,8 @@ struct CharterArgs {
   std::string name, purpose, pool, unit = "EUR", window = "7d", quorum = "50%", approval = "50%";
   std::string weighting = "member", allocation = "greedy", blocking = "high";
   std::string max_share = "100%", max_org_share = "100%", quorum_by = "members";
-  std::uint32_t decimals = 2, acceptances = 2, admission = 1;
+  std::uint32_t decimals = 2, acceptances = 2, admission = 1, admission_orgs = 2;
+  std::vector<std::string> organisations;
 };
 
 int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
@@ -59,6 +62,12 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   rules.max_org_share = a.max_org_share;
   rules.acceptances = a.acceptances;
   rules.admission = a.admission;
+  rules.admission_orgs = a.admission_orgs;
+  rules.organisations = a.organisations;
+  if (std::find(a.organisations.begin(), a.organisations.end(), me.organisation()) ==
+      a.organisations.end()) {
+    rules.organisations.insert(rules.organisations.begin(), me.organisation());
+  }
   rules.quorum_by = a.quorum_by;
   ApplyRules(rules, c.mutable_rules());
   std::string salt(16, '\0');
@@ -88,9 +97,26 @@ struct AdmitArgs {
   std::vector<std::string> addresses;
 };
 
+// The circle's organisations now (the charter's, and those adopted rule changes added), joined
+// for people.
+std::string OrganisationList(const decide::Rules& rules) {
+  std::string out;
+  for (const auto& o : rules.organisations) out += (out.empty() ? "" : ", ") + o;
+  return out;
+}
+
 int CmdAdmit(const Globals& g, const AdmitArgs& args) {
   Session s = OpenSession(g, true, true);
   const MemberKey key = Must(crypto::ParseMemberId(args.member_id));
+  const auto now = app::NowMs();
+  const auto rules = decide::Tally(Must(FoldReplica(s.replica())).state, now).rules_now;
+  if (!decide::Listed(rules, args.org)) {
+    Usage("\"" + args.org + "\" is not one of the circle's organisations (" +
+          OrganisationList(rules) +
+          "); a member admitted into it would never count. Add it first with `polder "
+          "propose-rules --title ... --add-organisations \"" +
+          args.org + "\"`, adopted by a supermajority");
+  }
   auto a = Must(s.Author([&](v1::EventBody& b) {
     auto* adm = b.mutable_admit();
     adm->set_member(key.str());
@@ -101,6 +127,13 @@ int CmdAdmit(const Globals& g, const AdmitArgs& args) {
   }));
   std::string human =
       "✓ Admitted " + args.name + " (" + crypto::Fingerprint(key) + ") of " + args.org;
+  const auto folded = Must(FoldReplica(s.replica()));
+  for (const auto& st : decide::Standings(folded.state, rules, now)) {
+    if (st.key == key && !st.eligible) {
+      human += "\n  " + args.name + " does not count yet: " + st.why_not +
+               " (another member runs the same `polder admit`)";
+    }
+  }
   const std::string code = MakeJoinCode(s, args.addresses, key, /*device=*/false);
   if (!code.empty()) {
     human += "\n  join code for " + args.name +
@@ -203,6 +236,14 @@ void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run) {
                      "members who must accept a mitigation (default 2)");
   create->add_option("--admission-quorum", ca->admission,
                      "members who must admit a newcomer (default 1)");
+  create
+      ->add_option("--organisations", ca->organisations,
+                   "the partner organisations (yours is added), comma-separated; members are "
+                   "admitted into these only, and a rule change adds more")
+      ->delimiter(',');
+  create->add_option("--admission-orgs", ca->admission_orgs,
+                     "organisations whose members must admit a newcomer (default 2; while fewer "
+                     "have a member, every member must)");
   create->callback([&g, &run, ca] { run = [&g, ca] { return CmdCircleCreate(g, *ca); }; });
 
   auto aa = std::make_shared<AdmitArgs>();

@@ -1,5 +1,6 @@
 // The commands that read the replica and never write: `polder list`, `members`, `show` and
 // `status` (which also asks the running node, if any, for its sessions and sync progress).
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,6 +11,8 @@
 #include "node/app/session.h"
 #include "node/cli/command_groups.h"
 #include "node/cli/output.h"
+#include "node/cli/tally_cmd.h"
+#include "node/decide/tally.h"
 #include "node/sync/progress.h"
 #include "polder/v1/api.pb.h"
 #include "proto/money.h"
@@ -36,15 +39,33 @@ int CmdList(const Globals& g) {
   return kExitOk;
 }
 
+// Each member's standing now (docs/protocol.md §6): whether they count, who admitted them, why
+// not.
 int CmdMembers(const Globals& g) {
   Session s = OpenSession(g, false, false);
-  const auto list = api::MemberListOf(Must(s.replica().views().Members()));
-  Table t({"NAME", "ORGANISATION", "ROLE", "LEADER", "FINGERPRINT", "EVENTS", "NOTE"});
+  auto list = api::MemberListOf(Must(s.replica().views().Members()));
+  const auto folded = Must(FoldReplica(s.replica()));
+  const auto now = app::NowMs();
+  const auto standings =
+      decide::Standings(folded.state, decide::Tally(folded.state, now).rules_now, now);
+  for (auto& m : *list.mutable_members()) {
+    const MemberKey key = Must(crypto::ParseMemberId(m.member_id()));
+    const auto it = std::find_if(standings.begin(), standings.end(),
+                                 [&](const auto& st) { return st.key == key; });
+    if (it == standings.end()) continue;
+    m.set_eligible(it->eligible);
+    for (const auto& a : it->admitted_by) m.add_admitted_by(crypto::FormatMemberId(a));
+    m.set_not_eligible_because(it->why_not);
+  }
+  Table t({"NAME", "ORGANISATION", "ROLE", "LEADER", "FINGERPRINT", "EVENTS", "COUNTS", "NOTE"});
+  std::string why;
   for (const auto& m : list.members()) {
     t.Row({m.name(), m.organisation(), m.role(), m.formal_leader() ? "yes" : "no", m.fingerprint(),
-           std::to_string(m.head_seq()), m.forked() ? "FORKED" : (m.founder() ? "founder" : "")});
+           std::to_string(m.head_seq()), m.eligible() ? "yes" : "no",
+           m.forked() ? "FORKED" : (m.founder() ? "founder" : "")});
+    if (!m.eligible()) why += "  " + m.name() + ": " + m.not_eligible_because() + "\n";
   }
-  Emit(g, list, t.Render());
+  Emit(g, list, t.Render() + (why.empty() ? "" : "not counted yet:\n" + why));
   return kExitOk;
 }
 

@@ -1,5 +1,7 @@
 #include "node/cli/rule_options.h"
 
+#include <algorithm>
+
 #include "node/cli/amount.h"
 #include "node/cli/command.h"
 
@@ -41,6 +43,15 @@ void ApplyRules(const RuleArgs& a, v1::DecisionRules* r) {
   }
   if (a.acceptances) r->set_mitigation_acceptances(*a.acceptances);
   if (a.admission) r->set_admission_quorum(*a.admission);
+  if (a.admission_orgs) {
+    if (*a.admission_orgs == 0) Usage("--admission-orgs must be at least 1");
+    r->set_admission_organisations(*a.admission_orgs);
+  }
+  for (const auto& org : a.organisations) {
+    if (org.empty()) Usage("an organisation needs a name");
+    const auto& have = r->organisations();
+    if (std::find(have.begin(), have.end(), org) == have.end()) r->add_organisations(org);
+  }
   if (a.seals) r->set_seals_required(*a.seals);
   if (a.quorum_by == "weight") {
     r->set_quorum_by_weight(true);

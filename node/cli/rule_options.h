@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "polder/v1/event.pb.h"
 
@@ -16,7 +17,8 @@ struct RuleArgs {
   std::string window, quorum, approval, weighting, allocation, blocking, max_share, max_org_share;
   std::string override_share, rule_change_share;
   std::string quorum_by;  // members | weight
-  std::optional<std::uint32_t> acceptances, admission, seals;
+  std::optional<std::uint32_t> acceptances, admission, admission_orgs, seals;
+  std::vector<std::string> organisations;  // added to the list (never removed)
 };
 
 // Sets in `r` the rules `a` gives.

@@ -254,6 +254,12 @@ void RegisterWriteCommands(CLI::App& app, const Globals& g, Runner& run) {
                         "weight share that overrides a flag");
   rules_cmd->add_option("--admission-quorum", ra->rules.admission,
                         "members who must admit a newcomer");
+  rules_cmd->add_option("--admission-orgs", ra->rules.admission_orgs,
+                        "organisations whose members must admit a newcomer");
+  rules_cmd
+      ->add_option("--add-organisations", ra->rules.organisations,
+                   "organisations to add to the circle's, comma-separated")
+      ->delimiter(',');
   rules_cmd->add_option("--seals-required", ra->rules.seals,
                         "seals that make a round final (0: a majority)");
   rules_cmd->add_option("--rule-change-share", ra->rules.rule_change_share,

@@ -63,6 +63,8 @@ void FillRules(const CircleState& st, const Rules& rules, v1::RulesView* rv) {
   rv->set_mitigation_acceptances(rules.mitigation_acceptances);
   rv->set_override_bps(rules.override_bps);
   rv->set_admission_quorum(rules.admission_quorum);
+  rv->set_admission_organisations(rules.admission_organisations);
+  for (const auto& org : rules.organisations) rv->add_organisations(org);
   rv->set_seals_required(rules.seals_required);
   rv->set_rule_change_bps(rules.rule_change_bps);
   rv->set_quorum_by_weight(rules.quorum_by_weight);

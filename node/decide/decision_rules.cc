@@ -22,6 +22,8 @@ Rules EffectiveRules(const v1::DecisionRules& r) {
   if (r.mitigation_acceptances() != 0) out.mitigation_acceptances = r.mitigation_acceptances();
   if (r.override_bps() != 0) out.override_bps = std::min(r.override_bps(), kBpsWhole);
   if (r.admission_quorum() != 0) out.admission_quorum = r.admission_quorum();
+  if (r.admission_organisations() != 0) out.admission_organisations = r.admission_organisations();
+  AddOrganisations(out, {r.organisations().begin(), r.organisations().end()});
   out.seals_required = r.seals_required();
   out.quorum_by_weight = r.quorum_by_weight();
   if (r.rule_change_bps() != 0) out.rule_change_bps = std::min(r.rule_change_bps(), kBpsWhole);
@@ -41,10 +43,23 @@ v1::DecisionRules ToProto(const Rules& r) {
   out.set_mitigation_acceptances(r.mitigation_acceptances);
   out.set_override_bps(r.override_bps);
   out.set_admission_quorum(r.admission_quorum);
+  out.set_admission_organisations(r.admission_organisations);
+  for (const auto& org : r.organisations) out.add_organisations(org);
   out.set_seals_required(r.seals_required);
   out.set_rule_change_bps(r.rule_change_bps);
   out.set_quorum_by_weight(r.quorum_by_weight);
   return out;
+}
+
+void AddOrganisations(Rules& rules, const std::vector<std::string>& more) {
+  auto& orgs = rules.organisations;
+  orgs.insert(orgs.end(), more.begin(), more.end());
+  std::sort(orgs.begin(), orgs.end());
+  orgs.erase(std::unique(orgs.begin(), orgs.end()), orgs.end());
+}
+
+bool Listed(const Rules& rules, const std::string& organisation) {
+  return std::binary_search(rules.organisations.begin(), rules.organisations.end(), organisation);
 }
 
 }  // namespace polder::decide

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "polder/v1/event.pb.h"
 
@@ -22,6 +24,7 @@ inline constexpr v1::Severity kDefaultBlockingSeverity = v1::HIGH;
 inline constexpr std::uint32_t kDefaultMitigationAcceptances = 2;
 inline constexpr std::uint32_t kDefaultOverrideBps = 6'666;  // at least this share
 inline constexpr std::uint32_t kDefaultAdmissionQuorum = 1;
+inline constexpr std::uint32_t kDefaultAdmissionOrganisations = 2;
 inline constexpr std::uint32_t kDefaultRuleChangeBps = 6'666;  // at least this share
 
 // DecisionRules with every default filled in.
@@ -39,12 +42,21 @@ struct Rules {
   // Distinct members who must admit a newcomer before they count (vote, seal, are counted in
   // the quorum); the replica stores a member's events after one admission (see tally.h).
   std::uint32_t admission_quorum = kDefaultAdmissionQuorum;
+  // Distinct organisations whose members must admit a newcomer (all eligible members while fewer
+  // organisations have one).
+  std::uint32_t admission_organisations = kDefaultAdmissionOrganisations;
+  // The circle's organisations, sorted, distinct: a member counts only when their organisation is
+  // one of them. The charter's (with its founder's); adopted rule changes add to it.
+  std::vector<std::string> organisations;
   std::uint32_t seals_required = 0;  // 0: a majority of the members eligible at the deadline
   std::uint32_t rule_change_bps = kDefaultRuleChangeBps;
   bool quorum_by_weight = false;  // quorum in weight rather than in members
   bool operator==(const Rules&) const = default;
 };
 Rules EffectiveRules(const v1::DecisionRules& rules);
+// `rules` with `more` added to its organisations (sorted, distinct).
+void AddOrganisations(Rules& rules, const std::vector<std::string>& more);
+bool Listed(const Rules& rules, const std::string& organisation);
 // The rules as an event carries them (every field set; EffectiveRules(ToProto(r)) == r).
 v1::DecisionRules ToProto(const Rules& rules);
 

@@ -148,6 +148,7 @@ struct Folder final : rulebook::State {
     st.unit = b.charter().unit();
     st.decimals = b.charter().decimals();
     st.rules = EffectiveRules(b.charter().rules());
+    AddOrganisations(st.rules, {b.charter().founder().organisation()});
   }
 
   // What an event the rulebook applied with effect adds to the state (the fold's counterpart of

@@ -3,51 +3,102 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
 #include <tuple>
 
 namespace polder::decide {
 namespace {
 
-// Who is eligible at the cut-off: the founder once the charter is in, anyone else once
-// admission_quorum distinct eligible members (or all of them, when there are fewer) admitted
-// them. Admissions count in (timestamp, id) order, so someone admitted by a newcomer counts only
-// after the newcomer does.
-void Eligibility(RoundContext& c) {
+// Who is eligible at the cut-off (tally.h "Who counts"): the founder once the charter is in;
+// anyone else admitted into a listed organisation by eligible members — of admission_organisations
+// distinct organisations and at least admission_quorum of them, or every eligible member while
+// fewer organisations than that have one. Admissions count in (timestamp, signing key, seq)
+// order, so someone admitted by a newcomer counts only after the newcomer does.
+void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
   const std::size_t n = c.st.members.size();
   c.eligible.assign(n, 0);
   struct Adm {
     std::int64_t ts;
-    const EventId* id;
+    const MemberKey* log;  // the signing key: the admitter's own, or their device's
+    std::uint64_t seq;
     int admitter;
     int member;
   };
   std::vector<Adm> adms;
+  std::map<std::string_view, std::uint32_t> orgs;  // eligible members per organisation
+  std::uint32_t full = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const Member& m = c.st.members[i];
     if (m.founder) {
-      if (m.admitted_ms <= c.cutoff) c.eligible[i] = 1;
+      if (m.admitted_ms <= c.cutoff) {
+        c.eligible[i] = 1;
+        ++orgs[m.organisation];
+        ++full;
+      }
       continue;
     }
     for (const auto& a : m.admissions) {
       const int who = c.index.Of(a.admitter);
       if (a.timestamp_ms <= c.cutoff && c.view.Covers(c.index.LogOf(who, a.device), a.seq)) {
-        adms.push_back({a.timestamp_ms, &a.event, who, static_cast<int>(i)});
+        adms.push_back(
+            {a.timestamp_ms, a.device ? &*a.device : &a.admitter, a.seq, who, static_cast<int>(i)});
       }
     }
   }
+  // By timestamp, then signing log and seq: one log's admissions count in its own order (its
+  // timestamps never decrease), so an admitter cannot place an admission before one they signed
+  // earlier by giving it the same timestamp.
   std::sort(adms.begin(), adms.end(), [](const Adm& a, const Adm& b) {
-    return std::tie(a.ts, *a.id) < std::tie(b.ts, *b.id);
+    return std::tie(a.ts, *a.log, a.seq) < std::tie(b.ts, *b.log, b.seq);
   });
-  std::uint32_t full = 0;
-  for (auto e : c.eligible) full += e ? 1 : 0;
+  const auto org_of = [&](int i) -> const std::string& {
+    return c.st.members[static_cast<std::size_t>(i)].organisation;
+  };
   std::map<int, std::set<int>> admitters;
+  const auto admitted = [&](const std::set<int>& who) {
+    if (orgs.size() < c.rules.admission_organisations) return who.size() >= full;
+    std::set<std::string_view> from;
+    for (int a : who) from.insert(org_of(a));
+    return from.size() >= c.rules.admission_organisations &&
+           who.size() >= std::min(c.rules.admission_quorum, full);
+  };
   for (const auto& a : adms) {
-    if (c.eligible[static_cast<std::size_t>(a.member)] || !c.Eligible(a.admitter)) continue;
+    const auto m = static_cast<std::size_t>(a.member);
+    if (c.eligible[m] || !c.Eligible(a.admitter) || !Listed(c.rules, org_of(a.member))) continue;
     auto& who = admitters[a.member];
     who.insert(a.admitter);
-    if (who.size() >= std::min<std::uint32_t>(c.rules.admission_quorum, std::max(full, 1u))) {
-      c.eligible[static_cast<std::size_t>(a.member)] = 1;
+    if (admitted(who)) {
+      c.eligible[m] = 1;
+      ++orgs[org_of(a.member)];
       ++full;
+    }
+  }
+  if (!why_not) return;
+  why_not->assign(n, {});
+  for (std::size_t i = 0; i < n; ++i) {
+    if (c.eligible[i]) continue;
+    const Member& m = c.st.members[i];
+    auto& why = (*why_not)[i];
+    if (!Listed(c.rules, m.organisation)) {
+      why = "organisation \"" + m.organisation + "\" is not one of the circle's";
+      continue;
+    }
+    const auto it = admitters.find(static_cast<int>(i));
+    const std::set<int> none;
+    const std::set<int>& who = it == admitters.end() ? none : it->second;
+    if (orgs.size() < c.rules.admission_organisations) {
+      why = "admitted by " + std::to_string(who.size()) + " of the " + std::to_string(full) +
+            " eligible members; every one must admit while fewer than " +
+            std::to_string(c.rules.admission_organisations) + " organisations have a member";
+      continue;
+    }
+    std::set<std::string_view> from;
+    for (int a : who) from.insert(org_of(a));
+    why = "admitted by eligible members of " + std::to_string(from.size()) + " organisation" +
+          (from.size() == 1 ? "" : "s") + "; " + std::to_string(c.rules.admission_organisations) +
+          " needed";
+    if (c.rules.admission_quorum > 1) {
+      why += ", and " + std::to_string(std::min(c.rules.admission_quorum, full)) + " members";
     }
   }
 }
@@ -83,8 +134,8 @@ void Organisations(RoundContext& c) {
 
 }  // namespace
 
-void RoundContext::Prepare() {
-  Eligibility(*this);
+void RoundContext::Prepare(std::vector<std::string>* why_not) {
+  Eligibility(*this, why_not);
   Organisations(*this);
   delegations = DelegationsAt(st, index, cutoff, view);
 }

@@ -56,8 +56,9 @@ struct RoundContext {
   std::vector<Fraction> org_weight;  // each member's weight, per organisation
   DelegationsInForce delegations;    // at the cut-off, within the view
 
-  // Computes eligibility, organisations, weights and delegations from cutoff and view.
-  void Prepare();
+  // Computes eligibility, organisations, weights and delegations from cutoff and view; with
+  // `why_not`, also says (per member index) why each member who is not eligible is not.
+  void Prepare(std::vector<std::string>* why_not = nullptr);
 
   // The voter of `p.votes[j]`, as a member index (-1 when not a member).
   int VoterOf(const ProposalRecord& p, std::size_t j) const {

@@ -28,9 +28,13 @@
 //   on everything held, and liable to change). When events timestamped before the deadline are
 //   missing from a sealed round's view and deciding the round with them would change an outcome,
 //   the result carries an integrity alert naming them.
-// * Who counts. A member is eligible at a cut-off once admitted by admission_quorum distinct
-//   eligible members (or by all eligible members if there are fewer) with admissions at or before
-//   it; admissions count in (timestamp, id) order. A forked member (one who equivocated; in a
+// * Who counts. A member is eligible at a cut-off once admitted, with admissions at or before
+//   it, into one of the circle's organisations (the rules' list: the charter's, its founder's,
+//   and those adopted rule changes added) by eligible members of admission_organisations distinct
+//   organisations, and by at least admission_quorum eligible members (or all, if there are fewer);
+//   while fewer organisations than admission_organisations have an eligible member, by every
+//   eligible member. Admissions count in (timestamp, signing key, seq) order (so in each log's
+//   own order). A forked member (one who equivocated; in a
 //   sealed round, as its seals say) stays in the denominator but casts no vote, directly or
 //   through delegation.
 // * A member's vote is their latest vote on the proposal (by their own seq) within the cut-off.
@@ -303,6 +307,21 @@ struct TallyResult {
 
 // Every proposal's outcome at `as_of_ms` (Unix ms, given by the caller: no clock here).
 TallyResult Tally(const CircleState& state, std::int64_t as_of_ms);
+
+// A member's standing at `as_of_ms` under `rules` (the rules in force then: a tally's rules_now),
+// over every event held: whether they count (tally.h "Who counts"; network access, storage, flags
+// and seals follow the same answer), who admitted them (in admission order) and, when they do not
+// count, why.
+struct MemberStanding {
+  MemberKey key;
+  bool eligible = false;
+  std::vector<MemberKey> admitted_by;
+  std::string why_not;
+  bool operator==(const MemberStanding&) const = default;
+};
+// In CircleState::members order.
+std::vector<MemberStanding> Standings(const CircleState& state, const Rules& rules,
+                                      std::int64_t as_of_ms);
 
 // The same tally, kept up to date as votes arrive: a vote changes one proposal's figures, then
 // the allocation of its round and of later rounds only while what a round leaves changes. A vote

@@ -141,7 +141,10 @@ struct TallyEngine::Impl {
       org_spent = rc.run.org_spent;
       for (const auto& o : rc.run.outcomes) {
         if (o.status == Status::kAdopted) {
-          rules = *s.FindProposal(o.proposal)->rule_change;  // by id: the last adopted one stands
+          // By id: the last adopted one stands, except that organisations only ever add up.
+          const auto before = std::move(rules.organisations);
+          rules = *s.FindProposal(o.proposal)->rule_change;
+          AddOrganisations(rules, before);
         }
       }
     }
@@ -314,6 +317,30 @@ TallyResult Tally(const CircleState& st, std::int64_t as_of_ms) {
   impl.as_of_ms = as_of_ms;
   impl.Compute();
   return impl.Result(true);
+}
+
+std::vector<MemberStanding> Standings(const CircleState& st, const Rules& rules,
+                                      std::int64_t as_of_ms) {
+  const MemberIndex index(st);
+  RoundContext ctx(st, index, rules);
+  ctx.cutoff = as_of_ms;
+  std::vector<std::string> why_not;
+  ctx.Prepare(&why_not);
+  std::vector<MemberStanding> out;
+  out.reserve(st.members.size());
+  for (std::size_t i = 0; i < st.members.size(); ++i) {
+    const Member& m = st.members[i];
+    MemberStanding s;
+    s.key = m.key;
+    s.eligible = ctx.eligible[i] != 0;
+    for (const auto& a : m.admissions) {
+      if (std::find(s.admitted_by.begin(), s.admitted_by.end(), a.admitter) == s.admitted_by.end())
+        s.admitted_by.push_back(a.admitter);
+    }
+    s.why_not = std::move(why_not[i]);
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace polder::decide

@@ -1,6 +1,8 @@
 #include "storage/rulebook/checks.h"
 
+#include <set>
 #include <string>
+#include <string_view>
 
 #include "storage/rulebook/limits.h"
 
@@ -52,6 +54,17 @@ std::optional<Refusal> CheckRules(const v1::DecisionRules& rules) {
   if (!v1::DecisionRules::Weighting_IsValid(rules.weighting()) ||
       !v1::DecisionRules::Allocation_IsValid(rules.allocation())) {
     return Refusal{RefusalCode::kMalformed, "unknown weighting or allocation method"};
+  }
+  if (static_cast<std::size_t>(rules.organisations_size()) > kMaxOrganisations) {
+    return Refusal{RefusalCode::kTooLarge,
+                   "at most " + std::to_string(kMaxOrganisations) + " organisations"};
+  }
+  std::set<std::string_view> seen;
+  for (const auto& org : rules.organisations()) {
+    if (auto r = CheckText(org, kMaxNameBytes, "organisation", true)) return r;
+    if (!seen.insert(org).second) {
+      return Refusal{RefusalCode::kMalformed, "organisation \"" + org + "\" listed twice"};
+    }
   }
   return std::nullopt;
 }

@@ -40,8 +40,9 @@ namespace polder::rulebook {
 // circle id names its charter, nothing else at the founder's seq 1 is of the circle, and forks
 // count from the charter on; 4: devices (a member's link, a device's claim, revocations), and a
 // member's latest act across their logs by (timestamp, signing key, seq); 5: a seal names the id
-// of each head it covers (a seal without them is malformed).
-inline constexpr std::int64_t kRulesVersion = 5;
+// of each head it covers (a seal without them is malformed); 6: decision rules list the circle's
+// organisations (a list naming one twice, or over kMaxOrganisations, is malformed).
+inline constexpr std::int64_t kRulesVersion = 6;
 
 // What a waiting event waits for. It is judged again when that arrives (and may then wait for
 // something else).

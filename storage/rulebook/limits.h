@@ -23,6 +23,8 @@ inline constexpr std::int64_t kMaxAmountMinor = kMaxMoneyMinor;
 inline constexpr std::uint32_t kMaxDecimals = kMaxMoneyDecimals;
 // A seal lists at most this many authors' heads (at most 81 bytes each: fits one event).
 inline constexpr std::size_t kMaxSealEntries = 800;
+// Organisations a charter or rule change lists (120 bytes each at most: 31 KiB).
+inline constexpr std::size_t kMaxOrganisations = 256;
 // An event may be at most this far ahead of the local clock when it arrives (clock skew allowance).
 inline constexpr std::int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
 // Sequence numbers stay below this (they are stored as signed 64-bit integers).

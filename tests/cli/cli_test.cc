@@ -28,7 +28,9 @@ TEST_F(CliTest, ThreeMembersTwoOrganisationsConverge) {
   Ok(ana, "init --name Ana --org Riverside --leader");
   Ok(ben, "init --name Ben --org Riverside");
   Ok(cy, "init --name Cy --org Hill");
-  Ok(ana, "circle create --name Fund --purpose 'Greener streets' --pool 20000 --unit EUR");
+  Ok(ana,
+     "circle create --name Fund --purpose 'Greener streets' --pool 20000 --unit EUR"
+     " --organisations Hill --admission-orgs 1");
   Ok(ana, "admit " + Id(ben) + " --name Ben --org Riverside");
   Ok(ana, "admit " + Id(cy) + " --name Cy --org Hill --role officer");
   Sync(ana, ben);
@@ -336,7 +338,7 @@ TEST_F(CliTest, ACopiedKeyIsNoticedBeforeItForksTheLog) {
   const auto ana = Home("ana"), ben = Home("ben"), laptop = Home("laptop");
   Ok(ana, "init --name Ana --org North");
   Ok(ben, "init --name Ben --org South");
-  Ok(ana, "circle create --name F --purpose P --pool 100");
+  Ok(ana, "circle create --name F --purpose P --pool 100 --organisations South");
   Ok(ana, "admit " + Id(ben) + " --name Ben --org South");
   Sync(ana, ben);
   // Ben copies his identity to a laptop, which catches up and writes.
@@ -364,7 +366,7 @@ TEST_F(CliTest, ADeviceIsLinkedUsedAndRevoked) {
   const auto ana = Home("ana"), ben = Home("ben"), laptop = Home("laptop");
   Ok(ana, "init --name Ana --org North");
   Ok(ben, "init --name Ben --org South");
-  Ok(ana, "circle create --name F --purpose P --pool 100");
+  Ok(ana, "circle create --name F --purpose P --pool 100 --organisations South");
   Ok(ben,
      "join " +
          Ok(ana, "admit " + Id(ben) + " --name Ben --org South")["join_code"].get<std::string>());

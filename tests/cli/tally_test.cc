@@ -91,7 +91,8 @@ class TallyCliTest : public testutil::CliFixture {
     }
     Ok(ana_,
        "circle create --name Fund --purpose 'Greener streets' --pool 10000 --unit EUR"
-       " --weighting org-balanced --quorum 50% --approval 50% --voting-window 1d");
+       " --weighting org-balanced --quorum 50% --approval 50% --voting-window 1d"
+       " --organisations Hill,Dale --admission-orgs 1");
     for (std::size_t i = 1; i < homes_.size(); ++i) {
       At(kT0 + static_cast<std::int64_t>(i) * 1000);
       Ok(ana_, "admit " + Id(homes_[i]) + " --name " + who[i].first + " --org " + who[i].second);
@@ -497,7 +498,9 @@ TEST_F(TallyCliTest, SharedDeadlineRuleChangeAndOverrideVote) {
   Ok(a, "init --name A --org O1");
   Ok(b, "init --name B --org O2");
   Ok(c, "init --name C --org O3");
-  Ok(a, "circle create --name F --purpose P --pool 1000 --voting-window 1d");
+  Ok(a,
+     "circle create --name F --purpose P --pool 1000 --voting-window 1d --organisations O2,O3"
+     " --admission-orgs 1");
   At(kT0 + 1000);
   Ok(a, "admit " + Id(b) + " --name B --org O2");
   Ok(a, "admit " + Id(c) + " --name C --org O3");
@@ -558,6 +561,77 @@ TEST_F(TallyCliTest, SharedDeadlineRuleChangeAndOverrideVote) {
   }
   EXPECT_TRUE(checked) << audit_rc["checks"].dump();
   EXPECT_NE(Text(a, "tally" + after).find("adopted"), std::string::npos);
+}
+
+// The issue's sybil attack, as a new user would try it: Ana (North) founds a circle with partners
+// from South and East, then alone admits keys under made-up organisations (refused) and under her
+// own (admitted, never counted); they vote for her proposal of 90 % of the pool, both partners vote
+// against. Before, the tally said funded, 4 : 2.
+TEST_F(TallyCliTest, OneMemberCannotMintVoters) {
+  const auto ana = Home("ana"), ben = Home("ben"), cy = Home("cy");
+  Ok(ana, "init --name Ana --org North");
+  Ok(ben, "init --name Ben --org South");
+  Ok(cy, "init --name Cy --org East");
+  Ok(ana, "circle create --name Fund --purpose P --pool 10000 --organisations South,East");
+  At(kT0 + 1'000);
+  Ok(ana, "admit " + Id(ben) + " --name Ben --org South");
+  Sync(ana, ben);
+  At(kT0 + 2'000);
+  Ok(ana, "admit " + Id(cy) + " --name Cy --org East");
+  EXPECT_NE(Text(ana, "members").find("Cy: admitted by eligible members of 1 organisation"),
+            std::string::npos);
+  At(kT0 + 3'000);
+  Ok(ben, "admit " + Id(cy) + " --name Cy --org East");  // South too: Cy counts
+  Sync(ben, ana);
+  Sync(ana, cy);
+
+  std::vector<std::string> sybils;
+  for (int i = 0; i < 3; ++i) {
+    const auto h = Home("sybil" + std::to_string(i));
+    Ok(h, "init --name S" + std::to_string(i) + " --org North");
+    auto fake = RunPolder(ana, "admit " + Id(h) + " --name S --org Fake" + std::to_string(i));
+    EXPECT_EQ(fake.code, 2);
+    EXPECT_NE(fake.err.find("\"Fake" + std::to_string(i) +
+                            "\" is not one of the circle's organisations (East, North, South)"),
+              std::string::npos)
+        << fake.err;
+    Ok(ana, "admit " + Id(h) + " --name S" + std::to_string(i) + " --org North");
+    sybils.push_back(h);
+  }
+  const auto members = Ok(ana, "members");
+  int counted = 0;
+  for (const auto& m : members["members"]) {
+    counted += m["eligible"].get<bool>() ? 1 : 0;
+    if (m["name"].get<std::string>()[0] == 'S') {
+      EXPECT_EQ(m["eligible"], false);
+      EXPECT_EQ(m["admitted_by"], json::array({Id(ana)}));
+      EXPECT_EQ(m["not_eligible_because"],
+                "admitted by eligible members of 1 organisation; 2 needed");
+    }
+  }
+  EXPECT_EQ(counted, 3);
+
+  At(kT0 + kMinute);
+  const std::string deadline = std::to_string(kT0 + kDay);
+  const std::string p =
+      Ok(ana, "propose --title Mine --amount 9000 --deadline " + deadline)["event_id"];
+  Ok(ana, "vote " + p.substr(0, 8) + " for");
+  for (const auto& h : sybils) {
+    Sync(ana, h);
+    Ok(h, "vote " + p.substr(0, 8) + " for");
+    Sync(h, ana);
+  }
+  for (const auto& h : {ben, cy}) {
+    Sync(ana, h);
+    Ok(h, "vote " + p.substr(0, 8) + " against");
+    Sync(h, ana);
+  }
+  const auto t = Ok(ana, "tally --as-of " + std::to_string(kT0 + 2 * kDay));
+  ASSERT_EQ(t["proposals"].size(), 1u);
+  EXPECT_EQ(t["proposals"][0]["status"], "not_funded");
+  EXPECT_EQ(t["proposals"][0]["for_count"], 1);
+  EXPECT_EQ(t["proposals"][0]["against_count"], 2);
+  EXPECT_EQ(t["proposals"][0]["eligible_members"], 3);
 }
 
 }  // namespace

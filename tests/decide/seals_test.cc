@@ -15,20 +15,11 @@ namespace polder::decide {
 namespace {
 
 using testing::Circle;
+using testing::ExpectTheSameInAnyOrder;
 using testing::Find;
 using testing::kAfter;
 using testing::kDeadline;
 using testing::Members;
-
-// The circle's events in 100 shuffled orders tally as `want`.
-void ExpectTheSameInAnyOrder(const Circle& c, const TallyResult& want, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  for (int i = 0; i < 100; ++i) {
-    auto evs = c.events;
-    std::shuffle(evs.begin(), evs.end(), rng);
-    EXPECT_EQ(Tally(Fold(evs), kAfter), want) << "order " << i;
-  }
-}
 
 TEST(Finality, ClosedRoundIsProvisionalUntilAMajorityHasSealedIt) {
   Circle c;

@@ -198,7 +198,8 @@ TEST(RuleChange, AdoptedBySupermajorityAppliesToLaterRoundsOnly) {
   Circle c(1000);
   auto m = Members(c, 5);
   v1::DecisionRules strict;
-  strict.set_quorum_bps(10000);  // everyone must vote
+  strict.set_quorum_bps(10000);           // everyone must vote
+  strict.set_admission_organisations(1);  // as admitted (a rule change replaces every rule)
   auto rc = c.RuleChange(m[1], strict, kDeadline);
   auto same_round = c.Propose(m[2], 100, kDeadline);
   auto later = c.Propose(m[3], 100, kDeadline + 1000);

@@ -2,7 +2,9 @@
 // body, as the replica would hold them), the outcome of one proposal, and a flagged proposal.
 #pragma once
 
+#include <algorithm>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "crypto/hash.h"
 #include "node/decide/fold.h"
 #include "node/decide/tally.h"
+#include "tests/testutil/circle.h"
 
 namespace polder::decide::testing {
 
@@ -31,6 +34,12 @@ class Circle {
     c->set_unit("EUR");
     c->set_decimals(2);
     *c->mutable_rules() = rules;
+    // The organisations the tests admit into; each newcomer admitted by one member unless the
+    // test asks for more.
+    if (rules.organisations().empty()) {
+      for (const char* o : testutil::kTestOrganisations) c->mutable_rules()->add_organisations(o);
+    }
+    if (rules.admission_organisations() == 0) c->mutable_rules()->set_admission_organisations(1);
     c->mutable_founder()->set_name("founder");
     c->mutable_founder()->set_organisation("Org0");
     Push(founder_, std::move(b));
@@ -279,6 +288,16 @@ class Circle {
 };
 
 // By value: callers often pass a temporary TallyResult.
+// The circle's events in 100 shuffled orders tally as `want`.
+inline void ExpectTheSameInAnyOrder(const Circle& c, const TallyResult& want, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (int i = 0; i < 100; ++i) {
+    auto evs = c.events;
+    std::shuffle(evs.begin(), evs.end(), rng);
+    EXPECT_EQ(Tally(Fold(evs), kAfter), want) << "order " << i;
+  }
+}
+
 inline ProposalOutcome Find(const TallyResult& r, const EventId& id) {
   for (const auto& o : r.proposals) {
     if (o.proposal == id) return o;

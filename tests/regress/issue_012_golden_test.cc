@@ -127,6 +127,8 @@ std::vector<Bytes> BuildCorpus(CircleId* circle_out) {
     r->set_approval_bps(5000);
     r->set_max_share_per_proposal_bps(6000);
     r->set_mitigation_acceptances(1);
+    r->add_organisations("South");  // North is Ana's; newcomers need admitters of two of them
+    r->add_organisations("East");
   });
   *circle_out = c.circle();
   auto admit = [&](Author& by, const Author& who, const std::string& name, const std::string& org,
@@ -141,6 +143,9 @@ std::vector<Bytes> BuildCorpus(CircleId* circle_out) {
   admit(ana, dee, "Dee", "North", true);
   admit(ana, eve, "Eve", "South", false);
   admit(ben, cy, "Cyrus", "East", false);  // a second admission of Cy, another name
+  // Dee and Eve count once a member of a second organisation admits them too.
+  admit(ben, dee, "Dee", "North", true);
+  admit(cy, eve, "Eve", "South", false);
 
   auto propose = [&](Author& a, const std::string& title, std::int64_t amount,
                      std::int64_t deadline, const std::string& topic = "") {

@@ -30,7 +30,9 @@ TEST_F(Issue013, ACopiedKeyForksOnlyItsOwnerAndCyKeepsWriting) {
   Ok(ana, "init --name Ana --org North");
   Ok(ben, "init --name Ben --org South");
   Ok(cy, "init --name Cy --org East");
-  Ok(ana, "circle create --name Fund --purpose 'Greener streets' --pool 10000 --unit EUR");
+  Ok(ana,
+     "circle create --name Fund --purpose 'Greener streets' --pool 10000 --unit EUR"
+     " --organisations South,East --admission-orgs 1");
   Ok(ana, "admit " + Id(ben) + " --name Ben --org South");
   Ok(ana, "admit " + Id(cy) + " --name Cy --org East");
   // Ben's second laptop: a fresh home with his identity.key copied in (what the docs now say

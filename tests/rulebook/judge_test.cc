@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/rulebook/checks.h"
 #include "storage/rulebook/kind.h"
+#include "storage/rulebook/limits.h"
 
 namespace polder::rulebook {
 namespace {
@@ -281,6 +283,41 @@ TEST(Classify, DuplicatesEquivocationsAndTheFrozenPartOfALog) {
   EXPECT_EQ(Classify(Id(2), 7, 7, one), Arrival::kBeyondFork);    // a third version
   EXPECT_EQ(Classify(Id(2), 9, 7, none), Arrival::kBeyondFork);
   EXPECT_EQ(Classify(Id(1), 9, 7, one), Arrival::kDuplicate);
+}
+
+// A rule change or charter lists each organisation once, named as a member's organisation is, and
+// at most kMaxOrganisations of them.
+TEST(CheckBody, OrganisationListsAreBounded) {
+  v1::EventBody b;
+  b.set_circle_id(std::string(32, 'c'));
+  b.set_author(std::string(32, 'a'));
+  b.set_seq(2);
+  b.set_prev(std::string(32, 'p'));
+  b.set_timestamp_ms(1'700'000'000'000);
+  auto* rules = b.mutable_proposal()->mutable_rules();
+  b.mutable_proposal()->set_title("Add West");
+  b.mutable_proposal()->set_deadline_ms(1'700'000'100'000);
+  rules->add_organisations("West");
+  rules->add_organisations("East");
+  EXPECT_FALSE(CheckBody(b));
+  rules->add_organisations("West");
+  auto twice = CheckBody(b);
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->code, RefusalCode::kMalformed);
+  EXPECT_NE(twice->message.find("listed twice"), std::string::npos) << twice->message;
+  rules->set_organisations(2, "");
+  EXPECT_TRUE(CheckBody(b));
+  rules->set_organisations(2, std::string(kMaxNameBytes + 1, 'x'));
+  EXPECT_TRUE(CheckBody(b));
+  rules->clear_organisations();
+  for (std::size_t i = 0; i <= kMaxOrganisations; ++i) {
+    rules->add_organisations("org" + std::to_string(i));
+  }
+  auto many = CheckBody(b);
+  ASSERT_TRUE(many);
+  EXPECT_EQ(many->code, RefusalCode::kTooLarge);
+  rules->mutable_organisations()->RemoveLast();
+  EXPECT_FALSE(CheckBody(b));
 }
 
 TEST(KindNames, RoundTrip) {

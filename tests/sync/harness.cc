@@ -22,7 +22,7 @@ void Ok(const Status& s, const char* what) {
 
 }  // namespace
 
-Network::Network(int n, int orgs, std::uint64_t seed, int strangers)
+Network::Network(int n, int orgs, std::uint64_t seed, int strangers, std::uint32_t admission_orgs)
     : rng_(seed), admitted_(n - strangers) {
   spdlog::set_level(spdlog::level::warn);
   root_ = std::filesystem::temp_directory_path() /
@@ -58,6 +58,8 @@ Network::Network(int n, int orgs, std::uint64_t seed, int strangers)
   c.set_salt(std::string(16, 's'));
   c.mutable_founder()->set_name("member0");
   c.mutable_founder()->set_organisation(members_[0].org);
+  for (int o = 0; o < orgs; ++o) c.mutable_rules()->add_organisations("org" + std::to_string(o));
+  c.mutable_rules()->set_admission_organisations(admission_orgs);
   Ok(f.Author([&](v1::EventBody& b) { *b.mutable_charter() = c; }), "charter");
   circle_ = *f.replica().circle();
   for (int i = 1; i < n; ++i) {

@@ -30,8 +30,11 @@ class Network {
  public:
   // Creates `n` homes under a fresh temporary folder; member 0 founds the circle and admits
   // the others (members i belong to organisation i % orgs), except the last `strangers`: they
-  // hold the network key and the circle id but were never admitted.
-  Network(int n, int orgs = 3, std::uint64_t seed = 1, int strangers = 0);
+  // hold the network key and the circle id but were never admitted. The charter lists every
+  // organisation and asks for admitters of `admission_orgs` organisations: with 1, the founder's
+  // admission makes each member eligible; with more, only those the rule lets through are.
+  Network(int n, int orgs = 3, std::uint64_t seed = 1, int strangers = 0,
+          std::uint32_t admission_orgs = 1);
   ~Network();
 
   // Whether a node serves its local API (api.json, api.token, loopback HTTP), as `polder node`

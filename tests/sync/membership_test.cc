@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/identity.h"
+#include "crypto/member_id.h"
 #include "storage/rulebook/sign.h"
 #include "tests/sync/harness.h"
 
@@ -37,6 +38,57 @@ TEST(SessionMembership, ANodeWithoutItsCircleYetAcceptsOnlyItsInviters) {
   EXPECT_EQ(net.member(1).node->ready_peers(), 1u);
   EXPECT_EQ(net.member(0).node->ready_peers(), 1u);
   EXPECT_EQ(Events(net, 2), 0u);
+}
+
+bool HasPeer(Network& net, int i, int j) {
+  const auto want = crypto::FormatMemberId(net.member(j).session->key().public_key());
+  const v1::NodeView view = net.member(i).node->View();
+  for (const auto& p : view.peers()) {
+    if (p.member_id() == want) return true;
+  }
+  return false;
+}
+
+// Admitted is not eligible (issue 14): a member the founder alone admitted under the default
+// two-organisation rule holds no session with any eligible member's node until a member of a
+// second organisation admits them too; then it gets one and catches up. Before, one admission
+// granted network access.
+TEST(SessionMembership, OnlyEligibleMembersGetSessions) {
+  // Members 0 (org0, founder) and 1 (org1, admitted while only org0 had a member) are eligible;
+  // 2 (org2) and 3 (org0) were admitted by the founder alone: one organisation of the two needed.
+  Network net(4, 3, 33, /*strangers=*/0, /*admission_orgs=*/2);
+  for (int i : {2, 3}) {
+    auto& standing = net.member(0).session->replica().state();
+    EXPECT_TRUE(standing.IsMember(net.member(i).session->key().public_key())) << "admitted";
+  }
+  app::NodeConfig cfg;
+  cfg.backoff_max = 300ms;
+  cfg.access_check = 100ms;
+  net.Start(0, {});
+  net.Start(1, {0}, cfg);
+  // Member 1's node holds the circle (a node without it trusts the members its join codes name,
+  // which the harness makes everyone).
+  ASSERT_TRUE(net.RunUntil([&] { return HasPeer(net, 0, 1) && net.VectorsEqual({0, 1}); }, 10s));
+  net.Start(2, {0, 1}, cfg);
+  net.Start(3, {0, 1}, cfg);
+  net.RunFor(1500ms);  // 2 and 3 keep dialing 0 and 1
+  for (int i : {0, 1}) {
+    for (int j : {2, 3}) EXPECT_FALSE(HasPeer(net, i, j)) << i << " accepted " << j;
+  }
+  EXPECT_EQ(Events(net, 2), 0u);
+
+  // Member 1 (org1) admits member 2 too: two organisations. Node 0 learns it, lets member 2 in,
+  // and member 2 catches up; member 3 stays out.
+  auto admitted = net.member(1).node->Author([&](v1::EventBody& b) {
+    b.mutable_admit()->set_member(net.member(2).session->key().public_key().str());
+    b.mutable_admit()->mutable_info()->set_name("member2");
+    b.mutable_admit()->mutable_info()->set_organisation("org2");
+  });
+  ASSERT_TRUE(admitted) << admitted.error().message;
+  ASSERT_TRUE(net.RunUntil([&] { return HasPeer(net, 0, 2) && net.VectorsEqual({0, 1, 2}); }, 10s));
+  net.RunFor(1000ms);
+  for (int i : {0, 1, 2}) EXPECT_FALSE(HasPeer(net, i, 3)) << i << " accepted 3";
+  EXPECT_EQ(Events(net, 3), 0u);
 }
 
 // A founder's second charter changes nothing (issue 13): the circle id is the hash of the

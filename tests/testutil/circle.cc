@@ -23,6 +23,10 @@ TestCircle::TestCircle(std::string org, ByteView founder_seed) {
     c->mutable_founder()->set_name("Founder");
     c->mutable_founder()->set_organisation(org);
     c->mutable_founder()->set_role("coordinator");
+    // The organisations the tests admit into, each newcomer admitted by one member (the rules
+    // that ask for two organisations have their own tests).
+    for (const char* o : kTestOrganisations) c->mutable_rules()->add_organisations(o);
+    c->mutable_rules()->set_admission_organisations(1);
   });
 }
 

@@ -12,6 +12,10 @@
 namespace polder::testutil {
 
 inline constexpr std::int64_t kStartMs = 1'700'000'000'000;  // 2023-11-14, far in the past
+// The organisations the tests' charters list (with their founder's).
+inline constexpr const char* kTestOrganisations[] = {"Org",   "Org A", "Org B", "Org C", "Org 0",
+                                                     "Org 1", "Org 2", "Org0",  "Org1",  "Org2",
+                                                     "A",     "B",     "C"};
 
 class TestCircle {
  public:
