@@ -92,7 +92,7 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
 }
 
 struct AdmitArgs {
-  std::string member_id, name, org, role;
+  std::string member_id, name, org, role, expires = "7d";
   bool leader = false;
   std::vector<std::string> addresses;
 };
@@ -108,6 +108,7 @@ std::string OrganisationList(const decide::Rules& rules) {
 int CmdAdmit(const Globals& g, const AdmitArgs& args) {
   Session s = OpenSession(g, true, true);
   const MemberKey key = Must(crypto::ParseMemberId(args.member_id));
+  const std::int64_t expires_ms = JoinCodeExpiry(args.expires);
   const auto now = app::NowMs();
   const auto rules = decide::Tally(Must(FoldReplica(s.replica())).state, now).rules_now;
   if (!decide::Listed(rules, args.org)) {
@@ -134,7 +135,7 @@ int CmdAdmit(const Globals& g, const AdmitArgs& args) {
                " (another member runs the same `polder admit`)";
     }
   }
-  const std::string code = MakeJoinCode(s, args.addresses, key, /*device=*/false);
+  const std::string code = MakeJoinCode(s, args.addresses, key, /*device=*/false, expires_ms);
   if (!code.empty()) {
     human += "\n  join code for " + args.name +
              " (SECRET: it holds the circle's network key; send it "
@@ -150,6 +151,10 @@ int CmdJoin(const Globals& g, const std::string& text) {
   Session s = OpenSession(g, true, true);
   if (s.remote()) Usage("a node is running for this home; stop it before joining a circle");
   const auto circle = *CircleId::FromBytes(AsBytes(code.circle_id()));
+  if (code.expires_ms() != 0 && app::NowMs() > code.expires_ms()) {
+    Usage("this join code expired at " + FormatTime(code.expires_ms()) +
+          "; ask the member who admitted you for a new one (`polder admit` again)");
+  }
   if (!code.member().empty() && code.member() != s.key().public_key().str()) {
     Usage("this join code was made for another member (" +
           crypto::Fingerprint(*MemberKey::FromBytes(AsBytes(code.member()))) + "), not for you (" +
@@ -257,6 +262,7 @@ void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run) {
   admit->add_option("--address", aa->addresses,
                     "node address for the join code, host:port (default: [node] advertise, or the "
                     "running node's)");
+  admit->add_option("--expires", aa->expires, kJoinCodeExpiresHelp);
   admit->callback([&g, &run, aa] { run = [&g, aa] { return CmdAdmit(g, *aa); }; });
 
   auto code = std::make_shared<std::string>();

@@ -8,6 +8,7 @@
 #include "crypto/member_id.h"
 #include "node/api/client.h"
 #include "node/app/join_code.h"
+#include "node/cli/amount.h"
 #include "node/cli/output.h"
 #include "polder/v1/api.pb.h"
 
@@ -63,7 +64,7 @@ EventId ResolveId(app::Session& s, const std::string& prefix, const char* kind) 
 std::string Short(const std::string& hex) { return hex.substr(0, 12); }
 
 std::string MakeJoinCode(app::Session& s, const std::vector<std::string>& addresses,
-                         const MemberKey& member, bool device) {
+                         const MemberKey& member, bool device, std::int64_t expires_ms) {
   auto nk = crypto::LoadSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, 32);
   if (!nk) return "";
   const MemberKey& me = s.key().public_key();
@@ -74,7 +75,17 @@ std::string MakeJoinCode(app::Session& s, const std::vector<std::string>& addres
   jc.set_member(member.str());
   jc.set_inviter(me.str());
   if (device) jc.set_device_of(me.str());
+  jc.set_expires_ms(expires_ms);
   return app::EncodeJoinCode(jc);
+}
+
+std::int64_t JoinCodeExpiry(const std::string& expires) {
+  if (expires == "never") return 0;
+  const auto after = ParseDuration(expires);
+  if (!after || *after <= 0) {
+    Usage("--expires must be a duration such as 7d, 36h or 90m, or never; not '" + expires + "'");
+  }
+  return app::NowMs() + *after;
 }
 
 std::vector<std::string> JoinAddresses(app::Session& s, const std::vector<std::string>& flags) {

@@ -54,9 +54,15 @@ app::Session OpenSession(const Globals& g, bool need_identity, bool write);
 std::vector<std::string> JoinAddresses(app::Session& s, const std::vector<std::string>& flags);
 // A join code for `member` (a newcomer this home's member admitted, or, with `device`, a device
 // they linked), with `addresses` as JoinAddresses picks them; "" when the home holds no network
-// key. Secret: it holds the network key.
+// key. It expires at `expires_ms` (JoinCodeExpiry; 0: never). Secret: it holds the network key.
 std::string MakeJoinCode(app::Session& s, const std::vector<std::string>& addresses,
-                         const MemberKey& member, bool device);
+                         const MemberKey& member, bool device, std::int64_t expires_ms);
+// When a join code made now expires, from --expires ("never": 0; else a positive duration such
+// as "7d"); leaves through Usage (exit 2) on anything else. Call before authoring anything.
+std::int64_t JoinCodeExpiry(const std::string& expires);
+// What --expires of `admit` and `device link` says, for their help.
+inline constexpr const char* kJoinCodeExpiresHelp =
+    "the join code expires after this long, e.g. 2d (default 7d; never: it does not)";
 
 // Prints `m` as one JSON document with --json, else `human`.
 void Emit(const Globals& g, const google::protobuf::Message& m, const std::string& human);

@@ -13,7 +13,7 @@ namespace polder::cli {
 namespace {
 
 struct LinkArgs {
-  std::string device_id;
+  std::string device_id, expires = "7d";
   std::vector<std::string> addresses;
 };
 
@@ -22,6 +22,7 @@ int CmdDeviceLink(const Globals& g, const LinkArgs& args) {
   const MemberKey device = Must(crypto::ParseMemberId(args.device_id));
   const MemberKey& me = s.key().public_key();
   if (device == me) Usage("that is this machine's own member ID; give the other machine's");
+  const std::int64_t expires_ms = JoinCodeExpiry(args.expires);
   if (!s.replica().state().IsMember(me)) {
     Usage("only a member's own key links devices (this home is not a member's, or not yet)");
   }
@@ -29,7 +30,7 @@ int CmdDeviceLink(const Globals& g, const LinkArgs& args) {
       Must(s.Author([&](v1::EventBody& b) { b.mutable_device_link()->set_device(device.str()); }));
   std::string human = "✓ Linked device " + crypto::Fingerprint(device) +
                       ": what it writes counts as yours, from its own log";
-  const std::string code = MakeJoinCode(s, args.addresses, device, /*device=*/true);
+  const std::string code = MakeJoinCode(s, args.addresses, device, /*device=*/true, expires_ms);
   if (!code.empty()) {
     human +=
         "\n  join code for the device (SECRET: it holds the circle's network key; move it "
@@ -107,6 +108,7 @@ void RegisterDeviceCommands(CLI::App& app, const Globals& g, Runner& run) {
   link->add_option("--address", la->addresses,
                    "node address for the join code, host:port (default: [node] advertise, or the "
                    "running node's)");
+  link->add_option("--expires", la->expires, kJoinCodeExpiresHelp);
   link->callback([&g, &run, la] { run = [&g, la] { return CmdDeviceLink(g, *la); }; });
 
   auto ra = std::make_shared<RevokeArgs>();

@@ -4,6 +4,7 @@
 // between homes by export/import, on a pinned clock. The audit is re-checked here from its own
 // counted votes and members, not from the tally's figures.
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <set>
@@ -632,6 +633,33 @@ TEST_F(TallyCliTest, OneMemberCannotMintVoters) {
   EXPECT_EQ(t["proposals"][0]["for_count"], 1);
   EXPECT_EQ(t["proposals"][0]["against_count"], 2);
   EXPECT_EQ(t["proposals"][0]["eligible_members"], 3);
+}
+
+// Join codes expire (issue 14): after --expires (default 7 days) `polder join` refuses the code and
+// says what to do; "never" makes one that does not.
+TEST_F(TallyCliTest, AnExpiredJoinCodeIsRefused) {
+  const auto ana = Home("ana"), ben = Home("ben"), cy = Home("cy");
+  Ok(ana, "init --name Ana --org North");
+  Ok(ben, "init --name Ben --org North");
+  Ok(cy, "init --name Cy --org North");
+  Ok(ana, "circle create --name F --purpose P --pool 100");
+  const std::string ben_code = Ok(ana, "admit " + Id(ben) + " --name Ben --org North")["join_code"];
+  const std::string cy_code =
+      Ok(ana, "admit " + Id(cy) + " --name Cy --org North --expires never")["join_code"];
+  const auto digest = Digest(ana);
+  for (const char* bad : {"0", "soon", "-1d"}) {
+    EXPECT_EQ(RunPolder(ana, "admit " + Id(cy) + " --name Cy --org North --expires " + bad).code, 2)
+        << bad;
+  }
+  EXPECT_EQ(Digest(ana), digest) << "a refused admit authors nothing";
+  At(kT0 + 7 * kDay + 1);
+  const auto late = RunPolder(ben, "join " + ben_code);
+  EXPECT_EQ(late.code, 2);
+  EXPECT_NE(late.err.find("this join code expired at"), std::string::npos) << late.err;
+  EXPECT_FALSE(std::filesystem::exists(ben + "/network.key")) << "a refused code changes nothing";
+  Ok(cy, "join " + cy_code);
+  At(kT0 + 7 * kDay);
+  Ok(ben, "join " + ben_code);
 }
 
 }  // namespace
