@@ -127,6 +127,10 @@ Circle Build() {
     ch->mutable_rules()->set_max_share_per_org_bps(2000);
     ch->mutable_rules()->set_quorum_bps(500);
     ch->mutable_rules()->set_seals_required(3);
+    // The founder's admission alone makes a member count: admission is not what this measures.
+    for (int o = 0; o < kOrgs; ++o)
+      ch->mutable_rules()->add_organisations("org" + std::to_string(o));
+    ch->mutable_rules()->set_admission_organisations(1);
     ch->mutable_founder()->set_name("m0");
     ch->mutable_founder()->set_organisation("org0");
     b.Push(founder, std::move(body));
@@ -233,6 +237,12 @@ int main(int argc, char** argv) {
     full.push_back(Ms(Clock::now() - t));
     result = std::move(r);
   }
+  // Who counts now (what a node computes, after a fold and a tally, to decide who may connect).
+  t = Clock::now();
+  const auto standings = decide::Standings(st, result.rules_now, c.as_of);
+  const double standings_ms = Ms(Clock::now() - t);
+  std::size_t eligible = 0;
+  for (const auto& s : standings) eligible += s.eligible;
   std::size_t counted = 0, funded = 0, finals = 0;
   for (const auto& o : result.proposals) {
     counted += o.explanation.votes.size();
@@ -303,6 +313,8 @@ int main(int argc, char** argv) {
               counted, funded, finals, result.alerts.size(),
               static_cast<long long>(result.allocated_minor.minor()),
               static_cast<long long>(result.pool_minor.minor()));
+  std::printf("standings (who counts now)                  %8.1f ms   (%zu of %zu eligible)\n",
+              standings_ms, eligible, standings.size());
   std::printf("engine build                                %8.1f ms\n", engine_ms);
   std::printf("one-vote update, open round:   median %7.1f us  p99 %7.1f us   target < 1000 us\n",
               Median(open_us), P99(open_us));
