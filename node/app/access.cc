@@ -1,5 +1,7 @@
 #include "node/app/access.h"
 
+#include <limits>
+
 #include "node/app/circle_state.h"
 #include "node/decide/tally.h"
 
@@ -17,7 +19,10 @@ Result<bool> Access::Refresh(std::int64_t now_ms, bool force) {
   if (!state) return MakeUnexpected(state.error());
   const auto rules = decide::Tally(*state, now_ms).rules_now;
   std::set<MemberKey> eligible;
-  for (const auto& s : decide::Standings(*state, rules, now_ms)) {
+  // Over every admission held, whatever its timestamp: one timestamped a little ahead (an
+  // admitter's clock runs fast; the gate allows kMaxFutureSkewMs) would otherwise keep the member
+  // out until the next forced refresh, since nothing else changes the mark.
+  for (const auto& s : decide::Standings(*state, rules, std::numeric_limits<std::int64_t>::max())) {
     if (s.eligible) eligible.insert(s.key);
   }
   mark_ = *mark;

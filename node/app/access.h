@@ -3,9 +3,11 @@
 // organisation by members of enough organisations), and the devices they linked and did not
 // revoke. Anyone else, a member admitted once but not (yet) eligible included, is refused.
 //
-// The answer is recomputed from the replica (a full fold) when what decides it changed
-// (storage::DerivedState::Membership) and at least every kAccessRefresh in any case (a late vote
-// on a rule change can change the rules in force without changing the mark).
+// Eligible over every admission held, whatever its timestamp (a cut-off of now would keep out a
+// member whose admitter's clock runs a little fast). The answer is recomputed from the replica (a
+// full fold) when what decides it changed (storage::DerivedState::Membership) and at least every
+// kAccessRefresh in any case (a late vote on a rule change can change the rules in force without
+// changing the mark).
 //
 // Thread-safety: none; use on the thread that owns the replica.
 #pragma once

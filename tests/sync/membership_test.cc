@@ -78,8 +78,11 @@ TEST(SessionMembership, OnlyEligibleMembersGetSessions) {
   EXPECT_EQ(Events(net, 2), 0u);
 
   // Member 1 (org1) admits member 2 too: two organisations. Node 0 learns it, lets member 2 in,
-  // and member 2 catches up; member 3 stays out.
+  // and member 2 catches up; member 3 stays out. Member 1's clock runs two minutes fast (the gate
+  // allows five): before, node 0 counted admissions up to its own now only, and kept member 2
+  // out until its next forced refresh, five minutes later.
   auto admitted = net.member(1).node->Author([&](v1::EventBody& b) {
+    b.set_timestamp_ms(b.timestamp_ms() + 2 * 60'000);
     b.mutable_admit()->set_member(net.member(2).session->key().public_key().str());
     b.mutable_admit()->mutable_info()->set_name("member2");
     b.mutable_admit()->mutable_info()->set_organisation("org2");
