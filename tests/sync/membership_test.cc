@@ -57,9 +57,9 @@ TEST(SessionMembership, OnlyEligibleMembersGetSessions) {
   // Members 0 (org0, founder) and 1 (org1, admitted while only org0 had a member) are eligible;
   // 2 (org2) and 3 (org0) were admitted by the founder alone: one organisation of the two needed.
   Network net(4, 3, 33, /*strangers=*/0, /*admission_orgs=*/2);
+  auto& founder_replica = net.member(0).session->replica().state();
   for (int i : {2, 3}) {
-    auto& standing = net.member(0).session->replica().state();
-    EXPECT_TRUE(standing.IsMember(net.member(i).session->key().public_key())) << "admitted";
+    EXPECT_TRUE(founder_replica.IsMember(net.member(i).session->key().public_key())) << "admitted";
   }
   app::NodeConfig cfg;
   cfg.backoff_max = 300ms;
