@@ -50,9 +50,10 @@ int CmdMembers(const Globals& g) {
       decide::Standings(folded.state, decide::Tally(folded.state, now).rules_now, now);
   for (auto& m : *list.mutable_members()) {
     const MemberKey key = Must(crypto::ParseMemberId(m.member_id()));
-    const auto it = std::find_if(standings.begin(), standings.end(),
-                                 [&](const auto& st) { return st.key == key; });
-    if (it == standings.end()) continue;
+    // Standings follow CircleState::members, sorted by key.
+    const auto it = std::lower_bound(standings.begin(), standings.end(), key,
+                                     [](const auto& st, const MemberKey& k) { return st.key < k; });
+    if (it == standings.end() || it->key != key) continue;
     m.set_eligible(it->eligible);
     for (const auto& a : it->admitted_by) m.add_admitted_by(crypto::FormatMemberId(a));
     m.set_not_eligible_because(it->why_not);

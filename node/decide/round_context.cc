@@ -54,12 +54,15 @@ void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
   const auto org_of = [&](int i) -> const std::string& {
     return c.st.members[static_cast<std::size_t>(i)].organisation;
   };
+  const auto organisations_of = [&](const std::set<int>& who) {
+    std::set<std::string_view> from;
+    for (int a : who) from.insert(org_of(a));
+    return from.size();
+  };
   std::map<int, std::set<int>> admitters;
   const auto admitted = [&](const std::set<int>& who) {
     if (orgs.size() < c.rules.admission_organisations) return who.size() >= full;
-    std::set<std::string_view> from;
-    for (int a : who) from.insert(org_of(a));
-    return from.size() >= c.rules.admission_organisations &&
+    return organisations_of(who) >= c.rules.admission_organisations &&
            who.size() >= std::min(c.rules.admission_quorum, full);
   };
   for (const auto& a : adms) {
@@ -92,10 +95,9 @@ void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
             std::to_string(c.rules.admission_organisations) + " organisations have a member";
       continue;
     }
-    std::set<std::string_view> from;
-    for (int a : who) from.insert(org_of(a));
-    why = "admitted by eligible members of " + std::to_string(from.size()) + " organisation" +
-          (from.size() == 1 ? "" : "s") + "; " + std::to_string(c.rules.admission_organisations) +
+    const std::size_t from = organisations_of(who);
+    why = "admitted by eligible members of " + std::to_string(from) + " organisation" +
+          (from == 1 ? "" : "s") + "; " + std::to_string(c.rules.admission_organisations) +
           " needed";
     if (c.rules.admission_quorum > 1) {
       why += ", and " + std::to_string(std::min(c.rules.admission_quorum, full)) + " members";
