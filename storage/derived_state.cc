@@ -41,7 +41,7 @@ Result<DerivedState::MembershipMark> DerivedState::Membership(std::int64_t now_m
     auto& st = db_.Q(
         "SELECT (SELECT count(*) FROM admissions), (SELECT count(*) FROM members),"
         " (SELECT count(*) FROM device_links), (SELECT count(*) FROM device_acts),"
-        " (SELECT count(*) FROM forks),"
+        " (SELECT count(*) FROM forks), (SELECT count(*) FROM removals),"
         " (SELECT count(DISTINCT deadline_ms) FROM proposals WHERE deadline_ms < ?)");
     st.bind(1, static_cast<std::int64_t>(now_ms));
     st.executeStep();
@@ -51,7 +51,8 @@ Result<DerivedState::MembershipMark> DerivedState::Membership(std::int64_t now_m
     m.device_links = st.getColumn(2).getInt64();
     m.device_acts = st.getColumn(3).getInt64();
     m.forks = st.getColumn(4).getInt64();
-    m.closed_deadlines = st.getColumn(5).getInt64();
+    m.removals = st.getColumn(5).getInt64();
+    m.closed_deadlines = st.getColumn(6).getInt64();
     return m;
   });
 }

@@ -89,6 +89,11 @@ Digest32 ComputeStateDigest(Db& db) {
     HashRows(db, h, "device_links",
              "SELECT member, device, event FROM device_links ORDER BY device, member, event");
   }
+  // Removals (rules version 7) likewise enter only when there are any.
+  if (SQLite::Statement any(db.raw(), "SELECT 1 FROM removals"); any.executeStep()) {
+    HashRows(db, h, "removals",
+             "SELECT event, member, remover, reason, ts FROM removals ORDER BY event");
+  }
   return h.Final();
 }
 

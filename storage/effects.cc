@@ -221,6 +221,18 @@ void Effects::Apply(const EventId& id, const EventBody& b, const rulebook::Verdi
       st.exec();
       return;
     }
+    case EventBody::kRemoval: {
+      auto& st = db_.Q(
+          "INSERT OR IGNORE INTO removals(event, member, remover, reason, ts) VALUES (?, ?, ?, ?, "
+          "?)");
+      Bind(st, 1, id.view());
+      Bind(st, 2, b.removal().member());
+      Bind(st, 3, author);
+      BindText(st, 4, b.removal().reason());
+      st.bind(5, static_cast<std::int64_t>(b.timestamp_ms()));
+      st.exec();
+      return;
+    }
     case EventBody::kDeviceClaim: {
       auto& st = db_.Q(
           "INSERT INTO devices(key, member, claim_event, head_seq, head_id, head_ts)"
@@ -249,7 +261,7 @@ void Effects::Clear() {
       "DELETE FROM charter; DELETE FROM members; DELETE FROM admissions; DELETE FROM proposals;"
       "DELETE FROM votes; DELETE FROM flags; DELETE FROM resolutions; DELETE FROM endorsements;"
       "DELETE FROM comments; DELETE FROM delegations; DELETE FROM seals; DELETE FROM devices;"
-      "DELETE FROM device_links;");
+      "DELETE FROM device_links; DELETE FROM removals;");
 }
 
 }  // namespace polder::storage

@@ -239,7 +239,21 @@ ALTER TABLE delegations ADD COLUMN ord BLOB NOT NULL DEFAULT X'';
 ALTER TABLE proposals ADD COLUMN withdrawn_ord BLOB;
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
+// Version 7: removals (docs/protocol.md §15 "Removal"): every applied Removal, whoever it names.
+// Who is removed is the decision layer's to say (it depends on who was eligible when each was
+// signed); the replica keeps the acts so that a change in them is seen at once.
+constexpr std::string_view kV7 = R"sql(
+CREATE TABLE removals(
+  event BLOB PRIMARY KEY,
+  member BLOB NOT NULL,
+  remover BLOB NOT NULL,
+  reason TEXT NOT NULL,
+  ts INTEGER NOT NULL
+) STRICT;
+CREATE INDEX removals_by_member ON removals(member);
+)sql";
+
+constexpr std::array<std::string_view, 7> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 }  // namespace
 

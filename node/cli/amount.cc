@@ -47,4 +47,10 @@ Result<std::uint32_t> ParsePercent(std::string_view text) {
   return static_cast<std::uint32_t>(*v);
 }
 
+std::string FormatPercent(std::uint32_t bps) {
+  std::string frac = std::to_string(bps % 100);
+  if (frac.size() < 2) frac = "0" + frac;
+  return std::to_string(bps / 100) + "." + frac + " %";
+}
+
 }  // namespace polder::cli

@@ -33,6 +33,7 @@ struct CharterArgs {
   std::string name, purpose, pool, unit = "EUR", window = "7d", quorum = "50%", approval = "50%";
   std::string weighting = "member", allocation = "greedy", blocking = "high";
   std::string max_share = "100%", max_org_share = "100%", quorum_by = "members";
+  std::string removal_share;  // empty: the default
   std::uint32_t decimals = 2, acceptances = 2, admission = 1, admission_orgs = 2;
   std::vector<std::string> organisations;
 };
@@ -69,6 +70,7 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
     rules.organisations.insert(rules.organisations.begin(), me.organisation());
   }
   rules.quorum_by = a.quorum_by;
+  rules.removal_share = a.removal_share;
   ApplyRules(rules, c.mutable_rules());
   std::string salt(16, '\0');
   crypto::RandomBytes(std::span(reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()));
@@ -143,6 +145,45 @@ int CmdAdmit(const Globals& g, const AdmitArgs& args) {
              code + "\n\n  they run: polder join CODE && polder node";
   }
   PrintReceipt(g, s, a, human, code);
+  return kExitOk;
+}
+
+struct RemoveArgs {
+  std::string member_id, reason;
+};
+
+int CmdRemove(const Globals& g, const RemoveArgs& args) {
+  Session s = OpenSession(g, true, true);
+  const MemberKey key = Must(crypto::ParseMemberId(args.member_id));
+  if (key == s.key().public_key()) Usage("you cannot remove yourself");
+  if (args.reason.empty()) Usage("--reason must say why");
+  const auto now = app::NowMs();
+  const auto before = Must(FoldReplica(s.replica()));
+  const decide::Member* target = before.state.FindMember(key);
+  if (!target) {
+    Usage(crypto::Fingerprint(key) + " is not a member of this circle (see `polder members`)");
+  }
+  const std::string who = target->name + " (" + crypto::Fingerprint(key) + ")";
+  auto a = Must(s.Author([&](v1::EventBody& b) {
+    b.mutable_removal()->set_member(key.str());
+    b.mutable_removal()->set_reason(args.reason);
+  }));
+  const auto folded = Must(FoldReplica(s.replica()));
+  const auto rules = decide::Tally(folded.state, now).rules_now;
+  std::string human;
+  for (const auto& st : decide::Standings(folded.state, rules, now)) {
+    if (st.key != key) continue;
+    if (st.removed) {
+      human = "✓ " + who + " is removed: " + st.why_not +
+              ". Their events from now on count for nothing and nodes close their sessions.";
+    } else {
+      human = "✓ You support removing " + who + " (" + std::to_string(st.removed_by.size()) +
+              " so far). It takes effect once members reaching " +
+              FormatPercent(rules.removal_bps) + " of the other eligible members (and at least " +
+              std::to_string(decide::kMinRemovers) + ") have run `polder remove`.";
+    }
+  }
+  PrintReceipt(g, s, a, human);
   return kExitOk;
 }
 
@@ -249,6 +290,9 @@ void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run) {
   create->add_option("--admission-orgs", ca->admission_orgs,
                      "organisations whose members must admit a newcomer (default 2; while fewer "
                      "have a member, every member must)");
+  create->add_option("--removal-share", ca->removal_share,
+                     "share of the other members whose removals remove a member (default 66.66%, "
+                     "and never fewer than two)");
   create->callback([&g, &run, ca] { run = [&g, ca] { return CmdCircleCreate(g, *ca); }; });
 
   auto aa = std::make_shared<AdmitArgs>();
@@ -264,6 +308,14 @@ void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run) {
                     "running node's)");
   admit->add_option("--expires", aa->expires, kJoinCodeExpiresHelp);
   admit->callback([&g, &run, aa] { run = [&g, aa] { return CmdAdmit(g, *aa); }; });
+
+  auto ra = std::make_shared<RemoveArgs>();
+  auto* remove = app.add_subcommand(
+      "remove", "support removing a member (takes effect at the charter's removal share)");
+  remove->add_option("MEMBER_ID", ra->member_id, "the member's ID (from `polder members --json`)")
+      ->required();
+  remove->add_option("--reason", ra->reason, "why, for every member to read")->required();
+  remove->callback([&g, &run, ra] { run = [&g, ra] { return CmdRemove(g, *ra); }; });
 
   auto code = std::make_shared<std::string>();
   auto* join = app.add_subcommand("join", "join a circle with the join code a member gave you");

@@ -57,13 +57,17 @@ int CmdMembers(const Globals& g) {
     m.set_eligible(it->eligible);
     for (const auto& a : it->admitted_by) m.add_admitted_by(crypto::FormatMemberId(a));
     m.set_not_eligible_because(it->why_not);
+    m.set_removed(it->removed);
+    for (const auto& r : it->removed_by) m.add_removed_by(crypto::FormatMemberId(r));
   }
   Table t({"NAME", "ORGANISATION", "ROLE", "LEADER", "FINGERPRINT", "EVENTS", "COUNTS", "NOTE"});
   std::string why;
   for (const auto& m : list.members()) {
     t.Row({m.name(), m.organisation(), m.role(), m.formal_leader() ? "yes" : "no", m.fingerprint(),
            std::to_string(m.head_seq()), m.eligible() ? "yes" : "no",
-           m.forked() ? "FORKED" : (m.founder() ? "founder" : "")});
+           m.removed()  ? "REMOVED"
+           : m.forked() ? "FORKED"
+                        : (m.founder() ? "founder" : "")});
     if (!m.eligible()) why += "  " + m.name() + ": " + m.not_eligible_because() + "\n";
   }
   Emit(g, list, t.Render() + (why.empty() ? "" : "not counted yet:\n" + why));

@@ -41,6 +41,7 @@ void ApplyRules(const RuleArgs& a, v1::DecisionRules* r) {
   if (!a.rule_change_share.empty()) {
     r->set_rule_change_bps(Must(ParsePercent(a.rule_change_share)));
   }
+  if (!a.removal_share.empty()) r->set_removal_bps(Must(ParsePercent(a.removal_share)));
   if (a.acceptances) r->set_mitigation_acceptances(*a.acceptances);
   if (a.admission) r->set_admission_quorum(*a.admission);
   if (a.admission_orgs) {

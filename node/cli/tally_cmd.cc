@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "node/cli/amount.h"
 #include "node/cli/as_of.h"
 #include "node/cli/command_groups.h"
 #include "node/cli/output.h"
@@ -25,11 +26,6 @@ constexpr int kMaxFoldAttempts = 5;
 std::string Spaced(std::string word) {
   std::replace(word.begin(), word.end(), '_', ' ');
   return word;
-}
-std::string Percent(std::uint32_t bps) {
-  std::string frac = std::to_string(bps % 100);
-  if (frac.size() < 2) frac = "0" + frac;
-  return std::to_string(bps / 100) + "." + frac + " %";
 }
 std::string Label(const std::string& name, const std::string& key_hex) {
   return (name.empty() ? std::string("?") : name) + " (" + key_hex.substr(0, 8) + ")";
@@ -220,11 +216,11 @@ std::string AuditText(const v1::AuditView& a) {
        a.state_digest() + ", version vector digest " + a.vector_digest() + "\n";
   h += "Outcome: " + Spaced(p.status()) + (p.reason().empty() ? "" : " (" + p.reason_text() + ")") +
        "; asks " + p.amount() + " for " + p.organisation() + "\n";
-  h += "Rules (charter " + Short(r.charter_event()) + "): quorum " + Percent(r.quorum_bps()) +
-       " of members; approval more than " + Percent(r.approval_bps()) + "; weighting " +
+  h += "Rules (charter " + Short(r.charter_event()) + "): quorum " + FormatPercent(r.quorum_bps()) +
+       " of members; approval more than " + FormatPercent(r.approval_bps()) + "; weighting " +
        Spaced(r.weighting()) + "; allocation " + Spaced(r.allocation()) + "; at most " +
-       Percent(r.max_share_per_proposal_bps()) + " of the pool per proposal and " +
-       Percent(r.max_share_per_org_bps()) + " per organisation; flags of severity " +
+       FormatPercent(r.max_share_per_proposal_bps()) + " of the pool per proposal and " +
+       FormatPercent(r.max_share_per_org_bps()) + " per organisation; flags of severity " +
        r.blocking_severity() + " or more block; " + std::to_string(r.mitigation_acceptances()) +
        " acceptances end a flag; pool " + a.round().pool() + "\n";
   h += "Members (" + std::to_string(e.eligible_members()) + " eligible at the cut-off):\n";

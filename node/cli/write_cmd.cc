@@ -264,6 +264,8 @@ void RegisterWriteCommands(CLI::App& app, const Globals& g, Runner& run) {
                         "seals that make a round final (0: a majority)");
   rules_cmd->add_option("--rule-change-share", ra->rules.rule_change_share,
                         "for/(for+against) a rule change needs");
+  rules_cmd->add_option("--removal-share", ra->rules.removal_share,
+                        "share of the other members whose removals remove a member");
   rules_cmd->callback([&g, &run, ra] { run = [&g, ra] { return CmdProposeRules(g, *ra); }; });
 
   struct VoteArgs {

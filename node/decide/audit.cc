@@ -68,6 +68,7 @@ void FillRules(const CircleState& st, const Rules& rules, v1::RulesView* rv) {
   rv->set_seals_required(rules.seals_required);
   rv->set_rule_change_bps(rules.rule_change_bps);
   rv->set_quorum_by_weight(rules.quorum_by_weight);
+  rv->set_removal_bps(rules.removal_bps);
   rv->set_pool_minor(st.pool_minor.minor());
   rv->set_unit(st.unit);
   rv->set_decimals(st.decimals);

@@ -27,6 +27,7 @@ Rules EffectiveRules(const v1::DecisionRules& r) {
   out.seals_required = r.seals_required();
   out.quorum_by_weight = r.quorum_by_weight();
   if (r.rule_change_bps() != 0) out.rule_change_bps = std::min(r.rule_change_bps(), kBpsWhole);
+  if (r.removal_bps() != 0) out.removal_bps = std::min(r.removal_bps(), kBpsWhole);
   return out;
 }
 
@@ -48,6 +49,7 @@ v1::DecisionRules ToProto(const Rules& r) {
   out.set_seals_required(r.seals_required);
   out.set_rule_change_bps(r.rule_change_bps);
   out.set_quorum_by_weight(r.quorum_by_weight);
+  out.set_removal_bps(r.removal_bps);
   return out;
 }
 

@@ -26,6 +26,8 @@ inline constexpr std::uint32_t kDefaultOverrideBps = 6'666;  // at least this sh
 inline constexpr std::uint32_t kDefaultAdmissionQuorum = 1;
 inline constexpr std::uint32_t kDefaultAdmissionOrganisations = 2;
 inline constexpr std::uint32_t kDefaultRuleChangeBps = 6'666;  // at least this share
+inline constexpr std::uint32_t kDefaultRemovalBps = 6'666;     // at least this share
+inline constexpr std::uint32_t kMinRemovers = 2;               // however small the circle
 
 // DecisionRules with every default filled in.
 struct Rules {
@@ -51,6 +53,8 @@ struct Rules {
   std::uint32_t seals_required = 0;  // 0: a majority of the members eligible at the deadline
   std::uint32_t rule_change_bps = kDefaultRuleChangeBps;
   bool quorum_by_weight = false;  // quorum in weight rather than in members
+  // Share of the other eligible members whose removals remove a member (at least kMinRemovers).
+  std::uint32_t removal_bps = kDefaultRemovalBps;
   bool operator==(const Rules&) const = default;
 };
 Rules EffectiveRules(const v1::DecisionRules& rules);

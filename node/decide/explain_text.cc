@@ -106,7 +106,7 @@ std::string RulesText(const Rules& r) {
          ", " + std::to_string(r.mitigation_acceptances) + " acceptances, override " +
          Percent(r.override_bps) + ", admission by " + std::to_string(r.admission_quorum) +
          ", seals " + (r.seals_required ? std::to_string(r.seals_required) : "majority") +
-         ", rule change " + Percent(r.rule_change_bps);
+         ", rule change " + Percent(r.rule_change_bps) + ", removal " + Percent(r.removal_bps);
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ struct Folder final : rulebook::State {
   HashMap<EventId, ProposalRecord> proposals;              // effective proposals
   HashMap<EventId, std::pair<EventId, FlagRecord>> flags;  // flag → (proposal, flag)
   std::vector<DelegationRecord> delegations;
+  std::vector<RemovalRecord> removals;
   std::vector<SealRecord> seals;
   std::vector<IgnoredEvent> ignored;
 
@@ -273,6 +274,10 @@ struct Folder final : rulebook::State {
         seals.push_back(std::move(r));
         return;
       }
+      case EventBody::kRemoval:
+        removals.push_back({*ToId<MemberKey>(b.removal().member()), author, b.seq(),
+                            b.timestamp_ms(), b.removal().reason(), ev.id, device});
+        return;
       case EventBody::kDeviceLink:
         if (!b.device_link().revoke()) {
           links[*ToId<MemberKey>(b.device_link().device())].push_back(author);
@@ -619,6 +624,11 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
                      SignerOf(b.delegator, b), b.seq);
   });
   f.st.delegations = std::move(f.delegations);
+  std::sort(f.removals.begin(), f.removals.end(), [](const auto& a, const auto& b) {
+    return ActBefore(a.timestamp_ms, SignerOf(a.remover, a), a.seq, b.timestamp_ms,
+                     SignerOf(b.remover, b), b.seq);
+  });
+  f.st.removals = std::move(f.removals);
   std::sort(f.seals.begin(), f.seals.end(), [](const auto& a, const auto& b) {
     if (std::tie(a.deadline_ms, a.author) != std::tie(b.deadline_ms, b.author)) {
       return std::tie(a.deadline_ms, a.author) < std::tie(b.deadline_ms, b.author);

@@ -142,6 +142,18 @@ struct DelegationRecord {
   bool operator==(const DelegationRecord&) const = default;
 };
 
+// One member's support for removing `member` (event.proto Removal; docs/protocol.md §15).
+struct RemovalRecord {
+  MemberKey member;   // the member (or key) to remove
+  MemberKey remover;  // who signed it (the member a device acts for)
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  std::string reason;
+  EventId event;
+  std::optional<MemberKey> device;
+  bool operator==(const RemovalRecord&) const = default;
+};
+
 // A seal (event.proto Seal): what its author held after a round's deadline.
 // One entry of a seal: the sealer held `author`'s log up to `seq`, whose event there is `head`.
 // `held`: that very event is placed here (so this node knows what the entry covers).
@@ -244,6 +256,7 @@ struct CircleState {
   std::vector<ProposalRecord> proposals;      // sorted by event id
   std::vector<DelegationRecord> delegations;  // sorted by (delegator, topic), then ActBefore
   std::vector<SealRecord> seals;              // sorted by (deadline, author), then ActBefore
+  std::vector<RemovalRecord> removals;        // sorted by ActBefore (remover's signing log)
   std::vector<Device> devices;                // sorted by key
   std::vector<LogRecord> logs;                // every log with a placed event, sorted by key
   std::vector<IgnoredEvent> ignored;          // sorted by (author, seq, event id)

@@ -48,6 +48,7 @@ struct RoundContext {
 
   // Filled by Prepare(), per member index where it says so.
   std::vector<char> eligible;           // per member index
+  std::vector<char> removed;            // per member index: removed by the cut-off
   std::vector<int> org_of;              // per member index → index into orgs
   std::vector<std::string> orgs;        // names, sorted
   std::vector<std::uint32_t> org_size;  // eligible members per organisation

@@ -33,8 +33,11 @@
 //   and those adopted rule changes added) by eligible members of admission_organisations distinct
 //   organisations, and by at least admission_quorum eligible members (or all, if there are fewer);
 //   while fewer organisations than admission_organisations have an eligible member, by every
-//   eligible member. Admissions count in (timestamp, signing key, seq) order (so in each log's
-//   own order). A forked member (one who equivocated; in a
+//   eligible member — unless removed. A member is removed once eligible members who signed a
+//   Removal of them reach removal_bps of the other eligible members (and at least kMinRemovers);
+//   a removed key is never eligible again, whatever admits it later. Admissions and removals
+//   count in one (timestamp, signing key, seq) order (so in each log's own order), each only
+//   while its signer is eligible. A forked member (one who equivocated; in a
 //   sealed round, as its seals say) stays in the denominator but casts no vote, directly or
 //   through delegation.
 // * A member's vote is their latest vote on the proposal (by their own seq) within the cut-off.
@@ -316,6 +319,8 @@ struct MemberStanding {
   MemberKey key;
   bool eligible = false;
   std::vector<MemberKey> admitted_by;
+  bool removed = false;               // removed (protocol §15 "Removal"): never eligible again
+  std::vector<MemberKey> removed_by;  // who signed a removal of them, in order (removed or not)
   std::string why_not;
   bool operator==(const MemberStanding&) const = default;
 };

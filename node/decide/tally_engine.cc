@@ -326,6 +326,11 @@ std::vector<MemberStanding> Standings(const CircleState& st, const Rules& rules,
   ctx.cutoff = as_of_ms;
   std::vector<std::string> why_not;
   ctx.Prepare(&why_not);
+  std::map<MemberKey, std::vector<MemberKey>> removers;  // in removal order, each once
+  for (const auto& r : st.removals) {
+    auto& who = removers[r.member];
+    if (std::find(who.begin(), who.end(), r.remover) == who.end()) who.push_back(r.remover);
+  }
   std::vector<MemberStanding> out;
   out.reserve(st.members.size());
   for (std::size_t i = 0; i < st.members.size(); ++i) {
@@ -337,6 +342,8 @@ std::vector<MemberStanding> Standings(const CircleState& st, const Rules& rules,
       if (std::find(s.admitted_by.begin(), s.admitted_by.end(), a.admitter) == s.admitted_by.end())
         s.admitted_by.push_back(a.admitter);
     }
+    s.removed = ctx.removed[i] != 0;
+    if (auto it = removers.find(m.key); it != removers.end()) s.removed_by = std::move(it->second);
     s.why_not = std::move(why_not[i]);
     out.push_back(std::move(s));
   }

@@ -45,7 +45,7 @@ std::optional<Refusal> CheckRules(const v1::DecisionRules& rules) {
   if (rules.quorum_bps() > 10000 || rules.approval_bps() > 10000 ||
       rules.max_share_per_proposal_bps() > 10000 || rules.max_share_per_org_bps() > 10000 ||
       rules.override_bps() > 10000 || rules.rule_change_bps() > 10000 ||
-      rules.voting_window_ms() < 0) {
+      rules.removal_bps() > 10000 || rules.voting_window_ms() < 0) {
     return Refusal{RefusalCode::kMalformed, "decision rule out of range (shares are 0..10000 bps)"};
   }
   if (rules.blocking_severity() != 0 && !KnownSeverity(rules.blocking_severity())) {
@@ -195,6 +195,14 @@ std::optional<Refusal> CheckPayload(const EventBody& b) {
         return Refusal{RefusalCode::kMalformed, "last seq out of range"};
       }
       return std::nullopt;
+    }
+    case EventBody::kRemoval: {
+      const auto& r = b.removal();
+      if (auto e = CheckId(r.member(), "member key")) return e;
+      if (r.member() == b.author()) {
+        return Refusal{RefusalCode::kNotAllowed, "a member cannot remove themselves"};
+      }
+      return CheckText(r.reason(), kMaxTextBytes, "reason", true);
     }
     case EventBody::kDeviceClaim:
       if (b.seq() != 1) {

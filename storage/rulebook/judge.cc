@@ -112,6 +112,10 @@ Verdict JudgePayload(const EventId& id, const MemberKey& signer, const EventBody
       // at a round's cut-off gives no vote (docs/protocol.md §15). (Were it to wait for the
       // delegate's admission, a later revocation could take effect before it.)
       return {};
+    case EventBody::kRemoval:
+      // Takes effect at once, whoever it names: it counts towards a removal only while its signer
+      // is eligible, and a removal of a key not admitted yet keeps it out (protocol §15).
+      return {};
     case EventBody::kWithdraw: {
       const auto& w = b.withdraw();
       if (auto need = NeedApplied(s, w.proposal(), EventBody::kProposal, "proposal")) return *need;

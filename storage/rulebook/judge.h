@@ -41,8 +41,9 @@ namespace polder::rulebook {
 // count from the charter on; 4: devices (a member's link, a device's claim, revocations), and a
 // member's latest act across their logs by (timestamp, signing key, seq); 5: a seal names the id
 // of each head it covers (a seal without them is malformed); 6: decision rules list the circle's
-// organisations (a list naming one twice, or over kMaxOrganisations, is malformed).
-inline constexpr std::int64_t kRulesVersion = 6;
+// organisations (a list naming one twice, or over kMaxOrganisations, is malformed); 7: removals
+// (the Removal payload; decision rules with a removal share over 10000 are malformed).
+inline constexpr std::int64_t kRulesVersion = 7;
 
 // What a waiting event waits for. It is judged again when that arrives (and may then wait for
 // something else).

@@ -635,6 +635,70 @@ TEST_F(TallyCliTest, OneMemberCannotMintVoters) {
   EXPECT_EQ(t["proposals"][0]["eligible_members"], 3);
 }
 
+// Removal (issue 14), as members would do it: Ben alone cannot remove Cy; once Ana supports it
+// too (two of the other two), Cy is removed, `members` says so, and Cy's vote in the open round
+// no longer counts. Removing oneself, a key that is not a member, or without a reason is refused
+// and writes nothing.
+TEST_F(TallyCliTest, TwoMembersRemoveAThird) {
+  const auto ana = Home("ana"), ben = Home("ben"), cy = Home("cy");
+  Ok(ana, "init --name Ana --org North");
+  Ok(ben, "init --name Ben --org South");
+  Ok(cy, "init --name Cy --org East");
+  Ok(ana, "circle create --name Fund --purpose P --pool 10000 --organisations South,East");
+  At(kT0 + 1'000);
+  Ok(ana, "admit " + Id(ben) + " --name Ben --org South");
+  Ok(ana, "admit " + Id(cy) + " --name Cy --org East");
+  Sync(ana, ben);
+  Ok(ben, "admit " + Id(cy) + " --name Cy --org East");
+  Sync(ben, ana);
+  Sync(ana, cy);
+  const std::string p = Ok(
+      ana, "propose --title T --amount 100 --deadline " + std::to_string(kT0 + kDay))["event_id"];
+  Sync(ana, cy);
+  Ok(cy, "vote " + p.substr(0, 8) + " for");
+  Sync(cy, ana);
+  Sync(ana, ben);
+
+  const auto nobody = Home("nobody");
+  Ok(nobody, "init --name N --org North");
+  const auto digest = Digest(ben);
+  EXPECT_EQ(RunPolder(ben, "remove " + Id(ben) + " --reason r").code, 2);
+  EXPECT_EQ(RunPolder(ben, "remove " + Id(nobody) + " --reason r").code, 2);
+  EXPECT_EQ(RunPolder(ben, "remove " + Id(cy)).code, 2);
+  EXPECT_EQ(Digest(ben), digest) << "a refused removal writes nothing";
+
+  At(kT0 + 2'000);
+  const auto one = RunPolder(ben, "remove " + Id(cy) + " --reason \"left the partnership\"");
+  EXPECT_EQ(one.code, 0) << one.err;
+  EXPECT_NE(one.out.find("You support removing Cy"), std::string::npos) << one.out;
+  for (const auto& m : Ok(ben, "members")["members"]) {
+    if (m["name"] == "Cy") {
+      EXPECT_EQ(m["eligible"], true);
+      EXPECT_EQ(m.value("removed", false), false);
+      EXPECT_EQ(m["removed_by"], json::array({Id(ben)}));
+    }
+  }
+  Sync(ben, ana);
+  At(kT0 + 3'000);
+  const auto two = RunPolder(ana, "remove " + Id(cy) + " --reason \"left the partnership\"");
+  EXPECT_EQ(two.code, 0) << two.err;
+  EXPECT_NE(two.out.find("Cy ("), std::string::npos) << two.out;
+  EXPECT_NE(two.out.find("is removed"), std::string::npos) << two.out;
+  for (const auto& m : Ok(ana, "members")["members"]) {
+    if (m["name"] == "Cy") {
+      EXPECT_EQ(m["eligible"], false);
+      EXPECT_EQ(m["removed"], true);
+      EXPECT_EQ(m["removed_by"], json::array({Id(ben), Id(ana)}));
+      EXPECT_EQ(m["not_eligible_because"], "removed by 2 members");
+    }
+  }
+  EXPECT_NE(Text(ana, "members").find("REMOVED"), std::string::npos);
+  const auto t = Ok(ana, "tally --as-of " + std::to_string(kT0 + 2 * kDay));
+  ASSERT_EQ(t["proposals"].size(), 1u);
+  EXPECT_EQ(t["proposals"][0]["for_count"], 0);
+  EXPECT_EQ(t["proposals"][0]["eligible_members"], 2);
+}
+
 // Join codes expire (issue 14): after --expires (default 7 days) `polder join` refuses the code and
 // says what to do; "never" makes one that does not.
 TEST_F(TallyCliTest, AnExpiredJoinCodeIsRefused) {

@@ -151,5 +151,128 @@ TEST(Membership, ARuleChangeAddsAnOrganisationForLaterRounds) {
   ExpectTheSameInAnyOrder(c, r, 43);
 }
 
+// Ana (Org0), Ben (South), Cy (East) and Dee (South), every one eligible.
+struct FourPartners {
+  Circle c{10'000, PartnerRules()};
+  MemberKey ana = c.founder();
+  MemberKey ben = c.Admit("Ben", "South", kT0);
+  MemberKey cy = [this] {
+    c.Admit("Cy", "East", kT0 + 1);
+    return c.AdmitBy(ben, "Cy", "East", kT0 + 1);
+  }();
+  MemberKey dee = [this] {
+    c.Admit("Dee", "South", kT0 + 2);
+    return c.AdmitBy(cy, "Dee", "South", kT0 + 2);
+  }();
+};
+
+// Two of the three others (at least 66.66 %, the default) remove Dee. A round whose cut-off came
+// before the removal keeps her vote; in a later round she counts for nothing, her vote timestamped
+// before the removal included, and is not in the quorum's denominator.
+TEST(Removal, TwoThirdsOfTheOthersRemoveAMemberFromLaterRounds) {
+  FourPartners f;
+  Circle& c = f.c;
+  const EventId early = c.Propose(f.ben, 100, kT0 + 1'000, "", kT0 + 3);
+  const EventId later = c.Propose(f.ben, 100, kDeadline, "", kT0 + 3);
+  c.Vote(f.dee, early, v1::FOR, kT0 + 10);
+  c.Vote(f.dee, later, v1::FOR, kT0 + 10);
+  c.Remove(f.ana, f.dee, kT0 + 2'000);
+  const TallyResult one = c.Run();
+  EXPECT_TRUE(Counts(one, 1, f.dee));  // one of the three others: not yet
+  c.Remove(f.ben, f.dee, kT0 + 2'001);
+  const TallyResult r = c.Run();
+  EXPECT_TRUE(Counts(r, 0, f.dee));
+  EXPECT_EQ(Find(r, early).explanation.for_count, 1u);
+  EXPECT_FALSE(Counts(r, 1, f.dee));
+  EXPECT_EQ(Find(r, later).explanation.for_count, 0u);
+  EXPECT_EQ(Find(r, later).explanation.eligible_members, 3u);
+  const auto standings = Standings(c.State(), r.rules_now, kAfter);
+  const auto& dee = StandingOf(standings, f.dee);
+  EXPECT_FALSE(dee.eligible);
+  EXPECT_TRUE(dee.removed);
+  EXPECT_EQ(dee.removed_by, (std::vector<MemberKey>{f.ana, f.ben}));
+  EXPECT_EQ(dee.why_not, "removed by 2 members");
+  ExpectTheSameInAnyOrder(c, r, 51);
+}
+
+// No one member removes another, however small the circle: with two members, neither can.
+TEST(Removal, OneMemberCannotRemoveAnother) {
+  FourPartners f;
+  f.c.Remove(f.ana, f.ben, kT0 + 5);
+  f.c.Remove(f.ana, f.ben, kT0 + 6);  // twice is still one member
+  const auto standings = Standings(f.c.State(), f.c.Run().rules_now, kAfter);
+  const auto& ben = StandingOf(standings, f.ben);
+  EXPECT_TRUE(ben.eligible);
+  EXPECT_FALSE(ben.removed);
+  EXPECT_EQ(ben.removed_by, (std::vector<MemberKey>{f.ana}));
+
+  Circle two(10'000, PartnerRules());
+  const MemberKey bo = two.Admit("Bo", "South", kT0);
+  two.Remove(two.founder(), bo, kT0 + 5);
+  EXPECT_TRUE(StandingOf(Standings(two.State(), two.Run().rules_now, kAfter), bo).eligible);
+}
+
+// A removed key counts for nothing again: admitting it anew does not bring it back, and what it
+// signs after its removal — admissions, removals — counts for nothing, whatever the timestamp
+// says once it is past the removal.
+TEST(Removal, ARemovedKeyNeverCountsAgainAndItsLaterActsCountForNothing) {
+  FourPartners f;
+  Circle& c = f.c;
+  c.Remove(f.ana, f.dee, kT0 + 100);
+  c.Remove(f.cy, f.dee, kT0 + 101);
+  c.Admit("Dee", "South", kT0 + 200);  // admitted again by Org0 and East
+  c.AdmitBy(f.cy, "Dee", "South", kT0 + 200);
+  const MemberKey eve = c.AdmitBy(f.dee, "Eve", "East", kT0 + 300);  // Dee's admission: void
+  c.Admit("Eve", "East", kT0 + 300);
+  c.Remove(f.dee, f.ben, kT0 + 400);  // Dee's removal of Ben: void, Cy's alone does not remove
+  c.Remove(f.cy, f.ben, kT0 + 401);
+  const TallyResult r = c.Run();
+  const auto standings = Standings(c.State(), r.rules_now, kAfter);
+  EXPECT_TRUE(StandingOf(standings, f.dee).removed);
+  EXPECT_FALSE(StandingOf(standings, f.dee).eligible);
+  EXPECT_FALSE(StandingOf(standings, eve).eligible);  // Ana (Org0) alone admitted her
+  EXPECT_TRUE(StandingOf(standings, f.ben).eligible);
+  ExpectTheSameInAnyOrder(c, r, 52);
+}
+
+// A removed member's flag no longer blocks a later round's proposal; before, any admitted key's
+// flag did (the issue: flags count only from eligible members).
+TEST(Removal, ARemovedMembersFlagDoesNotBlock) {
+  FourPartners f;
+  Circle& c = f.c;
+  const EventId p = c.Propose(f.ben, 1'000, kDeadline, "", kT0 + 3);
+  c.Flag(f.dee, p, v1::CRITICAL, kT0 + 4);
+  for (const auto& m : {f.ana, f.ben, f.cy}) c.Vote(m, p, v1::FOR, kT0 + 5);
+  EXPECT_EQ(Find(c.Run(), p).reason, Reason::kBlockedByFlag);
+  c.Remove(f.ana, f.dee, kT0 + 6);
+  c.Remove(f.cy, f.dee, kT0 + 7);
+  const TallyResult r = c.Run();
+  EXPECT_EQ(Find(r, p).status, Status::kFunded);
+  ExpectTheSameInAnyOrder(c, r, 53);
+}
+
+// Removals wait for support counted among those eligible when the last one is signed: once Cy
+// is removed, two of the three left is enough to remove Dee too, with no further removal signed.
+TEST(Removal, ARemovalCompletesWhenTheCircleShrinks) {
+  FourPartners f;
+  Circle& c = f.c;
+  const MemberKey eve = c.Admit("Eve", "East", kT0 + 3);
+  c.AdmitBy(f.ben, "Eve", "East", kT0 + 3);
+  // Five members: removing Dee needs 3 of the 4 others; Ana and Ben support it.
+  c.Remove(f.ana, f.dee, kT0 + 10);
+  c.Remove(f.ben, f.dee, kT0 + 11);
+  EXPECT_FALSE(StandingOf(Standings(c.State(), c.Run().rules_now, kAfter), f.dee).removed);
+  // Ana, Ben and Eve remove Cy (3 of 4); then Dee's removal has 2 of the 3 others.
+  c.Remove(f.ana, f.cy, kT0 + 20);
+  c.Remove(f.ben, f.cy, kT0 + 21);
+  c.Remove(eve, f.cy, kT0 + 22);
+  const TallyResult r = c.Run();
+  const auto standings = Standings(c.State(), r.rules_now, kAfter);
+  EXPECT_TRUE(StandingOf(standings, f.cy).removed);
+  EXPECT_TRUE(StandingOf(standings, f.dee).removed);
+  EXPECT_TRUE(StandingOf(standings, eve).eligible);
+  ExpectTheSameInAnyOrder(c, r, 54);
+}
+
 }  // namespace
 }  // namespace polder::decide::testing

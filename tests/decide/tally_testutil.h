@@ -120,6 +120,14 @@ class Circle {
     return Push(who, std::move(b));
   }
 
+  // `who` supports removing `member`.
+  EventId Remove(const MemberKey& who, const MemberKey& member, std::int64_t ts) {
+    v1::EventBody b = Body(who, ts);
+    b.mutable_removal()->set_member(member.str());
+    b.mutable_removal()->set_reason("broke the charter");
+    return Push(who, std::move(b));
+  }
+
   EventId Withdraw(const MemberKey& who, const EventId& p, std::int64_t ts) {
     v1::EventBody b = Body(who, ts);
     b.mutable_withdraw()->set_proposal(p.str());

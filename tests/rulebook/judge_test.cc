@@ -320,8 +320,38 @@ TEST(CheckBody, OrganisationListsAreBounded) {
   EXPECT_FALSE(CheckBody(b));
 }
 
+// A removal names another member's 32-byte key and says why; a removal share is a share.
+TEST(CheckBody, RemovalsNameAnotherMemberAndAReason) {
+  v1::EventBody b;
+  b.set_circle_id(std::string(32, 'c'));
+  b.set_author(std::string(32, 'a'));
+  b.set_seq(2);
+  b.set_prev(std::string(32, 'p'));
+  b.set_timestamp_ms(1'700'000'000'000);
+  b.mutable_removal()->set_member(std::string(32, 'm'));
+  b.mutable_removal()->set_reason("left the partnership");
+  EXPECT_FALSE(CheckBody(b));
+  b.mutable_removal()->set_member(std::string(31, 'm'));
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kMalformed);
+  b.mutable_removal()->set_member(b.author());
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kNotAllowed);
+  b.mutable_removal()->set_member(std::string(32, 'm'));
+  b.mutable_removal()->clear_reason();
+  EXPECT_TRUE(CheckBody(b));
+  b.mutable_removal()->set_reason(std::string(kMaxTextBytes + 1, 'x'));
+  EXPECT_TRUE(CheckBody(b));
+
+  v1::EventBody change = b;
+  change.mutable_proposal()->set_title("Removal by 90 %");
+  change.mutable_proposal()->set_deadline_ms(1'700'000'100'000);
+  change.mutable_proposal()->mutable_rules()->set_removal_bps(9'000);
+  EXPECT_FALSE(CheckBody(change));
+  change.mutable_proposal()->mutable_rules()->set_removal_bps(10'001);
+  EXPECT_EQ(CheckBody(change)->code, RefusalCode::kMalformed);
+}
+
 TEST(KindNames, RoundTrip) {
-  for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kDeviceClaim; ++k) {
+  for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kRemoval; ++k) {
     const auto kind = static_cast<rulebook::Kind>(k);
     EXPECT_EQ(KindNamed(KindName(kind)), kind);
   }

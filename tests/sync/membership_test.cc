@@ -94,6 +94,50 @@ TEST(SessionMembership, OnlyEligibleMembersGetSessions) {
   EXPECT_EQ(Events(net, 3), 0u);
 }
 
+// Removal over running nodes (issue 14): members 1 and 2 remove member 3, whose node is connected
+// to every other. Its sessions close, it gets no session again, what it writes afterwards reaches
+// no one, and the remaining nodes agree on one replica.
+TEST(SessionMembership, ARemovedMembersSessionsCloseAndStayClosed) {
+  Network net(4, 3, 34);
+  app::NodeConfig cfg;
+  cfg.backoff_max = 300ms;
+  cfg.access_check = 100ms;
+  net.Start(0, {});
+  net.Start(1, {0}, cfg);
+  net.Start(2, {0, 1}, cfg);
+  net.Start(3, {0, 1, 2}, cfg);
+  ASSERT_TRUE(net.RunUntil(
+      [&] {
+        return HasPeer(net, 0, 3) && HasPeer(net, 1, 3) && HasPeer(net, 2, 3) &&
+               net.VectorsEqual({0, 1, 2, 3});
+      },
+      15s));
+  const std::string removed = net.member(3).session->key().public_key().str();
+  for (int i : {1, 2}) {
+    auto r = net.member(i).node->Author([&](v1::EventBody& b) {
+      b.mutable_removal()->set_member(removed);
+      b.mutable_removal()->set_reason("left the partnership");
+    });
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  ASSERT_TRUE(net.RunUntil(
+      [&] {
+        return !HasPeer(net, 0, 3) && !HasPeer(net, 1, 3) && !HasPeer(net, 2, 3) &&
+               net.VectorsEqual({0, 1, 2});
+      },
+      15s));
+  auto late = net.member(3).node->Author(
+      [&](v1::EventBody& b) { b.mutable_comment()->set_text("still here"); });
+  ASSERT_TRUE(late) << late.error().message;
+  const auto before = Events(net, 0);
+  net.RunFor(1500ms);  // member 3 keeps dialing
+  for (int i : {0, 1, 2}) EXPECT_FALSE(HasPeer(net, i, 3)) << i << " accepted the removed member";
+  EXPECT_EQ(Events(net, 0), before);
+  EXPECT_TRUE(net.VectorsEqual({0, 1, 2}));
+  const auto digest = *net.member(0).session->replica().StateDigest();
+  for (int i : {1, 2}) EXPECT_EQ(*net.member(i).session->replica().StateDigest(), digest);
+}
+
 // A founder's second charter changes nothing (issue 13): the circle id is the hash of the
 // charter, so no second charter names it, and nothing else at the founder's seq 1 is of the
 // circle. Before, the second charter froze the founder and left every replica without a charter.
