@@ -48,13 +48,15 @@ class Hasher {
 };
 
 // Every domain in use (docs/protocol.md §1).
-inline constexpr Domain kDomainCircleId = "polder-circle-v2";  // circle id: hash of its charter
-inline constexpr Domain kDomainDigest = "polder-digest-v1";    // the state digest
-inline constexpr Domain kDomainBundle = "polder-bundle-v1";    // a bundle file's checksum
-inline constexpr Domain kDomainOwnLog = "polder-ownlog-v1";    // an own-log record's checksum
-inline constexpr Domain kDomainVector = "polder-vector-v1";    // a version vector's digest
-inline constexpr Domain kDomainJoinCode = "polder-join-code";  // a join code's checksum
-inline constexpr Domain kAllDomains[] = {kDomainCircleId, kDomainDigest, kDomainBundle,
-                                         kDomainOwnLog,   kDomainVector, kDomainJoinCode};
+inline constexpr Domain kDomainCircleId = "polder-circle-v2";      // circle id: hash of its charter
+inline constexpr Domain kDomainDigest = "polder-digest-v1";        // the state digest
+inline constexpr Domain kDomainBundle = "polder-bundle-v1";        // a bundle file's checksum
+inline constexpr Domain kDomainOwnLog = "polder-ownlog-v1";        // an own-log record's checksum
+inline constexpr Domain kDomainVector = "polder-vector-v1";        // a version vector's digest
+inline constexpr Domain kDomainJoinCode = "polder-join-code";      // a join code's checksum
+inline constexpr Domain kDomainNetworkKeyId = "polder-netkey-id";  // names a network key
+inline constexpr Domain kAllDomains[] = {kDomainCircleId,    kDomainDigest, kDomainBundle,
+                                         kDomainOwnLog,      kDomainVector, kDomainJoinCode,
+                                         kDomainNetworkKeyId};
 
 }  // namespace polder::crypto

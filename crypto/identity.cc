@@ -1,5 +1,6 @@
 #include "crypto/identity.h"
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 
@@ -50,6 +51,35 @@ SecretBytes SigningKey::Seed() const {
   SecretBytes seed(crypto_sign_ed25519_SEEDBYTES);
   crypto_sign_ed25519_sk_to_seed(seed.data(), secret_.data());
   return seed;
+}
+
+Result<SecretBytes> SigningKey::OpenSealed(ByteView sealed) const {
+  static_assert(kSealOverhead == crypto_box_SEALBYTES);
+  if (sealed.size() < crypto_box_SEALBYTES)
+    return Fail(Errc::kInvalidArgument, "sealed box too short");
+  SecretBytes x_secret(crypto_scalarmult_curve25519_BYTES);
+  std::array<std::uint8_t, crypto_scalarmult_curve25519_BYTES> x_public{};
+  if (crypto_sign_ed25519_sk_to_curve25519(x_secret.data(), secret_.data()) != 0 ||
+      crypto_sign_ed25519_pk_to_curve25519(x_public.data(), public_.bytes.data()) != 0) {
+    return Fail(Errc::kInvalidArgument, "this key has no X25519 form");
+  }
+  SecretBytes out(sealed.size() - crypto_box_SEALBYTES);
+  if (crypto_box_seal_open(out.data(), sealed.data(), sealed.size(), x_public.data(),
+                           x_secret.data()) != 0) {
+    return Fail(Errc::kRefused, "the sealed box is not for this key, or was tampered with");
+  }
+  return out;
+}
+
+Result<Bytes> SealTo(const MemberKey& recipient, ByteView secret) {
+  InitSodium();
+  std::array<std::uint8_t, crypto_scalarmult_curve25519_BYTES> x_public{};
+  if (crypto_sign_ed25519_pk_to_curve25519(x_public.data(), recipient.bytes.data()) != 0) {
+    return Fail(Errc::kInvalidArgument, "the recipient key is not a valid Ed25519 key");
+  }
+  Bytes out(secret.size() + crypto_box_SEALBYTES);
+  crypto_box_seal(out.data(), secret.data(), secret.size(), x_public.data());
+  return out;
 }
 
 Bytes SignedMessage(std::string_view context, ByteView message) {

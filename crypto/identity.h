@@ -48,12 +48,21 @@ class SigningKey {
   const MemberKey& public_key() const { return public_; }
   SecretBytes Seed() const;
   Signature Sign(std::string_view context, ByteView message) const;
+  // Opens a secret sealed to this key with SealTo; fails when it was sealed to another key or
+  // tampered with.
+  Result<SecretBytes> OpenSealed(ByteView sealed) const;
 
  private:
   SigningKey() : secret_(64) {}
   SecretBytes secret_;  // libsodium's 64-byte secret key (seed || public key)
   MemberKey public_;
 };
+
+// Seals a secret to the holder of `recipient`'s signing key (an anonymous libsodium sealed box to
+// the X25519 key the Ed25519 key converts to): kSealOverhead bytes longer than `secret`. Fails
+// when the key is not a valid Ed25519 point.
+inline constexpr std::size_t kSealOverhead = 48;
+Result<Bytes> SealTo(const MemberKey& recipient, ByteView secret);
 
 // Builds the exact bytes that are signed for `message` under `context`.
 Bytes SignedMessage(std::string_view context, ByteView message);

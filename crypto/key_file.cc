@@ -20,17 +20,10 @@ Status FsyncDir(const std::filesystem::path& dir) {
   return {};
 }
 
-}  // namespace
-
-Status WriteKeyFile(const std::filesystem::path& path, const SigningKey& key) {
-  SecretBytes seed = key.Seed();
-  return WriteSecretFile(path, kKeyFileHeader, seed.view());
-}
-
-Status WriteSecretFile(const std::filesystem::path& path, std::string_view header,
-                       ByteView secret) {
+Status WriteSecret(const std::filesystem::path& path, std::string_view header, ByteView secret,
+                   bool replace) {
   std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
+  if (!replace && std::filesystem::exists(path, ec)) {
     return Fail(Errc::kAlreadyExists, path.string() + " already exists; refusing to overwrite it");
   }
   std::string text(header);
@@ -47,6 +40,14 @@ Status WriteSecretFile(const std::filesystem::path& path, std::string_view heade
     ::unlink(tmp.c_str());
     return Fail(Errc::kIo, "cannot write " + tmp);
   }
+  if (replace) {
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      return Fail(Errc::kIo, "cannot replace " + path.string() + ": " + std::strerror(err));
+    }
+    return FsyncDir(path.parent_path().empty() ? "." : path.parent_path());
+  }
   // link() fails if the target exists, so a concurrent init cannot be overwritten either.
   if (::link(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
@@ -56,6 +57,23 @@ Status WriteSecretFile(const std::filesystem::path& path, std::string_view heade
   }
   ::unlink(tmp.c_str());
   return FsyncDir(path.parent_path().empty() ? "." : path.parent_path());
+}
+
+}  // namespace
+
+Status WriteKeyFile(const std::filesystem::path& path, const SigningKey& key) {
+  SecretBytes seed = key.Seed();
+  return WriteSecretFile(path, kKeyFileHeader, seed.view());
+}
+
+Status WriteSecretFile(const std::filesystem::path& path, std::string_view header,
+                       ByteView secret) {
+  return WriteSecret(path, header, secret, false);
+}
+
+Status ReplaceSecretFile(const std::filesystem::path& path, std::string_view header,
+                         ByteView secret) {
+  return WriteSecret(path, header, secret, true);
 }
 
 Result<SigningKey> LoadKeyFile(const std::filesystem::path& path) {
@@ -80,7 +98,7 @@ Result<Bytes> LoadSecretFile(const std::filesystem::path& path, std::string_view
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Fail(Errc::kIo, "cannot open " + path.string() + ": " + std::strerror(errno));
-  char buf[256];
+  char buf[1024];  // the largest secret: the retired network keys (640 hex digits)
   ssize_t n = ::read(fd, buf, sizeof buf);
   ::close(fd);
   if (n <= 0) return Fail(Errc::kCorruption, path.string() + " is empty");

@@ -24,6 +24,9 @@ Result<SigningKey> LoadKeyFile(const std::filesystem::path& path);
 // The same format for other secrets (the circle's network key, the API token): a header line
 // and the secret in hex, mode 0600, never overwritten, refused when others may read it.
 Status WriteSecretFile(const std::filesystem::path& path, std::string_view header, ByteView secret);
+// The same, replacing the file atomically (rename) if it exists: a rotated network key.
+Status ReplaceSecretFile(const std::filesystem::path& path, std::string_view header,
+                         ByteView secret);
 Result<Bytes> LoadSecretFile(const std::filesystem::path& path, std::string_view header,
                              std::size_t size);
 

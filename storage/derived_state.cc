@@ -42,6 +42,7 @@ Result<DerivedState::MembershipMark> DerivedState::Membership(std::int64_t now_m
         "SELECT (SELECT count(*) FROM admissions), (SELECT count(*) FROM members),"
         " (SELECT count(*) FROM device_links), (SELECT count(*) FROM device_acts),"
         " (SELECT count(*) FROM forks), (SELECT count(*) FROM removals),"
+        " (SELECT count(*) FROM network_keys),"
         " (SELECT count(DISTINCT deadline_ms) FROM proposals WHERE deadline_ms < ?)");
     st.bind(1, static_cast<std::int64_t>(now_ms));
     st.executeStep();
@@ -52,7 +53,8 @@ Result<DerivedState::MembershipMark> DerivedState::Membership(std::int64_t now_m
     m.device_acts = st.getColumn(3).getInt64();
     m.forks = st.getColumn(4).getInt64();
     m.removals = st.getColumn(5).getInt64();
-    m.closed_deadlines = st.getColumn(6).getInt64();
+    m.network_keys = st.getColumn(6).getInt64();
+    m.closed_deadlines = st.getColumn(7).getInt64();
     return m;
   });
 }

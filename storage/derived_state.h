@@ -45,11 +45,12 @@ class DerivedState {
   // and did not revoke (docs/protocol.md §5a, §13).
   bool MayConnect(const MemberKey& key);
   // What decides who is an eligible member, summed up (docs/protocol.md §6): it changes whenever
-  // an admission, member, device link or revocation, fork or removal is applied, or a round closes
-  // (a rule change adopted then may change the admission rules). Equal marks: the same answer.
+  // an admission, member, device link or revocation, fork, removal or network key is applied, or a
+  // round closes (a rule change adopted then may change the admission rules). Equal marks: the same
+  // answer.
   struct MembershipMark {
     std::int64_t admissions = 0, members = 0, device_links = 0, device_acts = 0, forks = 0;
-    std::int64_t removals = 0, closed_deadlines = 0;
+    std::int64_t removals = 0, network_keys = 0, closed_deadlines = 0;
     bool operator==(const MembershipMark&) const = default;
   };
   Result<MembershipMark> Membership(std::int64_t now_ms);

@@ -94,6 +94,10 @@ Digest32 ComputeStateDigest(Db& db) {
     HashRows(db, h, "removals",
              "SELECT event, member, remover, reason, ts FROM removals ORDER BY event");
   }
+  if (SQLite::Statement any(db.raw(), "SELECT 1 FROM network_keys"); any.executeStep()) {
+    HashRows(db, h, "network_keys",
+             "SELECT event, author, key_id, ts FROM network_keys ORDER BY event");
+  }
   return h.Final();
 }
 

@@ -233,6 +233,16 @@ void Effects::Apply(const EventId& id, const EventBody& b, const rulebook::Verdi
       st.exec();
       return;
     }
+    case EventBody::kNetworkKey: {
+      auto& st = db_.Q(
+          "INSERT OR IGNORE INTO network_keys(event, author, key_id, ts) VALUES (?, ?, ?, ?)");
+      Bind(st, 1, id.view());
+      Bind(st, 2, author);
+      Bind(st, 3, b.network_key().key_id());
+      st.bind(4, static_cast<std::int64_t>(b.timestamp_ms()));
+      st.exec();
+      return;
+    }
     case EventBody::kDeviceClaim: {
       auto& st = db_.Q(
           "INSERT INTO devices(key, member, claim_event, head_seq, head_id, head_ts)"
@@ -261,7 +271,7 @@ void Effects::Clear() {
       "DELETE FROM charter; DELETE FROM members; DELETE FROM admissions; DELETE FROM proposals;"
       "DELETE FROM votes; DELETE FROM flags; DELETE FROM resolutions; DELETE FROM endorsements;"
       "DELETE FROM comments; DELETE FROM delegations; DELETE FROM seals; DELETE FROM devices;"
-      "DELETE FROM device_links; DELETE FROM removals;");
+      "DELETE FROM device_links; DELETE FROM removals; DELETE FROM network_keys;");
 }
 
 }  // namespace polder::storage

@@ -239,7 +239,8 @@ ALTER TABLE delegations ADD COLUMN ord BLOB NOT NULL DEFAULT X'';
 ALTER TABLE proposals ADD COLUMN withdrawn_ord BLOB;
 )sql";
 
-// Version 7: removals (docs/protocol.md §15 "Removal"): every applied Removal, whoever it names.
+// Version 7: removals (docs/protocol.md §15 "Removal"): every applied Removal, whoever it names;
+// and network key rotations (§11).
 // Who is removed is the decision layer's to say (it depends on who was eligible when each was
 // signed); the replica keeps the acts so that a change in them is seen at once.
 constexpr std::string_view kV7 = R"sql(
@@ -251,6 +252,13 @@ CREATE TABLE removals(
   ts INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX removals_by_member ON removals(member);
+-- Network key rotations (§11): which key each names; the node decides which is the circle's.
+CREATE TABLE network_keys(
+  event BLOB PRIMARY KEY,
+  author BLOB NOT NULL,
+  key_id BLOB NOT NULL,
+  ts INTEGER NOT NULL
+) STRICT;
 )sql";
 
 constexpr std::array<std::string_view, 7> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};

@@ -15,6 +15,14 @@ std::array<std::uint8_t, crypto_aead_chacha20poly1305_ietf_NPUBBYTES> Nonce(std:
 
 }  // namespace
 
+CipherState CipherState::Clone() const {
+  CipherState c;
+  std::memcpy(c.k_.data(), k_.data(), kKeyLen);
+  c.has_key_ = has_key_;
+  c.n_ = n_;
+  return c;
+}
+
 void CipherState::InitializeKey(ByteView key) {
   has_key_ = key.size() == kKeyLen;
   if (has_key_) std::memcpy(k_.data(), key.data(), kKeyLen);

@@ -25,6 +25,9 @@ class CipherState {
   CipherState(CipherState&&) noexcept = default;
   CipherState& operator=(CipherState&&) noexcept = default;
 
+  // A copy, key included (a responder trying several pre-shared keys from one state).
+  CipherState Clone() const;
+
   void InitializeKey(ByteView key);  // empty = no key (the spec's "empty")
   bool HasKey() const { return has_key_; }
   void SetNonce(std::uint64_t n) { n_ = n; }

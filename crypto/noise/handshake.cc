@@ -231,7 +231,28 @@ Result<Bytes> Handshake::Read(ByteView message) {
   };
   if (message.size() > kMaxMessageLen) return fail("handshake message larger than 65535 bytes");
   std::size_t pos = 0;
-  for (auto t : patterns_[next_]) {
+  const auto& tokens = patterns_[next_];
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const Token t = tokens[i];
+    if (t == Token::kPsk && i + 1 == tokens.size() && !psk_alternatives_.empty()) {
+      // The payload that follows is the first thing this key decides: try each key from a copy
+      // of the state (no DH is repeated).
+      const SymmetricState before = ss_.Clone();
+      for (std::size_t k = 0; k <= psk_alternatives_.size(); ++k) {
+        ss_ = before.Clone();
+        ss_.MixKeyAndHash(k == 0 ? psks_[next_psk_] : psk_alternatives_[k - 1]);
+        auto payload = ss_.DecryptAndHash(message.subspan(pos));
+        if (payload) {
+          ++next_psk_;
+          ++next_;
+          matched_psk_ = k;
+          return payload;
+        }
+      }
+      return fail(
+          "cannot decrypt the handshake payload under any of the keys (wrong key, "
+          "prologue or tampered)");
+    }
     switch (t) {
       case Token::kE: {
         if (message.size() - pos < kDhLen) return fail("handshake message too short (e)");
@@ -263,6 +284,7 @@ Result<Bytes> Handshake::Read(ByteView message) {
   if (!payload)
     return fail("cannot decrypt the handshake payload (wrong key, prologue or tampered)");
   ++next_;
+  if (next_psk_ > 0 && !matched_psk_) matched_psk_ = 0;
   return payload;
 }
 

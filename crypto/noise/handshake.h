@@ -53,6 +53,13 @@ class Handshake {
   // Processes the peer's next handshake message; returns its payload. Any failure (short message,
   // bad point, failed decryption) is final: the handshake must be abandoned.
   Result<Bytes> Read(ByteView message);
+  // Other keys the peer may use for a pre-shared key that is the last token of a message we read
+  // (XXpsk3's, for a responder): Read tries the configured one, then each of these, in order.
+  void SetPskAlternatives(std::vector<std::array<std::uint8_t, 32>> keys) {
+    psk_alternatives_ = std::move(keys);
+  }
+  // Which key the peer used there: 0 the configured one, i the i-th alternative; nullopt before.
+  std::optional<std::size_t> matched_psk() const { return matched_psk_; }
 
   bool done() const { return next_ >= patterns_.size(); }
   bool my_turn() const { return !done() && (next_ % 2 == 0) == initiator_; }
@@ -82,6 +89,8 @@ class Handshake {
   std::optional<std::array<std::uint8_t, 32>> rs_, re_;
   std::vector<std::array<std::uint8_t, 32>> psks_;
   std::size_t next_psk_ = 0;
+  std::vector<std::array<std::uint8_t, 32>> psk_alternatives_;
+  std::optional<std::size_t> matched_psk_;
   bool failed_ = false;
   bool split_ = false;
 };

@@ -55,6 +55,14 @@ void Hkdf(ByteView ck, ByteView ikm, Hash64* out1, Hash64* out2, Hash64* out3) {
   sodium_memzero(buf.data(), buf.size());
 }
 
+SymmetricState SymmetricState::Clone() const {
+  SymmetricState c;
+  c.ck_ = ck_;
+  c.h_ = h_;
+  c.cipher_ = cipher_.Clone();
+  return c;
+}
+
 SymmetricState::SymmetricState(std::string_view protocol_name) {
   InitSodium();
   if (protocol_name.size() <= kHashLen) {

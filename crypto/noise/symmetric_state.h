@@ -22,6 +22,7 @@ void Hkdf(ByteView ck, ByteView ikm, Hash64* out1, Hash64* out2, Hash64* out3 = 
 class SymmetricState {
  public:
   explicit SymmetricState(std::string_view protocol_name);
+  SymmetricState Clone() const;
 
   void MixKey(ByteView ikm);
   void MixHash(ByteView data);
@@ -34,6 +35,7 @@ class SymmetricState {
   std::pair<CipherState, CipherState> Split();
 
  private:
+  SymmetricState() = default;
   Hash64 ck_{};
   Hash64 h_{};
   CipherState cipher_;

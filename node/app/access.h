@@ -1,4 +1,4 @@
-// Access: who may open a session with this node (docs/protocol.md §6, §13) — the members who
+// Access: who may open a session with this node (docs/protocol.md §6, §11) — the members who
 // are eligible now (decide::Standings under the rules in force: admitted into a listed
 // organisation by members of enough organisations), and the devices they linked and did not
 // revoke. Anyone else, a member admitted once but not (yet) eligible included, is refused.
@@ -26,6 +26,21 @@ namespace polder::app {
 
 inline constexpr std::chrono::minutes kAccessRefresh{5};
 
+// What the events say of the circle's network key (docs/protocol.md §11 "Network key rotation").
+struct KeyState {
+  // The circle's key: named by the latest rotation (by timestamp, signing key, seq) of a member
+  // eligible now; nullopt before any rotation (the key of `circle create` and join codes).
+  std::optional<EventId> current_id;
+  std::vector<EventId> events;  // the eligible members' rotation events naming it
+  std::int64_t since_ms = 0;    // that rotation's timestamp (the charter's before any)
+  // A member was removed at or after since_ms: the key must change (their node holds it).
+  bool due = false;
+  std::int64_t last_removal_ms = 0;
+  // Who a rotation seals the key to: the eligible members and the devices they linked, claimed
+  // and did not revoke; sorted.
+  std::vector<MemberKey> recipients;
+};
+
 class Access {
  public:
   explicit Access(storage::Replica& replica) : replica_(replica) {}
@@ -38,11 +53,14 @@ class Access {
   // An eligible member, or a device an eligible member linked and did not revoke.
   bool Allows(const MemberKey& key);
   std::size_t size() const { return eligible_ ? eligible_->size() : 0; }
+  // As of the last Refresh that recomputed.
+  const KeyState& keys() const { return keys_; }
 
  private:
   storage::Replica& replica_;
   std::optional<std::set<MemberKey>> eligible_;
   std::optional<storage::DerivedState::MembershipMark> mark_;
+  KeyState keys_;
 };
 
 }  // namespace polder::app

@@ -39,9 +39,8 @@ NodeConfig ConfigureNode(const NodeSettings& settings, const DaemonOptions& opti
 // Declared in this order so that they are destroyed in the reverse one: the timer and the API
 // refer to the node.
 struct Daemon::Running {
-  Running(asio::io_context& io, Session& session, NodeConfig config,
-          std::array<std::uint8_t, 32> network_key)
-      : node(io, session, std::move(config), network_key), progress_timer(io) {}
+  Running(asio::io_context& io, Session& session, NodeConfig config, NetworkKeys keys)
+      : node(io, session, std::move(config), std::move(keys)), progress_timer(io) {}
 
   Node node;
   std::optional<NodeApiPort> api_port;  // the API's view of the node
@@ -57,14 +56,12 @@ Daemon::~Daemon() = default;
 
 Status Daemon::Start() {
   const Home& home = session_.home();
-  auto key = crypto::LoadSecretFile(home.network_key_file(), kNetworkKeyHeader, 32);
-  if (!key) return Unexpected<Error>{key.error()};
-  std::array<std::uint8_t, 32> network_key{};
-  std::copy(key->begin(), key->end(), network_key.begin());
+  auto keys = NetworkKeys::Load(home);
+  if (!keys) return Unexpected<Error>{keys.error()};
   auto settings = ReadNodeSettings(home);
   if (!settings) return Unexpected<Error>{settings.error()};
-  running_ =
-      std::make_unique<Running>(io_, session_, ConfigureNode(*settings, options_), network_key);
+  running_ = std::make_unique<Running>(io_, session_, ConfigureNode(*settings, options_),
+                                       std::move(*keys));
   Node& node = running_->node;
   if (auto started = node.Start(); !started) return started;
   if (options_.api) {

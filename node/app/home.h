@@ -36,6 +36,8 @@ class Home {
   std::filesystem::path lock_file() const { return dir_ / "lock"; }
   // The circle's network key (the session PSK), mode 0600, written by `circle create`/`join`.
   std::filesystem::path network_key_file() const { return dir_ / "network.key"; }
+  // The keys rotations retired, still accepted from members for a grace period (0600).
+  std::filesystem::path retired_keys_file() const { return dir_ / "network.retired"; }
   // Where a running node says how to reach its local API, and the token it wants (0600).
   std::filesystem::path api_file() const { return dir_ / "api.json"; }
   std::filesystem::path api_token_file() const { return dir_ / "api.token"; }

@@ -40,12 +40,11 @@ sync::Syncer::Options SyncerOptions(Session& session, std::uint64_t credit_bytes
 
 }  // namespace
 
-Node::Node(asio::io_context& io, Session& session, NodeConfig config,
-           std::array<std::uint8_t, 32> network_key)
+Node::Node(asio::io_context& io, Session& session, NodeConfig config, NetworkKeys keys)
     : io_(io),
       session_(session),
       config_(std::move(config)),
-      network_key_(network_key),
+      keys_(std::move(keys)),
       acceptor_(io),
       store_(session.replica()),
       syncer_(store_, SyncerOptions(session, config_.sync_credit)),
@@ -177,6 +176,7 @@ asio::awaitable<void> Node::PumpLoop() {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_access_check_) {
       RefreshAccess(now >= next_access_refresh_);
+      CheckNetworkKey();
       // A recomputation folds the whole replica on this thread: however often membership
       // changes (a member admitting keys in a loop), it takes at most ~5 % of the thread.
       const auto took = std::chrono::steady_clock::now() - now;
@@ -262,6 +262,10 @@ v1::NodeView Node::View() const {
   const auto ep = acceptor_.local_endpoint(ec);
   if (!ec) v.set_listen(ep.address().to_string() + ":" + std::to_string(ep.port()));
   v.set_pid(::getpid());
+  v.set_sessions_opened(sessions_opened_);
+  v.set_handshakes_failed(handshakes_failed_);
+  v.set_not_members_refused(not_members_refused_);
+  v.set_network_key_id(keys_.current_id().hex());
   for (const auto& [p, c] : conns_) {
     if (!c->peer) continue;
     auto* pv = v.add_peers();
@@ -269,6 +273,7 @@ v1::NodeView Node::View() const {
     pv->set_name(api::MemberLabel(session_.replica().views().NameOf(c->member)));
     pv->set_address(c->address);
     pv->set_outbound(c->outbound);
+    pv->set_retired_key(c->session->key_used() != 0 || c->key_choice != 0);
   }
   const auto& s = syncer_.stats();
   auto* sv = v.mutable_sync();

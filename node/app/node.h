@@ -23,6 +23,7 @@
 
 #include "node/api/metrics.h"
 #include "node/app/access.h"
+#include "node/app/network_keys.h"
 #include "node/app/sealer.h"
 #include "node/app/session.h"
 #include "node/net/session.h"
@@ -57,14 +58,20 @@ struct NodeConfig {
   // How often the node checks whether who may connect changed (see access.h); sessions with
   // members who are no longer eligible then close.
   std::chrono::milliseconds access_check{1000};
+  // Network key rotation (docs/protocol.md §11): how long a retired key still opens sessions
+  // with members, and how long the k-th member in line waits (k × this) before rotating the key
+  // after a removal, in case those before it are offline.
+  std::chrono::milliseconds retired_key_grace{kRetiredKeyGrace};
+  std::chrono::milliseconds rotation_stagger{20000};
+  // This node rotates the key at most this often.
+  std::chrono::milliseconds min_rotation_interval{60000};
   // Which members this node keeps sessions with (tests cut networks with it). Unset: all.
   std::function<bool(const MemberKey&)> accept_peer;
 };
 
 class Node {
  public:
-  Node(asio::io_context& io, Session& session, NodeConfig config,
-       std::array<std::uint8_t, 32> network_key);
+  Node(asio::io_context& io, Session& session, NodeConfig config, NetworkKeys keys);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -84,6 +91,13 @@ class Node {
   // Recomputes who may connect (access.h) when membership changed, or `force`; closes the
   // sessions of those who no longer may.
   void RefreshAccess(bool force);
+  // Adopts the circle's network key when a rotation this node can open names a new one; rotates
+  // it when a removal made that due and this node is next in line, or when it holds no box of
+  // the circle's key (docs/protocol.md §11). Called after each access check.
+  void CheckNetworkKey();
+  // Seals the key afresh to every member and device that may connect, and adopts it.
+  Status RotateNetworkKey();
+  const NetworkKeys& network_keys() const { return keys_; }
   // Seals the rounds due at `now_ms` (see sealer.h; nothing while catching up). Returns how many
   // seals it authored.
   Result<int> SealDue(std::int64_t now_ms);
@@ -107,8 +121,9 @@ class Node {
   struct Target {
     int failures = 0;
     std::chrono::steady_clock::time_point next_try{};
-    bool busy = false;  // a connection to it is open or being made
-    bool self = false;  // it is this node
+    bool busy = false;           // a connection to it is open or being made
+    bool self = false;           // it is this node
+    std::size_t key_choice = 0;  // the network key to dial with: the next one after a failure
     std::optional<MemberKey> member;
   };
   class SessionLink;
@@ -118,16 +133,22 @@ class Node {
   asio::awaitable<void> DialLoop();
   asio::awaitable<void> AntiEntropyLoop();
   asio::awaitable<void> PumpLoop();
-  void Attach(asio::ip::tcp::socket socket, bool outbound, const std::string& address);
+  void Attach(asio::ip::tcp::socket socket, bool outbound, const std::string& address,
+              std::size_t key_choice = 0);
   void OnReady(const std::shared_ptr<Conn>& c);
   void OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why);
   void Backoff(Target& t);
-  net::TransportConfig TransportFor(bool initiator);
+  // `key_choice` (an initiator's): 0 the current network key, i the i-th retired key accepted.
+  net::TransportConfig TransportFor(bool initiator, std::size_t key_choice = 0);
 
   asio::io_context& io_;
   Session& session_;
   NodeConfig config_;
-  std::array<std::uint8_t, 32> network_key_;
+  NetworkKeys keys_;
+  std::uint64_t sessions_opened_ = 0;  // ready sessions since the node started
+  std::uint64_t handshakes_failed_ = 0, not_members_refused_ = 0;   // inbound, since it started
+  std::optional<std::chrono::steady_clock::time_point> rotate_at_;  // a rotation is scheduled
+  std::optional<std::chrono::steady_clock::time_point> last_rotation_;
   asio::ip::tcp::acceptor acceptor_;
   sync::ReplicaStore store_;  // the syncer's view of the replica
   sync::Syncer syncer_;

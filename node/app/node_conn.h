@@ -16,6 +16,7 @@ struct Node::Conn {
   std::string address;  // dialed address (outbound) or the remote endpoint (inbound)
   std::optional<sync::PeerId> peer;
   MemberKey member{};
+  std::size_t key_choice = 0;  // outbound: the network key dialed with (Node::TransportFor)
 };
 
 }  // namespace polder::app

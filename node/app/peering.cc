@@ -49,11 +49,14 @@ class Node::SessionLink : public sync::Link {
   std::weak_ptr<net::Session> s_;
 };
 
-net::TransportConfig Node::TransportFor(bool initiator) {
+net::TransportConfig Node::TransportFor(bool initiator, std::size_t key_choice) {
   net::TransportConfig t;
   t.initiator = initiator;
   t.circle = *session_.replica().circle();
-  t.network_key = network_key_;
+  auto retired = keys_.Accepted(NowMs(), config_.retired_key_grace);
+  t.network_key =
+      key_choice == 0 || key_choice > retired.size() ? keys_.current() : retired[key_choice - 1];
+  if (!initiator) t.also_accept = std::move(retired);
   t.identity = &session_.key();
   t.is_member = [this](const MemberKey& k) {
     // Only members, whatever this replica holds: a node that has not yet received its circle's
@@ -104,8 +107,10 @@ asio::awaitable<void> Node::AcceptLoop() {
   }
 }
 
-void Node::Attach(asio::ip::tcp::socket socket, bool outbound, const std::string& address) {
-  auto created = net::Session::Create(std::move(socket), TransportFor(outbound), config_.session);
+void Node::Attach(asio::ip::tcp::socket socket, bool outbound, const std::string& address,
+                  std::size_t key_choice) {
+  auto created =
+      net::Session::Create(std::move(socket), TransportFor(outbound, key_choice), config_.session);
   if (!created) {
     spdlog::warn("cannot start a session: {}", created.error().message);
     return;
@@ -114,6 +119,7 @@ void Node::Attach(asio::ip::tcp::socket socket, bool outbound, const std::string
   c->session = *created;
   c->outbound = outbound;
   c->address = address;
+  c->key_choice = key_choice;
   conns_[c->session.get()] = c;
   std::weak_ptr<Conn> weak = c;
   c->session->on_ready([this, weak] {
@@ -167,8 +173,10 @@ void Node::OnReady(const std::shared_ptr<Conn>& c) {
       it->second.member = c->member;
     }
   }
-  spdlog::info("session with {} ({}, {})", crypto::Fingerprint(c->member), c->address,
-               c->outbound ? "outbound" : "inbound");
+  spdlog::info("session with {} ({}, {}{})", crypto::Fingerprint(c->member), c->address,
+               c->outbound ? "outbound" : "inbound",
+               c->session->key_used() != 0 || c->key_choice != 0 ? ", a retired network key" : "");
+  ++sessions_opened_;
   c->peer = syncer_.AddPeer(c->member, std::make_shared<SessionLink>(io_, c->session));
 }
 
@@ -180,6 +188,8 @@ void Node::OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why) {
   } else {
     spdlog::debug("connection {} ended before the handshake: {} {}", c->address,
                   net::ToString(why.reason), why.message);
+    if (!c->outbound && why.reason == net::CloseReason::kHandshakeFailed) ++handshakes_failed_;
+    if (!c->outbound && why.reason == net::CloseReason::kNotMember) ++not_members_refused_;
   }
   if (c->outbound) {
     auto it = targets_.find(c->address);
@@ -187,6 +197,12 @@ void Node::OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why) {
       it->second.busy = false;
       const bool benign = why.reason == net::CloseReason::kShutdown && c->peer;
       if (!benign) Backoff(it->second);
+      if (!c->peer) {
+        // Refused during the handshake: perhaps the peer holds a key this node retired (it has
+        // not seen the rotation yet). Next time, dial with the next key this node accepts.
+        const auto keys = 1 + keys_.Accepted(NowMs(), config_.retired_key_grace).size();
+        it->second.key_choice = (c->key_choice + 1) % keys;
+      }
     }
   }
   conns_.erase(c->session.get());
@@ -225,7 +241,7 @@ asio::awaitable<void> Node::Dial(std::string address) {
     spdlog::debug("dial {} failed: {}", address, ec.message());
     co_return;
   }
-  Attach(std::move(sock), true, address);
+  Attach(std::move(sock), true, address, t2.key_choice);
 }
 
 asio::awaitable<void> Node::DialLoop() {

@@ -11,7 +11,9 @@
 #include "crypto/key_file.h"
 #include "crypto/member_id.h"
 #include "node/api/client.h"
+#include "node/app/access.h"
 #include "node/app/join_code.h"
+#include "node/app/network_keys.h"
 #include "node/cli/amount.h"
 #include "node/cli/command_groups.h"
 #include "node/cli/output.h"
@@ -187,6 +189,41 @@ int CmdRemove(const Globals& g, const RemoveArgs& args) {
   return kExitOk;
 }
 
+// Seals a fresh network key to every member and device that may connect (docs/protocol.md §11).
+// Through a running node, the node adopts it from its own box within a second; otherwise this
+// home adopts it at once.
+int CmdRotateNetworkKey(const Globals& g) {
+  Session s = OpenSession(g, true, true);
+  const auto now = app::NowMs();
+  app::Access access(s.replica());
+  Must(access.Refresh(now, true));
+  if (!access.ready()) Usage("this home holds no circle yet");
+  if (!access.Allows(s.key().public_key())) {
+    Usage("only a member who counts (see `polder members`) can rotate the network key");
+  }
+  const app::KeyState& k = access.keys();
+  app::NetworkKey key{};
+  crypto::RandomBytes(std::span(key.data(), key.size()));
+  auto recipients = k.recipients;
+  recipients.push_back(s.key().public_key());
+  const auto payloads = Must(app::SealNetworkKey(key, recipients));
+  std::optional<Session::Authored> last;
+  for (const auto& p : payloads) {
+    last = Must(s.Author([&](v1::EventBody& b) { *b.mutable_network_key() = p; }));
+  }
+  if (!s.remote()) {
+    auto keys = Must(app::NetworkKeys::Load(s.home()));
+    Must(keys.Adopt(key, now));
+  }
+  PrintReceipt(g, s, *last,
+               "✓ Sealed a new network key to " + std::to_string(k.recipients.size()) +
+                   " members and devices (" + std::to_string(payloads.size()) + " event" +
+                   (payloads.size() == 1 ? "" : "s") +
+                   "). Nodes switch to it as the event reaches them; the old key still opens "
+                   "sessions with members for 7 days, and then nothing (old join codes included).");
+  return kExitOk;
+}
+
 int CmdJoin(const Globals& g, const std::string& text) {
   const auto code = Must(app::DecodeJoinCode(text));
   Session s = OpenSession(g, true, true);
@@ -316,6 +353,10 @@ void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run) {
       ->required();
   remove->add_option("--reason", ra->reason, "why, for every member to read")->required();
   remove->callback([&g, &run, ra] { run = [&g, ra] { return CmdRemove(g, *ra); }; });
+
+  app.add_subcommand("rotate-network-key",
+                     "seal a new network key to every member (after a leaked join code)")
+      ->callback([&g, &run] { run = [&g] { return CmdRotateNetworkKey(g); }; });
 
   auto code = std::make_shared<std::string>();
   auto* join = app.add_subcommand("join", "join a circle with the join code a member gave you");

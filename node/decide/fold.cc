@@ -49,6 +49,7 @@ struct Folder final : rulebook::State {
   HashMap<EventId, std::pair<EventId, FlagRecord>> flags;  // flag → (proposal, flag)
   std::vector<DelegationRecord> delegations;
   std::vector<RemovalRecord> removals;
+  std::vector<KeyRotationRecord> network_keys;
   std::vector<SealRecord> seals;
   std::vector<IgnoredEvent> ignored;
 
@@ -277,6 +278,10 @@ struct Folder final : rulebook::State {
       case EventBody::kRemoval:
         removals.push_back({*ToId<MemberKey>(b.removal().member()), author, b.seq(),
                             b.timestamp_ms(), b.removal().reason(), ev.id, device});
+        return;
+      case EventBody::kNetworkKey:
+        network_keys.push_back({author, b.seq(), b.timestamp_ms(),
+                                *ToId<EventId>(b.network_key().key_id()), ev.id, device});
         return;
       case EventBody::kDeviceLink:
         if (!b.device_link().revoke()) {
@@ -629,6 +634,11 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
                      SignerOf(b.remover, b), b.seq);
   });
   f.st.removals = std::move(f.removals);
+  std::sort(f.network_keys.begin(), f.network_keys.end(), [](const auto& a, const auto& b) {
+    return ActBefore(a.timestamp_ms, SignerOf(a.author, a), a.seq, b.timestamp_ms,
+                     SignerOf(b.author, b), b.seq);
+  });
+  f.st.network_keys = std::move(f.network_keys);
   std::sort(f.seals.begin(), f.seals.end(), [](const auto& a, const auto& b) {
     if (std::tie(a.deadline_ms, a.author) != std::tie(b.deadline_ms, b.author)) {
       return std::tie(a.deadline_ms, a.author) < std::tie(b.deadline_ms, b.author);

@@ -154,6 +154,18 @@ struct RemovalRecord {
   bool operator==(const RemovalRecord&) const = default;
 };
 
+// A network key rotation (event.proto NetworkKey): no decision depends on it; the node picks the
+// circle's key from these (docs/protocol.md §11).
+struct KeyRotationRecord {
+  MemberKey author;  // the member (a device acts for its member)
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  EventId key_id;  // names the key (32 bytes, like an id)
+  EventId event;
+  std::optional<MemberKey> device;
+  bool operator==(const KeyRotationRecord&) const = default;
+};
+
 // A seal (event.proto Seal): what its author held after a round's deadline.
 // One entry of a seal: the sealer held `author`'s log up to `seq`, whose event there is `head`.
 // `held`: that very event is placed here (so this node knows what the entry covers).
@@ -252,14 +264,15 @@ struct CircleState {
   std::string unit;
   std::uint32_t decimals = 0;
   Rules rules;
-  std::vector<Member> members;                // sorted by key
-  std::vector<ProposalRecord> proposals;      // sorted by event id
-  std::vector<DelegationRecord> delegations;  // sorted by (delegator, topic), then ActBefore
-  std::vector<SealRecord> seals;              // sorted by (deadline, author), then ActBefore
-  std::vector<RemovalRecord> removals;        // sorted by ActBefore (remover's signing log)
-  std::vector<Device> devices;                // sorted by key
-  std::vector<LogRecord> logs;                // every log with a placed event, sorted by key
-  std::vector<IgnoredEvent> ignored;          // sorted by (author, seq, event id)
+  std::vector<Member> members;                  // sorted by key
+  std::vector<ProposalRecord> proposals;        // sorted by event id
+  std::vector<DelegationRecord> delegations;    // sorted by (delegator, topic), then ActBefore
+  std::vector<SealRecord> seals;                // sorted by (deadline, author), then ActBefore
+  std::vector<RemovalRecord> removals;          // sorted by ActBefore (remover's signing log)
+  std::vector<KeyRotationRecord> network_keys;  // sorted by ActBefore
+  std::vector<Device> devices;                  // sorted by key
+  std::vector<LogRecord> logs;                  // every log with a placed event, sorted by key
+  std::vector<IgnoredEvent> ignored;            // sorted by (author, seq, event id)
 
   const Member* FindMember(const MemberKey& key) const;  // nullptr when not a member
   const Device* FindDevice(const MemberKey& key) const;  // nullptr when not a device

@@ -22,6 +22,7 @@ void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
   const std::size_t n = c.st.members.size();
   c.eligible.assign(n, 0);
   c.removed.assign(n, 0);
+  c.removed_at.assign(n, 0);
   struct Act {
     std::int64_t ts;
     const MemberKey* log;  // the signing key: the actor's own, or their device's
@@ -97,9 +98,11 @@ void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
     return who.size() >= kMinRemovers &&
            who.size() * std::uint64_t{kBpsWhole} >= std::uint64_t{c.rules.removal_bps} * others;
   };
+  std::int64_t now = 0;  // the timestamp of the act being taken
   const auto remove = [&](int m) {
     const auto i = static_cast<std::size_t>(m);
     c.removed[i] = 1;
+    c.removed_at[i] = now;
     if (!c.eligible[i]) return;
     c.eligible[i] = 0;
     if (--orgs[org_of(m)] == 0) orgs.erase(org_of(m));
@@ -108,6 +111,7 @@ void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
   for (const auto& a : acts) {
     const auto m = static_cast<std::size_t>(a.member);
     if (c.removed[m] || !c.Eligible(a.actor)) continue;
+    now = a.ts;
     if (a.removal) {
       removers[a.member].insert(a.actor);
       if (!removal_reached(a.member)) continue;

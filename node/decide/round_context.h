@@ -47,11 +47,12 @@ struct RoundContext {
   const std::vector<char>* forked = nullptr;  // per member index; null: every fork held counts
 
   // Filled by Prepare(), per member index where it says so.
-  std::vector<char> eligible;           // per member index
-  std::vector<char> removed;            // per member index: removed by the cut-off
-  std::vector<int> org_of;              // per member index → index into orgs
-  std::vector<std::string> orgs;        // names, sorted
-  std::vector<std::uint32_t> org_size;  // eligible members per organisation
+  std::vector<char> eligible;            // per member index
+  std::vector<char> removed;             // per member index: removed by the cut-off
+  std::vector<std::int64_t> removed_at;  // per member index: when (the completing act's timestamp)
+  std::vector<int> org_of;               // per member index → index into orgs
+  std::vector<std::string> orgs;         // names, sorted
+  std::vector<std::uint32_t> org_size;   // eligible members per organisation
   std::uint32_t n_eligible = 0;
   std::uint32_t n_orgs = 0;          // organisations with an eligible member
   std::vector<Fraction> org_weight;  // each member's weight, per organisation

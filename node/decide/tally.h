@@ -320,6 +320,7 @@ struct MemberStanding {
   bool eligible = false;
   std::vector<MemberKey> admitted_by;
   bool removed = false;               // removed (protocol §15 "Removal"): never eligible again
+  std::int64_t removed_ms = 0;        // when: the timestamp of the act that completed it
   std::vector<MemberKey> removed_by;  // who signed a removal of them, in order (removed or not)
   std::string why_not;
   bool operator==(const MemberStanding&) const = default;

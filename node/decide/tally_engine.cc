@@ -343,6 +343,7 @@ std::vector<MemberStanding> Standings(const CircleState& st, const Rules& rules,
         s.admitted_by.push_back(a.admitter);
     }
     s.removed = ctx.removed[i] != 0;
+    s.removed_ms = ctx.removed_at[i];
     if (auto it = removers.find(m.key); it != removers.end()) s.removed_by = std::move(it->second);
     s.why_not = std::move(why_not[i]);
     out.push_back(std::move(s));

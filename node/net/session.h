@@ -66,6 +66,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   bool ready() const { return transport_.ready(); }
   const MemberKey& peer() const { return transport_.peer(); }
+  // Which network key opened it (Transport::key_used).
+  std::size_t key_used() const { return transport_.key_used(); }
   const std::optional<Closed>& closed() const { return closed_; }
   std::size_t queued_bytes() const { return queued_bytes_; }
 

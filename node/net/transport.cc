@@ -55,6 +55,7 @@ Result<Transport, Closed> Transport::Create(TransportConfig config) {
   hc.psks = {config.network_key};
   auto hs = crypto::noise::Handshake::Create(std::move(hc));
   if (!hs) return Close(CloseReason::kProtocol, hs.error().message);
+  if (!config.initiator) hs->SetPskAlternatives(config.also_accept);
   Transport t(std::move(config), std::move(*hs));
   std::copy(local_static.begin(), local_static.end(), t.local_static_.begin());
   return t;
@@ -135,6 +136,7 @@ Result<Transport::Output, Closed> Transport::Feed(ByteView incoming) {
       }
       if (hs_->done()) {
         remote_static_ = *hs_->remote_static();
+        key_used_ = hs_->matched_psk().value_or(0);
         auto keys = hs_->Split();
         if (!keys) return close(CloseReason::kHandshakeFailed, keys.error().message);
         keys_.emplace(std::move(*keys));

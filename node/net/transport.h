@@ -53,6 +53,9 @@ struct TransportConfig {
   bool initiator = false;
   CircleId circle;
   std::array<std::uint8_t, 32> network_key{};
+  // A responder also accepts these (network keys retired by a rotation, in their grace period:
+  // docs/protocol.md §11); an initiator always uses network_key.
+  std::vector<std::array<std::uint8_t, 32>> also_accept;
   const crypto::SigningKey* identity = nullptr;  // must outlive the Transport
   std::function<bool(const MemberKey&)> is_member;
   std::size_t max_app_message = kDefaultMaxAppMessageBytes;
@@ -86,6 +89,8 @@ class Transport {
 
   bool ready() const { return ready_; }
   const MemberKey& peer() const { return peer_; }
+  // Once ready, the network key the session was opened with: 0 network_key, i also_accept[i-1].
+  std::size_t key_used() const { return key_used_; }
   // Bytes held for partly received frames and messages (for memory accounting and tests).
   std::size_t buffered() const { return frames_.buffered(); }
 
@@ -104,6 +109,7 @@ class Transport {
   AppReader app_;
   bool ready_ = false;
   MemberKey peer_{};
+  std::size_t key_used_ = 0;
   std::uint64_t sent_ = 0;
   std::uint64_t received_ = 0;
   std::array<std::uint8_t, 32> local_static_{};   // our Noise static public key

@@ -204,6 +204,27 @@ std::optional<Refusal> CheckPayload(const EventBody& b) {
       }
       return CheckText(r.reason(), kMaxTextBytes, "reason", true);
     }
+    case EventBody::kNetworkKey: {
+      const auto& k = b.network_key();
+      if (auto e = CheckId(k.key_id(), "key id")) return e;
+      if (k.boxes_size() == 0 || static_cast<std::size_t>(k.boxes_size()) > kMaxKeyBoxes) {
+        return Refusal{RefusalCode::kTooLarge, "a network key is sealed to 1 to " +
+                                                   std::to_string(kMaxKeyBoxes) +
+                                                   " recipients per event"};
+      }
+      for (int i = 0; i < k.boxes_size(); ++i) {
+        const auto& box = k.boxes(i);
+        if (auto e = CheckId(box.recipient(), "recipient key")) return e;
+        if (i > 0 && !(k.boxes(i - 1).recipient() < box.recipient())) {
+          return Refusal{RefusalCode::kMalformed, "key boxes must be ascending by recipient"};
+        }
+        if (box.sealed().size() != kSealedKeyBytes) {
+          return Refusal{RefusalCode::kMalformed,
+                         "a sealed network key is " + std::to_string(kSealedKeyBytes) + " bytes"};
+        }
+      }
+      return std::nullopt;
+    }
     case EventBody::kDeviceClaim:
       if (b.seq() != 1) {
         return Refusal{RefusalCode::kMalformed, "a device claim is the device's first event"};

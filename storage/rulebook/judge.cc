@@ -112,6 +112,9 @@ Verdict JudgePayload(const EventId& id, const MemberKey& signer, const EventBody
       // at a round's cut-off gives no vote (docs/protocol.md §15). (Were it to wait for the
       // delegate's admission, a later revocation could take effect before it.)
       return {};
+    case EventBody::kNetworkKey:
+      // Whether it is the circle's key depends on who is eligible: the node decides (§11).
+      return {};
     case EventBody::kRemoval:
       // Takes effect at once, whoever it names: it counts towards a removal only while its signer
       // is eligible, and a removal of a key not admitted yet keeps it out (protocol §15).

@@ -18,13 +18,14 @@ const char* KindName(Kind kind) {
     case v1::EventBody::kDeviceLink: return "device_link";
     case v1::EventBody::kDeviceClaim: return "device_claim";
     case v1::EventBody::kRemoval: return "removal";
+    case v1::EventBody::kNetworkKey: return "network_key";
     case v1::EventBody::PAYLOAD_NOT_SET: break;
   }
   return "unknown";
 }
 
 std::optional<Kind> KindNamed(std::string_view word) {
-  for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kRemoval; ++k) {
+  for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kNetworkKey; ++k) {
     if (word == KindName(static_cast<Kind>(k))) return static_cast<Kind>(k);
   }
   return std::nullopt;

@@ -25,6 +25,11 @@ inline constexpr std::uint32_t kMaxDecimals = kMaxMoneyDecimals;
 inline constexpr std::size_t kMaxSealEntries = 800;
 // Organisations a charter or rule change lists (120 bytes each at most: 31 KiB).
 inline constexpr std::size_t kMaxOrganisations = 256;
+// A network key rotation seals the key to at most this many recipients per event (118 bytes each
+// at most: 46 KiB); a larger circle's rotation takes several events with one key id.
+inline constexpr std::size_t kMaxKeyBoxes = 400;
+// A sealed 32-byte network key: the key and a sealed box's 48 bytes (ephemeral key, tag).
+inline constexpr std::size_t kSealedKeyBytes = 80;
 // An event may be at most this far ahead of the local clock when it arrives (clock skew allowance).
 inline constexpr std::int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
 // Sequence numbers stay below this (they are stored as signed 64-bit integers).

@@ -5,6 +5,7 @@
 // counted votes and members, not from the tally's figures.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <set>
@@ -697,6 +698,41 @@ TEST_F(TallyCliTest, TwoMembersRemoveAThird) {
   ASSERT_EQ(t["proposals"].size(), 1u);
   EXPECT_EQ(t["proposals"][0]["for_count"], 0);
   EXPECT_EQ(t["proposals"][0]["eligible_members"], 2);
+}
+
+// `polder rotate-network-key` (issue 14): the home's network key changes (the old one is kept as
+// retired), join codes made afterwards carry the new key, and a member who does not count may not
+// rotate it.
+TEST_F(TallyCliTest, RotatingTheNetworkKeyChangesItForLaterJoinCodes) {
+  const auto ana = Home("ana"), ben = Home("ben"), cy = Home("cy");
+  Ok(ana, "init --name Ana --org North");
+  Ok(ben, "init --name Ben --org South");
+  Ok(cy, "init --name Cy --org North");
+  Ok(ana, "circle create --name Fund --purpose P --pool 100 --organisations South");
+  Ok(ana, "admit " + Id(ben) + " --name Ben --org South");
+  const auto key_file = [](const std::string& home) {
+    std::ifstream in(home + "/network.key");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string before = key_file(ana);
+  const auto rotated = RunPolder(ana, "rotate-network-key");
+  ASSERT_EQ(rotated.code, 0) << rotated.err;
+  EXPECT_NE(rotated.out.find("Sealed a new network key to 2 members and devices"),
+            std::string::npos)
+      << rotated.out;
+  EXPECT_NE(key_file(ana), before);
+  EXPECT_TRUE(std::filesystem::exists(ana + "/network.retired"));
+
+  // Cy (North) admitted by Ana alone does not count (two organisations needed): cannot rotate.
+  const std::string code = Ok(ana, "admit " + Id(cy) + " --name Cy --org North")["join_code"];
+  Ok(cy, "join " + code);
+  EXPECT_EQ(key_file(cy), key_file(ana)) << "the join code carries the new key";
+  Sync(ana, cy);
+  const auto digest = Digest(cy);
+  const auto refused = RunPolder(cy, "rotate-network-key");
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("only a member who counts"), std::string::npos) << refused.err;
+  EXPECT_EQ(Digest(cy), digest);
 }
 
 // Join codes expire (issue 14): after --expires (default 7 days) `polder join` refuses the code and

@@ -1,5 +1,6 @@
 #include "crypto/identity.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -58,6 +59,25 @@ TEST(Hash, DomainsSeparate) {
   EXPECT_EQ(h.Final(), DomainHash(kDomainDigest, data));
 }
 
+// A network key sealed to a member's key (docs/protocol.md §11) opens with that member's
+// signing key only, and not once tampered with.
+TEST(SealedBox, OnlyTheRecipientOpensIt) {
+  const auto ana = SigningKey::Generate();
+  const auto ben = SigningKey::Generate();
+  Bytes secret(32);
+  RandomBytes(std::span(secret.data(), secret.size()));
+  auto sealed = SealTo(ana.public_key(), secret);
+  ASSERT_TRUE(sealed.has_value());
+  EXPECT_EQ(sealed->size(), secret.size() + kSealOverhead);
+  auto opened = ana.OpenSealed(*sealed);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  EXPECT_TRUE(std::equal(secret.begin(), secret.end(), opened->data()));
+  EXPECT_FALSE(ben.OpenSealed(*sealed).has_value());
+  (*sealed)[40] ^= 1;
+  EXPECT_FALSE(ana.OpenSealed(*sealed).has_value());
+  EXPECT_FALSE(ana.OpenSealed(ByteView(sealed->data(), 10)).has_value());
+}
+
 class KeyFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,6 +99,14 @@ TEST_F(KeyFileTest, WritesMode0600AndLoadsBack) {
   auto loaded = LoadKeyFile(path);
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
   EXPECT_EQ(loaded->public_key(), k.public_key());
+}
+
+TEST_F(KeyFileTest, ReplaceSecretFileReplacesAtomically) {
+  const auto path = dir_ / "network.key";
+  ASSERT_TRUE(WriteSecretFile(path, "h", Bytes(32, 1)).has_value());
+  ASSERT_TRUE(ReplaceSecretFile(path, "h", Bytes(32, 2)).has_value());
+  EXPECT_EQ(*LoadSecretFile(path, "h", 32), Bytes(32, 2));
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
 }
 
 TEST_F(KeyFileTest, RefusesToOverwrite) {

@@ -109,6 +109,43 @@ TEST_F(TransportTest, WrongNetworkKeyFailsTheHandshake) {
   EXPECT_EQ(err->reason, CloseReason::kHandshakeFailed);
 }
 
+// A rotated network key (docs/protocol.md §11): a responder also accepts the retired keys it is
+// given, and says which one the initiator used; a key it was not given still fails.
+TEST_F(TransportTest, AResponderAcceptsTheRetiredKeysItIsGiven) {
+  auto old_key = network_key_;
+  auto new_key = network_key_;
+  new_key[5] ^= 0x5a;
+  auto other = network_key_;
+  other[9] ^= 0x77;
+  for (const auto& [dialed, accepted, used] :
+       {std::tuple{new_key, std::vector{old_key}, std::size_t{0}},
+        std::tuple{old_key, std::vector{other, old_key}, std::size_t{2}}}) {
+    auto ic = Config(true, a_);
+    ic.network_key = dialed;
+    auto rc = Config(false, b_);
+    rc.network_key = new_key;
+    rc.also_accept = accepted;
+    auto i = Transport::Create(std::move(ic));
+    auto r = Transport::Create(std::move(rc));
+    ASSERT_TRUE(i && r);
+    EXPECT_FALSE(Pump(*i, *r, *i->Start()).has_value());
+    ASSERT_TRUE(i->ready() && r->ready());
+    EXPECT_EQ(r->key_used(), used);
+    EXPECT_EQ(r->peer(), a_.key.public_key());
+  }
+  auto ic = Config(true, a_);
+  ic.network_key = other;
+  auto rc = Config(false, b_);
+  rc.network_key = new_key;
+  rc.also_accept = {old_key};
+  auto i = Transport::Create(std::move(ic));
+  auto r = Transport::Create(std::move(rc));
+  auto err = Pump(*i, *r, *i->Start());
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->reason, CloseReason::kHandshakeFailed);
+  EXPECT_FALSE(r->ready());
+}
+
 TEST_F(TransportTest, WrongCircleFailsTheHandshake) {
   auto i = Transport::Create(Config(true, a_));
   auto rc = Config(false, b_);

@@ -285,15 +285,21 @@ TEST(Classify, DuplicatesEquivocationsAndTheFrozenPartOfALog) {
   EXPECT_EQ(Classify(Id(1), 9, 7, one), Arrival::kDuplicate);
 }
 
-// A rule change or charter lists each organisation once, named as a member's organisation is, and
-// at most kMaxOrganisations of them.
-TEST(CheckBody, OrganisationListsAreBounded) {
+// A well-formed header of an author's second event, for checks of the payload alone.
+v1::EventBody SecondEvent() {
   v1::EventBody b;
   b.set_circle_id(std::string(32, 'c'));
   b.set_author(std::string(32, 'a'));
   b.set_seq(2);
   b.set_prev(std::string(32, 'p'));
   b.set_timestamp_ms(1'700'000'000'000);
+  return b;
+}
+
+// A rule change or charter lists each organisation once, named as a member's organisation is, and
+// at most kMaxOrganisations of them.
+TEST(CheckBody, OrganisationListsAreBounded) {
+  v1::EventBody b = SecondEvent();
   auto* rules = b.mutable_proposal()->mutable_rules();
   b.mutable_proposal()->set_title("Add West");
   b.mutable_proposal()->set_deadline_ms(1'700'000'100'000);
@@ -322,12 +328,7 @@ TEST(CheckBody, OrganisationListsAreBounded) {
 
 // A removal names another member's 32-byte key and says why; a removal share is a share.
 TEST(CheckBody, RemovalsNameAnotherMemberAndAReason) {
-  v1::EventBody b;
-  b.set_circle_id(std::string(32, 'c'));
-  b.set_author(std::string(32, 'a'));
-  b.set_seq(2);
-  b.set_prev(std::string(32, 'p'));
-  b.set_timestamp_ms(1'700'000'000'000);
+  v1::EventBody b = SecondEvent();
   b.mutable_removal()->set_member(std::string(32, 'm'));
   b.mutable_removal()->set_reason("left the partnership");
   EXPECT_FALSE(CheckBody(b));
@@ -350,8 +351,44 @@ TEST(CheckBody, RemovalsNameAnotherMemberAndAReason) {
   EXPECT_EQ(CheckBody(change)->code, RefusalCode::kMalformed);
 }
 
+// A network key rotation: a 32-byte key id and 1 to kMaxKeyBoxes boxes, ascending by recipient,
+// each an 80-byte sealed key.
+TEST(CheckBody, NetworkKeysAreBounded) {
+  v1::EventBody b = SecondEvent();
+  auto* k = b.mutable_network_key();
+  k->set_key_id(std::string(32, 'k'));
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kTooLarge) << "no recipient";
+  for (char r : {'a', 'b'}) {
+    auto* box = k->add_boxes();
+    box->set_recipient(std::string(32, r));
+    box->set_sealed(std::string(kSealedKeyBytes, 's'));
+  }
+  EXPECT_FALSE(CheckBody(b));
+  k->mutable_boxes(1)->set_recipient(std::string(32, 'a'));
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kMalformed) << "not ascending";
+  k->mutable_boxes(1)->set_recipient(std::string(32, 'b'));
+  k->mutable_boxes(1)->set_sealed(std::string(kSealedKeyBytes + 1, 's'));
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kMalformed) << "sealed key size";
+  k->mutable_boxes(1)->set_sealed(std::string(kSealedKeyBytes, 's'));
+  k->set_key_id(std::string(31, 'k'));
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kMalformed) << "key id";
+  k->set_key_id(std::string(32, 'k'));
+  k->clear_boxes();
+  for (std::size_t i = 0; i <= kMaxKeyBoxes; ++i) {
+    auto* box = k->add_boxes();
+    std::string r(32, '\0');
+    r[0] = static_cast<char>(i >> 8);
+    r[1] = static_cast<char>(i & 0xff);
+    box->set_recipient(r);
+    box->set_sealed(std::string(kSealedKeyBytes, 's'));
+  }
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kTooLarge);
+  k->mutable_boxes()->RemoveLast();
+  EXPECT_FALSE(CheckBody(b));
+}
+
 TEST(KindNames, RoundTrip) {
-  for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kRemoval; ++k) {
+  for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kNetworkKey; ++k) {
     const auto kind = static_cast<rulebook::Kind>(k);
     EXPECT_EQ(KindNamed(KindName(kind)), kind);
   }

@@ -6,6 +6,7 @@
 
 #include "crypto/identity.h"
 #include "crypto/key_file.h"
+#include "crypto/member_id.h"
 #include "storage/rulebook/sign.h"
 
 namespace polder::testing {
@@ -187,6 +188,42 @@ Status Network::RandomEvent(int i) {
     b.mutable_vote()->set_proposal(target.str());
     b.mutable_vote()->set_choice(rng_() % 2 ? v1::FOR : v1::AGAINST);
   });
+}
+
+bool Network::HasPeer(int i, int j) {
+  const auto want = crypto::FormatMemberId(member(j).session->key().public_key());
+  const v1::NodeView view = member(i).node->View();
+  for (const auto& p : view.peers()) {
+    if (p.member_id() == want) return true;
+  }
+  return false;
+}
+
+bool Network::Mesh(const std::vector<int>& which) {
+  for (int i : which) {
+    for (int j : which) {
+      if (i != j && !HasPeer(i, j)) return false;
+    }
+  }
+  return VectorsEqual(which);
+}
+
+void Network::StartAll(const std::vector<int>& which, const app::NodeConfig& config) {
+  std::vector<int> started;
+  for (int i : which) {
+    Start(i, started, config);
+    started.push_back(i);
+  }
+}
+
+Status Network::Remove(int by, int member_index) {
+  const std::string key = member(member_index).session->key().public_key().str();
+  auto r = member(by).node->Author([&](v1::EventBody& b) {
+    b.mutable_removal()->set_member(key);
+    b.mutable_removal()->set_reason("left the partnership");
+  });
+  if (!r) return Unexpected<Error>{r.error()};
+  return {};
 }
 
 bool Network::VectorsEqual(const std::vector<int>& which) const {

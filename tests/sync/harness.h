@@ -56,6 +56,14 @@ class Network {
   Status RandomEvent(int i);
   // Every running node's vector digest is equal.
   bool VectorsEqual(const std::vector<int>& which) const;
+  // Member i's node has a ready session with member j.
+  bool HasPeer(int i, int j);
+  // Every two of `which` have a session, and their vectors are equal.
+  bool Mesh(const std::vector<int>& which);
+  // Starts the nodes of `which` in order, each dialing those started before it.
+  void StartAll(const std::vector<int>& which, const app::NodeConfig& config);
+  // Member `by` signs a removal of member `member` (docs/protocol.md §15 "Removal").
+  Status Remove(int by, int member);
   Digest32 StateDigest(int i);
 
   asio::io_context& io() { return io_; }

@@ -40,15 +40,6 @@ TEST(SessionMembership, ANodeWithoutItsCircleYetAcceptsOnlyItsInviters) {
   EXPECT_EQ(Events(net, 2), 0u);
 }
 
-bool HasPeer(Network& net, int i, int j) {
-  const auto want = crypto::FormatMemberId(net.member(j).session->key().public_key());
-  const v1::NodeView view = net.member(i).node->View();
-  for (const auto& p : view.peers()) {
-    if (p.member_id() == want) return true;
-  }
-  return false;
-}
-
 // Admitted is not eligible (issue 14): a member the founder alone admitted under the default
 // two-organisation rule holds no session with any eligible member's node until a member of a
 // second organisation admits them too; then it gets one and catches up. Before, one admission
@@ -68,12 +59,12 @@ TEST(SessionMembership, OnlyEligibleMembersGetSessions) {
   net.Start(1, {0}, cfg);
   // Member 1's node holds the circle (a node without it trusts the members its join codes name,
   // which the harness makes everyone).
-  ASSERT_TRUE(net.RunUntil([&] { return HasPeer(net, 0, 1) && net.VectorsEqual({0, 1}); }, 10s));
+  ASSERT_TRUE(net.RunUntil([&] { return net.HasPeer(0, 1) && net.VectorsEqual({0, 1}); }, 10s));
   net.Start(2, {0, 1}, cfg);
   net.Start(3, {0, 1}, cfg);
   net.RunFor(1500ms);  // 2 and 3 keep dialing 0 and 1
   for (int i : {0, 1}) {
-    for (int j : {2, 3}) EXPECT_FALSE(HasPeer(net, i, j)) << i << " accepted " << j;
+    for (int j : {2, 3}) EXPECT_FALSE(net.HasPeer(i, j)) << i << " accepted " << j;
   }
   EXPECT_EQ(Events(net, 2), 0u);
 
@@ -88,9 +79,9 @@ TEST(SessionMembership, OnlyEligibleMembersGetSessions) {
     b.mutable_admit()->mutable_info()->set_organisation("org2");
   });
   ASSERT_TRUE(admitted) << admitted.error().message;
-  ASSERT_TRUE(net.RunUntil([&] { return HasPeer(net, 0, 2) && net.VectorsEqual({0, 1, 2}); }, 10s));
+  ASSERT_TRUE(net.RunUntil([&] { return net.HasPeer(0, 2) && net.VectorsEqual({0, 1, 2}); }, 10s));
   net.RunFor(1000ms);
-  for (int i : {0, 1, 2}) EXPECT_FALSE(HasPeer(net, i, 3)) << i << " accepted 3";
+  for (int i : {0, 1, 2}) EXPECT_FALSE(net.HasPeer(i, 3)) << i << " accepted 3";
   EXPECT_EQ(Events(net, 3), 0u);
 }
 
@@ -102,27 +93,12 @@ TEST(SessionMembership, ARemovedMembersSessionsCloseAndStayClosed) {
   app::NodeConfig cfg;
   cfg.backoff_max = 300ms;
   cfg.access_check = 100ms;
-  net.Start(0, {});
-  net.Start(1, {0}, cfg);
-  net.Start(2, {0, 1}, cfg);
-  net.Start(3, {0, 1, 2}, cfg);
+  net.StartAll({0, 1, 2, 3}, cfg);
+  ASSERT_TRUE(net.RunUntil([&] { return net.Mesh({0, 1, 2, 3}); }, 15s));
+  for (int i : {1, 2}) ASSERT_TRUE(net.Remove(i, 3));
   ASSERT_TRUE(net.RunUntil(
       [&] {
-        return HasPeer(net, 0, 3) && HasPeer(net, 1, 3) && HasPeer(net, 2, 3) &&
-               net.VectorsEqual({0, 1, 2, 3});
-      },
-      15s));
-  const std::string removed = net.member(3).session->key().public_key().str();
-  for (int i : {1, 2}) {
-    auto r = net.member(i).node->Author([&](v1::EventBody& b) {
-      b.mutable_removal()->set_member(removed);
-      b.mutable_removal()->set_reason("left the partnership");
-    });
-    ASSERT_TRUE(r) << r.error().message;
-  }
-  ASSERT_TRUE(net.RunUntil(
-      [&] {
-        return !HasPeer(net, 0, 3) && !HasPeer(net, 1, 3) && !HasPeer(net, 2, 3) &&
+        return !net.HasPeer(0, 3) && !net.HasPeer(1, 3) && !net.HasPeer(2, 3) &&
                net.VectorsEqual({0, 1, 2});
       },
       15s));
@@ -131,7 +107,7 @@ TEST(SessionMembership, ARemovedMembersSessionsCloseAndStayClosed) {
   ASSERT_TRUE(late) << late.error().message;
   const auto before = Events(net, 0);
   net.RunFor(1500ms);  // member 3 keeps dialing
-  for (int i : {0, 1, 2}) EXPECT_FALSE(HasPeer(net, i, 3)) << i << " accepted the removed member";
+  for (int i : {0, 1, 2}) EXPECT_FALSE(net.HasPeer(i, 3)) << i << " accepted the removed member";
   EXPECT_EQ(Events(net, 0), before);
   EXPECT_TRUE(net.VectorsEqual({0, 1, 2}));
   const auto digest = *net.member(0).session->replica().StateDigest();
