@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang into build/fuzz and runs each for SECONDS (default 45),
+# Builds the libFuzzer targets with clang into build/fuzz and runs each for SECONDS (default 30),
 # starting from the seeds in tests/fuzz/corpus/<target> (new inputs go to a temporary folder; pass
 # --keep to add them to the corpus). Fails on any crash, leak or sanitizer report.
-#   scripts/fuzz.sh            # 45 s per target (CI)
+#   scripts/fuzz.sh            # 30 s per target (CI)
 #   scripts/fuzz.sh 3600 --keep
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-secs=${1:-45}
+secs=${1:-30}
 keep=${2:-}
 jobs=$(nproc 2>/dev/null || echo 2)
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$root/build/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -19,5 +19,5 @@ bash scripts/build.sh "$root/build/asan" -DPOLDER_WERROR=ON -DPOLDER_SANITIZE=ON
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j"$jobs" --timeout 900)
 
-echo "== fuzzing (libFuzzer, clang; 45 s per target) =="
-bash scripts/fuzz.sh 45
+echo "== fuzzing (libFuzzer, clang; 30 s per target) =="
+bash scripts/fuzz.sh 30
