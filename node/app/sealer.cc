@@ -31,7 +31,12 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
     if (!self || self->forked() || self->admitted_ms > d) continue;
     auto round = std::find_if(tally.rounds.begin(), tally.rounds.end(),
                               [d](const auto& r) { return r.deadline_ms == d; });
-    if (round != tally.rounds.end() && round->seals.sealed) continue;
+    if (round != tally.rounds.end()) {
+      if (round->seals.sealed) continue;
+      // A member who does not count for the round (removed, or never eligible) seals nothing:
+      // their seal would count for nothing.
+      if (!std::binary_search(round->eligible.begin(), round->eligible.end(), me)) continue;
+    }
     auto vector = replica.events().Vector();
     if (!vector) return MakeUnexpected(vector.error());
     if (vector->heads.size() > rulebook::kMaxSealEntries) {

@@ -6,6 +6,8 @@
 
 #include "crypto/identity.h"
 #include "crypto/member_id.h"
+#include "node/app/circle_state.h"
+#include "node/decide/tally.h"
 #include "storage/rulebook/sign.h"
 #include "tests/sync/harness.h"
 
@@ -112,6 +114,53 @@ TEST(SessionMembership, ARemovedMembersSessionsCloseAndStayClosed) {
   EXPECT_TRUE(net.VectorsEqual({0, 1, 2}));
   const auto digest = *net.member(0).session->replica().StateDigest();
   for (int i : {1, 2}) EXPECT_EQ(*net.member(i).session->replica().StateDigest(), digest);
+}
+
+// A member removed before a round's deadline does not seal it, even though their node holds the
+// round: their seal would count for nothing (before, the node sealed every round it held).
+TEST(SessionMembership, ARemovedMembersNodeDoesNotSeal) {
+  Network net(4, 3, 38);
+  app::NodeConfig cfg;
+  cfg.backoff_max = 300ms;
+  cfg.access_check = 100ms;
+  cfg.seal_grace = 300ms;
+  cfg.seal_check = 100ms;
+  net.StartAll({0, 1, 2, 3}, cfg);
+  ASSERT_TRUE(net.RunUntil([&] { return net.Mesh({0, 1, 2, 3}); }, 15s));
+  const std::int64_t deadline = app::NowMs() + 2'000;
+  auto p = net.member(1).node->Author([&](v1::EventBody& b) {
+    b.mutable_proposal()->set_title("tools");
+    b.mutable_proposal()->set_amount_minor(100);
+    b.mutable_proposal()->set_deadline_ms(deadline);
+  });
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1, 2, 3}); }, 10s));
+  for (int i : {1, 2}) ASSERT_TRUE(net.Remove(i, 3));
+  const MemberKey removed = net.member(3).session->key().public_key();
+  const auto removed_here = [&] {
+    auto st = app::LoadCircleState(net.member(3).session->replica());
+    if (!st) return false;
+    for (const auto& s :
+         decide::Standings(*st, decide::Tally(*st, app::NowMs()).rules_now, app::NowMs())) {
+      if (s.key == removed) return s.removed;
+    }
+    return false;
+  };
+  ASSERT_TRUE(net.RunUntil(removed_here, 10s)) << "member 3's node never learned of its removal";
+  const auto seals_by = [&](int node, const MemberKey& who) {
+    auto st = app::LoadCircleState(net.member(node).session->replica());
+    int n = 0;
+    for (const auto& seal : st->seals) n += seal.author == who && seal.deadline_ms == deadline;
+    return n;
+  };
+  ASSERT_TRUE(net.RunUntil(
+      [&] {
+        return seals_by(0, net.member(0).session->key().public_key()) == 1 &&
+               seals_by(0, net.member(1).session->key().public_key()) == 1;
+      },
+      15s));
+  net.RunFor(1000ms);
+  EXPECT_EQ(seals_by(3, removed), 0);
 }
 
 // A founder's second charter changes nothing (issue 13): the circle id is the hash of the
