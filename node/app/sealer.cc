@@ -39,25 +39,42 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
     }
     auto vector = replica.events().Vector();
     if (!vector) return MakeUnexpected(vector.error());
-    if (vector->heads.size() > rulebook::kMaxSealEntries) {
+    std::vector<const std::pair<const MemberKey, storage::AuthorHead>*> held;
+    for (const auto& entry : vector->heads) {
+      if (entry.second.seq > 0) held.push_back(&entry);
+    }
+    // Paged past kMaxSealEntries authors: parts at consecutive seqs (nothing else is authored on
+    // this thread in between), in author order.
+    const std::size_t parts = std::max<std::size_t>(
+        1, (held.size() + rulebook::kMaxSealEntries - 1) / rulebook::kMaxSealEntries);
+    if (parts > rulebook::kMaxSealParts) {
       spdlog::warn("cannot seal the round of {}: {} authors, a seal lists at most {}", d,
-                   vector->heads.size(), rulebook::kMaxSealEntries);
+                   held.size(), rulebook::kMaxSealEntries * rulebook::kMaxSealParts);
       continue;
     }
-    auto a = author_([&](v1::EventBody& b) {
-      auto* seal = b.mutable_seal();
-      seal->set_deadline_ms(d);
-      for (const auto& [author, head] : vector->heads) {
-        if (head.seq == 0) continue;
-        auto* h = seal->add_heads();
-        h->set_author(author.str());
-        h->set_seq(head.seq);
-        h->set_head(head.id.str());
-        h->set_forked(head.forked);
-      }
-    });
-    if (!a) return MakeUnexpected(a.error());
-    spdlog::info("sealed the round of {} ({} authors)", d, vector->heads.size());
+    for (std::size_t part = 0; part < parts; ++part) {
+      auto a = author_([&](v1::EventBody& b) {
+        auto* seal = b.mutable_seal();
+        seal->set_deadline_ms(d);
+        if (parts > 1) {
+          seal->set_part(static_cast<std::uint32_t>(part));
+          seal->set_parts(static_cast<std::uint32_t>(parts));
+        }
+        const std::size_t from = part * rulebook::kMaxSealEntries;
+        const std::size_t to = std::min(held.size(), from + rulebook::kMaxSealEntries);
+        for (std::size_t i = from; i < to; ++i) {
+          const auto& [author, head] = *held[i];
+          auto* h = seal->add_heads();
+          h->set_author(author.str());
+          h->set_seq(head.seq);
+          h->set_head(head.id.str());
+          h->set_forked(head.forked);
+        }
+      });
+      if (!a) return MakeUnexpected(a.error());
+    }
+    spdlog::info("sealed the round of {} ({} authors{})", d, held.size(),
+                 parts > 1 ? ", " + std::to_string(parts) + " parts" : "");
     ++authored;
   }
   return authored;

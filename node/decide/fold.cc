@@ -11,6 +11,68 @@
 namespace polder::decide {
 namespace {
 
+// Paged seals (docs/protocol.md §15): a member's own Seal events for one deadline, in seq order,
+// become one record per complete run — part 0 .. parts-1 at consecutive seqs, each part's heads
+// continuing the author order — merged (the first part's seq and event, the last part's
+// timestamp). A part of no complete run is dropped: it counts for nothing. Seals not paged, and
+// those of devices (which never count), stay as they are. `seals` is sorted by (deadline,
+// author), then ActBefore.
+std::vector<SealRecord> MergeSealParts(std::vector<SealRecord> seals) {
+  std::vector<SealRecord> out;
+  out.reserve(seals.size());
+  std::size_t i = 0;
+  while (i < seals.size()) {
+    std::size_t end = i;
+    while (end < seals.size() && seals[end].deadline_ms == seals[i].deadline_ms &&
+           seals[end].author == seals[i].author) {
+      ++end;
+    }
+    std::vector<std::size_t> own;  // the member's own-key seals of the group, in seq order
+    for (std::size_t a = i; a < end; ++a) {
+      if (seals[a].device || seals[a].parts <= 1) {
+        out.push_back(std::move(seals[a]));
+      } else {
+        own.push_back(a);
+      }
+    }
+    for (std::size_t k = 0; k < own.size();) {
+      const SealRecord& first = seals[own[k]];
+      const std::uint32_t n = first.parts;
+      bool complete = first.part == 0 && k + n <= own.size();
+      for (std::uint32_t p = 1; complete && p < n; ++p) {
+        const SealRecord& prev = seals[own[k + p - 1]];
+        const SealRecord& r = seals[own[k + p]];
+        complete = r.parts == n && r.part == p && r.seq == first.seq + p && !prev.heads.empty() &&
+                   !r.heads.empty() && prev.heads.back().author < r.heads.front().author;
+      }
+      if (!complete) {
+        ++k;
+        continue;
+      }
+      SealRecord merged = std::move(seals[own[k]]);
+      for (std::uint32_t p = 1; p < n; ++p) {
+        SealRecord& r = seals[own[k + p]];
+        merged.heads.insert(merged.heads.end(), r.heads.begin(), r.heads.end());
+        merged.timestamp_ms = r.timestamp_ms;
+      }
+      merged.part = 0;
+      out.push_back(std::move(merged));
+      k += n;
+    }
+    i = end;
+  }
+  // Back in (deadline, author), then ActBefore order: a merged seal sits at its first part's
+  // place among its author's seals, but devices' seals may now sort differently by timestamp.
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    if (std::tie(a.deadline_ms, a.author) != std::tie(b.deadline_ms, b.author)) {
+      return std::tie(a.deadline_ms, a.author) < std::tie(b.deadline_ms, b.author);
+    }
+    return ActBefore(a.timestamp_ms, SignerOf(a.author, a), a.seq, b.timestamp_ms,
+                     SignerOf(b.author, b), b.seq);
+  });
+  return out;
+}
+
 using rulebook::Verdict;
 using v1::EventBody;
 
@@ -265,6 +327,8 @@ struct Folder final : rulebook::State {
         r.seq = b.seq();
         r.timestamp_ms = b.timestamp_ms();
         r.deadline_ms = b.seal().deadline_ms();
+        r.part = b.seal().part();
+        r.parts = std::max(b.seal().parts(), 1u);
         r.event = ev.id;
         r.device = device;
         for (const auto& h : b.seal().heads()) {
@@ -646,6 +710,7 @@ CircleState Fold(const std::vector<FoldEvent>& input) {
     return ActBefore(a.timestamp_ms, SignerOf(a.author, a), a.seq, b.timestamp_ms,
                      SignerOf(b.author, b), b.seq);
   });
+  f.seals = MergeSealParts(std::move(f.seals));
   // Which seal entries name an event placed here, and each log's placed timestamps.
   HashMap<MemberKey, const Log*> log_of;
   log_of.reserve(logs.size());

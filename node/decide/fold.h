@@ -186,6 +186,10 @@ struct SealRecord {
   EventId event;
   std::optional<MemberKey> device;
   std::vector<SealHead> heads;  // sorted by author
+  // A part of a paged seal as signed (0 of 1 when not paged). In CircleState::seals a member's
+  // own paged seal appears once, its parts merged: the first part's seq and event, the last
+  // part's timestamp, every part's heads.
+  std::uint32_t part = 0, parts = 1;
   bool operator==(const SealRecord&) const = default;
 };
 

@@ -115,6 +115,16 @@ std::optional<Refusal> CheckSeal(const EventBody& b) {
   if (static_cast<std::size_t>(s.heads_size()) > kMaxSealEntries) {
     return Refusal{RefusalCode::kTooLarge, "a seal lists at most 800 authors"};
   }
+  if (s.parts() > kMaxSealParts) {
+    return Refusal{RefusalCode::kTooLarge,
+                   "a seal has at most " + std::to_string(kMaxSealParts) + " parts"};
+  }
+  if (s.part() >= std::max(s.parts(), 1u)) {
+    return Refusal{RefusalCode::kMalformed, "a seal's part number is below its number of parts"};
+  }
+  if (s.parts() > 1 && s.heads().empty()) {
+    return Refusal{RefusalCode::kMalformed, "each part of a paged seal names some heads"};
+  }
   const std::string* last = nullptr;
   for (const auto& h : s.heads()) {
     if (auto r = CheckId(h.author(), "sealed author")) return r;

@@ -42,7 +42,8 @@ namespace polder::rulebook {
 // member's latest act across their logs by (timestamp, signing key, seq); 5: a seal names the id
 // of each head it covers (a seal without them is malformed); 6: decision rules list the circle's
 // organisations (a list naming one twice, or over kMaxOrganisations, is malformed); 7: removals
-// (the Removal payload; decision rules with a removal share over 10000 are malformed).
+// (the Removal payload; decision rules with a removal share over 10000 are malformed), network
+// key rotations, and paged seals (a seal with a part number out of range is malformed).
 inline constexpr std::int64_t kRulesVersion = 7;
 
 // What a waiting event waits for. It is judged again when that arrives (and may then wait for

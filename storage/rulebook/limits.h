@@ -23,6 +23,8 @@ inline constexpr std::int64_t kMaxAmountMinor = kMaxMoneyMinor;
 inline constexpr std::uint32_t kMaxDecimals = kMaxMoneyDecimals;
 // A seal lists at most this many authors' heads (at most 81 bytes each: fits one event).
 inline constexpr std::size_t kMaxSealEntries = 800;
+// A paged seal has at most this many parts (51,200 authors).
+inline constexpr std::uint32_t kMaxSealParts = 64;
 // Organisations a charter or rule change lists (120 bytes each at most: 31 KiB).
 inline constexpr std::size_t kMaxOrganisations = 256;
 // A network key rotation seals the key to at most this many recipients per event (118 bytes each

@@ -40,6 +40,56 @@ TEST(Finality, ClosedRoundIsProvisionalUntilAMajorityHasSealedIt) {
   EXPECT_EQ(o.explanation.seals->counting.size(), 3u);
 }
 
+// A seal of more authors than one event holds is paged (issue 14: circles of 10,000 members):
+// its parts, at consecutive seqs, count as one seal, covering what the parts name together.
+TEST(Finality, APagedSealCountsAsOneSeal) {
+  Circle c;
+  auto m = Members(c, 4);  // 5 members: 3 seals needed
+  auto p = c.Propose(m[1], 100);
+  for (int i = 0; i < 4; ++i) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+  c.Seal(m[0], kDeadline, kDeadline + 1);
+  c.Seal(m[1], kDeadline, kDeadline + 1);
+  const auto parts = c.SealPaged(m[2], kDeadline, kDeadline + 2, 2);  // two authors to a part
+  ASSERT_GE(parts.size(), 2u);
+  const auto r = c.Run();
+  const auto o = Find(r, p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.status, Status::kFunded);
+  EXPECT_EQ(o.explanation.for_count, 4u);  // every vote covered by three seals, the paged one too
+  EXPECT_EQ(o.explanation.seals->counting.size(), 3u);
+  ExpectTheSameInAnyOrder(c, r, 61);
+}
+
+// Parts that do not form a complete run — signed out of order, or with another event between
+// them — count for nothing, so the round waits; a complete paged seal signed afterwards counts.
+TEST(Finality, ABrokenPagedSealCountsForNothing) {
+  Circle c;
+  auto m = Members(c, 4);
+  auto p = c.Propose(m[1], 100);
+  for (int i = 0; i < 4; ++i) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+  c.Seal(m[0], kDeadline, kDeadline + 1);
+  c.Seal(m[1], kDeadline, kDeadline + 1);
+  // One author to a part (four parts at least): m2 signs them out of order, m3 with a comment
+  // between the first and the rest.
+  EXPECT_EQ(c.SealPaged(m[2], kDeadline, kDeadline + 2, 1, {1, 0, 2, 3}).size(), 4u);
+  c.SealPaged(m[3], kDeadline, kDeadline + 3, 1, {0});
+  c.Comment(m[3], "between the parts", kDeadline + 3);
+  c.SealPaged(m[3], kDeadline, kDeadline + 3, 1, {1, 2, 3});
+  const auto broken = Find(c.Run(), p);
+  EXPECT_EQ(broken.finality, Finality::kProvisional);
+  EXPECT_EQ(broken.explanation.seals->counting, (std::vector<MemberKey>{m[0], m[1]}));
+  const auto complete = c.SealPaged(m[2], kDeadline, kDeadline + 4, 2);  // now m2's seal
+  EXPECT_GE(complete.size(), 2u);
+  const auto r = c.Run();
+  EXPECT_EQ(Find(r, p).finality, Finality::kFinal);
+  auto counting = Find(r, p).explanation.seals->counting;
+  std::sort(counting.begin(), counting.end());
+  std::vector<MemberKey> want{m[0], m[1], m[2]};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(counting, want);
+  ExpectTheSameInAnyOrder(c, r, 62);
+}
+
 TEST(Finality, BackdatedVotePublishedAfterSealingChangesNothingAndRaisesAnAlert) {
   Circle c;
   auto m = Members(c, 4);

@@ -249,6 +249,37 @@ class Circle {
 
   // A seal by `who` of the round `deadline` naming `heads` (a snapshot, perhaps edited: what a
   // node that held only that, or lies, would seal).
+  // The same seal paged (docs/protocol.md §15): `per` heads to a part, the parts signed in
+  // `order` (default 0, 1, ...) at consecutive seqs, each with the part number it is given there.
+  std::vector<EventId> SealPaged(const MemberKey& who, std::int64_t deadline, std::int64_t ts,
+                                 std::size_t per, std::vector<std::uint32_t> order = {}) {
+    std::vector<std::pair<MemberKey, Head>> held;
+    for (const auto& [author, h] : heads_) {
+      if (h.seq > 0) held.emplace_back(author, h);
+    }
+    const auto parts = static_cast<std::uint32_t>((held.size() + per - 1) / per);
+    if (order.empty()) {
+      for (std::uint32_t p = 0; p < parts; ++p) order.push_back(p);
+    }
+    std::vector<EventId> ids;
+    for (std::uint32_t p : order) {
+      v1::EventBody b = Body(who, ts);
+      auto* seal = b.mutable_seal();
+      seal->set_deadline_ms(deadline);
+      seal->set_part(p);
+      seal->set_parts(parts);
+      for (std::size_t i = p * per; i < std::min(held.size(), (p + 1) * per); ++i) {
+        auto* e = seal->add_heads();
+        e->set_author(held[i].first.str());
+        e->set_seq(held[i].second.seq);
+        e->set_head(held[i].second.prev);
+        e->set_forked(held[i].second.forked);
+      }
+      ids.push_back(Push(who, std::move(b)));
+    }
+    return ids;
+  }
+
   EventId SealNaming(const MemberKey& who, std::int64_t deadline, std::int64_t ts,
                      const Heads& heads) {
     v1::EventBody b = Body(who, ts);

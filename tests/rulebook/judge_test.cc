@@ -387,6 +387,33 @@ TEST(CheckBody, NetworkKeysAreBounded) {
   EXPECT_FALSE(CheckBody(b));
 }
 
+// A paged seal: a part number below the number of parts, at most kMaxSealParts parts, and heads
+// in every part.
+TEST(CheckBody, SealPartsAreBounded) {
+  v1::EventBody b = SecondEvent();
+  auto* seal = b.mutable_seal();
+  seal->set_deadline_ms(b.timestamp_ms() - 1);
+  auto* h = seal->add_heads();
+  h->set_author(std::string(32, 'x'));
+  h->set_seq(1);
+  h->set_head(std::string(32, 'h'));
+  EXPECT_FALSE(CheckBody(b));
+  seal->set_parts(3);
+  seal->set_part(2);
+  EXPECT_FALSE(CheckBody(b));
+  seal->set_part(3);
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kMalformed);
+  seal->set_parts(0);
+  seal->set_part(1);
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kMalformed);
+  seal->set_parts(kMaxSealParts + 1);
+  seal->set_part(0);
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kTooLarge);
+  seal->set_parts(2);
+  seal->clear_heads();
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kMalformed);
+}
+
 TEST(KindNames, RoundTrip) {
   for (int k = v1::EventBody::kCharter; k <= v1::EventBody::kNetworkKey; ++k) {
     const auto kind = static_cast<rulebook::Kind>(k);

@@ -262,5 +262,81 @@ TEST(Finality, AForkAfterTheRoundIsFinalChangesNothingOnAnyNode) {
   }
 }
 
+// A round of more authors than one seal event holds (issue 14: circles of 10,000 members): the
+// node seals it in parts at consecutive seqs, and they count as its member's one seal, naming
+// every author. Before, the node logged that it could not seal and did not.
+TEST(Finality, ANodeSealsARoundOfMoreAuthorsThanOneSealHoldsInParts) {
+  Network net(2, 1, 39);
+  app::NodeConfig cfg;
+  cfg.seal_grace = 300ms;
+  cfg.seal_check = 100ms;
+  net.Start(0, {}, cfg);
+  // Member 1 (admitted by the founder) admits 849 keys, each of which then writes a comment:
+  // 851 authors with events, more than the 800 one seal event lists.
+  const crypto::SigningKey& hub = net.member(1).session->key();
+  std::vector<Bytes> batch;
+  std::uint64_t hub_seq = 0;
+  std::string hub_prev;
+  const std::int64_t now = app::NowMs();
+  const auto sign = [&](const crypto::SigningKey& key, std::uint64_t seq, const std::string& prev,
+                        const std::function<void(v1::EventBody&)>& fill) {
+    v1::EventBody b;
+    b.set_circle_id(net.circle().str());
+    b.set_author(key.public_key().str());
+    b.set_seq(seq);
+    b.set_prev(prev);
+    b.set_timestamp_ms(now);
+    fill(b);
+    EventId id;
+    batch.push_back(rulebook::Sign(key, b, &id));
+    return id.str();
+  };
+  std::vector<crypto::SigningKey> keys;
+  for (int i = 0; i < 849; ++i) {
+    keys.push_back(crypto::SigningKey::Generate());
+    hub_prev = sign(hub, ++hub_seq, hub_prev, [&](v1::EventBody& b) {
+      b.mutable_admit()->set_member(keys.back().public_key().str());
+      b.mutable_admit()->mutable_info()->set_name("k" + std::to_string(i));
+      b.mutable_admit()->mutable_info()->set_organisation("org0");
+    });
+  }
+  for (const auto& k : keys) {
+    sign(k, 1, "", [](v1::EventBody& b) { b.mutable_comment()->set_text("here"); });
+  }
+  auto& replica = net.member(0).session->replica();
+  auto stored = replica.Ingest(batch, storage::IngestOptions{app::NowMs()});
+  ASSERT_TRUE(stored) << stored.error().message;
+  const std::int64_t deadline = app::NowMs() + 1'000;
+  Author(net, 0, [&](v1::EventBody& b) {
+    b.mutable_proposal()->set_title("tools");
+    b.mutable_proposal()->set_amount_minor(100);
+    b.mutable_proposal()->set_deadline_ms(deadline);
+  });
+  const MemberKey founder = net.member(0).session->key().public_key();
+  std::optional<decide::CircleState> st;
+  ASSERT_TRUE(net.RunUntil(
+      [&] {
+        auto s = app::LoadCircleState(replica);
+        if (!s) return false;
+        for (const auto& seal : s->seals) {
+          if (seal.author == founder && seal.deadline_ms == deadline) {
+            st = std::move(*s);
+            return true;
+          }
+        }
+        return false;
+      },
+      20s));
+  const decide::SealRecord* seal = nullptr;
+  for (const auto& s : st->seals) {
+    if (s.author == founder && s.deadline_ms == deadline) seal = &s;
+  }
+  ASSERT_NE(seal, nullptr);
+  EXPECT_EQ(seal->heads.size(), 851u);  // founder, member 1 and the 849 (the seal's own log too)
+  const auto tally = decide::Tally(*st, deadline + 60'000);
+  ASSERT_EQ(tally.rounds.size(), 1u);
+  EXPECT_EQ(tally.rounds[0].seals.counting, std::vector<MemberKey>{founder});
+}
+
 }  // namespace
 }  // namespace polder::testing
