@@ -215,9 +215,13 @@ int CmdStatus(const Globals& g) {
     h += "node:      running (pid " + std::to_string(n.pid()) + "), listening on " + n.listen() +
          ", " + std::to_string(n.peers_size()) + " peers\n";
     for (const auto& p : n.peers()) {
-      h +=
-          "  peer     " + p.name() + " " + p.address() + (p.outbound() ? " (out)" : " (in)") + "\n";
+      h += "  peer     " + p.name() + " " + p.address() + (p.outbound() ? " (out)" : " (in)") +
+           (p.retired_key() ? ", on a retired network key" : "") + "\n";
     }
+    h += "network:   key " + n.network_key_id().substr(0, 12) + "; " +
+         std::to_string(n.sessions_opened()) + " sessions opened, " +
+         std::to_string(n.handshakes_failed()) + " handshakes failed, " +
+         std::to_string(n.not_members_refused()) + " non-members refused\n";
     const auto& y = n.sync();
     h += "sync:      " + std::to_string(y.events_stored()) + " events received new, " +
          std::to_string(y.duplicates()) + " duplicates, " + std::to_string(y.refused()) +
