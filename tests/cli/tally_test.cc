@@ -672,7 +672,8 @@ TEST_F(TallyCliTest, TwoMembersRemoveAThird) {
   const auto one = RunPolder(ben, "remove " + Id(cy) + " --reason \"left the partnership\"");
   EXPECT_EQ(one.code, 0) << one.err;
   EXPECT_NE(one.out.find("You support removing Cy"), std::string::npos) << one.out;
-  for (const auto& m : Ok(ben, "members")["members"]) {
+  const auto supported = Ok(ben, "members");  // kept: the loop below refers into it
+  for (const auto& m : supported["members"]) {
     if (m["name"] == "Cy") {
       EXPECT_EQ(m["eligible"], true);
       EXPECT_EQ(m.value("removed", false), false);
@@ -685,7 +686,8 @@ TEST_F(TallyCliTest, TwoMembersRemoveAThird) {
   EXPECT_EQ(two.code, 0) << two.err;
   EXPECT_NE(two.out.find("Cy ("), std::string::npos) << two.out;
   EXPECT_NE(two.out.find("is removed"), std::string::npos) << two.out;
-  for (const auto& m : Ok(ana, "members")["members"]) {
+  const auto removed = Ok(ana, "members");
+  for (const auto& m : removed["members"]) {
     if (m["name"] == "Cy") {
       EXPECT_EQ(m["eligible"], false);
       EXPECT_EQ(m["removed"], true);
