@@ -650,6 +650,9 @@ TEST_F(TallyCliTest, TwoMembersRemoveAThird) {
   Ok(ana, "admit " + Id(ben) + " --name Ben --org South");
   Ok(ana, "admit " + Id(cy) + " --name Cy --org East");
   Sync(ana, ben);
+  // Later than Ben's own admission: acts with one timestamp count in key order, so with the
+  // same timestamp Ben's admission of Cy would count only if his key sorted after Ana's.
+  At(kT0 + 1'500);
   Ok(ben, "admit " + Id(cy) + " --name Cy --org East");
   Sync(ben, ana);
   Sync(ana, cy);
