@@ -166,6 +166,15 @@ int CmdRemove(const Globals& g, const RemoveArgs& args) {
     Usage(crypto::Fingerprint(key) + " is not a member of this circle (see `polder members`)");
   }
   const std::string who = target->name + " (" + crypto::Fingerprint(key) + ")";
+  // Refused rather than written when it would count for nothing.
+  const auto standings =
+      decide::Standings(before.state, decide::Tally(before.state, now).rules_now, now);
+  for (const auto& st : standings) {
+    if (st.key == key && st.removed) Usage(who + " is removed already");
+    if (st.key == s.key().public_key() && !st.eligible) {
+      Usage("only a member who counts (see `polder members`) can remove one: " + st.why_not);
+    }
+  }
   auto a = Must(s.Author([&](v1::EventBody& b) {
     b.mutable_removal()->set_member(key.str());
     b.mutable_removal()->set_reason(args.reason);

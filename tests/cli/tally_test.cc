@@ -699,6 +699,14 @@ TEST_F(TallyCliTest, TwoMembersRemoveAThird) {
     }
   }
   EXPECT_NE(Text(ana, "members").find("REMOVED"), std::string::npos);
+  const auto again = Digest(ana);
+  EXPECT_EQ(RunPolder(ana, "remove " + Id(cy) + " --reason again").code, 2) << "removed already";
+  EXPECT_EQ(Digest(ana), again);
+  Sync(ana, cy);
+  const auto at_cy = Digest(cy);
+  EXPECT_EQ(RunPolder(cy, "remove " + Id(ben) + " --reason revenge").code, 2)
+      << "Cy counts no more";
+  EXPECT_EQ(Digest(cy), at_cy);
   const auto t = Ok(ana, "tally --as-of " + std::to_string(kT0 + 2 * kDay));
   ASSERT_EQ(t["proposals"].size(), 1u);
   EXPECT_EQ(t["proposals"][0]["for_count"], 0);
