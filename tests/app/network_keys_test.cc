@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "crypto/key_file.h"
+#include "node/app/access.h"
+#include "tests/testutil/circle.h"
 #include "tests/testutil/run.h"
 
 namespace polder::app {
@@ -80,6 +82,63 @@ TEST(NetworkKeys, ARotationsBoxesOpenForTheirRecipientsOnly) {
   EXPECT_TRUE(std::equal(opened->data(), opened->data() + 32, KeyOf(7).begin()));
   EXPECT_FALSE(crypto::SigningKey::Generate().OpenSealed(AsBytes(box.sealed())));
   EXPECT_FALSE(SealNetworkKey(KeyOf(7), {}));
+}
+
+// Which key is the circle's (docs/protocol.md §11): the latest rotation by a member eligible now.
+// Once its author is removed, a rotation names nothing (the removed member knows that key), the
+// removal makes a rotation due, and what the removed member rotates afterwards counts for nothing;
+// the next eligible member's rotation is the circle's key and is sealed to the members only.
+TEST(NetworkKeys, OnlyAnEligibleMembersRotationNamesTheCirclesKey) {
+  testutil::TestCircle c;
+  const int a = c.Admit(0, "A", "Org A");
+  const int b = c.Admit(0, "B", "Org A");
+  const int d = c.Admit(0, "D", "Org A");
+  const auto rotate = [&](int who, std::uint8_t fill) {
+    c.Advance(1'000);
+    auto p = SealNetworkKey(KeyOf(fill), {c.key(0).public_key(), c.key(who).public_key()});
+    EXPECT_TRUE(p);
+    c.Next(who, [&](v1::EventBody& body) { *body.mutable_network_key() = p->front(); });
+    return NetworkKeyId(KeyOf(fill));
+  };
+  const auto remove = [&](int who, int member) {
+    c.Advance(1'000);
+    c.Next(who, [&](v1::EventBody& body) {
+      body.mutable_removal()->set_member(c.key(member).public_key().str());
+      body.mutable_removal()->set_reason("left");
+    });
+  };
+  auto opened = storage::Replica::Open(":memory:");
+  ASSERT_TRUE(opened);
+  auto& replica = **opened;
+  ASSERT_TRUE(replica.SetCircle(c.circle()));
+  Access access(replica);
+  const auto refresh = [&] {
+    for (const auto& ev : c.events()) {
+      ASSERT_TRUE(replica.IngestOne(ev, storage::IngestOptions{c.now() + 1'000}));
+    }
+    ASSERT_TRUE(access.Refresh(c.now() + 1'000, true));
+  };
+
+  const EventId x = rotate(a, 1);
+  refresh();
+  EXPECT_EQ(access.keys().current_id, x);
+  EXPECT_FALSE(access.keys().due);
+
+  remove(0, a);
+  remove(b, a);
+  rotate(a, 2);  // signed after the removal: counts for nothing
+  refresh();
+  EXPECT_FALSE(access.Allows(c.key(a).public_key()));
+  EXPECT_FALSE(access.keys().current_id) << "a removed member's rotation still named the key";
+  EXPECT_TRUE(access.keys().due);
+  const auto& to = access.keys().recipients;
+  EXPECT_EQ(std::count(to.begin(), to.end(), c.key(a).public_key()), 0);
+  EXPECT_EQ(to.size(), 3u);
+
+  const EventId z = rotate(d, 3);
+  refresh();
+  EXPECT_EQ(access.keys().current_id, z);
+  EXPECT_FALSE(access.keys().due);
 }
 
 }  // namespace
