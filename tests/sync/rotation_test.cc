@@ -5,7 +5,6 @@
 // that member's node.
 #include <gtest/gtest.h>
 
-#include "crypto/member_id.h"
 #include "node/app/circle_state.h"
 #include "node/app/network_keys.h"
 #include "tests/sync/harness.h"
