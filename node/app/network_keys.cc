@@ -120,6 +120,16 @@ Result<std::vector<v1::NetworkKey>> SealNetworkKey(const NetworkKey& key,
   return out;
 }
 
+Result<Rotation> NewRotation(std::vector<MemberKey> recipients, const MemberKey& me) {
+  Rotation r;
+  crypto::RandomBytes(std::span(r.key.data(), r.key.size()));
+  recipients.push_back(me);
+  auto payloads = SealNetworkKey(r.key, std::move(recipients));
+  if (!payloads) return Unexpected<Error>{payloads.error()};
+  r.payloads = std::move(*payloads);
+  return r;
+}
+
 Result<std::optional<NetworkKey>> OpenNetworkKey(storage::Replica& replica,
                                                  const std::vector<EventId>& events,
                                                  const EventId& key_id,

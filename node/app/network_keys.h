@@ -65,6 +65,14 @@ class NetworkKeys {
 Result<std::vector<v1::NetworkKey>> SealNetworkKey(const NetworkKey& key,
                                                    std::vector<MemberKey> recipients);
 
+// A fresh random key and its rotation's payloads, sealed to `recipients` and to `me` (the
+// signer keeps a box of its own).
+struct Rotation {
+  NetworkKey key{};
+  std::vector<v1::NetworkKey> payloads;
+};
+Result<Rotation> NewRotation(std::vector<MemberKey> recipients, const MemberKey& me);
+
 // Opens the box sealed to `me` in the rotation events `events` (read from the replica) whose key
 // is named `key_id`; nullopt when none is for `me` or none opens to a key with that id.
 Result<std::optional<NetworkKey>> OpenNetworkKey(storage::Replica& replica,

@@ -91,16 +91,12 @@ void Node::CheckNetworkKey() {
 Status Node::RotateNetworkKey() {
   if (!access_.ready()) return Fail(Errc::kRefused, "the circle's members are not known yet");
   const KeyState& k = access_.keys();
-  NetworkKey key{};
-  crypto::RandomBytes(std::span(key.data(), key.size()));
-  auto recipients = k.recipients;
-  recipients.push_back(session_.key().public_key());
-  auto payloads = SealNetworkKey(key, std::move(recipients));
-  if (!payloads) return Unexpected<Error>{payloads.error()};
+  auto rotation = NewRotation(k.recipients, session_.key().public_key());
+  if (!rotation) return Unexpected<Error>{rotation.error()};
   // After the removal that made it due, whatever this clock says (it may be behind the remover's;
   // the gate allows a little skew).
   const std::int64_t at = std::max(NowMs(), k.last_removal_ms + 1);
-  for (const auto& p : *payloads) {
+  for (const auto& p : rotation->payloads) {
     auto a = Author([&](v1::EventBody& b) {
       *b.mutable_network_key() = p;
       if (b.timestamp_ms() < at) b.set_timestamp_ms(at);
@@ -108,7 +104,7 @@ Status Node::RotateNetworkKey() {
     if (!a) return Unexpected<Error>{a.error()};
   }
   last_rotation_ = std::chrono::steady_clock::now();
-  if (Status s = keys_.Adopt(key, NowMs()); !s) return s;
+  if (Status s = keys_.Adopt(rotation->key, NowMs()); !s) return s;
   spdlog::info("sealed a new network key {} to {} members and devices", Short(keys_.current_id()),
                k.recipients.size() + 1);
   RefreshAccess(true);  // the rotation just authored is now the circle's

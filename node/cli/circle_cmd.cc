@@ -211,18 +211,15 @@ int CmdRotateNetworkKey(const Globals& g) {
     Usage("only a member who counts (see `polder members`) can rotate the network key");
   }
   const app::KeyState& k = access.keys();
-  app::NetworkKey key{};
-  crypto::RandomBytes(std::span(key.data(), key.size()));
-  auto recipients = k.recipients;
-  recipients.push_back(s.key().public_key());
-  const auto payloads = Must(app::SealNetworkKey(key, recipients));
+  const auto rotation = Must(app::NewRotation(k.recipients, s.key().public_key()));
+  const auto& payloads = rotation.payloads;
   std::optional<Session::Authored> last;
   for (const auto& p : payloads) {
     last = Must(s.Author([&](v1::EventBody& b) { *b.mutable_network_key() = p; }));
   }
   if (!s.remote()) {
     auto keys = Must(app::NetworkKeys::Load(s.home()));
-    Must(keys.Adopt(key, now));
+    Must(keys.Adopt(rotation.key, now));
   }
   PrintReceipt(g, s, *last,
                "✓ Sealed a new network key to " + std::to_string(k.recipients.size()) +

@@ -638,8 +638,8 @@ TEST_F(TallyCliTest, OneMemberCannotMintVoters) {
 
 // Removal (issue 14), as members would do it: Ben alone cannot remove Cy; once Ana supports it
 // too (two of the other two), Cy is removed, `members` says so, and Cy's vote in the open round
-// no longer counts. Removing oneself, a key that is not a member, or without a reason is refused
-// and writes nothing.
+// no longer counts. Removing oneself, a key that is not a member, without a reason, a member
+// removed already, or as a member who no longer counts is refused and writes nothing.
 TEST_F(TallyCliTest, TwoMembersRemoveAThird) {
   const auto ana = Home("ana"), ben = Home("ben"), cy = Home("cy");
   Ok(ana, "init --name Ana --org North");
