@@ -1,9 +1,12 @@
 #include "storage/derived_state.h"
 
 #include <cctype>
+#include <functional>
+#include <set>
 
 #include "storage/db.h"
 #include "storage/rulebook/kind.h"
+#include "storage/rulebook/limits.h"
 
 namespace polder::storage {
 
@@ -130,11 +133,11 @@ Result<OwnLogState> DerivedState::OwnLog(const MemberKey& author) {
   });
 }
 
-Result<std::vector<std::int64_t>> DerivedState::DeadlinesToSeal(const MemberKey& member,
-                                                                std::int64_t up_to_ms,
-                                                                std::size_t max) {
+Result<std::vector<std::int64_t>> DerivedState::DeadlinesToSeal(
+    const MemberKey& member, std::int64_t up_to_ms, std::size_t max,
+    const std::vector<std::int64_t>& windows) {
   return Guard([&]() -> Result<std::vector<std::int64_t>> {
-    std::vector<std::int64_t> out;
+    std::set<std::int64_t, std::greater<>> due;
     SQLite::Statement st(
         db_.raw(),
         "SELECT DISTINCT p.deadline_ms FROM proposals p WHERE p.deadline_ms <= ?"
@@ -143,7 +146,24 @@ Result<std::vector<std::int64_t>> DerivedState::DeadlinesToSeal(const MemberKey&
     st.bind(1, static_cast<std::int64_t>(up_to_ms));
     Bind(st, 2, member.view());
     st.bind(3, static_cast<std::int64_t>(max));
-    while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
+    while (st.executeStep()) due.insert(st.getColumn(0).getInt64());
+    for (const std::int64_t w : windows) {
+      if (w <= 0 || w > rulebook::kMaxLateFlagWindowMs) continue;
+      SQLite::Statement late(
+          db_.raw(),
+          "SELECT DISTINCT p.deadline_ms + ?1 FROM proposals p WHERE p.deadline_ms <= ?2 - ?1"
+          " AND EXISTS (SELECT 1 FROM flags f WHERE f.proposal = p.id"
+          " AND f.created_ms > p.deadline_ms - ?1 AND f.created_ms <= p.deadline_ms)"
+          " AND NOT EXISTS (SELECT 1 FROM seals s WHERE s.deadline_ms = p.deadline_ms + ?1"
+          " AND s.author = ?3) ORDER BY p.deadline_ms DESC LIMIT ?4");
+      late.bind(1, w);
+      late.bind(2, static_cast<std::int64_t>(up_to_ms));
+      Bind(late, 3, member.view());
+      late.bind(4, static_cast<std::int64_t>(max));
+      while (late.executeStep()) due.insert(late.getColumn(0).getInt64());
+    }
+    std::vector<std::int64_t> out(due.begin(), due.end());
+    if (out.size() > max) out.resize(max);
     return out;
   });
 }

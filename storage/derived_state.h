@@ -61,9 +61,12 @@ class DerivedState {
   // What this replica holds of `author`'s own log.
   Result<OwnLogState> OwnLog(const MemberKey& author);
   // Funding rounds `member` has not sealed: distinct proposal deadlines at or before `up_to_ms`
-  // with no applied seal by `member`, newest first, at most `max` (docs/protocol.md §15).
+  // with no applied seal by `member`, newest first, at most `max` (docs/protocol.md §15); and,
+  // for each late-flag window in `windows`, deadline + window for proposals flagged less than the
+  // window before their deadline (rounds a late flag may have moved them to; the tally says).
   Result<std::vector<std::int64_t>> DeadlinesToSeal(const MemberKey& member, std::int64_t up_to_ms,
-                                                    std::size_t max);
+                                                    std::size_t max,
+                                                    const std::vector<std::int64_t>& windows = {});
   // Resolves a unique hex prefix (4 to 64 digits) of an applied event id of `kind` (a word of
   // rulebook::KindName; "" for any kind).
   Result<EventId> ResolvePrefix(std::string_view hex_prefix, std::string_view kind);

@@ -14,7 +14,18 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
   if (catching_up) return 0;
   auto& replica = session_.replica();
   const MemberKey me = session_.key().public_key();
-  auto due = replica.state().DeadlinesToSeal(me, now_ms - grace_.count(), 64);
+  const auto learn_windows = [&](const decide::TallyResult& tally) {
+    windows_.insert(tally.rules_now.late_flag_window_ms);
+    for (const auto& r : tally.rounds) windows_.insert(r.rules.late_flag_window_ms);
+  };
+  if (!primed_) {
+    auto state = LoadCircleState(replica);
+    if (!state) return MakeUnexpected(state.error());
+    learn_windows(decide::Tally(*state, now_ms));
+    primed_ = true;
+  }
+  auto due = replica.state().DeadlinesToSeal(me, now_ms - grace_.count(), 64,
+                                             {windows_.begin(), windows_.end()});
   if (!due) return MakeUnexpected(due.error());
   std::vector<std::int64_t> todo;
   for (auto d : *due) {
@@ -25,17 +36,18 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
   if (!state) return MakeUnexpected(state.error());
   const decide::Member* self = state->FindMember(me);
   const auto tally = decide::Tally(*state, now_ms);
+  learn_windows(tally);
   int authored = 0;
   for (auto d : todo) {
     considered_.insert(d);
     if (!self || self->forked() || self->admitted_ms > d) continue;
     auto round = std::find_if(tally.rounds.begin(), tally.rounds.end(),
                               [d](const auto& r) { return r.deadline_ms == d; });
-    if (round != tally.rounds.end()) {
-      if (round->seals.sealed) continue;
-      // A member who does not count for the round (removed, or never eligible) seals nothing:
-      // their seal would count for nothing.
-      if (!std::binary_search(round->eligible.begin(), round->eligible.end(), me)) continue;
+    // No round (a late flag that did not move its proposal after all), a sealed one, or one this
+    // member does not count for (removed, or never eligible: their seal would count for nothing).
+    if (round == tally.rounds.end() || round->seals.sealed ||
+        !std::binary_search(round->eligible.begin(), round->eligible.end(), me)) {
+      continue;
     }
     auto vector = replica.events().Vector();
     if (!vector) return MakeUnexpected(vector.error());

@@ -35,7 +35,8 @@ struct CharterArgs {
   std::string name, purpose, pool, unit = "EUR", window = "7d", quorum = "50%", approval = "50%";
   std::string weighting = "member", allocation = "greedy", blocking = "high";
   std::string max_share = "100%", max_org_share = "100%", quorum_by = "members";
-  std::string removal_share;  // empty: the default
+  std::string removal_share;     // empty: the default
+  std::string late_flag_window;  // empty: the default
   std::uint32_t decimals = 2, acceptances = 2, admission = 1, admission_orgs = 2;
   std::vector<std::string> organisations;
 };
@@ -73,6 +74,7 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   }
   rules.quorum_by = a.quorum_by;
   rules.removal_share = a.removal_share;
+  rules.late_flag_window = a.late_flag_window;
   ApplyRules(rules, c.mutable_rules());
   std::string salt(16, '\0');
   crypto::RandomBytes(std::span(reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()));
@@ -336,6 +338,9 @@ void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run) {
   create->add_option("--removal-share", ca->removal_share,
                      "share of the other members whose removals remove a member (default 66.66%, "
                      "and never fewer than two)");
+  create->add_option("--late-flag-window", ca->late_flag_window,
+                     "a blocking flag raised this close to a deadline moves that proposal's "
+                     "decision this much later, once, so that it can be answered (default 24h)");
   create->callback([&g, &run, ca] { run = [&g, ca] { return CmdCircleCreate(g, *ca); }; });
 
   auto aa = std::make_shared<AdmitArgs>();

@@ -4,6 +4,7 @@
 
 #include "node/cli/amount.h"
 #include "node/cli/command.h"
+#include "storage/rulebook/limits.h"
 
 namespace polder::cli {
 
@@ -42,6 +43,13 @@ void ApplyRules(const RuleArgs& a, v1::DecisionRules* r) {
     r->set_rule_change_bps(Must(ParsePercent(a.rule_change_share)));
   }
   if (!a.removal_share.empty()) r->set_removal_bps(Must(ParsePercent(a.removal_share)));
+  if (!a.late_flag_window.empty()) {
+    const std::int64_t w = Must(ParseDuration(a.late_flag_window));
+    if (w <= 0 || w > rulebook::kMaxLateFlagWindowMs) {
+      Usage("--late-flag-window must be more than 0 and at most 90 days");
+    }
+    r->set_late_flag_window_ms(w);
+  }
   if (a.acceptances) r->set_mitigation_acceptances(*a.acceptances);
   if (a.admission) r->set_admission_quorum(*a.admission);
   if (a.admission_orgs) {

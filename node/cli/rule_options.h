@@ -15,7 +15,7 @@ namespace polder::cli {
 // Decision-rule options: an empty string (or no value) leaves the rule as it is.
 struct RuleArgs {
   std::string window, quorum, approval, weighting, allocation, blocking, max_share, max_org_share;
-  std::string override_share, rule_change_share, removal_share;
+  std::string override_share, rule_change_share, removal_share, late_flag_window;
   std::string quorum_by;  // members | weight
   std::optional<std::uint32_t> acceptances, admission, admission_orgs, seals;
   std::vector<std::string> organisations;  // added to the list (never removed)

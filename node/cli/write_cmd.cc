@@ -266,6 +266,9 @@ void RegisterWriteCommands(CLI::App& app, const Globals& g, Runner& run) {
                         "for/(for+against) a rule change needs");
   rules_cmd->add_option("--removal-share", ra->rules.removal_share,
                         "share of the other members whose removals remove a member");
+  rules_cmd->add_option("--late-flag-window", ra->rules.late_flag_window,
+                        "how close to a deadline a blocking flag moves the decision, and by how "
+                        "much");
   rules_cmd->callback([&g, &run, ra] { run = [&g, ra] { return CmdProposeRules(g, *ra); }; });
 
   struct VoteArgs {

@@ -69,6 +69,7 @@ void FillRules(const CircleState& st, const Rules& rules, v1::RulesView* rv) {
   rv->set_rule_change_bps(rules.rule_change_bps);
   rv->set_quorum_by_weight(rules.quorum_by_weight);
   rv->set_removal_bps(rules.removal_bps);
+  rv->set_late_flag_window_ms(rules.late_flag_window_ms);
   rv->set_pool_minor(st.pool_minor.minor());
   rv->set_unit(st.unit);
   rv->set_decimals(st.decimals);
@@ -302,6 +303,8 @@ v1::ExplanationView ExplanationViewOf(const CircleState& st, const ProposalOutco
   v.set_text(ExplainText(st, o));
   FillSeals(*e.seals, v.mutable_seals());
   v.set_earlier_round_provisional(e.earlier_round_provisional);
+  v.set_moved_from_ms(e.moved_from_ms);
+  v.set_late_flag(e.moved_from_ms != 0 ? e.late_flag.hex() : "");
   v.set_quorum_by_weight(e.quorum_by_weight);
   v.set_participant_weight(e.participant_weight.ToString());
   v.set_eligible_weight(e.eligible_weight.ToString());
@@ -345,7 +348,7 @@ Result<v1::AuditView> Audit(const CircleState& st, const TallyResult& r, const E
   const ProposalRecord* p = st.FindProposal(proposal);
   if (!o || !p) return Fail(Errc::kNotFound, "no proposal " + proposal.hex() + " in the tally");
   const auto& e = o->explanation;
-  const RoundSummary* round_summary = RoundOf(r, p->deadline_ms);
+  const RoundSummary* round_summary = RoundOf(r, e.deadline_ms);  // moved by a late flag or not
   const Rules& rules = round_summary ? round_summary->rules : st.rules;
 
   v1::AuditView a;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "storage/rulebook/limits.h"
+
 namespace polder::decide {
 
 Rules EffectiveRules(const v1::DecisionRules& r) {
@@ -28,6 +30,9 @@ Rules EffectiveRules(const v1::DecisionRules& r) {
   out.quorum_by_weight = r.quorum_by_weight();
   if (r.rule_change_bps() != 0) out.rule_change_bps = std::min(r.rule_change_bps(), kBpsWhole);
   if (r.removal_bps() != 0) out.removal_bps = std::min(r.removal_bps(), kBpsWhole);
+  if (r.late_flag_window_ms() > 0) {
+    out.late_flag_window_ms = std::min(r.late_flag_window_ms(), rulebook::kMaxLateFlagWindowMs);
+  }
   return out;
 }
 
@@ -50,6 +55,7 @@ v1::DecisionRules ToProto(const Rules& r) {
   out.set_rule_change_bps(r.rule_change_bps);
   out.set_quorum_by_weight(r.quorum_by_weight);
   out.set_removal_bps(r.removal_bps);
+  out.set_late_flag_window_ms(r.late_flag_window_ms);
   return out;
 }
 

@@ -28,6 +28,7 @@ inline constexpr std::uint32_t kDefaultAdmissionOrganisations = 2;
 inline constexpr std::uint32_t kDefaultRuleChangeBps = 6'666;  // at least this share
 inline constexpr std::uint32_t kDefaultRemovalBps = 6'666;     // at least this share
 inline constexpr std::uint32_t kMinRemovers = 2;               // however small the circle
+inline constexpr std::int64_t kDefaultLateFlagWindowMs = 24LL * 60 * 60 * 1000;
 
 // DecisionRules with every default filled in.
 struct Rules {
@@ -55,6 +56,9 @@ struct Rules {
   bool quorum_by_weight = false;  // quorum in weight rather than in members
   // Share of the other eligible members whose removals remove a member (at least kMinRemovers).
   std::uint32_t removal_bps = kDefaultRemovalBps;
+  // A flag that would block a proposal at its deadline, raised less than this before it, moves
+  // the proposal's decision once to deadline + this window (tally.h "Risk gating").
+  std::int64_t late_flag_window_ms = kDefaultLateFlagWindowMs;
   bool operator==(const Rules&) const = default;
 };
 Rules EffectiveRules(const v1::DecisionRules& rules);

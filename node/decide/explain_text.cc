@@ -106,7 +106,11 @@ std::string RulesText(const Rules& r) {
          ", " + std::to_string(r.mitigation_acceptances) + " acceptances, override " +
          Percent(r.override_bps) + ", admission by " + std::to_string(r.admission_quorum) +
          ", seals " + (r.seals_required ? std::to_string(r.seals_required) : "majority") +
-         ", rule change " + Percent(r.rule_change_bps) + ", removal " + Percent(r.removal_bps);
+         ", rule change " + Percent(r.rule_change_bps) + ", removal " + Percent(r.removal_bps) +
+         ", late-flag window " +
+         (r.late_flag_window_ms % 3'600'000 == 0
+              ? std::to_string(r.late_flag_window_ms / 3'600'000) + " h"
+              : std::to_string(r.late_flag_window_ms / 60'000) + " min");
 }
 
 }  // namespace
@@ -140,6 +144,13 @@ std::string ExplainText(const CircleState& st, const ProposalOutcome& o) {
   }
   s += "\n  Deadline " + FormatRfc3339(e.deadline_ms) + "; votes counted up to " +
        FormatRfc3339(e.cutoff_ms) + ".\n";
+  if (e.moved_from_ms != 0) {
+    s += "  Moved from its deadline " + FormatRfc3339(e.moved_from_ms) + ": flag " +
+         e.late_flag.hex().substr(0, 12) +
+         " was raised within the late-flag window before it and blocked it there; votes, answers,"
+         " acceptances and overrides count up to the new deadline; flags raised after its own"
+         " deadline do not.\n";
+  }
   s += "  Quorum: " + std::to_string(e.participants) + " of " + std::to_string(e.eligible_members) +
        " members voted";
   if (e.quorum_by_weight) {

@@ -1,5 +1,6 @@
 #include "node/decide/risk_gate.h"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -10,9 +11,10 @@ namespace polder::decide {
 
 void GateFlags(const RoundContext& ctx, const ProposalRecord& p, Explanation* e) {
   const int proposer = ctx.index.Of(p.author);
+  const std::int64_t flags_until = std::min(ctx.cutoff, p.deadline_ms);
   for (const auto& f : p.flags) {
     const int flagger = ctx.index.Of(f.flagger);
-    if (f.timestamp_ms > ctx.cutoff ||
+    if (f.timestamp_ms > flags_until ||
         !ctx.view.Covers(ctx.index.LogOf(flagger, f.device), f.seq)) {
       continue;
     }
@@ -77,6 +79,26 @@ void GateFlags(const RoundContext& ctx, const ProposalRecord& p, Explanation* e)
     if (n.state == FlagState::kOpen && n.blocking_severity) e->blocked = true;
     e->flags.push_back(std::move(n));
   }
+}
+
+const FlagRecord* LateBlockingFlag(const RoundContext& ctx, const ProposalRecord& p) {
+  if (!ctx.closed || ctx.cutoff != p.deadline_ms) return nullptr;
+  const int author = ctx.index.Of(p.author);
+  if (p.withdrawn_ms && *p.withdrawn_ms <= ctx.cutoff &&
+      ctx.view.Covers(ctx.index.LogOf(author, p.withdrawn_device), p.withdrawn_seq)) {
+    return nullptr;  // withdrawn: nothing to decide
+  }
+  Explanation e;
+  GateFlags(ctx, p, &e);
+  if (!e.blocked) return nullptr;
+  const std::int64_t window_from = p.deadline_ms - ctx.rules.late_flag_window_ms;
+  for (const FlagNote& n : e.flags) {
+    if (n.state != FlagState::kOpen || !n.blocking_severity) continue;
+    for (const auto& f : p.flags) {
+      if (f.event == n.flag && f.timestamp_ms > window_from) return &f;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace polder::decide

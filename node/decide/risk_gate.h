@@ -17,6 +17,14 @@ struct RoundContext;
 
 // Appends a FlagNote per flag within the cut-off and the view (in the proposal's order: by
 // timestamp, then id) to e->flags, and sets e->blocked when one is open at a blocking severity.
+// Flags count up to the proposal's own deadline at most (a proposal moved by a late flag counts
+// no flag raised after its deadline, and cannot be moved again).
 void GateFlags(const RoundContext& ctx, const ProposalRecord& proposal, Explanation* e);
+
+// For a closed round whose cut-off is the proposal's own deadline D: the first flag (by
+// timestamp, then id) that blocks the proposal at D and was raised after D − the rules'
+// late_flag_window_ms; null when there is none (tally.h "Risk gating": such a flag moves the
+// proposal's decision to D + the window).
+const FlagRecord* LateBlockingFlag(const RoundContext& ctx, const ProposalRecord& proposal);
 
 }  // namespace polder::decide

@@ -57,7 +57,12 @@
 //   least override_bps of all eligible weight vote to override it; or (c) the proposer answered
 //   it and at least mitigation_acceptances eligible, unforked members other than the proposer
 //   and the flagger endorsed the proposal after the first answer. Only a flag of a member eligible
-//   at the cut-off and unforked counts; any other blocks nothing.
+//   at the cut-off and unforked counts; any other blocks nothing. Late flags: when a closed
+//   round's view shows a proposal (not withdrawn) blocked at its own deadline D by a flag raised
+//   after D − late_flag_window_ms, its decision moves to D + the window: it leaves its round for
+//   the round with that deadline (joining the proposals due then), where votes, resolutions,
+//   endorsements and withdrawals up to D + the window count but flags raised after D do not (so
+//   it moves once).
 // * Allocation, per round, among its closed funding proposals that are not withdrawn, meet
 //   quorum, are approved and are not blocked: one whose amount × 10000 > max_share_per_proposal
 //   × pool is not funded. GREEDY_APPROVAL takes the rest by for-weight (most first; then more for
@@ -255,6 +260,10 @@ struct Explanation {
   AllocationNote allocation;
   SharedSealNote seals;                    // the round's
   bool earlier_round_provisional = false;  // sealed, but an earlier round is not final
+  // Moved by a late flag ("Risk gating"): the proposal's own deadline and the flag that moved it;
+  // deadline_ms is then the round's (own deadline + the window). 0 and empty when not moved.
+  std::int64_t moved_from_ms = 0;
+  EventId late_flag;
   bool operator==(const Explanation&) const = default;
 };
 

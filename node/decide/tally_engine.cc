@@ -3,6 +3,7 @@
 // left, and the rule changes it adopts for later rounds — kept so that one new vote recomputes
 // only what it can change.
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -10,6 +11,7 @@
 
 #include "node/decide/member_index.h"
 #include "node/decide/proposal_tally.h"
+#include "node/decide/risk_gate.h"
 #include "node/decide/round_allocation.h"
 #include "node/decide/round_context.h"
 #include "node/decide/seals.h"
@@ -45,6 +47,13 @@ struct TallyEngine::Impl {
   std::unique_ptr<MemberIndex> index;
   std::vector<std::vector<int>> voters;              // per proposal, each vote's voter index
   std::map<EventId, std::vector<SealHead*>> unheld;  // seal entries naming an event not held
+  // Proposals moved by a late flag: their own deadline, the round's, and the flag.
+  struct Move {
+    std::int64_t from = 0;
+    std::int64_t to = 0;
+    EventId flag;
+  };
+  std::map<EventId, Move> moved;
 
   std::unique_ptr<RoundContext> Context(const Rules& rules, std::int64_t cutoff, bool closed,
                                         const std::vector<std::uint64_t>* sealed,
@@ -80,9 +89,12 @@ struct TallyEngine::Impl {
     rounds.clear();
     where.clear();
     alerts.clear();
-    std::map<std::int64_t, std::vector<const ProposalRecord*>> by_deadline;  // ids stay sorted
+    // Rounds by deadline, each's proposals by id; a late flag may move a proposal to a later one.
+    std::map<std::int64_t, std::vector<const ProposalRecord*>> by_deadline;
     for (const auto& p : s.proposals) by_deadline[p.deadline_ms].push_back(&p);
-    rounds.reserve(by_deadline.size());
+    moved.clear();
+    // Contexts refer to their RoundCache's rules: no reallocation (each move adds a round at most).
+    rounds.reserve(by_deadline.size() + s.proposals.size());
 
     Rules rules = s.rules;
     Money left = s.pool_minor;
@@ -97,10 +109,6 @@ struct TallyEngine::Impl {
       summary.deadline_ms = deadline;
       summary.rules = rules;
       summary.pool_left_before = left;
-      for (std::size_t i = 0; i < rc.round.size(); ++i) {
-        summary.proposals.push_back(rc.round[i]->event);
-        where[rc.round[i]->event] = {rounds.size() - 1, i};
-      }
       // Every event held, up to the cut-off; once the round is sealed, only its sealed view.
       auto full =
           Context(rc.rules, std::min(as_of_ms, deadline), as_of_ms > deadline, /*sealed=*/nullptr);
@@ -118,6 +126,11 @@ struct TallyEngine::Impl {
       } else {
         rc.ctx = std::move(full);
       }
+      MoveLateFlagged(rc, by_deadline);
+      for (std::size_t i = 0; i < rc.round.size(); ++i) {
+        summary.proposals.push_back(rc.round[i]->event);
+        where[rc.round[i]->event] = {rounds.size() - 1, i};
+      }
       summary.finality = RoundFinality(rc.ctx->closed, summary.seals.sealed, earlier_final);
       earlier_final = summary.finality == Finality::kFinal;
       for (std::size_t i = 0; i < s.members.size(); ++i) {
@@ -130,6 +143,7 @@ struct TallyEngine::Impl {
         rc.run.outcomes.push_back(
             TallyProposal(*rc.ctx, *rc.round[i], ignored_votes, &rc.for_weight[i]));
         auto& o = rc.run.outcomes.back();
+        NoteMove(o);
         o.finality = summary.finality;
         o.explanation.seals = shared_seals;
         o.explanation.earlier_round_provisional =
@@ -149,6 +163,40 @@ struct TallyEngine::Impl {
       }
     }
     rules_now = rules;
+  }
+
+  // A closed round's proposals that a late flag moves (tally.h "Risk gating") leave it for the
+  // round at their deadline + the window, once: a moved proposal's deadline is not the round's.
+  void MoveLateFlagged(RoundCache& rc,
+                       std::map<std::int64_t, std::vector<const ProposalRecord*>>& by_deadline) {
+    const std::int64_t deadline = rc.summary.deadline_ms;
+    const std::int64_t window = rc.rules.late_flag_window_ms;
+    if (!rc.ctx->closed || deadline > std::numeric_limits<std::int64_t>::max() - window) return;
+    std::vector<const ProposalRecord*> stay;
+    for (const ProposalRecord* p : rc.round) {
+      const FlagRecord* flag = LateBlockingFlag(*rc.ctx, *p);
+      if (!flag) {
+        stay.push_back(p);
+        continue;
+      }
+      moved[p->event] = {deadline, deadline + window, flag->event};
+      auto& later = by_deadline[deadline + window];
+      later.insert(std::upper_bound(later.begin(), later.end(), p,
+                                    [](const ProposalRecord* a, const ProposalRecord* b) {
+                                      return a->event < b->event;
+                                    }),
+                   p);
+    }
+    rc.round = std::move(stay);
+  }
+
+  // Marks a moved proposal's explanation: its round's deadline, and where it moved from.
+  void NoteMove(ProposalOutcome& o) const {
+    auto m = moved.find(o.proposal);
+    if (m == moved.end()) return;
+    o.explanation.moved_from_ms = m->second.from;
+    o.explanation.deadline_ms = m->second.to;
+    o.explanation.late_flag = m->second.flag;
   }
 
   void AllocateRound(RoundCache& rc, Money left, const std::map<std::string, Money>& org_spent) {
@@ -232,6 +280,7 @@ struct TallyEngine::Impl {
     const ProposalOutcome before = rc.run.outcomes[i];
     rc.run.outcomes[i] = TallyProposal(*rc.ctx, *p, ignored_votes, &rc.for_weight[i]);
     auto& o = rc.run.outcomes[i];
+    NoteMove(o);
     o.finality = before.finality;
     o.explanation.seals = before.explanation.seals;
     o.explanation.earlier_round_provisional = before.explanation.earlier_round_provisional;

@@ -48,6 +48,9 @@ std::optional<Refusal> CheckRules(const v1::DecisionRules& rules) {
       rules.removal_bps() > 10000 || rules.voting_window_ms() < 0) {
     return Refusal{RefusalCode::kMalformed, "decision rule out of range (shares are 0..10000 bps)"};
   }
+  if (rules.late_flag_window_ms() < 0 || rules.late_flag_window_ms() > kMaxLateFlagWindowMs) {
+    return Refusal{RefusalCode::kMalformed, "late-flag window out of range (0 to 90 days)"};
+  }
   if (rules.blocking_severity() != 0 && !KnownSeverity(rules.blocking_severity())) {
     return Refusal{RefusalCode::kMalformed, "unknown blocking severity"};
   }

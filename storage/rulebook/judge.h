@@ -43,8 +43,9 @@ namespace polder::rulebook {
 // of each head it covers (a seal without them is malformed); 6: decision rules list the circle's
 // organisations (a list naming one twice, or over kMaxOrganisations, is malformed); 7: removals
 // (the Removal payload; decision rules with a removal share over 10000 are malformed), network
-// key rotations, and paged seals (a seal with a part number out of range is malformed).
-inline constexpr std::int64_t kRulesVersion = 7;
+// key rotations, and paged seals (a seal with a part number out of range is malformed); 8: the
+// late-flag window (decision rules with one below 0 or over kMaxLateFlagWindowMs are malformed).
+inline constexpr std::int64_t kRulesVersion = 8;
 
 // What a waiting event waits for. It is judged again when that arrives (and may then wait for
 // something else).

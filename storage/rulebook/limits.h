@@ -32,6 +32,8 @@ inline constexpr std::size_t kMaxOrganisations = 256;
 inline constexpr std::size_t kMaxKeyBoxes = 400;
 // A sealed 32-byte network key: the key and a sealed box's 48 bytes (ephemeral key, tag).
 inline constexpr std::size_t kSealedKeyBytes = 80;
+// A charter's late-flag window (DecisionRules.late_flag_window_ms) is at most 90 days.
+inline constexpr std::int64_t kMaxLateFlagWindowMs = 90LL * 24 * 60 * 60 * 1000;
 // An event may be at most this far ahead of the local clock when it arrives (clock skew allowance).
 inline constexpr std::int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
 // Sequence numbers stay below this (they are stored as signed 64-bit integers).

@@ -502,7 +502,7 @@ TEST_F(TallyCliTest, SharedDeadlineRuleChangeAndOverrideVote) {
   Ok(c, "init --name C --org O3");
   Ok(a,
      "circle create --name F --purpose P --pool 1000 --voting-window 1d --organisations O2,O3"
-     " --admission-orgs 1");
+     " --admission-orgs 1 --late-flag-window 1h");  // the flag below is not a late one
   At(kT0 + 1000);
   Ok(a, "admit " + Id(b) + " --name B --org O2");
   Ok(a, "admit " + Id(c) + " --name C --org O3");

@@ -94,11 +94,15 @@ Random MakeCircle(std::uint32_t seed) {
   return out;
 }
 
-// The charter's allocation rule, set after the fact (the charter is the first event, unsigned
-// here: Fold does not verify signatures, the replica's gate does).
+// The charter's allocation rule and late-flag window, set after the fact (the charter is the first
+// event, unsigned here: Fold does not verify signatures, the replica's gate does).
 void SetAllocation(Random& r, v1::DecisionRules::Allocation allocation) {
   for (auto& e : r.events) {
-    if (e.body.has_charter()) e.body.mutable_charter()->mutable_rules()->set_allocation(allocation);
+    if (!e.body.has_charter()) continue;
+    e.body.mutable_charter()->mutable_rules()->set_allocation(allocation);
+    // Half a minute: flags in the last 30 s before a deadline move their proposal (closed again
+    // by the end), earlier ones block it.
+    e.body.mutable_charter()->mutable_rules()->set_late_flag_window_ms(30'000);
   }
 }
 
@@ -246,15 +250,17 @@ TEST(Audit, EveryCountedVoteRestsOnItsEventsAndTheFiguresAddUp) {
           }
           for (const auto& x : a->excluded_votes()) ++seen["excluded " + x.reason()];
           for (const auto& f : a->flags()) ++seen["flag " + f.state()];
+          seen["moved by a late flag"] += o.explanation.moved_from_ms != 0;
         }
       }
     }
   }
   std::string summary;
   for (const auto& [what, n] : seen) summary += what + ": " + std::to_string(n) + "\n";
-  for (const char* must : {"funded ", "open ", "withdrawn ", "not_funded quorum_not_met",
-                           "not_funded not_approved", "not_funded blocked_by_flag", "delegated",
-                           "chain of 2+", "excluded late", "flag open", "flag mitigated"}) {
+  for (const char* must :
+       {"funded ", "open ", "withdrawn ", "not_funded quorum_not_met", "not_funded not_approved",
+        "not_funded blocked_by_flag", "delegated", "chain of 2+", "excluded late", "flag open",
+        "flag mitigated", "moved by a late flag"}) {
     EXPECT_GT(seen[must], 0) << must << " never happened:\n" << summary;
   }
 }

@@ -54,6 +54,8 @@ RandomCircle MakeRandom(std::uint32_t seed) {
   rc.rules.set_max_share_per_proposal_bps(pick(2) ? 2500 : 0);
   rc.rules.set_max_share_per_org_bps(pick(2) ? 4000 : 0);
   rc.rules.set_quorum_bps(3000);
+  // A late flag moves its proposal 2 s on (decided by kAfter), or by the default day (open then).
+  rc.rules.set_late_flag_window_ms(pick(2) ? 2000 : 0);
   for (int p = 0; p < kProposals; ++p) {
     rc.amounts.push_back(50 + pick(400));
     rc.proposers.push_back(pick(kMembers));

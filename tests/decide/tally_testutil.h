@@ -40,6 +40,9 @@ class Circle {
       for (const char* o : testutil::kTestOrganisations) c->mutable_rules()->add_organisations(o);
     }
     if (rules.admission_organisations() == 0) c->mutable_rules()->set_admission_organisations(1);
+    // Flags in these tests come seconds before the deadline: a window of one second keeps them
+    // out of the late-flag window (tally.h "Risk gating") unless a test sets one.
+    if (rules.late_flag_window_ms() == 0) c->mutable_rules()->set_late_flag_window_ms(1000);
     c->mutable_founder()->set_name("founder");
     c->mutable_founder()->set_organisation("Org0");
     Push(founder_, std::move(b));

@@ -17,6 +17,10 @@
 // Then `status` gained the (here empty) list `awaiting_events`. Rules version 3 (a circle id is
 // the hash of its charter) changed every circle id, so every event id, and the order of lists
 // sorted by id; with ids set aside (and lists sorted), every recorded view is as before.
+// Issue 14's late-flag window (default 24 h) moved "Bikes", blocked at its deadline by a flag
+// raised in the last day before it, to that deadline + 24 h: its round, deadline, cut-off (so a
+// vote changed after the first deadline counts) and finality changed, and the rules views gained
+// `late_flag_window_ms`; every other figure is as before.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

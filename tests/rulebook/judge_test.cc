@@ -2,6 +2,7 @@
 // fold answer the same questions from SQLite and from their maps).
 #include "storage/rulebook/judge.h"
 
+#include <limits>
 #include <map>
 #include <set>
 
@@ -324,6 +325,27 @@ TEST(CheckBody, OrganisationListsAreBounded) {
   EXPECT_EQ(many->code, RefusalCode::kTooLarge);
   rules->mutable_organisations()->RemoveLast();
   EXPECT_FALSE(CheckBody(b));
+}
+
+// A late-flag window is 0 (the default) to 90 days: never negative, never so long that a moved
+// deadline could overflow.
+TEST(CheckBody, LateFlagWindowsAreBounded) {
+  v1::EventBody b = SecondEvent();
+  b.mutable_proposal()->set_title("Longer window");
+  b.mutable_proposal()->set_deadline_ms(1'700'000'100'000);
+  auto* rules = b.mutable_proposal()->mutable_rules();
+  for (std::int64_t ok : {std::int64_t{0}, std::int64_t{1}, kMaxLateFlagWindowMs}) {
+    rules->set_late_flag_window_ms(ok);
+    EXPECT_FALSE(CheckBody(b)) << ok;
+  }
+  for (std::int64_t bad :
+       {std::int64_t{-1}, kMaxLateFlagWindowMs + 1, std::numeric_limits<std::int64_t>::max()}) {
+    rules->set_late_flag_window_ms(bad);
+    auto r = CheckBody(b);
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->code, RefusalCode::kMalformed);
+    EXPECT_NE(r->message.find("late-flag window"), std::string::npos) << r->message;
+  }
 }
 
 // A removal names another member's 32-byte key and says why; a removal share is a share.

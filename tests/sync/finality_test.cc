@@ -338,5 +338,59 @@ TEST(Finality, ANodeSealsARoundOfMoreAuthorsThanOneSealHoldsInParts) {
   EXPECT_EQ(tally.rounds[0].seals.counting, std::vector<MemberKey>{founder});
 }
 
+// Issue 14, late flags: a blocking flag raised within the charter's window (here 3 s) before the
+// deadline moves the proposal's decision to the deadline + 3 s. The nodes seal both rounds by
+// themselves; the proposer answers the flag after the first deadline and two members accept, so
+// every node shows the proposal funded and final at its new deadline, with one digest.
+TEST(Finality, NodesSealTheRoundALateFlagMovedAProposalTo) {
+  constexpr std::int64_t kWindow = 3000;
+  Network net(kNodes, 3, 23, 0, 1, kWindow);
+  ASSERT_TRUE(StartNodes(net, kNodes));
+  const std::int64_t deadline = Now() + 2000;
+  const EventId p = ProposeAndVote(net, deadline, v1::FOR);
+  const EventId flag = Author(net, 3, [&](v1::EventBody& b) {
+    b.mutable_risk_flag()->set_proposal(p.str());
+    b.mutable_risk_flag()->set_severity(v1::HIGH);
+    b.mutable_risk_flag()->set_category("finance");
+    b.mutable_risk_flag()->set_rationale("no quote yet");
+  });
+  // Past the first deadline every node shows it moved, and open.
+  ASSERT_TRUE(net.RunUntil(
+      [&] {
+        if (!net.VectorsEqual(kAll) || Now() <= deadline) return false;
+        for (int i = 0; i < kNodes; ++i) {
+          const auto o = Outcome(TallyAt(net, i), p);
+          if (!o || o->explanation.moved_from_ms != deadline ||
+              o->status != decide::Status::kOpen) {
+            return false;
+          }
+        }
+        return true;
+      },
+      20s));
+  Author(net, 1, [&](v1::EventBody& b) {
+    b.mutable_flag_resolution()->set_flag(flag.str());
+    b.mutable_flag_resolution()->set_kind(v1::FlagResolution::ANSWER);
+    b.mutable_flag_resolution()->set_mitigation("quote attached");
+  });
+  for (int i : {0, 2}) {
+    Author(net, i, [&](v1::EventBody& b) { b.mutable_endorsement()->set_proposal(p.str()); });
+  }
+  ASSERT_TRUE(FinalEverywhere(net, p));
+  const Digest32 digest = net.StateDigest(0);
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_EQ(net.StateDigest(i), digest);
+    const auto r = TallyAt(net, i);
+    const auto o = Outcome(r, p);
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->status, decide::Status::kFunded) << "node " << i;
+    EXPECT_EQ(o->explanation.deadline_ms, deadline + kWindow);
+    ASSERT_EQ(r.rounds.size(), 2u);
+    EXPECT_EQ(r.rounds[0].finality, decide::Finality::kFinal);
+    EXPECT_EQ(r.rounds[1].deadline_ms, deadline + kWindow);
+    EXPECT_GE(r.rounds[1].seals.counting.size(), 3u);
+  }
+}
+
 }  // namespace
 }  // namespace polder::testing

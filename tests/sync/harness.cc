@@ -23,7 +23,8 @@ void Ok(const Status& s, const char* what) {
 
 }  // namespace
 
-Network::Network(int n, int orgs, std::uint64_t seed, int strangers, std::uint32_t admission_orgs)
+Network::Network(int n, int orgs, std::uint64_t seed, int strangers, std::uint32_t admission_orgs,
+                 std::int64_t late_flag_window_ms)
     : rng_(seed), admitted_(n - strangers) {
   spdlog::set_level(spdlog::level::warn);
   root_ = std::filesystem::temp_directory_path() /
@@ -61,6 +62,7 @@ Network::Network(int n, int orgs, std::uint64_t seed, int strangers, std::uint32
   c.mutable_founder()->set_organisation(members_[0].org);
   for (int o = 0; o < orgs; ++o) c.mutable_rules()->add_organisations("org" + std::to_string(o));
   c.mutable_rules()->set_admission_organisations(admission_orgs);
+  c.mutable_rules()->set_late_flag_window_ms(late_flag_window_ms);
   Ok(f.Author([&](v1::EventBody& b) { *b.mutable_charter() = c; }), "charter");
   circle_ = *f.replica().circle();
   for (int i = 1; i < n; ++i) {

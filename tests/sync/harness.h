@@ -33,8 +33,9 @@ class Network {
   // hold the network key and the circle id but were never admitted. The charter lists every
   // organisation and asks for admitters of `admission_orgs` organisations: with 1, the founder's
   // admission makes each member eligible; with more, only those the rule lets through are.
+  // `late_flag_window_ms` is the charter's late-flag window (0: the default, a day).
   Network(int n, int orgs = 3, std::uint64_t seed = 1, int strangers = 0,
-          std::uint32_t admission_orgs = 1);
+          std::uint32_t admission_orgs = 1, std::int64_t late_flag_window_ms = 0);
   ~Network();
 
   // Whether a node serves its local API (api.json, api.token, loopback HTTP), as `polder node`
