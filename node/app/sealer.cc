@@ -44,9 +44,11 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
     auto round = std::find_if(tally.rounds.begin(), tally.rounds.end(),
                               [d](const auto& r) { return r.deadline_ms == d; });
     // No round (a late flag that did not move its proposal after all), a sealed one, or one this
-    // member does not count for (removed, or never eligible: their seal would count for nothing).
+    // member neither counts for nor is on the committee of (removed, or never eligible: their seal
+    // would count for nothing).
     if (round == tally.rounds.end() || round->seals.sealed ||
-        !std::binary_search(round->eligible.begin(), round->eligible.end(), me)) {
+        (!std::binary_search(round->eligible.begin(), round->eligible.end(), me) &&
+         !std::binary_search(round->committee.begin(), round->committee.end(), me))) {
       continue;
     }
     auto vector = replica.events().Vector();

@@ -49,6 +49,7 @@ void FillSeals(const SealNote& n, v1::SealNoteView* v) {
   for (const auto& k : n.undecided) v->add_undecided(k.hex());
   for (const auto& k : n.forked) v->add_forked(k.hex());
   v->set_sealed(n.sealed);
+  v->set_committee_required(n.committee_required);
 }
 
 void FillRules(const CircleState& st, const Rules& rules, v1::RulesView* rv) {
@@ -85,6 +86,7 @@ v1::RoundView RoundViewOf(const CircleState& st, const RoundSummary& r) {
   FillSeals(r.seals, v.mutable_seals());
   for (const auto& p : r.proposals) v.add_proposals(p.hex());
   FillRules(st, r.rules, v.mutable_rules());
+  for (const auto& k : r.committee) v.add_committee(k.hex());
   return v;
 }
 

@@ -50,7 +50,8 @@ void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
     }
     for (const auto& a : m.admissions) {
       const int who = c.index.Of(a.admitter);
-      if (a.timestamp_ms <= c.cutoff && c.view.Covers(c.index.LogOf(who, a.device), a.seq)) {
+      if (a.timestamp_ms <= c.cutoff &&
+          c.MembershipView().Covers(c.index.LogOf(who, a.device), a.seq)) {
         acts.push_back({a.timestamp_ms, a.device ? &*a.device : &a.admitter, a.seq, who,
                         static_cast<int>(i), false});
       }
@@ -60,7 +61,7 @@ void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
     const int who = c.index.Of(r.remover);
     const int target = c.index.Of(r.member);
     if (target >= 0 && r.timestamp_ms <= c.cutoff &&
-        c.view.Covers(c.index.LogOf(who, r.device), r.seq)) {
+        c.MembershipView().Covers(c.index.LogOf(who, r.device), r.seq)) {
       acts.push_back(
           {r.timestamp_ms, r.device ? &*r.device : &r.remover, r.seq, who, target, true});
     }

@@ -44,6 +44,9 @@ struct RoundContext {
   std::int64_t cutoff = 0;  // min(as_of, deadline): what is timestamped after it does not count
   bool closed = false;      // as_of is past the deadline
   View view;
+  // Which admissions and removals count (tally.h "Who counts"): for a closed round after the
+  // first, those its committee's seals cover (seals.h); unset: those in `view`.
+  View membership;
   const std::vector<char>* forked = nullptr;  // per member index; null: every fork held counts
 
   // Filled by Prepare(), per member index where it says so.
@@ -67,6 +70,7 @@ struct RoundContext {
     if (voters) return (*voters)[static_cast<std::size_t>(&p - st.proposals.data())][j];
     return index.Of(p.votes[j].voter);
   }
+  const View& MembershipView() const { return membership.sealed ? membership : view; }
   bool Balanced() const { return rules.weighting == v1::DecisionRules::ORGANISATION_BALANCED; }
   bool Eligible(int i) const { return i >= 0 && eligible[static_cast<std::size_t>(i)]; }
   // Forked: in a sealed round, as its seals say (CountSeals); otherwise as the events held say.

@@ -12,19 +12,19 @@ namespace {
 
 // Events timestamped by a sealed round's deadline that its sealed view leaves out: what decides
 // the round's proposals (the proposals, votes, endorsements, flags and resolutions) and who may
-// vote (delegations, admissions).
+// vote (delegations, admissions, removals).
 std::vector<EventId> Unsealed(const RoundContext& sealed,
                               const std::vector<const ProposalRecord*>& round) {
   const CircleState& st = sealed.st;
   const std::int64_t d = sealed.cutoff;
   std::vector<EventId> out;
   auto check = [&](const MemberKey& who, const std::optional<MemberKey>& device, std::uint64_t seq,
-                   std::int64_t ts, const EventId& id) {
+                   std::int64_t ts, const EventId& id, const View& view) {
     const int log = device ? sealed.index.LogOf(*device) : sealed.index.Of(who);
-    if (ts <= d && !sealed.view.Covers(log, seq)) out.push_back(id);
+    if (ts <= d && !view.Covers(log, seq)) out.push_back(id);
   };
   for (const auto* p : round) {
-    check(p->author, p->device, p->seq, p->created_ms, p->event);
+    check(p->author, p->device, p->seq, p->created_ms, p->event, sealed.view);
     for (std::size_t j = 0; j < p->votes.size(); ++j) {
       const auto& v = p->votes[j];
       if (v.timestamp_ms <= d &&
@@ -33,18 +33,25 @@ std::vector<EventId> Unsealed(const RoundContext& sealed,
       }
     }
     for (const auto& en : p->endorsements) {
-      check(en.member, en.device, en.seq, en.timestamp_ms, en.event);
+      check(en.member, en.device, en.seq, en.timestamp_ms, en.event, sealed.view);
     }
     for (const auto& f : p->flags) {
-      check(f.flagger, f.device, f.seq, f.timestamp_ms, f.event);
-      for (const auto& r : f.resolutions) check(r.author, r.device, r.seq, r.timestamp_ms, r.event);
+      check(f.flagger, f.device, f.seq, f.timestamp_ms, f.event, sealed.view);
+      for (const auto& r : f.resolutions) {
+        check(r.author, r.device, r.seq, r.timestamp_ms, r.event, sealed.view);
+      }
     }
   }
   for (const auto& dl : st.delegations) {
-    check(dl.delegator, dl.device, dl.seq, dl.timestamp_ms, dl.event);
+    check(dl.delegator, dl.device, dl.seq, dl.timestamp_ms, dl.event, sealed.view);
   }
   for (const auto& m : st.members) {
-    for (const auto& a : m.admissions) check(a.admitter, a.device, a.seq, a.timestamp_ms, a.event);
+    for (const auto& a : m.admissions) {
+      check(a.admitter, a.device, a.seq, a.timestamp_ms, a.event, sealed.MembershipView());
+    }
+  }
+  for (const auto& r : st.removals) {
+    check(r.remover, r.device, r.seq, r.timestamp_ms, r.event, sealed.MembershipView());
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -24,12 +24,17 @@ namespace {
 struct RoundCache {
   RoundSummary summary;
   std::vector<const ProposalRecord*> round;
-  Rules rules;                        // in force (summary.rules, at a stable address)
-  std::vector<std::uint64_t> heads;   // the sealed view, when sealed
-  std::vector<char> forked;           // per member: forked in the round, when sealed
-  std::unique_ptr<RoundContext> ctx;  // what its proposals were tallied with
-  std::vector<mpq_class> for_weight;  // per proposal, from the tally
-  RoundRun run;                       // outcomes (allocated), left and org_spent after
+  Rules rules;                       // in force (summary.rules, at a stable address)
+  std::vector<std::uint64_t> heads;  // the sealed view, when sealed
+  std::vector<char> forked;          // per member: forked in the round, when sealed
+  // After the first round: per log, what the committee's seals count of admissions and removals,
+  // and the logs where that is undecided.
+  std::vector<std::uint64_t> member_heads;
+  std::vector<MemberKey> members_undecided;
+  std::vector<MemberKey> votes_undecided;  // undecided by the other seals' count (the rest)
+  std::unique_ptr<RoundContext> ctx;       // what its proposals were tallied with
+  std::vector<mpq_class> for_weight;       // per proposal, from the tally
+  RoundRun run;                            // outcomes (allocated), left and org_spent after
   std::map<std::string, Money> org_spent_before;
 };
 
@@ -57,12 +62,14 @@ struct TallyEngine::Impl {
 
   std::unique_ptr<RoundContext> Context(const Rules& rules, std::int64_t cutoff, bool closed,
                                         const std::vector<std::uint64_t>* sealed,
-                                        const std::vector<char>* forked = nullptr) {
+                                        const std::vector<char>* forked = nullptr,
+                                        const std::vector<std::uint64_t>* membership = nullptr) {
     auto ctx = std::make_unique<RoundContext>(*st, *index, rules);
     ctx->voters = &voters;
     ctx->cutoff = cutoff;
     ctx->closed = closed;
     ctx->view.sealed = sealed;
+    ctx->membership.sealed = membership;
     ctx->forked = forked;
     ctx->Prepare();
     return ctx;
@@ -112,12 +119,18 @@ struct TallyEngine::Impl {
       // Every event held, up to the cut-off; once the round is sealed, only its sealed view.
       auto full =
           Context(rc.rules, std::min(as_of_ms, deadline), as_of_ms > deadline, /*sealed=*/nullptr);
-      if (full->closed) {
+      const RoundContext* committee =
+          rounds.size() > 1 ? rounds[rounds.size() - 2].ctx.get() : nullptr;
+      if (full->closed && committee) {
+        CountSealsWithCommittee(rc, *committee, *full);
+      } else if (full->closed) {
         summary.seals = CountSeals(*full, deadline, &rc.heads, &rc.forked);
+        rc.votes_undecided = summary.seals.undecided;
       }
       if (summary.seals.sealed) {
         full->forked = &rc.forked;  // the alert compares views, not fork rules
-        auto sealed = Context(rc.rules, deadline, /*closed=*/true, &rc.heads, &rc.forked);
+        auto sealed = Context(rc.rules, deadline, /*closed=*/true, &rc.heads, &rc.forked,
+                              committee ? &rc.member_heads : nullptr);
         if (auto alert =
                 CheckSealedView(*sealed, *full, rc.round, left, org_spent, ignored_votes)) {
           alerts.push_back(std::move(*alert));
@@ -163,6 +176,43 @@ struct TallyEngine::Impl {
       }
     }
     rules_now = rules;
+  }
+
+  // The seals of a closed round after the first (tally.h "Seals and finality"): its committee —
+  // the members eligible in the round before it, as that round was decided — decides which
+  // admissions and removals count (those at least k of the committee's seals cover, k a majority
+  // of the committee), and so who is eligible at the deadline; those members' seals then decide
+  // which other events count. Sealed when both are.
+  // While the committee has not decided yet, the note counts seals as a round decided on every
+  // event held would (`full`), so that it shows who is still to seal.
+  void CountSealsWithCommittee(RoundCache& rc, const RoundContext& committee,
+                               const RoundContext& full) {
+    const std::int64_t deadline = rc.summary.deadline_ms;
+    RoundContext members(*st, *index, rc.rules);
+    members.cutoff = deadline;
+    members.closed = true;
+    members.eligible = committee.eligible;
+    members.n_eligible = committee.n_eligible;
+    const SealNote acts = CountSeals(members, deadline, &rc.member_heads);
+    SealNote& note = rc.summary.seals;
+    if (acts.undecided.empty()) {
+      const auto sealing =
+          Context(rc.rules, deadline, /*closed=*/true, nullptr, nullptr, &rc.member_heads);
+      note = CountSeals(*sealing, deadline, &rc.heads, &rc.forked);
+    } else {
+      note = CountSeals(full, deadline, &rc.heads, &rc.forked);
+    }
+    rc.members_undecided = acts.undecided;
+    rc.votes_undecided = note.undecided;
+    note.undecided.insert(note.undecided.end(), acts.undecided.begin(), acts.undecided.end());
+    std::sort(note.undecided.begin(), note.undecided.end());
+    note.undecided.erase(std::unique(note.undecided.begin(), note.undecided.end()),
+                         note.undecided.end());
+    note.sealed = note.undecided.empty();
+    note.committee_required = acts.required;
+    for (std::size_t i = 0; i < st->members.size(); ++i) {
+      if (committee.eligible[i]) rc.summary.committee.push_back(st->members[i].key);
+    }
   }
 
   // A closed round's proposals that a late flag moves (tally.h "Risk gating") leave it for the
@@ -254,20 +304,38 @@ struct TallyEngine::Impl {
     // this vote, timestamped after the deadline, the log is decided now (nothing later in it
     // can count); timestamped by the deadline, it is as undecided as before it was held.
     const int log_ix = index->LogOf(signer);
+    const auto erase = [&](std::vector<MemberKey>& keys) {
+      auto u = std::lower_bound(keys.begin(), keys.end(), signer);
+      if (u == keys.end() || *u != signer) return false;
+      keys.erase(u);
+      return true;
+    };
     for (auto& c : rounds) {
-      if (!c.ctx->closed || log_ix < 0 || vote.timestamp_ms <= c.summary.deadline_ms ||
-          c.heads[static_cast<std::size_t>(log_ix)] + 1 != vote.seq) {
+      if (!c.ctx->closed || log_ix < 0 || vote.timestamp_ms <= c.summary.deadline_ms) continue;
+      const auto log = static_cast<std::size_t>(log_ix);
+      bool changed = false;
+      // Listed by the other seals' count also when seals still to come could make them forked in
+      // the round: then it stays.
+      if (c.heads[log] + 1 == vote.seq &&
+          c.summary.seals.missing.size() + ForkReports(c.summary, signer) <
+              c.summary.seals.required) {
+        changed = erase(c.votes_undecided);
+      }
+      if (!c.member_heads.empty() && c.member_heads[log] + 1 == vote.seq &&
+          erase(c.members_undecided)) {
+        if (c.members_undecided.empty()) {  // the committee decided: who counts is known now
+          Compute();
+          return true;
+        }
+        changed = true;
+      }
+      if (!changed ||
+          std::binary_search(c.votes_undecided.begin(), c.votes_undecided.end(), signer) ||
+          std::binary_search(c.members_undecided.begin(), c.members_undecided.end(), signer)) {
         continue;
       }
       auto& undecided = c.summary.seals.undecided;
-      auto u = std::lower_bound(undecided.begin(), undecided.end(), signer);
-      if (u == undecided.end() || *u != signer) continue;
-      // Also listed when seals still to come could make them forked in the round: it stays.
-      if (c.summary.seals.missing.size() + ForkReports(c.summary, signer) >=
-          c.summary.seals.required) {
-        continue;
-      }
-      undecided.erase(u);
+      erase(undecided);
       if (undecided.empty()) {  // the round is sealed now
         Compute();
         return true;

@@ -383,5 +383,110 @@ TEST(Finality, AForkTheSealsSawCountsInTheRound) {
   ExpectTheSameInAnyOrder(c, r, 17);
 }
 
+// Issue 14, "backdated admissions raising the seal threshold". Five members from three
+// organisations (admissions need members of two); round 1 sealed; round 2 decided 3 : 2 and sealed
+// by three of five. Then m3 (Org1) and m4 (Org2), who had not sealed round 2, admit three keys
+// with admissions backdated before its deadline; the keys vote against, backdated too, and all
+// five seal. Counted over every admission held, the circle would have 8 members, k = 5, and the
+// five colluders' seals would cover the sybils' votes: not funded. The committee rule (tally.h
+// "Seals and finality") counts in round 2 only the admissions a majority of round 1's members
+// sealed: the sybils count for nothing, the round stays final and funded, and the alert names it.
+struct BackdatedAdmissions {
+  Circle c{1000, TwoOrganisations()};
+  std::vector<MemberKey> m;
+  EventId p;
+  static constexpr std::int64_t kD2 = kDeadline + 20'000;
+  static v1::DecisionRules TwoOrganisations() {
+    v1::DecisionRules r;
+    r.set_admission_organisations(2);
+    return r;
+  }
+  BackdatedAdmissions() {
+    m.push_back(c.founder());                              // Org0
+    m.push_back(c.Admit("m1", "Org1", testing::kT0 + 1));  // the founder alone: one organisation
+    for (const auto& [name, org] : std::vector<std::pair<std::string, std::string>>{
+             {"m2", "Org2"}, {"m3", "Org1"}, {"m4", "Org2"}}) {
+      m.push_back(c.Admit(name, org, testing::kT0 + 2));
+      c.AdmitBy(m[1], name, org, testing::kT0 + 3);
+    }
+    const EventId p1 = c.Propose(m[0], 100, kDeadline, "", testing::kT0 + 4);
+    for (const auto& who : m) c.Vote(who, p1, v1::FOR, testing::kT0 + 5);
+    for (const auto& who : m) c.Seal(who, kDeadline, kDeadline + 1);
+    p = c.Propose(m[1], 100, kD2, "", kDeadline + 2);
+    for (int i : {0, 1, 2}) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR, kDeadline + 3);
+    for (int i : {3, 4}) c.Vote(m[static_cast<std::size_t>(i)], p, v1::AGAINST, kDeadline + 3);
+    for (int i : {0, 1, 2}) c.Seal(m[static_cast<std::size_t>(i)], kD2, kD2 + 5);
+  }
+};
+
+TEST(Finality, BackdatedAdmissionsAfterSealingNeitherAddVotersNorRaiseTheThreshold) {
+  BackdatedAdmissions b;
+  const auto before = b.c.Run();
+  ASSERT_EQ(Find(before, b.p).status, Status::kFunded);
+  ASSERT_EQ(Find(before, b.p).finality, Finality::kFinal);
+  ASSERT_EQ(before.rounds.size(), 2u);
+  EXPECT_EQ(before.rounds[1].committee.size(), 5u);
+  EXPECT_EQ(before.rounds[1].seals.committee_required, 3u);
+
+  std::vector<MemberKey> sybils;
+  for (const char* name : {"s1", "s2", "s3"}) {
+    sybils.push_back(b.c.AdmitBy(b.m[3], name, "Org1", BackdatedAdmissions::kD2 - 3));
+    b.c.AdmitBy(b.m[4], name, "Org1", BackdatedAdmissions::kD2 - 3);
+  }
+  for (const auto& s : sybils) b.c.Vote(s, b.p, v1::AGAINST, BackdatedAdmissions::kD2 - 2);
+  for (const auto& who : {b.m[3], b.m[4], sybils[0], sybils[1], sybils[2]}) {
+    b.c.Seal(who, BackdatedAdmissions::kD2, BackdatedAdmissions::kD2 + 50);
+  }
+  const auto r = b.c.Run();
+  const auto after = Find(r, b.p);
+  EXPECT_EQ(after.status, Status::kFunded);
+  EXPECT_EQ(after.finality, Finality::kFinal);
+  EXPECT_EQ(after.explanation.eligible_members, 5u);
+  EXPECT_EQ(after.explanation.for_weight, Find(before, b.p).explanation.for_weight);
+  EXPECT_EQ(after.explanation.against_weight, Find(before, b.p).explanation.against_weight);
+  EXPECT_EQ(after.explanation.seals->required, 3u);
+  EXPECT_EQ(r.rounds[1].eligible, before.rounds[1].eligible);
+  ASSERT_EQ(r.alerts.size(), 1u);
+  EXPECT_EQ(r.alerts[0].proposals, std::vector<EventId>{b.p});
+  ExpectTheSameInAnyOrder(b.c, r, 61);
+}
+
+// The committee counts what it sealed: a member admitted during round 2, before its deadline and
+// held by the sealers, votes in it; and round 2 is not sealed until a majority of the committee
+// has sealed it, whoever else has.
+TEST(Finality, AnAdmissionTheCommitteeSealedCountsInTheNextRound) {
+  Circle c{1000, BackdatedAdmissions::TwoOrganisations()};
+  std::vector<MemberKey> m{c.founder(), c.Admit("m1", "Org1", testing::kT0 + 1)};
+  const EventId p1 = c.Propose(m[0], 100, kDeadline, "", testing::kT0 + 4);
+  for (const auto& who : m) c.Vote(who, p1, v1::FOR, testing::kT0 + 5);
+  for (const auto& who : m) c.Seal(who, kDeadline, kDeadline + 1);
+  const std::int64_t d2 = BackdatedAdmissions::kD2;
+  // During round 2 the two admit n2, n3 and n4 (Org2), who vote.
+  for (const char* name : {"n2", "n3", "n4"}) {
+    m.push_back(c.Admit(name, "Org2", kDeadline + 2));
+    c.AdmitBy(m[1], name, "Org2", kDeadline + 2);
+  }
+  const EventId p = c.Propose(m[1], 100, d2, "", kDeadline + 3);
+  c.Vote(m[0], p, v1::AGAINST, kDeadline + 4);
+  for (int i : {1, 2, 3, 4}) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR, kDeadline + 4);
+  // The newcomers seal first: three of five, a majority, but the committee (the founder and m1)
+  // has not sealed what makes them members.
+  for (int i : {2, 3, 4}) c.Seal(m[static_cast<std::size_t>(i)], d2, d2 + 1);
+  auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kProvisional);
+  EXPECT_EQ(o.status, Status::kFunded);  // provisional: every event held
+  c.Seal(m[0], d2, d2 + 2);
+  c.Seal(m[1], d2, d2 + 2);
+  const auto r = c.Run();
+  o = Find(r, p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.status, Status::kFunded);
+  EXPECT_EQ(o.explanation.eligible_members, 5u);
+  EXPECT_EQ(o.explanation.for_count, 4u);
+  EXPECT_EQ(r.rounds[1].committee,
+            (std::vector<MemberKey>{std::min(m[0], m[1]), std::max(m[0], m[1])}));
+  ExpectTheSameInAnyOrder(c, r, 62);
+}
+
 }  // namespace
 }  // namespace polder::decide

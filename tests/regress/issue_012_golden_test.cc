@@ -20,7 +20,9 @@
 // Issue 14's late-flag window (default 24 h) moved "Bikes", blocked at its deadline by a flag
 // raised in the last day before it, to that deadline + 24 h: its round, deadline, cut-off (so a
 // vote changed after the first deadline counts) and finality changed, and the rules views gained
-// `late_flag_window_ms`; every other figure is as before.
+// `late_flag_window_ms`; every other figure is as before. Round views then gained the round's
+// `committee` and its seal note `committee_required` (issue 14: a sealer set that backdated
+// admissions cannot change); no figure changed.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
