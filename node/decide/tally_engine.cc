@@ -317,6 +317,7 @@ struct TallyEngine::Impl {
       // Listed by the other seals' count also when seals still to come could make them forked in
       // the round: then it stays.
       if (c.heads[log] + 1 == vote.seq &&
+          std::binary_search(c.votes_undecided.begin(), c.votes_undecided.end(), signer) &&
           c.summary.seals.missing.size() + ForkReports(c.summary, signer) <
               c.summary.seals.required) {
         changed = erase(c.votes_undecided);
