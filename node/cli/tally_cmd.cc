@@ -157,6 +157,13 @@ std::string TallyText(const v1::TallyView& v) {
          (provisional == 1 ? " closed proposal is" : " closed proposals are") +
          " provisional: not enough members have sealed its round yet (docs/protocol.md §15).\n";
   }
+  for (const auto& p : v.proposals()) {
+    if (p.moved_from_ms() == 0) continue;
+    h += "note: " + p.proposal_id().substr(0, 12) + " was blocked at its deadline " +
+         FormatRfc3339(p.moved_from_ms()) +
+         " by a flag raised just before it; its decision moved to " +
+         FormatRfc3339(p.deadline_ms()) + " so that the flag can be answered (--explain).\n";
+  }
   const auto open = std::count_if(v.proposals().begin(), v.proposals().end(),
                                   [](const v1::ProposalOutcomeView& p) { return !p.closed(); });
   if (open > 0) {

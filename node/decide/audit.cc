@@ -213,6 +213,7 @@ v1::ProposalOutcomeView OutcomeView(const CircleState& st, const ProposalOutcome
   v.set_blocked(e.blocked);
   v.set_finality(FinalityWord(o.finality));
   v.set_rule_change(o.rule_change);
+  v.set_moved_from_ms(e.moved_from_ms);
   return v;
 }
 

@@ -565,6 +565,57 @@ TEST_F(TallyCliTest, SharedDeadlineRuleChangeAndOverrideVote) {
   EXPECT_NE(Text(a, "tally" + after).find("adopted"), std::string::npos);
 }
 
+// Issue 14, late flags, as a user sees them: C flags X an hour before its deadline (the default
+// window is a day); after the deadline X is open again, due a day later, and `polder tally` says
+// why; A answers, B accepts, and at the new deadline X is funded.
+TEST_F(TallyCliTest, ALateFlagMovesTheDecisionAndTheProposerAnswersIt) {
+  const auto a = Home("a"), b = Home("b"), c = Home("c");
+  Ok(a, "init --name A --org O1");
+  Ok(b, "init --name B --org O2");
+  Ok(c, "init --name C --org O3");
+  Ok(a,
+     "circle create --name F --purpose P --pool 1000 --organisations O2,O3 --admission-orgs 1"
+     " --mitigation-acceptances 1");
+  At(kT0 + 1000);
+  Ok(a, "admit " + Id(b) + " --name B --org O2");
+  Ok(a, "admit " + Id(c) + " --name C --org O3");
+  homes_ = {a, b, c};
+  ana_ = a;
+  Sync(a, b);
+  Sync(a, c);
+  At(kT0 + kMinute);
+  const std::int64_t deadline = kT0 + kDay;
+  const std::string x =
+      Ok(a, "propose --title X --amount 100 --deadline " + std::to_string(deadline))["event_id"];
+  SyncAll();
+  At(kT0 + 2 * kMinute);
+  for (const auto& h : {a, b, c}) Ok(h, "vote " + x.substr(0, 8) + " for");
+  At(deadline - 60 * kMinute);
+  const std::string flag =
+      Ok(c, "flag " + x.substr(0, 8) + " --severity high --category c --rationale r")["event_id"];
+  SyncAll();
+
+  const std::string just_after = " --as-of " + std::to_string(deadline + kMinute);
+  auto t = Ok(a, "tally" + just_after);
+  ASSERT_EQ(t["proposals"].size(), 1u);
+  EXPECT_EQ(t["proposals"][0]["status"], "open");
+  EXPECT_EQ(t["proposals"][0]["moved_from_ms"], std::to_string(deadline));
+  EXPECT_EQ(t["proposals"][0]["deadline_ms"], std::to_string(deadline + kDay));
+  EXPECT_NE(Text(a, "tally" + just_after).find("its decision moved to"), std::string::npos);
+  const auto explained = Ok(a, "tally --explain " + x.substr(0, 8) + just_after);
+  EXPECT_EQ(explained["proposals"][0]["explanation"]["late_flag"], flag);
+
+  At(deadline + 2 * kMinute);
+  Ok(a, "resolve " + flag.substr(0, 8) + " --answer \"quotes attached\"");
+  SyncAll();
+  At(deadline + 3 * kMinute);
+  Ok(b, "endorse " + x.substr(0, 8));  // accepts the answer (neither proposer nor flagger)
+  SyncAll();
+  t = Ok(a, "tally --as-of " + std::to_string(deadline + kDay + kMinute));
+  EXPECT_EQ(t["proposals"][0]["status"], "funded") << t.dump(1);
+  EXPECT_EQ(t["rounds"].size(), 2u);
+}
+
 // The issue's sybil attack, as a new user would try it: Ana (North) founds a circle with partners
 // from South and East, then alone admits keys under made-up organisations (refused) and under her
 // own (admitted, never counted); they vote for her proposal of 90 % of the pool, both partners vote

@@ -22,7 +22,7 @@
 // vote changed after the first deadline counts) and finality changed, and the rules views gained
 // `late_flag_window_ms`; every other figure is as before. Round views then gained the round's
 // `committee` and its seal note `committee_required` (issue 14: a sealer set that backdated
-// admissions cannot change); no figure changed.
+// admissions cannot change), and proposal views `moved_from_ms`; no figure changed.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
