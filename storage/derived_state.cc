@@ -168,6 +168,23 @@ Result<std::vector<std::int64_t>> DerivedState::DeadlinesToSeal(
   });
 }
 
+Result<std::set<std::int64_t>> DerivedState::LateFlagWindows() {
+  return Guard([&]() -> Result<std::set<std::int64_t>> {
+    std::set<std::int64_t> out;
+    SQLite::Statement st(db_.raw(),
+                         "SELECT rules FROM charter UNION ALL"
+                         " SELECT rules FROM proposals WHERE rules IS NOT NULL");
+    while (st.executeStep()) {
+      v1::DecisionRules rules;
+      const auto blob = st.getColumn(0);
+      if (rules.ParseFromArray(blob.getBlob(), blob.getBytes())) {
+        out.insert(rules.late_flag_window_ms());
+      }
+    }
+    return out;
+  });
+}
+
 Result<EventId> DerivedState::ResolvePrefix(std::string_view hex_prefix, std::string_view kind) {
   std::string prefix;
   for (char c : hex_prefix) {

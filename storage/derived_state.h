@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -67,6 +68,9 @@ class DerivedState {
   Result<std::vector<std::int64_t>> DeadlinesToSeal(const MemberKey& member, std::int64_t up_to_ms,
                                                     std::size_t max,
                                                     const std::vector<std::int64_t>& windows = {});
+  // The late-flag windows (DecisionRules.late_flag_window_ms, 0 for the default) of the charter
+  // and of every rule-change proposal, adopted or not: a superset of those in force in any round.
+  Result<std::set<std::int64_t>> LateFlagWindows();
   // Resolves a unique hex prefix (4 to 64 digits) of an applied event id of `kind` (a word of
   // rulebook::KindName; "" for any kind).
   Result<EventId> ResolvePrefix(std::string_view hex_prefix, std::string_view kind);

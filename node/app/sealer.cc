@@ -1,6 +1,7 @@
 #include "node/app/sealer.h"
 
 #include <algorithm>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -14,18 +15,13 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
   if (catching_up) return 0;
   auto& replica = session_.replica();
   const MemberKey me = session_.key().public_key();
-  const auto learn_windows = [&](const decide::TallyResult& tally) {
-    windows_.insert(tally.rules_now.late_flag_window_ms);
-    for (const auto& r : tally.rounds) windows_.insert(r.rules.late_flag_window_ms);
-  };
-  if (!primed_) {
-    auto state = LoadCircleState(replica);
-    if (!state) return MakeUnexpected(state.error());
-    learn_windows(decide::Tally(*state, now_ms));
-    primed_ = true;
-  }
+  // A late flag may move a proposal to its deadline + the window: a round to seal too.
+  auto stated = replica.state().LateFlagWindows();
+  if (!stated) return MakeUnexpected(stated.error());
+  std::set<std::int64_t> windows;
+  for (auto w : *stated) windows.insert(w > 0 ? w : decide::kDefaultLateFlagWindowMs);
   auto due = replica.state().DeadlinesToSeal(me, now_ms - grace_.count(), 64,
-                                             {windows_.begin(), windows_.end()});
+                                             {windows.begin(), windows.end()});
   if (!due) return MakeUnexpected(due.error());
   std::vector<std::int64_t> todo;
   for (auto d : *due) {
@@ -36,7 +32,6 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
   if (!state) return MakeUnexpected(state.error());
   const decide::Member* self = state->FindMember(me);
   const auto tally = decide::Tally(*state, now_ms);
-  learn_windows(tally);
   int authored = 0;
   for (auto d : todo) {
     considered_.insert(d);

@@ -35,10 +35,6 @@ class Sealer {
   std::chrono::milliseconds grace_;
   AuthorFn author_;
   std::set<std::int64_t> considered_;  // deadlines already looked at
-  // The late-flag windows of the rules in force in the rounds of the last tally (a late flag
-  // moves a proposal to its deadline + the window: a round to seal too); learnt once on start.
-  std::set<std::int64_t> windows_;
-  bool primed_ = false;
 };
 
 }  // namespace polder::app

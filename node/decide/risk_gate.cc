@@ -82,7 +82,7 @@ void GateFlags(const RoundContext& ctx, const ProposalRecord& p, Explanation* e)
 }
 
 const FlagRecord* LateBlockingFlag(const RoundContext& ctx, const ProposalRecord& p) {
-  if (!ctx.closed || ctx.cutoff != p.deadline_ms) return nullptr;
+  if (p.flags.empty() || !ctx.closed || ctx.cutoff != p.deadline_ms) return nullptr;
   const int author = ctx.index.Of(p.author);
   if (p.withdrawn_ms && *p.withdrawn_ms <= ctx.cutoff &&
       ctx.view.Covers(ctx.index.LogOf(author, p.withdrawn_device), p.withdrawn_seq)) {

@@ -3,6 +3,7 @@
 // vote, one blocked by a risk flag, one short of quorum with a late vote, one withdrawn — moved
 // between homes by export/import, on a pinned clock. The audit is re-checked here from its own
 // counted votes and members, not from the tally's figures.
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -75,6 +76,27 @@ class TallyCliTest : public testutil::CliFixture {
     for (const auto& h : homes_) {
       if (h != ana_) Sync(ana_, h);
     }
+  }
+
+  // A, B and C of organisations O1, O2, O3: A creates a circle of 1000 (with `rules`, extra
+  // `circle create` options) where one admitter suffices, admits B and C a second later, and
+  // everyone holds everything. Returns their homes.
+  std::array<std::string, 3> ThreeOrganisations(const std::string& rules) {
+    const auto a = Home("a"), b = Home("b"), c = Home("c");
+    Ok(a, "init --name A --org O1");
+    Ok(b, "init --name B --org O2");
+    Ok(c, "init --name C --org O3");
+    Ok(a,
+       "circle create --name F --purpose P --pool 1000 --organisations O2,O3 --admission-orgs 1 " +
+           rules);
+    At(kT0 + 1000);
+    Ok(a, "admit " + Id(b) + " --name B --org O2");
+    Ok(a, "admit " + Id(c) + " --name C --org O3");
+    homes_ = {a, b, c};
+    ana_ = a;
+    Sync(a, b);
+    Sync(a, c);
+    return {a, b, c};
   }
 
   // Builds the circle. Returns nothing; fills the ids below.
@@ -496,20 +518,8 @@ namespace {
 // A shared deadline makes a round; a rule change is adopted by a supermajority; two of three
 // members override a blocking flag.
 TEST_F(TallyCliTest, SharedDeadlineRuleChangeAndOverrideVote) {
-  const auto a = Home("a"), b = Home("b"), c = Home("c");
-  Ok(a, "init --name A --org O1");
-  Ok(b, "init --name B --org O2");
-  Ok(c, "init --name C --org O3");
-  Ok(a,
-     "circle create --name F --purpose P --pool 1000 --voting-window 1d --organisations O2,O3"
-     " --admission-orgs 1 --late-flag-window 1h");  // the flag below is not a late one
-  At(kT0 + 1000);
-  Ok(a, "admit " + Id(b) + " --name B --org O2");
-  Ok(a, "admit " + Id(c) + " --name C --org O3");
-  homes_ = {a, b, c};
-  ana_ = a;
-  Sync(a, b);
-  Sync(a, c);
+  // The flag below is not a late one.
+  const auto [a, b, c] = ThreeOrganisations("--voting-window 1d --late-flag-window 1h");
 
   At(kT0 + kMinute);
   const std::string deadline = std::to_string(kT0 + kDay);
@@ -569,20 +579,7 @@ TEST_F(TallyCliTest, SharedDeadlineRuleChangeAndOverrideVote) {
 // window is a day); after the deadline X is open again, due a day later, and `polder tally` says
 // why; A answers, B accepts, and at the new deadline X is funded.
 TEST_F(TallyCliTest, ALateFlagMovesTheDecisionAndTheProposerAnswersIt) {
-  const auto a = Home("a"), b = Home("b"), c = Home("c");
-  Ok(a, "init --name A --org O1");
-  Ok(b, "init --name B --org O2");
-  Ok(c, "init --name C --org O3");
-  Ok(a,
-     "circle create --name F --purpose P --pool 1000 --organisations O2,O3 --admission-orgs 1"
-     " --mitigation-acceptances 1");
-  At(kT0 + 1000);
-  Ok(a, "admit " + Id(b) + " --name B --org O2");
-  Ok(a, "admit " + Id(c) + " --name C --org O3");
-  homes_ = {a, b, c};
-  ana_ = a;
-  Sync(a, b);
-  Sync(a, c);
+  const auto [a, b, c] = ThreeOrganisations("--mitigation-acceptances 1");
   At(kT0 + kMinute);
   const std::int64_t deadline = kT0 + kDay;
   const std::string x =
