@@ -69,6 +69,49 @@ Result<VersionVector> EventLog::Vector(BeyondGap* beyond) {
   });
 }
 
+Result<VersionVector> EventLog::VectorAt(std::int64_t cutoff_ms) {
+  return Guard([&]() -> Result<VersionVector> {
+    VersionVector v;
+    // `ts` is the row of min(id)'s (SQLite takes a bare column from the row min() chose).
+    SQLite::Statement st(db_.raw(),
+                         "SELECT author, seq, min(id), ts FROM events GROUP BY author, seq"
+                         " ORDER BY author, seq");
+    std::map<MemberKey, EventId> first;  // each author's event at seq 1 (for a fork report)
+    MemberKey current{};
+    bool started = false, done = false;
+    AuthorHead* head = nullptr;
+    while (st.executeStep()) {
+      const auto author = ToId<MemberKey>(st.getColumn(0));
+      if (!started || author != current) {
+        started = true;
+        current = author;
+        head = &v.heads[author];
+        done = false;
+      }
+      const auto seq = static_cast<std::uint64_t>(st.getColumn(1).getInt64());
+      if (seq == 1) first[author] = ToId<EventId>(st.getColumn(2));
+      // Past a gap or the cut-off: not named (timestamps rise along a log).
+      if (done || seq != head->seq + 1 || st.getColumn(3).getInt64() > cutoff_ms) {
+        done = true;
+        continue;
+      }
+      head->seq = seq;
+      head->id = ToId<EventId>(st.getColumn(2));
+    }
+    SQLite::Statement f(db_.raw(), "SELECT author FROM forks");
+    while (f.executeStep()) {
+      const auto author = ToId<MemberKey>(f.getColumn(0));
+      auto it = v.heads.find(author);
+      auto one = first.find(author);
+      if (it == v.heads.end() || one == first.end()) continue;
+      it->second.forked = true;
+      if (it->second.seq == 0) it->second = {1, one->second, true};
+    }
+    std::erase_if(v.heads, [](const auto& kv) { return kv.second.seq == 0; });
+    return v;
+  });
+}
+
 Result<EventPage> EventLog::Read(const EventCursor& cursor, std::size_t max_events,
                                  std::size_t max_bytes,
                                  const std::function<bool(const MemberKey&, std::uint64_t)>& skip) {

@@ -88,6 +88,10 @@ class EventLog {
   // One author's entry of Vector(), and (in `beyond`, when given) their events past a gap.
   Result<AuthorHead> VectorOf(const MemberKey& author,
                               std::map<std::uint64_t, EventId>* beyond = nullptr);
+  // What a seal for a round with this deadline names (docs/protocol.md §15): per author, the last
+  // event of Vector()'s run 1..seq timestamped at or before `cutoff_ms`. An author with none is
+  // left out unless forked (then seq 1, whatever its timestamp), so that the fork is reported.
+  Result<VersionVector> VectorAt(std::int64_t cutoff_ms);
   // Stored events after `cursor` in an order a peer can ingest without waiting, leaving out those
   // `skip(author, seq)` says the peer holds, until `max_events` or `max_bytes` (at least one).
   Result<EventPage> Read(const EventCursor& cursor, std::size_t max_events, std::size_t max_bytes,

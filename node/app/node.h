@@ -55,6 +55,9 @@ struct NodeConfig {
   bool auto_seal = true;
   std::chrono::milliseconds seal_grace{10000};
   std::chrono::milliseconds seal_check{1000};
+  // In a circle of more than app::kFirstSealers members, most seal up to this long after the
+  // grace, so that their seals are based on the first ones (sealer.h SealDelayMs); 0: no wait.
+  std::chrono::milliseconds seal_spread{app::kSealSpreadMs};
   // How often the node checks whether who may connect changed (see access.h); sessions with
   // members who are no longer eligible then close.
   std::chrono::milliseconds access_check{1000};

@@ -2,14 +2,90 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
+#include "crypto/hash.h"
 #include "node/app/circle_state.h"
 #include "node/decide/tally.h"
 #include "storage/rulebook/limits.h"
 
 namespace polder::app {
+
+SealPlan PlanSeal(const storage::VersionVector& held, const std::vector<decide::SealRecord>& seals,
+                  std::int64_t deadline, const MemberKey& me) {
+  std::vector<const decide::SealRecord*> candidates;
+  for (const auto& s : seals) {
+    if (s.deadline_ms == deadline && !s.device && !s.base && s.author != me) {
+      candidates.push_back(&s);
+    }
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const auto* a, const auto* b) {
+    return std::tie(b->timestamp_ms, b->event) < std::tie(a->timestamp_ms, a->event);
+  });
+  if (candidates.size() > kMaxSealBaseCandidates) candidates.resize(kMaxSealBaseCandidates);
+  // Entries `held` needs on `base`; nothing when `held` lacks one of its authors.
+  auto needs = [&](const decide::SealRecord& base) -> std::optional<std::size_t> {
+    std::size_t n = 0;
+    auto b = base.heads.begin();
+    for (const auto& [author, head] : held.heads) {
+      if (author == me) continue;
+      while (b != base.heads.end() && b->author < author) {
+        if (b->author != me) return std::nullopt;  // an author the base names and `held` lacks
+        ++b;
+      }
+      const bool named = b != base.heads.end() && b->author == author;
+      n += named && b->seq == head.seq && b->head == head.id && !head.forked ? 0 : 1;
+      if (named) ++b;
+    }
+    for (; b != base.heads.end(); ++b) {
+      if (b->author != me) return std::nullopt;
+    }
+    return n;
+  };
+  SealPlan plan;
+  std::size_t best = held.heads.size();
+  for (const auto* c : candidates) {
+    auto n = needs(*c);
+    if (n && (*n < best || (*n == best && plan.base && c->event < *plan.base))) {
+      best = *n;
+      plan.base = c->event;
+    }
+  }
+  const decide::SealRecord* base = nullptr;
+  for (const auto* c : candidates) {
+    if (plan.base && c->event == *plan.base) base = c;
+  }
+  for (const auto& [author, head] : held.heads) {
+    if (base) {
+      if (author == me) continue;
+      auto b = std::lower_bound(
+          base->heads.begin(), base->heads.end(), author,
+          [](const decide::SealHead& e, const MemberKey& k) { return e.author < k; });
+      if (b != base->heads.end() && b->author == author && b->seq == head.seq &&
+          b->head == head.id && !head.forked) {
+        continue;
+      }
+    }
+    plan.entries.emplace_back(author, head);
+  }
+  return plan;
+}
+
+std::int64_t SealDelayMs(const MemberKey& me, std::int64_t deadline, std::size_t eligible,
+                         std::int64_t spread_ms) {
+  if (eligible <= kFirstSealers || spread_ms <= 0) return 0;
+  Bytes input(me.view().begin(), me.view().end());
+  for (int i = 0; i < 8; ++i) input.push_back(static_cast<std::uint8_t>(deadline >> (8 * i)));
+  const Digest32 d = crypto::Blake2b256(input);
+  std::uint64_t x = 0;
+  for (int i = 0; i < 8; ++i) x = x << 8 | d.view()[static_cast<std::size_t>(i)];
+  const double h = static_cast<double>(x >> 11) / static_cast<double>(1ULL << 53);  // [0, 1)
+  if (h * static_cast<double>(eligible) < static_cast<double>(kFirstSealers)) return 0;
+  const std::int64_t after = std::min<std::int64_t>(1000, spread_ms / 2);
+  return after + static_cast<std::int64_t>(h * static_cast<double>(spread_ms - after));
+}
 
 Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
   if (catching_up) return 0;
@@ -25,7 +101,8 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
   if (!due) return MakeUnexpected(due.error());
   std::vector<std::int64_t> todo;
   for (auto d : *due) {
-    if (!considered_.count(d)) todo.push_back(d);
+    auto at = due_at_.find(d);
+    if (!considered_.count(d) && (at == due_at_.end() || at->second <= now_ms)) todo.push_back(d);
   }
   if (todo.empty()) return 0;
   auto state = LoadCircleState(replica);
@@ -34,10 +111,15 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
   const auto tally = decide::Tally(*state, now_ms);
   int authored = 0;
   for (auto d : todo) {
-    considered_.insert(d);
-    if (!self || self->forked() || self->admitted_ms > d) continue;
     auto round = std::find_if(tally.rounds.begin(), tally.rounds.end(),
                               [d](const auto& r) { return r.deadline_ms == d; });
+    if (round != tally.rounds.end() && !round->seals.sealed && !due_at_.count(d)) {
+      due_at_[d] = d + grace_.count() + SealDelayMs(me, d, round->eligible.size(), spread_.count());
+      if (due_at_[d] > now_ms) continue;  // later: by then others' seals may be its base
+    }
+    considered_.insert(d);
+    due_at_.erase(d);
+    if (!self || self->forked() || self->admitted_ms > d) continue;
     // No round (a late flag that did not move its proposal after all), a sealed one, or one this
     // member neither counts for nor is on the committee of (removed, or never eligible: their seal
     // would count for nothing).
@@ -46,14 +128,12 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
          !std::binary_search(round->committee.begin(), round->committee.end(), me))) {
       continue;
     }
-    auto vector = replica.events().Vector();
+    auto vector = replica.events().VectorAt(d);
     if (!vector) return MakeUnexpected(vector.error());
-    std::vector<const std::pair<const MemberKey, storage::AuthorHead>*> held;
-    for (const auto& entry : vector->heads) {
-      if (entry.second.seq > 0) held.push_back(&entry);
-    }
+    const SealPlan plan = PlanSeal(*vector, state->seals, d, me);
+    const auto& held = plan.entries;
     // Paged past kMaxSealEntries authors: parts at consecutive seqs (nothing else is authored on
-    // this thread in between), in author order.
+    // this thread in between), in author order, each naming the base.
     const std::size_t parts = std::max<std::size_t>(
         1, (held.size() + rulebook::kMaxSealEntries - 1) / rulebook::kMaxSealEntries);
     if (parts > rulebook::kMaxSealParts) {
@@ -65,6 +145,7 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
       auto a = author_([&](v1::EventBody& b) {
         auto* seal = b.mutable_seal();
         seal->set_deadline_ms(d);
+        if (plan.base) seal->set_base(plan.base->str());
         if (parts > 1) {
           seal->set_part(static_cast<std::uint32_t>(part));
           seal->set_parts(static_cast<std::uint32_t>(parts));
@@ -72,7 +153,7 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
         const std::size_t from = part * rulebook::kMaxSealEntries;
         const std::size_t to = std::min(held.size(), from + rulebook::kMaxSealEntries);
         for (std::size_t i = from; i < to; ++i) {
-          const auto& [author, head] = *held[i];
+          const auto& [author, head] = held[i];
           auto* h = seal->add_heads();
           h->set_author(author.str());
           h->set_seq(head.seq);
@@ -82,7 +163,8 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
       });
       if (!a) return MakeUnexpected(a.error());
     }
-    spdlog::info("sealed the round of {} ({} authors{})", d, held.size(),
+    spdlog::info("sealed the round of {} ({} authors{}{})", d, held.size(),
+                 plan.base ? " on a base" : "",
                  parts > 1 ? ", " + std::to_string(parts) + " parts" : "");
     ++authored;
   }

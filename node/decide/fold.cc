@@ -13,10 +13,10 @@ namespace {
 
 // Paged seals (docs/protocol.md §15): a member's own Seal events for one deadline, in seq order,
 // become one record per complete run — part 0 .. parts-1 at consecutive seqs, each part's heads
-// continuing the author order — merged (the first part's seq and event, the last part's
-// timestamp). A part of no complete run is dropped: it counts for nothing. Seals not paged, and
-// those of devices (which never count), stay as they are. `seals` is sorted by (deadline,
-// author), then ActBefore.
+// continuing the author order, every part naming the same base — merged (the first part's seq and
+// event, the last part's timestamp). A part of no complete run is dropped: it counts for nothing.
+// Seals not paged, and those of devices (which never count), stay as they are. `seals` is sorted by
+// (deadline, author), then ActBefore.
 std::vector<SealRecord> MergeSealParts(std::vector<SealRecord> seals) {
   std::vector<SealRecord> out;
   out.reserve(seals.size());
@@ -42,8 +42,9 @@ std::vector<SealRecord> MergeSealParts(std::vector<SealRecord> seals) {
       for (std::uint32_t p = 1; complete && p < n; ++p) {
         const SealRecord& prev = seals[own[k + p - 1]];
         const SealRecord& r = seals[own[k + p]];
-        complete = r.parts == n && r.part == p && r.seq == first.seq + p && !prev.heads.empty() &&
-                   !r.heads.empty() && prev.heads.back().author < r.heads.front().author;
+        complete = r.parts == n && r.part == p && r.seq == first.seq + p && r.base == first.base &&
+                   !prev.heads.empty() && !r.heads.empty() &&
+                   prev.heads.back().author < r.heads.front().author;
       }
       if (!complete) {
         ++k;
@@ -331,6 +332,7 @@ struct Folder final : rulebook::State {
         r.parts = std::max(b.seal().parts(), 1u);
         r.event = ev.id;
         r.device = device;
+        if (!b.seal().base().empty()) r.base = ToId<EventId>(b.seal().base());
         for (const auto& h : b.seal().heads()) {
           auto k = ToId<MemberKey>(h.author());
           auto id = ToId<EventId>(h.head());

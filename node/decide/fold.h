@@ -190,6 +190,9 @@ struct SealRecord {
   // own paged seal appears once, its parts merged: the first part's seq and event, the last
   // part's timestamp, every part's heads.
   std::uint32_t part = 0, parts = 1;
+  // The seal it is based on (tally.h "Seals and finality"): the authors it does not list, other
+  // than its own, count as that seal lists them. Every part of a paged seal names the same.
+  std::optional<EventId> base;
   bool operator==(const SealRecord&) const = default;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <unordered_map>
 
 #include "node/decide/round_allocation.h"
 #include "node/decide/round_context.h"
@@ -125,45 +126,114 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
   }
   const std::size_t out = note.missing.size();
 
-  // Per log, what each counting seal covers: known (the entry's event is held here, or the
-  // sealer's own log up to the seal), or at most the entry's seq (its event is not held here).
+  // Per log, what the counting seals cover: known (the entry's event is held here, or the
+  // sealer's own log up to the seal), or at most the entry's seq (its event is not held here), each
+  // with the number of seals covering that much. A seal's base lends its entries to every seal
+  // based on it that does not list the author itself: counted once per base, with a multiplicity,
+  // so that a round of n seals on a few bases costs what its entries cost, not n per log.
   // A log frozen from z (a fork, a revocation) is placed up to z - 1 at most, and every version of
   // it shares that prefix: an entry at or beyond z covers the prefix, whichever version it names.
+  struct Cover {
+    std::uint64_t seq;
+    std::uint32_t seals;
+  };
   const std::size_t logs = index.logs();
-  std::vector<std::vector<std::uint64_t>> known(logs), unknown(logs);
+  std::vector<std::vector<Cover>> known(logs), unknown(logs);
   std::vector<std::uint32_t> fork_reports(st.members.size(), 0);
   auto frozen_from = [&](std::size_t m) -> std::optional<std::uint64_t> {
     if (m < st.members.size()) return st.members[m].fork_seq;
     return st.devices[m - st.members.size()].frozen_from;
   };
+  auto cover = [&](std::size_t m, const SealHead& h, std::uint32_t seals) {
+    if (const auto z = frozen_from(m); z && h.seq >= *z) {
+      const LogRecord* held = st.FindLog(h.author);
+      const std::uint64_t placed = held ? held->timestamps.size() : 0;
+      known[m].push_back({std::min(*z - 1, placed), seals});
+      if (placed < *z - 1) unknown[m].push_back({*z - 1, seals});
+      return;
+    }
+    (h.held ? known : unknown)[m].push_back({h.seq, seals});
+  };
+  // Bases: seals of this deadline by their id. `lent[b]` counts the seals based on base b;
+  // `taken[b]`, per seal based on it, the logs it does not take from b (listed, or its own).
+  std::unordered_map<EventId, const SealRecord*, Id32Hash> by_id;
+  for (auto it =
+           std::lower_bound(st.seals.begin(), st.seals.end(), deadline,
+                            [](const SealRecord&s, std::int64_t d) { return s.deadline_ms < d; });
+       it != st.seals.end() && it->deadline_ms == deadline; ++it) {
+    by_id.emplace(it->event, &*it);
+  }
+  std::vector<const SealRecord*> bases;
+  std::unordered_map<const SealRecord*, std::size_t> base_ix;
+  std::vector<std::uint32_t> lent;
+  std::vector<std::vector<int>> taken;
+  // Seals whose base is not held here: every log they do not list is unknown, to any seq.
+  std::uint32_t blind = 0;
+  std::vector<std::uint32_t> blind_listed(logs, 0);
   for (const SealRecord* s : counting) {
     const int own = index.Of(s->author);
+    const SealRecord* base = nullptr;
+    bool unresolved = false;
+    if (s->base) {
+      auto b = by_id.find(*s->base);
+      if (b == by_id.end()) {
+        unresolved = true;
+      } else if (!b->second->device && !b->second->base && b->second != s) {
+        base = b->second;
+      }  // else a base that cannot be one: the seal covers what it lists
+    }
+    std::vector<int>* skip = nullptr;
+    if (base) {
+      auto [at, added] = base_ix.emplace(base, bases.size());
+      if (added) {
+        bases.push_back(base);
+        lent.push_back(0);
+        taken.emplace_back();
+      }
+      ++lent[at->second];
+      skip = &taken[at->second];
+      skip->push_back(own);
+    }
+    if (unresolved) {
+      ++blind;
+      ++blind_listed[static_cast<std::size_t>(own)];
+    }
     for (const auto& h : s->heads) {
       const int log = index.LogOf(h.author);
       if (log < 0 || log == own) continue;
       const auto m = static_cast<std::size_t>(log);
+      if (skip) skip->push_back(log);
+      if (unresolved) ++blind_listed[m];
       if (h.forked && m < st.members.size()) ++fork_reports[m];
-      if (const auto z = frozen_from(m); z && h.seq >= *z) {
-        const LogRecord* held = st.FindLog(h.author);
-        const std::uint64_t placed = held ? held->timestamps.size() : 0;
-        known[m].push_back(std::min(*z - 1, placed));
-        if (placed < *z - 1) unknown[m].push_back(*z - 1);
-        continue;
-      }
-      (h.held ? known : unknown)[m].push_back(h.seq);
+      cover(m, h, 1);
     }
-    if (s->seq > 1) known[static_cast<std::size_t>(own)].push_back(s->seq - 1);
+    if (s->seq > 1) known[static_cast<std::size_t>(own)].push_back({s->seq - 1, 1});
+  }
+  for (std::size_t b = 0; b < bases.size(); ++b) {
+    auto& skip = taken[b];
+    std::sort(skip.begin(), skip.end());
+    for (const auto& h : bases[b]->heads) {
+      const int log = index.LogOf(h.author);
+      if (log < 0) continue;
+      const auto [lo, hi] = std::equal_range(skip.begin(), skip.end(), log);
+      const auto seals = lent[b] - static_cast<std::uint32_t>(hi - lo);
+      if (seals > 0) cover(static_cast<std::size_t>(log), h, seals);
+    }
   }
 
   if (heads) heads->assign(logs, 0);
   for (std::size_t m = 0; m < logs; ++m) {
     // The counted prefix: what at least k seals are known to cover.
     auto& kv = known[m];
+    std::sort(kv.begin(), kv.end(), [](const Cover& a, const Cover& b) { return a.seq > b.seq; });
     std::uint64_t head = 0;
-    if (kv.size() >= k) {
-      std::nth_element(kv.begin(), kv.begin() + static_cast<std::ptrdiff_t>(k - 1), kv.end(),
-                       std::greater<>());
-      head = kv[k - 1];
+    std::size_t seen = 0;
+    for (const auto& c : kv) {
+      seen += c.seals;
+      if (seen >= k) {
+        head = c.seq;
+        break;
+      }
     }
     if (heads) (*heads)[m] = head;
     // The first event past it: can seals still to come make it count?
@@ -173,9 +243,9 @@ SealNote CountSeals(const RoundContext& ctx, std::int64_t deadline,
     if (frozen && next >= *frozen) continue;
     const LogRecord* log = st.FindLog(key);
     if (log && next <= log->timestamps.size() && log->timestamps[next - 1] > deadline) continue;
-    std::size_t may = out;
-    for (auto v : kv) may += v >= next ? 1 : 0;
-    for (auto v : unknown[m]) may += v >= next ? 1 : 0;
+    std::size_t may = out + (blind - blind_listed[m]);
+    for (const auto& c : kv) may += c.seq >= next ? c.seals : 0;
+    for (const auto& c : unknown[m]) may += c.seq >= next ? c.seals : 0;
     if (may >= k) note.undecided.push_back(key);
   }
   // A member counts as forked in the round when at least k seals say their sealer held proof

@@ -16,10 +16,13 @@
 //   seal is their first seal for that deadline in their own key's log (a device's seal does not
 //   count; neither does one at or beyond the member's fork). It covers an author's log up to the
 //   seq it names when the event it names there is held here (else what it covers is unknown yet),
-//   and its own author's log up to the seal. k = seals_required (at most the number n of eligible
-//   members), or a majority of them when that is 0. An event counts for the round when at least k
-//   seals cover it; the round is *sealed* when no seal still to come can change that for any
-//   event timestamped by the deadline: per log, the first event past the counted prefix is held
+//   and its own author's log up to the seal. A seal with a base (another seal for the deadline,
+//   by a member's own key, itself without a base) covers each author it does not list, other
+//   than its own, as its base lists them (never inheriting a fork report); while no such base is
+//   held here, what it covers of those authors is unknown. k = seals_required (at most the number n
+//   of eligible members), or a majority of them when that is 0. An event counts for the round when
+//   at least k seals cover it; the round is *sealed* when no seal still to come can change that for
+//   any event timestamped by the deadline: per log, the first event past the counted prefix is held
 //   with a later timestamp, or the seals that cover it, those whose coverage is unknown and the
 //   members who have not sealed are fewer than k. Covers only grow, so a sealed round's counted
 //   events stay exactly those (docs/protocol.md §15). In a sealed round a member counts as

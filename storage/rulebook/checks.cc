@@ -128,6 +128,7 @@ std::optional<Refusal> CheckSeal(const EventBody& b) {
   if (s.parts() > 1 && s.heads().empty()) {
     return Refusal{RefusalCode::kMalformed, "each part of a paged seal names some heads"};
   }
+  if (auto r = CheckId(s.base(), "seal base", /*optional=*/true)) return r;
   const std::string* last = nullptr;
   for (const auto& h : s.heads()) {
     if (auto r = CheckId(h.author(), "sealed author")) return r;

@@ -488,5 +488,127 @@ TEST(Finality, AnAdmissionTheCommitteeSealedCountsInTheNextRound) {
   ExpectTheSameInAnyOrder(c, r, 62);
 }
 
+// Seal bases (issue 14, scale: a seal listing every author makes a round of n seals O(n^2)).
+// Seals on a base list nothing the base names: the round decides exactly as if each listed it
+// all, in any arrival order.
+TEST(Finality, SealsOnABaseDecideAsIfEachListedEverything) {
+  auto build = [](bool on_base) {
+    Circle c;
+    auto m = Members(c, 6);  // 7 members: 4 seals needed
+    auto p = c.Propose(m[1], 100);
+    for (int i : {1, 2, 3, 4}) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+    c.Vote(m[5], p, v1::AGAINST);
+    const EventId base = c.Seal(m[0], kDeadline, kDeadline + 1);
+    for (int i : {1, 2, 3}) {
+      if (on_base) {
+        c.SealOn(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 2, base);
+      } else {
+        c.Seal(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 2);
+      }
+    }
+    return std::make_pair(std::move(c), p);
+  };
+  const auto [listed, p1] = build(false);
+  const auto [based, p2] = build(true);
+  const auto a = Find(listed.Run(), p1);
+  const auto b = Find(based.Run(), p2);
+  EXPECT_EQ(b.finality, Finality::kFinal);
+  EXPECT_EQ(b.status, Status::kFunded);
+  EXPECT_EQ(b.explanation.for_count, 4u);
+  EXPECT_EQ(b.explanation.against_count, 1u);
+  EXPECT_EQ(a.finality, b.finality);
+  EXPECT_EQ(a.explanation.for_count, b.explanation.for_count);
+  EXPECT_EQ(a.explanation.seals->counting, b.explanation.seals->counting);
+  EXPECT_EQ(a.explanation.seals->undecided, b.explanation.seals->undecided);
+  ExpectTheSameInAnyOrder(based, based.Run(), 71);
+}
+
+// A seal on a lagging base lists what it holds beyond it, and that counts; the base's own
+// lag excludes nothing the others cover.
+TEST(Finality, ASealOnABaseCoversWhatItListsBeyondIt) {
+  Circle c;
+  auto m = Members(c, 4);  // 5 members: 3 seals needed
+  auto p = c.Propose(m[1], 100);
+  c.Vote(m[1], p, v1::FOR);
+  const auto early = c.Snapshot();
+  c.Vote(m[2], p, v1::FOR, kDeadline - 1);  // the lagging base does not hold it
+  const EventId base = c.SealNaming(m[0], kDeadline, kDeadline + 1, early);
+  Circle::Heads beyond;
+  beyond[m[2]] = c.Snapshot().at(m[2]);
+  c.SealOn(m[3], kDeadline, kDeadline + 2, base, beyond);
+  c.SealOn(m[4], kDeadline, kDeadline + 2, base, beyond);
+  const auto provisional = Find(c.Run(), p);
+  EXPECT_EQ(provisional.finality, Finality::kProvisional)  // two covers of m2's vote so far
+      << "m1 and m2 could still seal";
+  c.SealOn(m[1], kDeadline, kDeadline + 3, base, beyond);
+  const auto r = c.Run();
+  const auto o = Find(r, p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.explanation.for_count, 2u);
+  ExpectTheSameInAnyOrder(c, r, 72);
+}
+
+// A base not held here: what the seals on it cover of the authors they do not list is unknown
+// until it arrives, so the round waits (as for a member who has not sealed), and decides once
+// it is here. A base that cannot be one (itself on a base) lends nothing.
+TEST(Finality, ASealOnABaseNotHeldHereWaitsForItAndAChainedBaseLendsNothing) {
+  Circle c;
+  auto m = Members(c, 4);  // 5 members: 3 seals needed
+  auto p = c.Propose(m[1], 100);
+  for (int i : {1, 2}) c.Vote(m[static_cast<std::size_t>(i)], p, v1::FOR);
+  const EventId base = c.Seal(m[0], kDeadline, kDeadline + 1);
+  for (int i : {1, 2, 3}) c.SealOn(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 2, base);
+  c.Seal(m[4], kDeadline, kDeadline + 2);
+  // Without the base, only m4's seal is known to cover the founder's admissions: were the seals on
+  // it taken to cover nothing, one missing seal could not bring them to 3 and they would be out.
+  auto without = c.events;
+  std::erase_if(without, [&](const FoldEvent& e) { return e.id == base; });
+  const auto waiting = Find(Tally(Fold(without), kAfter), p);
+  EXPECT_EQ(waiting.finality, Finality::kProvisional);
+  const auto& undecided = waiting.explanation.seals->undecided;
+  EXPECT_NE(std::find(undecided.begin(), undecided.end(), m[0]), undecided.end())
+      << "the founder's log: three seals may cover it";
+  const auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.explanation.for_count, 2u);
+
+  // A lagging base without n3's vote; n1 lists it on that base, n2 is based on n1's seal.
+  Circle d;
+  auto n = Members(d, 4);
+  auto q = d.Propose(n[1], 100);
+  const auto early = d.Snapshot();
+  d.Vote(n[3], q, v1::FOR, kDeadline - 1);
+  Circle::Heads vote;
+  vote[n[3]] = d.Snapshot().at(n[3]);
+  const EventId first = d.SealNaming(n[0], kDeadline, kDeadline + 1, early);
+  const EventId second = d.SealOn(n[1], kDeadline, kDeadline + 2, first, vote);
+  d.SealOn(n[2], kDeadline, kDeadline + 3, second);  // a chain: covers only its own log
+  d.Seal(n[4], kDeadline, kDeadline + 3);
+  const auto chained = Find(d.Run(), q);
+  EXPECT_EQ(chained.finality, Finality::kProvisional) << "n1 and n4 cover the vote; n3 may seal";
+  d.Seal(n[3], kDeadline, kDeadline + 4);
+  const auto r = d.Run();
+  EXPECT_EQ(Find(r, q).finality, Finality::kFinal);
+  EXPECT_EQ(Find(r, q).explanation.for_count, 1u);
+  ExpectTheSameInAnyOrder(d, r, 73);
+}
+
+// A base's fork report is its sealer's word alone: seals on it do not repeat it, so one member
+// cannot make a fork count k times.
+TEST(Finality, ABasesForkReportIsNotInherited) {
+  Circle c;
+  auto m = Members(c, 4);  // 5 members: 3 seals needed
+  c.Propose(m[1], 100);
+  c.Comment(m[4], "one version", testing::kT0 + 20);
+  auto heads = c.Snapshot();
+  heads[m[4]].forked = true;  // m0 says m4 forked; nobody here holds proof
+  const EventId base = c.SealNaming(m[0], kDeadline, kDeadline + 1, heads);
+  for (int i : {1, 2, 3}) c.SealOn(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 2, base);
+  const auto r = c.Run();
+  EXPECT_TRUE(r.rounds[0].seals.forked.empty());
+  EXPECT_EQ(r.rounds[0].finality, Finality::kFinal) << "one report, and one member to come";
+  ExpectTheSameInAnyOrder(c, r, 74);
+}
+
 }  // namespace
 }  // namespace polder::decide

@@ -135,5 +135,26 @@ TEST(TallyEngine, AMemberUndecidedForAForkStaysListedWhenTheirLogIsDecided) {
   EXPECT_EQ(engine.Result().rounds[0].seals.undecided.size(), 2u);
 }
 
+// A vote a seal's base names, arriving after the seals on that base: it is now known what each
+// of them covers, and the engine decides as a full tally of the same events does.
+TEST(TallyEngine, AVoteABaseNamesArrivingLaterDecidesAsTheFullTallyDoes) {
+  Circle c;
+  auto m = Members(c, 4);
+  c.Propose(m[1], 100);
+  auto open = c.Propose(m[1], 100, kAfter + 1000);
+  const EventId v = c.Vote(m[4], open, v1::FOR, kDeadline - 1);
+  const EventId base = c.Seal(m[0], kDeadline, kDeadline + 1);
+  c.SealOn(m[1], kDeadline, kDeadline + 2, base);
+  c.SealOn(m[2], kDeadline, kDeadline + 2, base);
+  auto without = c.events;
+  std::erase_if(without, [&](const FoldEvent& e) { return e.id == v; });
+  TallyEngine engine(Fold(without), kAfter);
+  ASSERT_FALSE(engine.Result().rounds[0].seals.sealed) << "what the seals cover of m4 is unknown";
+  ASSERT_TRUE(engine.AddVote(open, {m[4], 1, kDeadline - 1, v1::FOR, v, std::nullopt}));
+  EXPECT_EQ(engine.state(), c.State());
+  EXPECT_EQ(engine.Result(), c.Run());
+  EXPECT_TRUE(engine.Result().rounds[0].seals.sealed);
+}
+
 }  // namespace
 }  // namespace polder::decide

@@ -283,10 +283,18 @@ class Circle {
     return ids;
   }
 
+  // A seal by `who` on `base` (tally.h "Seals and finality") listing only `heads`: for every
+  // other author, what `base` names.
+  EventId SealOn(const MemberKey& who, std::int64_t deadline, std::int64_t ts, const EventId& base,
+                 const Heads& heads = {}) {
+    return SealNaming(who, deadline, ts, heads, &base);
+  }
+
   EventId SealNaming(const MemberKey& who, std::int64_t deadline, std::int64_t ts,
-                     const Heads& heads) {
+                     const Heads& heads, const EventId* base = nullptr) {
     v1::EventBody b = Body(who, ts);
     b.mutable_seal()->set_deadline_ms(deadline);
+    if (base) b.mutable_seal()->set_base(base->str());
     for (const auto& [author, h] : heads) {
       if (h.seq == 0) continue;
       auto* e = b.mutable_seal()->add_heads();

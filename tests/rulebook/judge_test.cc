@@ -434,6 +434,13 @@ TEST(CheckBody, SealPartsAreBounded) {
   seal->set_parts(2);
   seal->clear_heads();
   EXPECT_EQ(CheckBody(b)->code, RefusalCode::kMalformed);
+  // A base (rules version 9) is a 32-byte seal id; a seal on one may list nothing.
+  seal->set_parts(0);
+  seal->set_part(0);
+  seal->set_base(std::string(31, 'b'));
+  EXPECT_EQ(CheckBody(b)->code, RefusalCode::kMalformed);
+  seal->set_base(std::string(32, 'b'));
+  EXPECT_FALSE(CheckBody(b));
 }
 
 TEST(KindNames, RoundTrip) {

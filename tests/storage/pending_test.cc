@@ -151,5 +151,48 @@ TEST_F(PendingTest, ReopenedReplicaRecountsTheSetItFinds) {
   EXPECT_EQ(beyond.begin()->first, 3u) << "bob's oldest (seq 2) went first";
 }
 
+// What a seal names (docs/protocol.md §15): per author, the last event of the held run by the
+// deadline; an author with none is left out unless forked (then seq 1, so the fork is reported).
+TEST_F(PendingTest, VectorAtNamesTheLastEventByTheCutOff) {
+  const auto bob = c_.key(bob_).public_key();
+  EventId first, second;
+  ASSERT_EQ(In(c_.Next(
+                   bob_, [](v1::EventBody& b) { b.mutable_comment()->set_text("1"); }, &first))
+                .outcome,
+            Outcome::kApplied);
+  const std::int64_t before_bob = c_.now() - 1;
+  c_.Advance(1000);
+  ASSERT_EQ(In(c_.Next(
+                   bob_, [](v1::EventBody& b) { b.mutable_comment()->set_text("2"); }, &second))
+                .outcome,
+            Outcome::kApplied);
+  const std::int64_t cutoff = c_.now();
+  c_.Advance(1000);
+  ASSERT_EQ(In(c_.Next(bob_, [](v1::EventBody& b) { b.mutable_comment()->set_text("3"); })).outcome,
+            Outcome::kApplied);
+  auto at = replica_->events().VectorAt(cutoff);
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(at->heads.at(bob).seq, 2u);
+  EXPECT_EQ(at->heads.at(bob).id, second);
+  EXPECT_EQ(at->heads.at(c_.key(0).public_key()).seq, 3u);      // the charter, two admissions
+  EXPECT_EQ(at->heads.count(c_.key(carol_).public_key()), 0u);  // nothing of Carol's
+  EXPECT_EQ(replica_->events().Vector()->heads.at(bob).seq, 3u);
+  auto early = replica_->events().VectorAt(before_bob);
+  ASSERT_TRUE(early.has_value());
+  EXPECT_EQ(early->heads.count(bob), 0u);
+
+  // Carol signs two versions of her seq 1: she is forked, and named at seq 1 even before it.
+  const Bytes a = c_.Next(
+      carol_, [](v1::EventBody& b) { b.mutable_comment()->set_text("laptop"); }, nullptr, false);
+  const Bytes b = c_.Next(carol_, [](v1::EventBody& e) { e.mutable_comment()->set_text("phone"); });
+  In(a);
+  In(b);
+  auto forked = replica_->events().VectorAt(before_bob);
+  ASSERT_TRUE(forked.has_value());
+  const auto& carol = forked->heads.at(c_.key(carol_).public_key());
+  EXPECT_EQ(carol.seq, 1u);
+  EXPECT_TRUE(carol.forked);
+}
+
 }  // namespace
 }  // namespace polder::storage

@@ -270,6 +270,7 @@ TEST(Finality, ANodeSealsARoundOfMoreAuthorsThanOneSealHoldsInParts) {
   app::NodeConfig cfg;
   cfg.seal_grace = 300ms;
   cfg.seal_check = 100ms;
+  cfg.seal_spread = 0ms;  // the founder seals first, whatever its place in line
   net.Start(0, {}, cfg);
   // Member 1 (admitted by the founder) admits 849 keys, each of which then writes a comment:
   // 851 authors with events, more than the 800 one seal event lists.
@@ -389,6 +390,51 @@ TEST(Finality, NodesSealTheRoundALateFlagMovedAProposalTo) {
     EXPECT_EQ(r.rounds[0].finality, decide::Finality::kFinal);
     EXPECT_EQ(r.rounds[1].deadline_ms, deadline + kWindow);
     EXPECT_GE(r.rounds[1].seals.counting.size(), 3u);
+  }
+}
+
+// Seal bases (issue 14, scale): a node that holds another's seal for the round when it seals
+// bases its own on it and lists only what it holds otherwise — nothing, here, so its seal is a
+// few dozen bytes instead of one entry per author — and the round is final everywhere on them.
+TEST(Finality, NodesBaseTheirSealsOnTheFirstAndTheRoundIsFinalOnThem) {
+  Network net(kNodes, 3, 41);
+  for (int i = 0; i < kNodes; ++i) {
+    app::NodeConfig cfg;
+    cfg.seal_grace = i == 0 ? 300ms : 2000ms;  // node 0 seals first; the others hold its seal
+    cfg.seal_check = 100ms;
+    std::vector<int> peers;
+    for (int j = 0; j < i; ++j) peers.push_back(j);
+    net.Start(i, peers, cfg);
+  }
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual(kAll); }, 20s));
+  const std::int64_t deadline = Now() + 1500;
+  const EventId p = ProposeAndVote(net, deadline, v1::FOR);
+  ASSERT_TRUE(FinalEverywhere(net, p));
+  auto st = app::LoadCircleState(net.member(0).session->replica());
+  ASSERT_TRUE(st);
+  const MemberKey first = net.member(0).session->key().public_key();
+  std::optional<EventId> base;
+  std::size_t based = 0;
+  for (const auto& seal : st->seals) {
+    if (seal.deadline_ms != deadline) continue;
+    if (seal.author == first) {
+      EXPECT_FALSE(seal.base);
+      EXPECT_EQ(seal.heads.size(), 3u) << "the authors of events by the deadline: members 0-2";
+      base = seal.event;
+    }
+  }
+  ASSERT_TRUE(base);
+  for (const auto& seal : st->seals) {
+    if (seal.deadline_ms != deadline || seal.author == first) continue;
+    EXPECT_EQ(seal.base, base);
+    EXPECT_TRUE(seal.heads.empty());
+    ++based;
+  }
+  EXPECT_GE(based, 2u) << "a majority of five sealed";
+  const Digest32 digest = net.StateDigest(0);
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_EQ(net.StateDigest(i), digest);
+    EXPECT_EQ(Outcome(TallyAt(net, i), p)->status, decide::Status::kFunded);
   }
 }
 

@@ -123,6 +123,7 @@ DiffCase MakeDiffCase(ByteView script) {
   std::size_t pos = 0;
   auto next = [&]() -> std::uint8_t { return pos < script.size() ? script[pos++] : 0; };
   auto key = [&](int i) { return w.keys[i].public_key().str(); };
+  std::vector<EventId> seals;  // every seal emitted so far: bases for later ones
   while (pos < script.size() && out.events.size() < kMaxEvents) {
     const int op = next() % 19;
     const int a = next() % kKeys;
@@ -197,13 +198,17 @@ DiffCase MakeDiffCase(ByteView script) {
         b.Emit(a, [&](v1::EventBody& e) { e.mutable_withdraw()->set_proposal(b.Ref(x).str()); });
         break;
       case 9:
-        b.Emit(a, [&](v1::EventBody& e) {
+        seals.push_back(b.Emit(a, [&](v1::EventBody& e) {
           auto* s = e.mutable_seal();
           s->set_deadline_ms(std::max<std::int64_t>(1, e.timestamp_ms() - 1 - x % 50));
+          // Now and then on an earlier seal (of this deadline or not, itself on a base or not),
+          // listing only some authors.
+          const bool on_base = !seals.empty() && x % 3 == 1;
+          if (on_base) s->set_base(seals[x % seals.size()].str());
           std::vector<std::tuple<std::string, std::uint64_t, std::string>> heads;
           for (int k = 0; k < kKeys; ++k) {
             const auto& c = b.chain(k);
-            if (c.seq == 0) continue;
+            if (c.seq == 0 || (on_base && (x >> (k % 8)) % 2)) continue;
             const std::uint64_t seq = 1 + x % c.seq;
             // Now and then a head this script never wrote (a sealer lying about what it holds).
             heads.emplace_back(key(k), seq,
@@ -216,7 +221,7 @@ DiffCase MakeDiffCase(ByteView script) {
             h->set_seq(seq);
             h->set_head(head);
           }
-        });
+        }));
         break;
       case 10: {
         // An equivocation: a second event at an old (or the current) seq of `a`'s log.
