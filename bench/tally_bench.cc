@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/event_builder.h"
 #include "node/decide/fold.h"
 #include "node/decide/tally.h"
 
@@ -52,57 +53,6 @@ double P99(std::vector<double> v) {
   return v[std::min(v.size() - 1, v.size() * 99 / 100)];
 }
 
-class Builder {
- public:
-  explicit Builder(std::uint64_t seed) : rng_(seed) { circle_.assign(32, 'c'); }
-
-  MemberKey Key(int i) {
-    std::string k(32, '\0');
-    for (int b = 0; b < 8; ++b) k[static_cast<std::size_t>(b)] = static_cast<char>(rng_());
-    k[31] = static_cast<char>(i & 0xff);
-    k[30] = static_cast<char>(i >> 8);
-    return *MemberKey::FromBytes(AsBytes(k));
-  }
-
-  v1::EventBody Body(const MemberKey& who, std::int64_t ts) {
-    auto& h = heads_[who];
-    v1::EventBody b;
-    b.set_circle_id(circle_);
-    b.set_author(who.str());
-    b.set_seq(h.seq + 1);
-    if (h.seq > 0) b.set_prev(h.id.str());
-    b.set_timestamp_ms(ts);
-    return b;
-  }
-
-  EventId Push(const MemberKey& who, v1::EventBody b) {
-    std::string id(32, '\0');
-    for (auto& c : id) c = static_cast<char>(rng_());
-    const EventId eid = *EventId::FromBytes(AsBytes(id));
-    heads_[who] = {b.seq(), eid};
-    events.push_back({eid, std::move(b)});
-    return eid;
-  }
-
-  std::uint64_t Seq(const MemberKey& who) { return heads_[who].seq; }
-  const std::map<MemberKey, std::pair<std::uint64_t, EventId>> Heads() const {
-    std::map<MemberKey, std::pair<std::uint64_t, EventId>> out;
-    for (const auto& [k, h] : heads_) out[k] = {h.seq, h.id};
-    return out;
-  }
-
-  std::vector<FoldEvent> events;
-  std::mt19937_64 rng_;
-
- private:
-  struct Head {
-    std::uint64_t seq = 0;
-    EventId id;
-  };
-  std::string circle_;
-  std::map<MemberKey, Head> heads_;
-};
-
 struct Circle {
   std::vector<FoldEvent> events;
   std::vector<MemberKey> members;
@@ -112,7 +62,7 @@ struct Circle {
 };
 
 Circle Build() {
-  Builder b(42);
+  bench::EventBuilder b(42);
   Circle c;
   for (int i = 0; i < kMembers; ++i) c.members.push_back(b.Key(i));
   const MemberKey founder = c.members[0];
@@ -142,7 +92,7 @@ Circle Build() {
     body.mutable_admit()->mutable_info()->set_organisation("org" + std::to_string(i % kOrgs));
     b.Push(founder, std::move(body));
   }
-  auto pick = [&](int n) { return static_cast<int>(b.rng_() % static_cast<std::uint64_t>(n)); };
+  auto pick = [&](int n) { return static_cast<int>(b.rng() % static_cast<std::uint64_t>(n)); };
   for (int p = 0; p < kProposals; ++p) {
     const int round = p / (kProposals / kRounds);
     const MemberKey who = c.members[static_cast<std::size_t>(pick(kMembers))];
@@ -186,14 +136,14 @@ Circle Build() {
     const std::int64_t deadline = kFirstDeadline + round * kRoundGap;
     for (int s = 0; s < 3; ++s) {
       const MemberKey who = c.members[static_cast<std::size_t>(s)];
-      const auto heads = b.Heads();
+      const auto heads = b.heads();
       auto body = b.Body(who, deadline + 1);
       body.mutable_seal()->set_deadline_ms(deadline);
       for (const auto& [k, h] : heads) {
         auto* e = body.mutable_seal()->add_heads();
         e->set_author(k.str());
-        e->set_seq(h.first);
-        e->set_head(h.second.str());
+        e->set_seq(h.seq);
+        e->set_head(h.id.str());
       }
       b.Push(who, std::move(body));
     }
