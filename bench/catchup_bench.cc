@@ -4,6 +4,12 @@
 //
 // Target (issue 4): under 3.5 s for the 100,000 events.
 // The source and the receiver run on their own threads (one io_context each), as two nodes would.
+//
+// `catchup_bench --members N` catches up a wide circle instead (issue 14: "a circle of 10,000
+// eligible members seals and syncs"): N members, each voting on one proposal, and 80 % of them
+// sealing its round, each seal planned as a node plans it (app::PlanSeal, on a base when one
+// saves entries); it prints the seals' bytes and whether the caught-up replica shows the round
+// final.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -21,10 +27,14 @@
 #include <unistd.h>
 
 #include "crypto/identity.h"
+#include "node/app/circle_state.h"
+#include "node/app/sealer.h"
+#include "node/decide/tally.h"
 #include "node/net/session.h"
 #include "node/sync/replica_store.h"
 #include "node/sync/syncer.h"
 #include "storage/replica.h"
+#include "storage/rulebook/limits.h"
 #include "tests/testutil/circle.h"
 
 namespace polder {
@@ -103,16 +113,93 @@ double RawVerifyRate(const std::vector<Bytes>& events, unsigned threads) {
   return static_cast<double>(ms.size()) / secs;
 }
 
+// A wide circle: `members` members, each voting on one proposal before its deadline, ingested
+// into `src`; then 80 % of them seal the round as nodes do. Returns the deadline and the seals'
+// bytes.
+struct Wide {
+  std::int64_t deadline = 0;
+  std::size_t seal_bytes = 0, seals = 0, entries = 0;
+};
+Wide FillWideCircle(testutil::TestCircle& c, int members, storage::Replica& src) {
+  Wide w;
+  for (int i = 1; i < members; ++i) c.Admit(0, "m" + std::to_string(i), i % 2 ? "Org B" : "Org C");
+  const std::int64_t window = 2LL * members + 1000;
+  const EventId p = c.Propose(0, "Wide", 1000, window);
+  w.deadline = c.now() + window;  // the proposal is timestamped now
+  for (int i = 0; i < members; ++i) c.Vote(i, p, v1::FOR);
+  auto ingest = [&](std::size_t from) {
+    const storage::IngestOptions opt(c.now() + 1000);
+    for (std::size_t i = from; i < c.events().size(); i += 20000) {
+      const auto end = std::min(c.events().size(), i + 20000);
+      if (!src.Ingest(std::span<const Bytes>(c.events().data() + i, end - i), opt)) std::abort();
+    }
+  };
+  ingest(0);
+  c.Advance(window + 10);
+  const auto held = *src.events().VectorAt(w.deadline);
+  std::vector<decide::SealRecord> seals;
+  const std::size_t before = c.events().size();
+  for (int i = 0; i < members * 4 / 5; ++i) {
+    const MemberKey me = c.key(i).public_key();
+    const app::SealPlan plan = app::PlanSeal(held, seals, w.deadline, me);
+    // Paged past kMaxSealEntries authors, as the node's sealer does.
+    const std::size_t per = rulebook::kMaxSealEntries;
+    const std::size_t parts = std::max<std::size_t>(1, (plan.entries.size() + per - 1) / per);
+    EventId id;
+    for (std::size_t part = 0; part < parts; ++part) {
+      EventId part_id;
+      const Bytes ev = c.Next(
+          i,
+          [&](v1::EventBody& b) {
+            auto* seal = b.mutable_seal();
+            seal->set_deadline_ms(w.deadline);
+            if (plan.base) seal->set_base(plan.base->str());
+            if (parts > 1) {
+              seal->set_part(static_cast<std::uint32_t>(part));
+              seal->set_parts(static_cast<std::uint32_t>(parts));
+            }
+            for (std::size_t e = part * per; e < std::min(plan.entries.size(), (part + 1) * per);
+                 ++e) {
+              const auto& [author, head] = plan.entries[e];
+              auto* h = seal->add_heads();
+              h->set_author(author.str());
+              h->set_seq(head.seq);
+              h->set_head(head.id.str());
+              h->set_forked(head.forked);
+            }
+          },
+          &part_id);
+      if (part == 0) id = part_id;
+      w.seal_bytes += ev.size();
+    }
+    decide::SealRecord r;
+    r.author = me;
+    r.deadline_ms = w.deadline;
+    r.timestamp_ms = c.now();
+    r.event = id;
+    r.base = plan.base;
+    for (const auto& [author, head] : plan.entries) {
+      r.heads.push_back({author, head.seq, head.id, head.forked, true});
+    }
+    seals.push_back(std::move(r));
+    w.entries += plan.entries.size();
+    ++w.seals;
+  }
+  ingest(before);
+  return w;
+}
+
 }  // namespace
 }  // namespace polder
 
 int main(int argc, char** argv) {
   using namespace polder;
-  const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100'000;
+  const bool wide = argc > 2 && std::string(argv[1]) == "--members";
+  const std::size_t n = wide       ? std::strtoull(argv[2], nullptr, 10)
+                        : argc > 1 ? std::strtoull(argv[1], nullptr, 10)
+                                   : 100'000;
   crypto::InitSodium();
-  std::printf("generating %zu events...\n", n);
   testutil::TestCircle c("Org A");
-  testutil::FillBenchCircle(c, n);
   const auto dir =
       std::filesystem::temp_directory_path() / ("polder-catchup-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
@@ -122,10 +209,20 @@ int main(int argc, char** argv) {
   dst.replica = std::move(*storage::Replica::Open(dir / "fresh.sqlite3"));
   (void)src.replica->SetCircle(c.circle());
   (void)dst.replica->SetCircle(c.circle());
-  const storage::IngestOptions opt(c.now() + 1000);
-  for (std::size_t i = 0; i < c.events().size(); i += 20000) {
-    const auto end = std::min(c.events().size(), i + 20000);
-    if (!src.replica->Ingest(std::span<const Bytes>(c.events().data() + i, end - i), opt)) return 1;
+  Wide w;
+  if (wide) {
+    std::printf("generating a circle of %zu members who vote and seal...\n", n);
+    w = FillWideCircle(c, static_cast<int>(n), *src.replica);
+  } else {
+    std::printf("generating %zu events...\n", n);
+    testutil::FillBenchCircle(c, n);
+    const storage::IngestOptions opt(c.now() + 1000);
+    for (std::size_t i = 0; i < c.events().size(); i += 20000) {
+      const auto end = std::min(c.events().size(), i + 20000);
+      if (!src.replica->Ingest(std::span<const Bytes>(c.events().data() + i, end - i), opt)) {
+        return 1;
+      }
+    }
   }
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const double raw_before = RawVerifyRate(c.events(), 1);
@@ -238,5 +335,21 @@ int main(int argc, char** argv) {
   std::printf("batches verified off the receiver's thread: %llu of %llu\n",
               static_cast<unsigned long long>(dst.syncer->stats().batches_offloaded),
               static_cast<unsigned long long>(dst.syncer->stats().batches_committed));
+  if (wide) {
+    const auto vector_bytes = dst.syncer->vector().heads.size() * 75;
+    auto st = app::LoadCircleState(*dst.replica);
+    const auto t0 = Clock::now();
+    const auto r = decide::Tally(*st, c.now() + 1000);
+    const double tally_s = Since(t0);
+    const bool final = !r.rounds.empty() && r.rounds[0].finality == decide::Finality::kFinal;
+    std::printf(
+        "wide circle: %zu members, %zu seals (%zu entries, %.2f MB signed, %.0f B each); "
+        "version vector ~%.2f MB; the caught-up replica's round: %s (tally %.0f ms, %zu votes)\n",
+        n, w.seals, w.entries, static_cast<double>(w.seal_bytes) / 1e6,
+        static_cast<double>(w.seal_bytes) / static_cast<double>(std::max<std::size_t>(1, w.seals)),
+        static_cast<double>(vector_bytes) / 1e6, final ? "final" : "NOT FINAL", tally_s * 1000,
+        r.proposals.empty() ? std::size_t{0} : r.proposals[0].explanation.votes.size());
+    return same && final ? 0 : 1;
+  }
   return same ? 0 : 1;
 }
