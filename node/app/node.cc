@@ -244,6 +244,9 @@ void Node::Trace(const EventId& id, std::size_t bytes) {
 api::MetricsSnapshot Node::Metrics() const {
   api::MetricsSnapshot m;
   m.sync = syncer_.stats();
+  if (send_queue_cutoffs_ > 0) {
+    m.sync.cut_off_by_reason[net::ToString(net::CloseReason::kOverloaded)] += send_queue_cutoffs_;
+  }
   m.sync_lag_events = syncer_.Expected();
   for (const auto& [p, c] : conns_) {
     if (!c->peer) continue;

@@ -70,6 +70,9 @@ struct NodeConfig {
   std::chrono::milliseconds min_rotation_interval{60000};
   // Which members this node keeps sessions with (tests cut networks with it). Unset: all.
   std::function<bool(const MemberKey&)> accept_peer;
+  // A member whose session this node cut off (it did not read its replies, or broke the sync
+  // protocol) is refused for this long, twice as long each time again, up to 64 times as long.
+  std::chrono::milliseconds cut_off_cooldown{60000};
 };
 
 class Node {
@@ -149,7 +152,13 @@ class Node {
   NodeConfig config_;
   NetworkKeys keys_;
   std::uint64_t sessions_opened_ = 0;  // ready sessions since the node started
-  std::uint64_t handshakes_failed_ = 0, not_members_refused_ = 0;   // inbound, since it started
+  std::uint64_t handshakes_failed_ = 0, not_members_refused_ = 0;  // inbound, since it started
+  std::uint64_t send_queue_cutoffs_ = 0;  // sessions closed: the peer did not read its replies
+  struct Cooloff {
+    std::chrono::steady_clock::time_point until;
+    int strikes = 0;
+  };
+  std::map<MemberKey, Cooloff> cooloff_;  // members cut off, refused until `until`
   std::optional<std::chrono::steady_clock::time_point> rotate_at_;  // a rotation is scheduled
   std::optional<std::chrono::steady_clock::time_point> last_rotation_;
   asio::ip::tcp::acceptor acceptor_;

@@ -75,6 +75,9 @@ void Node::AddAddress(const std::string& address) { targets_.try_emplace(address
 
 bool Node::MayPeer(const MemberKey& member) {
   if (config_.accept_peer && !config_.accept_peer(member)) return false;
+  if (auto it = cooloff_.find(member); it != cooloff_.end() && Clock::now() < it->second.until) {
+    return false;
+  }
   return !access_.ready() || access_.Allows(member);
 }
 
@@ -181,6 +184,18 @@ void Node::OnReady(const std::shared_ptr<Conn>& c) {
 }
 
 void Node::OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why) {
+  if (why.reason == net::CloseReason::kOverloaded) ++send_queue_cutoffs_;
+  // Cut off for what it did (not for what we did: shutdown, a duplicate): refused for a while.
+  if (c->peer &&
+      (why.reason == net::CloseReason::kOverloaded || why.reason == net::CloseReason::kProtocol)) {
+    auto& cool = cooloff_[c->member];
+    const int shift = std::min(cool.strikes, 6);
+    ++cool.strikes;
+    cool.until = Clock::now() + config_.cut_off_cooldown * (1 << shift);
+    spdlog::warn("cut off {} ({}): {}; its sessions are refused for {} s",
+                 crypto::Fingerprint(c->member), c->address, net::ToString(why.reason),
+                 (config_.cut_off_cooldown * (1 << shift)).count() / 1000);
+  }
   if (c->peer) {
     syncer_.RemovePeer(*c->peer);
     spdlog::info("session with {} ended: {}{}", crypto::Fingerprint(c->member),

@@ -85,6 +85,12 @@ asio::awaitable<bool> Session::Send(Bytes message) {
 
 bool Session::Post(ByteView message) {
   if (closed_ || shutting_down_ || !transport_.ready()) return false;
+  if (queued_bytes_ + message.size() > config_.max_queue_bytes) {
+    Close(CloseReason::kOverloaded, "the send queue reached " +
+                                        std::to_string(config_.max_queue_bytes >> 20) +
+                                        " MiB: the peer does not read what it asks for");
+    return false;
+  }
   Bytes wire;
   if (!spare_.empty()) {
     wire = std::move(spare_.back());

@@ -32,6 +32,7 @@ struct SessionConfig {
   std::chrono::milliseconds keepalive_interval = kDefaultKeepaliveInterval;
   std::chrono::milliseconds close_timeout = std::chrono::seconds(2);
   std::size_t max_queued_write_bytes = kDefaultMaxQueuedWriteBytes;
+  std::size_t max_queue_bytes = kDefaultMaxQueueBytes;  // Post() closes the session past it
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -57,7 +58,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Queues `message`; false if the session is closed (or closes while waiting for room).
   asio::awaitable<bool> Send(Bytes message);
   // Queues `message` without waiting for room (the caller bounds what it queues, e.g. by
-  // credit, and watches queued_bytes()); false if the session is not ready or is closing.
+  // credit, and watches queued_bytes()); false if the session is not ready or is closing. When
+  // the queue would pass max_queue_bytes the session closes instead (kOverloaded): the peer does
+  // not read what it asked for.
   bool Post(ByteView message);
   // Ends the session now with `why` (no flushing).
   void Close(CloseReason why, std::string message = {});

@@ -25,6 +25,7 @@ const char* ToString(CloseReason r) {
     case CloseReason::kShutdown: return "shutdown";
     case CloseReason::kPeerClosed: return "peer_closed";
     case CloseReason::kIoError: return "io_error";
+    case CloseReason::kOverloaded: return "send_queue_full";
   }
   return "unknown";
 }

@@ -38,6 +38,7 @@ enum class CloseReason {
   kShutdown,         // we are closing
   kPeerClosed,       // the peer closed the connection
   kIoError,
+  kOverloaded,  // our send queue to the peer reached its bound: it does not read its replies
 };
 const char* ToString(CloseReason r);
 

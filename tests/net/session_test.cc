@@ -437,6 +437,39 @@ TEST_F(SessionTest, WriteQueueStaysWithinItsLimit) {
   RunFor(2s);
 }
 
+// Post() (replies the sync layer queues without waiting) never grows the queue past its bound: a
+// peer that asks for more than it reads loses the session, with its own reason, and the node
+// keeps its memory. Below the bound nothing is lost.
+TEST_F(SessionTest, PostClosesTheSessionRatherThanQueuePastItsBound) {
+  SessionConfig sc;
+  sc.max_queue_bytes = 1 << 20;
+  auto [c, s] = Pair(Config(true, a_), Config(false, b_), sc);
+  RunFor(500ms);  // the handshake
+  ASSERT_TRUE(c->ready() && s->ready());
+  int received = 0;
+  s->on_message([&](ByteView) { ++received; });
+  // Within the bound: all queued, all delivered.
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(c->Post(Bytes(128 * 1024, 1)));
+  RunFor(500ms);
+  EXPECT_EQ(received, 7);
+  EXPECT_FALSE(c->closed());
+  // Queued faster than anything can be written (no write runs between these calls).
+  std::size_t peak = 0;
+  int posted = 0;
+  while (posted < 100 && c->Post(Bytes(128 * 1024, 2))) {
+    ++posted;
+    peak = std::max(peak, c->queued_bytes());
+  }
+  EXPECT_EQ(posted, 7) << "eight messages and their framing pass 1 MiB";
+  EXPECT_LE(peak, sc.max_queue_bytes);
+  ASSERT_TRUE(c->closed());
+  EXPECT_EQ(c->closed()->reason, CloseReason::kOverloaded);
+  EXPECT_STREQ(ToString(c->closed()->reason), "send_queue_full");
+  EXPECT_EQ(c->queued_bytes(), 0u);
+  RunFor(500ms);
+  EXPECT_TRUE(s->closed());
+}
+
 TEST_F(SessionTest, HundredConcurrentSessionsToOneListener) {
   constexpr int kClients = 100;
   auto acc = std::make_shared<tcp::acceptor>(Listen());

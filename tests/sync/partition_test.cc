@@ -1,10 +1,13 @@
 // Partitions and hostile peers, on loopback in one process.
+#include <atomic>
 #include <functional>
+#include <thread>
 #include <utility>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
@@ -76,6 +79,17 @@ struct HostileRun {
   bool ready = false;
 };
 
+// The session configuration of member `hostile`'s misbehaving client (it dials).
+net::TransportConfig HostileTransport(Network& net, int hostile) {
+  net::TransportConfig tc;
+  tc.initiator = true;
+  tc.circle = net.circle();
+  tc.network_key = net.network_key();
+  tc.identity = &net.member(hostile).session->key();
+  tc.is_member = [](const MemberKey&) { return true; };
+  return tc;
+}
+
 HostileRun RunHostile(Network& net, int hostile, int honest, std::vector<Bytes> messages,
                       std::chrono::milliseconds wait = 5s,
                       const std::function<bool()>& done = nullptr) {
@@ -83,13 +97,7 @@ HostileRun RunHostile(Network& net, int hostile, int honest, std::vector<Bytes> 
   auto& io = net.io();
   asio::ip::tcp::socket sock(io);
   sock.connect(net.member(honest).node->local_endpoint());
-  net::TransportConfig tc;
-  tc.initiator = true;
-  tc.circle = net.circle();
-  tc.network_key = net.network_key();
-  tc.identity = &net.member(hostile).session->key();
-  tc.is_member = [](const MemberKey&) { return true; };
-  auto s = *net::Session::Create(std::move(sock), std::move(tc), {});
+  auto s = *net::Session::Create(std::move(sock), HostileTransport(net, hostile), {});
   s->on_ready([s, messages] {
     for (const auto& m : messages) s->Post(m);
   });
@@ -116,7 +124,9 @@ Bytes Batch(const std::vector<Bytes>& events, bool push = true) {
 
 TEST(HostilePeer, IsCutOffAndChangesNothing) {
   Network net(4, 2, 11);
-  net.Start(0, {});
+  app::NodeConfig no_cooloff;  // the same member misbehaves again at once, in each way below
+  no_cooloff.cut_off_cooldown = 0ms;
+  net.Start(0, {}, no_cooloff);
   net.Start(1, {0});
   ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 10s));
   for (int e = 0; e < 10; ++e) ASSERT_TRUE(net.RandomEvent(e % 2));
@@ -242,6 +252,91 @@ TEST(HostilePeer, FloodPastAGapIsBoundedAndItsVectorStaysTrue) {
   // The honest nodes still agree (node 1 received node 0's pushes and bounded them too).
   ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 30s));
   EXPECT_EQ(net.StateDigest(0), net.StateDigest(1));
+}
+
+// Issue 15: "a 45-byte Want queues up to ~320 KiB of reply" — a member that asks for much more
+// than it reads drove a node's send queue to 128 MiB. Now the queue stops at its bound: the node
+// closes that session (send_queue_full, counted in its metrics) and goes on serving the others.
+// The hostile member speaks the protocol itself (a Transport over a blocking socket, on its own
+// thread): it completes the handshake, sends 500 Wants for member 1's whole log, and never reads.
+TEST(HostilePeer, WantsItNeverReadsCostItTheSessionNotTheNodesMemory) {
+  Network net(4, 2, 17);
+  net.Start(0, {});
+  net.Start(1, {0});
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 10s));
+  // Member 1's log: 400 comments of 8 KiB (3.2 MB), so that each Want is answered with its most.
+  const std::string text(8000, 'w');
+  for (int i = 0; i < 400; ++i) {
+    ASSERT_TRUE(
+        net.member(1).node->Author([&](v1::EventBody& b) { b.mutable_comment()->set_text(text); }));
+  }
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 20s));
+  const auto wanted = net.member(1).session->key().public_key();
+
+  const int hostile = 3;
+  std::atomic<bool> stop{false};
+  std::atomic<int> wants_sent{0};
+  std::string failure;
+  const auto endpoint = net.member(0).node->local_endpoint();
+  std::thread client([&, tc = HostileTransport(net, hostile)]() mutable {
+    asio::io_context cio;
+    asio::ip::tcp::socket sock(cio);
+    asio::error_code ec;
+    sock.connect(endpoint, ec);
+    auto t = net::Transport::Create(std::move(tc));
+    if (ec || !t) {
+      failure = "cannot connect";
+      return;
+    }
+    auto first = t->Start();
+    asio::write(sock, asio::buffer(*first), ec);
+    std::vector<std::uint8_t> buf(64 * 1024);
+    const auto limit = std::chrono::steady_clock::now() + 10s;
+    while (!ec && !t->ready() && std::chrono::steady_clock::now() < limit) {
+      const std::size_t n = sock.read_some(asio::buffer(buf), ec);
+      if (ec) break;
+      auto out = t->Feed(ByteView(buf.data(), n));
+      if (!out) break;
+      if (!out->to_send.empty()) asio::write(sock, asio::buffer(out->to_send), ec);
+    }
+    if (!t->ready()) {
+      failure = "no handshake";
+      return;
+    }
+    v1::SyncMessage want;
+    auto* note = want.mutable_want()->add_notes();
+    note->set_author(wanted.str());
+    note->set_seq(1);
+    const std::string m = want.SerializeAsString();
+    for (int i = 0; i < 500 && !ec; ++i) {
+      auto wire = t->Send(AsBytes(m));
+      if (!wire) break;
+      asio::write(sock, asio::buffer(*wire), ec);
+      ++wants_sent;
+    }
+    // Never read: wait to be told the test is over.
+    while (!stop) std::this_thread::sleep_for(10ms);
+  });
+  auto cut = [&] {
+    const auto m = net.member(0).node->Metrics();
+    auto it = m.sync.cut_off_by_reason.find("send_queue_full");
+    return it == m.sync.cut_off_by_reason.end() ? std::uint64_t{0} : it->second;
+  };
+  const bool was_cut = net.RunUntil([&] { return cut() > 0; }, 30s);
+  stop = true;
+  client.join();
+  ASSERT_TRUE(failure.empty()) << failure;
+  EXPECT_EQ(wants_sent, 500);
+  EXPECT_TRUE(was_cut) << "the node should close the session at its send-queue bound";
+  EXPECT_EQ(cut(), 1u);
+  // The node goes on serving its members.
+  ASSERT_TRUE(net.RandomEvent(1));
+  EXPECT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 10s));
+  // And refuses the member that was cut off for a while (NodeConfig::cut_off_cooldown): a new
+  // session is closed as soon as the node knows who it is (an honest one stays open).
+  const auto again = RunHostile(net, hostile, 0, {}, 3s);
+  EXPECT_TRUE(again.closed) << "a cut-off member is refused during its cool-off";
+  EXPECT_FALSE(net.HasPeer(0, hostile));
 }
 
 }  // namespace
