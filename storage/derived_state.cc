@@ -185,6 +185,16 @@ Result<std::set<std::int64_t>> DerivedState::LateFlagWindows() {
   });
 }
 
+Result<std::vector<EventId>> DerivedState::RemovalsOf(const MemberKey& member) {
+  return Guard([&]() -> Result<std::vector<EventId>> {
+    std::vector<EventId> out;
+    SQLite::Statement st(db_.raw(), "SELECT event FROM removals WHERE member = ? ORDER BY event");
+    Bind(st, 1, member.view());
+    while (st.executeStep()) out.push_back(ToId<EventId>(st.getColumn(0)));
+    return out;
+  });
+}
+
 Result<EventId> DerivedState::ResolvePrefix(std::string_view hex_prefix, std::string_view kind) {
   std::string prefix;
   for (char c : hex_prefix) {

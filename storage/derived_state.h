@@ -71,6 +71,9 @@ class DerivedState {
   // The late-flag windows (DecisionRules.late_flag_window_ms, 0 for the default) of the charter
   // and of every rule-change proposal, adopted or not: a superset of those in force in any round.
   Result<std::set<std::int64_t>> LateFlagWindows();
+  // The applied Removal events naming `member`, by id (what a node sends a member it no longer
+  // accepts, so that its node learns why).
+  Result<std::vector<EventId>> RemovalsOf(const MemberKey& member);
   // Resolves a unique hex prefix (4 to 64 digits) of an applied event id of `kind` (a word of
   // rulebook::KindName; "" for any kind).
   Result<EventId> ResolvePrefix(std::string_view hex_prefix, std::string_view kind);

@@ -176,6 +176,8 @@ class Node {
   std::chrono::steady_clock::time_point next_access_check_{}, next_access_refresh_{};
   // Whether `member` may keep a session: eligible (or their device), and accepted by the config.
   bool MayPeer(const MemberKey& member);
+  // Ends a session with a member this node no longer accepts (see peering.cc).
+  void Dismiss(Conn& c);
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted work checks it
   struct FileCloser {

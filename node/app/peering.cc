@@ -15,6 +15,7 @@
 #include "node/app/endpoint.h"
 #include "node/app/node.h"
 #include "node/app/node_conn.h"
+#include "polder/v1/wire.pb.h"
 
 namespace polder::app {
 namespace {
@@ -84,10 +85,27 @@ bool Node::MayPeer(const MemberKey& member) {
 void Node::Recheck() {
   auto conns = conns_;
   for (auto& [ptr, c] : conns) {
-    if (c->peer && !MayPeer(c->member)) {
-      c->session->Close(net::CloseReason::kShutdown, "peer not accepted");
-    }
+    if (c->peer && !MayPeer(c->member)) Dismiss(*c);
   }
+}
+
+void Node::Dismiss(Conn& c) {
+  // A removed member's node is sent the removals that name it, so that it learns why (the
+  // pushes may not have reached it, and no node will talk to it any more); then the session
+  // ends gracefully, what is queued going out first.
+  auto& replica = session_.replica();
+  if (auto ids = replica.state().RemovalsOf(c.member); ids && !ids->empty()) {
+    v1::SyncMessage m;
+    m.mutable_events()->set_push(true);
+    for (const auto& id : *ids) {
+      if (auto bytes = replica.events().EventBytes(id); bytes && *bytes) {
+        m.mutable_events()->add_events((*bytes)->data(), (*bytes)->size());
+      }
+    }
+    const std::string wire = m.SerializeAsString();
+    c.session->Post(AsBytes(wire));
+  }
+  c.session->Shutdown();
 }
 
 asio::awaitable<void> Node::AcceptLoop() {
@@ -153,7 +171,7 @@ void Node::OnReady(const std::shared_ptr<Conn>& c) {
     return;
   }
   if (!MayPeer(c->member)) {
-    c->session->Close(net::CloseReason::kShutdown, "peer not accepted");
+    Dismiss(*c);
     return;
   }
   // One session per pair of members: keep the one the smaller member key initiated. Both ends
