@@ -64,6 +64,14 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   }
   counter("polder_bytes_received_total", "Bytes of sync messages received from peers",
           s.sync.bytes_in);
+  auto& refused_handshakes =
+      BuildCounter()
+          .Name("polder_handshakes_refused_total")
+          .Help("Inbound connections refused before a session began, by reason")
+          .Register(r);
+  for (const auto& [reason, n] : s.handshakes_refused) {
+    refused_handshakes.Add({{"reason", reason}}).Increment(D(n));
+  }
   auto& sessions = BuildGauge()
                        .Name("polder_sessions")
                        .Help("Ready sessions with peers, by who dialled")

@@ -20,6 +20,9 @@ struct MetricsSnapshot {
   std::uint64_t pending_events = 0;  // the replica's pending set, now
   std::uint64_t pending_bytes = 0;
   std::uint64_t pending_evicted = 0;  // evicted from it since the node started
+  // Inbound connections refused before a session with a member began, by reason (the session
+  // layer's close reason, or `not_accepted`: a member the node does not accept now).
+  std::map<std::string, std::uint64_t> handshakes_refused;
 };
 
 // The snapshot as Prometheus text exposition format (version 0.0.4).

@@ -247,6 +247,7 @@ api::MetricsSnapshot Node::Metrics() const {
   if (send_queue_cutoffs_ > 0) {
     m.sync.cut_off_by_reason[net::ToString(net::CloseReason::kOverloaded)] += send_queue_cutoffs_;
   }
+  m.handshakes_refused = handshakes_refused_;
   m.sync_lag_events = syncer_.Expected();
   for (const auto& [p, c] : conns_) {
     if (!c->peer) continue;

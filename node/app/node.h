@@ -154,6 +154,11 @@ class Node {
   std::uint64_t sessions_opened_ = 0;  // ready sessions since the node started
   std::uint64_t handshakes_failed_ = 0, not_members_refused_ = 0;  // inbound, since it started
   std::uint64_t send_queue_cutoffs_ = 0;  // sessions closed: the peer did not read its replies
+  std::map<std::string, std::uint64_t> handshakes_refused_;  // inbound, by reason
+  // Refused connections are logged at most kRefusalLogBurst a minute; the rest only counted.
+  std::chrono::steady_clock::time_point refusal_log_window_{};
+  int refusal_logs_ = 0;
+  std::uint64_t refusals_unlogged_ = 0;
   struct Cooloff {
     std::chrono::steady_clock::time_point until;
     int strikes = 0;
@@ -178,6 +183,9 @@ class Node {
   bool MayPeer(const MemberKey& member);
   // Ends a session with a member this node no longer accepts (see peering.cc).
   void Dismiss(Conn& c);
+  // Counts (and logs, within a rate) an inbound connection refused before its session began.
+  static constexpr int kRefusalLogBurst = 10;
+  void NoteRefused(const Conn& c, const net::Closed& why);
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted work checks it
   struct FileCloser {

@@ -17,6 +17,7 @@ struct Node::Conn {
   std::optional<sync::PeerId> peer;
   MemberKey member{};
   std::size_t key_choice = 0;  // outbound: the network key dialed with (Node::TransportFor)
+  bool refused = false;        // the handshake named a member this node does not accept now
 };
 
 }  // namespace polder::app

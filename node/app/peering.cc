@@ -171,6 +171,7 @@ void Node::OnReady(const std::shared_ptr<Conn>& c) {
     return;
   }
   if (!MayPeer(c->member)) {
+    c->refused = true;
     Dismiss(*c);
     return;
   }
@@ -223,6 +224,7 @@ void Node::OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why) {
                   net::ToString(why.reason), why.message);
     if (!c->outbound && why.reason == net::CloseReason::kHandshakeFailed) ++handshakes_failed_;
     if (!c->outbound && why.reason == net::CloseReason::kNotMember) ++not_members_refused_;
+    if (!c->outbound) NoteRefused(*c, why);
   }
   if (c->outbound) {
     auto it = targets_.find(c->address);
@@ -239,6 +241,41 @@ void Node::OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why) {
     }
   }
   conns_.erase(c->session.get());
+}
+
+void Node::NoteRefused(const Conn& c, const net::Closed& why) {
+  std::string reason;
+  switch (why.reason) {
+    case net::CloseReason::kHandshakeTimeout:
+    case net::CloseReason::kHandshakeFailed:
+    case net::CloseReason::kBadIdentity:
+    case net::CloseReason::kNotMember:
+    case net::CloseReason::kBadFrame:
+    case net::CloseReason::kDecryptFailed:
+    case net::CloseReason::kMessageTooLarge:
+    case net::CloseReason::kProtocol: reason = net::ToString(why.reason); break;
+    default:
+      if (!c.refused) return;  // the node stopping, or the peer leaving: not a refusal
+      reason = "not_accepted";
+  }
+  ++handshakes_refused_[reason];
+  const auto now = Clock::now();
+  if (now - refusal_log_window_ > std::chrono::minutes(1)) {
+    if (refusals_unlogged_ > 0) {
+      spdlog::warn("{} more connections refused in the last minute (not logged one by one)",
+                   refusals_unlogged_);
+    }
+    refusal_log_window_ = now;
+    refusal_logs_ = 0;
+    refusals_unlogged_ = 0;
+  }
+  if (refusal_logs_ < kRefusalLogBurst) {
+    ++refusal_logs_;
+    spdlog::warn("refused a connection from {}: {}{}", c.address, reason,
+                 why.message.empty() ? "" : " (" + why.message + ")");
+  } else {
+    ++refusals_unlogged_;
+  }
 }
 
 void Node::Backoff(Target& t) {

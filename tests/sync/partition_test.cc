@@ -337,6 +337,10 @@ TEST(HostilePeer, WantsItNeverReadsCostItTheSessionNotTheNodesMemory) {
   const auto again = RunHostile(net, hostile, 0, {}, 3s);
   EXPECT_TRUE(again.closed) << "a cut-off member is refused during its cool-off";
   EXPECT_FALSE(net.HasPeer(0, hostile));
+  net.RunFor(100ms);
+  const auto refused = net.member(0).node->Metrics().handshakes_refused;
+  ASSERT_TRUE(refused.count("not_accepted"));
+  EXPECT_EQ(refused.at("not_accepted"), 1u);
 }
 
 }  // namespace

@@ -80,6 +80,12 @@ TEST(KeyRotation, ARemovalRotatesTheKeyKeepsEverySessionAndTheOldKeyThenOpensNot
   net.RunFor(1500ms);
   EXPECT_EQ(net.member(0).node->View().not_members_refused(), refused);
   EXPECT_GT(net.member(0).node->View().handshakes_failed(), failed);
+  // Counted in the metrics by reason (issue 15: refusals were invisible to an operator).
+  const auto by_reason = net.member(0).node->Metrics().handshakes_refused;
+  ASSERT_TRUE(by_reason.count("not_member"));
+  EXPECT_EQ(by_reason.at("not_member"), refused);
+  ASSERT_TRUE(by_reason.count("handshake_failed"));
+  EXPECT_GE(by_reason.at("handshake_failed"), net.member(0).node->View().handshakes_failed());
   for (int i : {0, 1, 2}) {
     EXPECT_FALSE(net.HasPeer(i, 3));
     EXPECT_FALSE(net.HasPeer(i, 4));
