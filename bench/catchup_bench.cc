@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench/seal_record.h"
 #include "crypto/identity.h"
 #include "node/app/circle_state.h"
 #include "node/app/sealer.h"
@@ -34,7 +35,6 @@
 #include "node/sync/replica_store.h"
 #include "node/sync/syncer.h"
 #include "storage/replica.h"
-#include "storage/rulebook/limits.h"
 #include "tests/testutil/circle.h"
 
 namespace polder {
@@ -142,46 +142,22 @@ Wide FillWideCircle(testutil::TestCircle& c, int members, storage::Replica& src)
   for (int i = 0; i < members * 4 / 5; ++i) {
     const MemberKey me = c.key(i).public_key();
     const app::SealPlan plan = app::PlanSeal(held, seals, w.deadline, me);
-    // Paged past kMaxSealEntries authors, as the node's sealer does.
-    const std::size_t per = rulebook::kMaxSealEntries;
-    const std::size_t parts = std::max<std::size_t>(1, (plan.entries.size() + per - 1) / per);
+    // Paged as the node's sealer pages it.
     EventId id;
-    for (std::size_t part = 0; part < parts; ++part) {
+    std::uint64_t seq = 0;
+    for (std::size_t part = 0; part < app::SealParts(plan); ++part) {
       EventId part_id;
       const Bytes ev = c.Next(
           i,
           [&](v1::EventBody& b) {
-            auto* seal = b.mutable_seal();
-            seal->set_deadline_ms(w.deadline);
-            if (plan.base) seal->set_base(plan.base->str());
-            if (parts > 1) {
-              seal->set_part(static_cast<std::uint32_t>(part));
-              seal->set_parts(static_cast<std::uint32_t>(parts));
-            }
-            for (std::size_t e = part * per; e < std::min(plan.entries.size(), (part + 1) * per);
-                 ++e) {
-              const auto& [author, head] = plan.entries[e];
-              auto* h = seal->add_heads();
-              h->set_author(author.str());
-              h->set_seq(head.seq);
-              h->set_head(head.id.str());
-              h->set_forked(head.forked);
-            }
+            app::WriteSealPart(plan, w.deadline, part, *b.mutable_seal());
+            if (part == 0) seq = b.seq();
           },
           &part_id);
       if (part == 0) id = part_id;
       w.seal_bytes += ev.size();
     }
-    decide::SealRecord r;
-    r.author = me;
-    r.deadline_ms = w.deadline;
-    r.timestamp_ms = c.now();
-    r.event = id;
-    r.base = plan.base;
-    for (const auto& [author, head] : plan.entries) {
-      r.heads.push_back({author, head.seq, head.id, head.forked, true});
-    }
-    seals.push_back(std::move(r));
+    seals.push_back(bench::SealRecordOf(plan, me, seq, c.now(), w.deadline, id));
     w.entries += plan.entries.size();
     ++w.seals;
   }

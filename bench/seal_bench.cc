@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench/event_builder.h"
+#include "bench/seal_record.h"
 #include "node/app/sealer.h"
 #include "node/decide/fold.h"
 #include "node/decide/tally.h"
@@ -133,17 +134,10 @@ int main(int argc, char** argv) {
       }
       full_seal_bytes = full.ByteSizeLong();
     }
-    decide::SealRecord r;
-    r.author = me;
-    r.seq = body.seq();
-    r.timestamp_ms = body.timestamp_ms();
-    r.deadline_ms = kDeadline;
-    r.base = plan.base;
-    r.event = b.Push(me, std::move(body));
-    for (const auto& [author, head] : plan.entries) {
-      r.heads.push_back({author, head.seq, head.id, head.forked, true});
-    }
-    held.push_back(std::move(r));
+    const std::uint64_t seq = body.seq();
+    const std::int64_t ts = body.timestamp_ms();
+    const EventId id = b.Push(me, std::move(body));
+    held.push_back(bench::SealRecordOf(plan, me, seq, ts, kDeadline, id));
   }
   std::sort(plan_us.begin(), plan_us.end());
 

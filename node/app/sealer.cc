@@ -73,6 +73,31 @@ SealPlan PlanSeal(const storage::VersionVector& held, const std::vector<decide::
   return plan;
 }
 
+std::size_t SealParts(const SealPlan& plan) {
+  return std::max<std::size_t>(
+      1, (plan.entries.size() + rulebook::kMaxSealEntries - 1) / rulebook::kMaxSealEntries);
+}
+
+void WriteSealPart(const SealPlan& plan, std::int64_t deadline, std::size_t part, v1::Seal& seal) {
+  const std::size_t parts = SealParts(plan);
+  seal.set_deadline_ms(deadline);
+  if (plan.base) seal.set_base(plan.base->str());
+  if (parts > 1) {
+    seal.set_part(static_cast<std::uint32_t>(part));
+    seal.set_parts(static_cast<std::uint32_t>(parts));
+  }
+  const std::size_t from = part * rulebook::kMaxSealEntries;
+  const std::size_t to = std::min(plan.entries.size(), from + rulebook::kMaxSealEntries);
+  for (std::size_t i = from; i < to; ++i) {
+    const auto& [author, head] = plan.entries[i];
+    auto* h = seal.add_heads();
+    h->set_author(author.str());
+    h->set_seq(head.seq);
+    h->set_head(head.id.str());
+    h->set_forked(head.forked);
+  }
+}
+
 std::int64_t SealDelayMs(const MemberKey& me, std::int64_t deadline, std::size_t eligible,
                          std::int64_t spread_ms) {
   if (eligible <= kFirstSealers || spread_ms <= 0) return 0;
@@ -132,35 +157,15 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
     if (!vector) return MakeUnexpected(vector.error());
     const SealPlan plan = PlanSeal(*vector, state->seals, d, me);
     const auto& held = plan.entries;
-    // Paged past kMaxSealEntries authors: parts at consecutive seqs (nothing else is authored on
-    // this thread in between), in author order, each naming the base.
-    const std::size_t parts = std::max<std::size_t>(
-        1, (held.size() + rulebook::kMaxSealEntries - 1) / rulebook::kMaxSealEntries);
+    // Parts at consecutive seqs (nothing else is authored on this thread in between).
+    const std::size_t parts = SealParts(plan);
     if (parts > rulebook::kMaxSealParts) {
       spdlog::warn("cannot seal the round of {}: {} authors, a seal lists at most {}", d,
                    held.size(), rulebook::kMaxSealEntries * rulebook::kMaxSealParts);
       continue;
     }
     for (std::size_t part = 0; part < parts; ++part) {
-      auto a = author_([&](v1::EventBody& b) {
-        auto* seal = b.mutable_seal();
-        seal->set_deadline_ms(d);
-        if (plan.base) seal->set_base(plan.base->str());
-        if (parts > 1) {
-          seal->set_part(static_cast<std::uint32_t>(part));
-          seal->set_parts(static_cast<std::uint32_t>(parts));
-        }
-        const std::size_t from = part * rulebook::kMaxSealEntries;
-        const std::size_t to = std::min(held.size(), from + rulebook::kMaxSealEntries);
-        for (std::size_t i = from; i < to; ++i) {
-          const auto& [author, head] = held[i];
-          auto* h = seal->add_heads();
-          h->set_author(author.str());
-          h->set_seq(head.seq);
-          h->set_head(head.id.str());
-          h->set_forked(head.forked);
-        }
-      });
+      auto a = author_([&](v1::EventBody& b) { WriteSealPart(plan, d, part, *b.mutable_seal()); });
       if (!a) return MakeUnexpected(a.error());
     }
     spdlog::info("sealed the round of {} ({} authors{}{})", d, held.size(),

@@ -52,6 +52,12 @@ std::int64_t SealDelayMs(const MemberKey& me, std::int64_t deadline, std::size_t
 SealPlan PlanSeal(const storage::VersionVector& held, const std::vector<decide::SealRecord>& seals,
                   std::int64_t deadline, const MemberKey& me);
 
+// How many Seal events `plan` takes: paged past rulebook::kMaxSealEntries entries, in author
+// order, each part naming the base (docs/protocol.md §15).
+std::size_t SealParts(const SealPlan& plan);
+// Part `part` of `plan`'s seal for `deadline`, written into `seal`.
+void WriteSealPart(const SealPlan& plan, std::int64_t deadline, std::size_t part, v1::Seal& seal);
+
 class Sealer {
  public:
   // Authors one event of this member (the node's Author, which also pushes it to the peers).
