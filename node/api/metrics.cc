@@ -45,6 +45,9 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   counter("polder_push_dropped_total",
           "Eager pushes dropped because a peer's send queue was full (anti-entropy repairs them)",
           s.sync.pushes_dropped);
+  counter("polder_push_refused_total",
+          "Events pushed while the inbox was full, not queued (anti-entropy brings them again)",
+          s.sync.pushes_refused);
   counter("polder_sync_notes_ignored_total",
           "Have notes ignored past the bound on authors tracked per peer", s.sync.notes_ignored);
   auto& cut = BuildCounter()

@@ -35,6 +35,21 @@ inline constexpr std::size_t kOffloadMinEvents = 64;
 // size of one import transaction, far above an honest page (kBatchEvents).
 inline constexpr std::size_t kMaxBatchEventsIn = 20000;
 
+// Events a peer sent that its catch-up credit does not cover (pushes, and the one event a page
+// may pass its credit by) wait in the inbox up to this many bytes per peer; a peer that passes
+// it is cut off (inbox_full). An honest peer stops pushing to us at kPushQueueLimitBytes queued;
+// what the sockets hold in between is far below this.
+inline constexpr std::size_t kMaxInboxBytesPerPeer = 16 << 20;
+// ... and up to this many bytes from all peers together: past it, pushes are dropped and counted
+// (pushes_refused), and anti-entropy brings their events again once the inbox has drained.
+inline constexpr std::size_t kMaxInboxBytes = 64 << 20;
+// Events received that this replica already holds cost their sender from an allowance of this
+// many bytes, refilled at kDuplicateRefillBytesPerSecond; a peer that exhausts it is cut off
+// (duplicates). Honest duplicates are the pushes that cross before a Prune, a few per author.
+// A pushed event already held is recognised by its id before its signature is checked.
+inline constexpr std::int64_t kDuplicateAllowanceBytes = 16 << 20;
+inline constexpr std::int64_t kDuplicateRefillBytesPerSecond = 1 << 20;
+
 // --- Push tree (push_tree.cc) ---
 
 // Eager pushes to a peer are dropped (and counted) while its send queue holds more than this: a

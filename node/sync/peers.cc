@@ -13,6 +13,8 @@ const char* ToString(CutOffReason reason) {
     case CutOffReason::kBeyondCredit: return "beyond_credit";
     case CutOffReason::kInvalidEvent: return "invalid_event";
     case CutOffReason::kBadAnnouncement: return "bad_announcement";
+    case CutOffReason::kInboxFull: return "inbox_full";
+    case CutOffReason::kDuplicates: return "duplicates";
   }
   return "unknown";
 }
@@ -52,6 +54,8 @@ void Peers::Send(Peer& p, const v1::SyncMessage& m) {
 }
 
 void Peers::CutOff(Peer& p, CutOffReason why, const std::string& detail) {
+  if (p.cut_off) return;
+  p.cut_off = true;
   ++stats_.peers_cut_off;
   ++stats_.cut_off_by_reason[ToString(why)];
   // Nothing more goes to it; the owner removes it once the session has closed.

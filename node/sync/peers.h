@@ -32,12 +32,15 @@ enum class CutOffReason {
   kBeyondCredit,     // catch-up beyond the credit granted
   kInvalidEvent,     // an event no honest node would pass on (bad signature, ...)
   kBadAnnouncement,  // an announcement whose signature or content does not hold
+  kInboxFull,        // more uncredited events waiting in the inbox than kMaxInboxBytesPerPeer
+  kDuplicates,       // events already held, beyond the allowance (kDuplicateAllowanceBytes)
 };
 const char* ToString(CutOffReason reason);
 
 struct Peer {
   MemberKey member{};
   std::shared_ptr<Link> link;
+  bool cut_off = false;  // its link was closed for what it sent (counted once)
 
   // What the peer holds, as far as we know (its vector, then what it sent us and we sent it).
   storage::VersionVector known;
@@ -59,6 +62,14 @@ struct Peer {
     bool streaming = false;        // we are sending it what it lacks, page by page
     CatchUpCursor cursor;          // the next page
   } catch_up;
+
+  // Inbox (pipeline.cc).
+  struct InboxState {
+    std::size_t uncredited = 0;  // bytes of its events waiting that no credit covers
+    // What is left of its allowance for duplicates, as of `allowance_at` (unset: untouched).
+    std::int64_t allowance = 0;
+    std::optional<std::chrono::steady_clock::time_point> allowance_at;
+  } inbox;
 
   // Push tree (push_tree.cc).
   struct PushState {
@@ -95,7 +106,8 @@ class Peers {
 
   // Serializes `m` onto the peer's link, counting its bytes by message type.
   void Send(Peer& p, const v1::SyncMessage& m);
-  // Closes the peer's link for sending what no honest peer sends; counted by reason.
+  // Closes the peer's link for sending what no honest peer sends; counted by reason, once per
+  // peer (what it sent before the close took effect may give more reasons).
   void CutOff(Peer& p, CutOffReason why, const std::string& detail);
 
  private:

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "node/sync/limits.h"
+#include "proto/bytes.h"
 #include "storage/rulebook/decode.h"
 #include "storage/rulebook/refusal.h"
 
@@ -40,20 +41,88 @@ void Pipeline::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b) {
   // a slow receiver cut off an honest source once the source used its last credit.
   std::uint64_t event_bytes = 0;
   for (const auto& e : b.events()) event_bytes += e.size();
-  if (!b.push() && !catch_up_.Spend(p, event_bytes)) {
-    return peers_.CutOff(p, CutOffReason::kBeyondCredit, "sent beyond its credit");
+  // Only what the credit covered is granted again once committed: a peer without credit that
+  // sends a page anyway (Spend lets one event pass) must not earn credit by it.
+  std::uint64_t credited = 0;
+  if (!b.push()) {
+    credited = std::min(p.catch_up.credit_in, event_bytes);
+    if (!catch_up_.Spend(p, event_bytes)) {
+      return peers_.CutOff(p, CutOffReason::kBeyondCredit, "sent beyond its credit");
+    }
   }
-  Inbound in{from, b.push(), {}, b.push() ? 0 : event_bytes};
-  in.events.reserve(static_cast<std::size_t>(b.events_size()));
-  for (const auto& e : b.events()) in.events.emplace_back(e.begin(), e.end());
-  inbox_.push_back(std::move(in));
   stats_.events_received += static_cast<std::uint64_t>(b.events_size());
+  Inbound in{from, b.push(), {}, credited};
+  in.events.reserve(static_cast<std::size_t>(b.events_size()));
+  // A pushed event this replica holds is known by its id (the hash of its body) before its
+  // signature is checked: a peer that pushes what we hold costs a lookup, and its allowance.
+  std::size_t duplicate_bytes = 0;
+  for (const auto& e : b.events()) {
+    if (b.push()) {
+      if (auto peek = rulebook::Peek(AsBytes(e))) {
+        auto held = store_.EventBytes(peek->id);
+        if (held && *held) {
+          ++stats_.duplicates;
+          duplicate_bytes += e.size();
+          Advance(p.known, peek->author, peek->seq, peek->id);
+          continue;
+        }
+      }
+    }
+    in.bytes += e.size();
+    in.events.emplace_back(e.begin(), e.end());
+  }
+  if (duplicate_bytes > 0) {
+    if (!ChargeDuplicates(p, duplicate_bytes)) return;
+    push_.PruneAfterDuplicate(from);  // as for a duplicate found at commit
+  }
+  if (in.events.empty()) return;
+  in.uncredited = in.bytes > credited ? static_cast<std::size_t>(in.bytes - credited) : 0;
+  if (in.uncredited > 0) {
+    if (p.inbox.uncredited + in.uncredited > kMaxInboxBytesPerPeer) {
+      return peers_.CutOff(p, CutOffReason::kInboxFull,
+                           "more than " + std::to_string(kMaxInboxBytesPerPeer) +
+                               " bytes of uncredited events waiting");
+    }
+    if (b.push() && inbox_uncredited_ + in.uncredited > kMaxInboxBytes) {
+      stats_.pushes_refused += in.events.size();  // anti-entropy brings them again
+      return;
+    }
+    p.inbox.uncredited += in.uncredited;
+    inbox_uncredited_ += in.uncredited;
+  }
+  inbox_bytes_ += in.bytes;
+  inbox_.push_back(std::move(in));
   if (!schedule_flush_) {
     Flush();
   } else if (!flush_scheduled_) {
     flush_scheduled_ = true;
     schedule_flush_();
   }
+}
+
+bool Pipeline::ChargeDuplicates(Peer& p, std::size_t bytes) {
+  using std::chrono::milliseconds;
+  const auto now = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
+  auto& in = p.inbox;
+  if (!in.allowance_at) {
+    in.allowance = kDuplicateAllowanceBytes;
+    in.allowance_at = now;
+  } else if (now > *in.allowance_at) {
+    // Whole milliseconds only, and the clock mark moves by what was counted: frequent charges
+    // do not lose the refill between them.
+    const std::int64_t ms =
+        std::chrono::duration_cast<milliseconds>(now - *in.allowance_at).count();
+    in.allowance = std::min(kDuplicateAllowanceBytes,
+                            in.allowance + ms * kDuplicateRefillBytesPerSecond / 1000);
+    *in.allowance_at += milliseconds(ms);
+  }
+  in.allowance -= static_cast<std::int64_t>(bytes);
+  if (in.allowance >= 0) return true;
+  peers_.CutOff(p, CutOffReason::kDuplicates,
+                "sent more events this replica holds than its allowance (" +
+                    std::to_string(kDuplicateAllowanceBytes) + " bytes, refilled at " +
+                    std::to_string(kDuplicateRefillBytesPerSecond) + " bytes/s)");
+  return false;
 }
 
 std::shared_ptr<Pipeline::Job> Pipeline::TakeInbox() {
@@ -69,6 +138,13 @@ std::shared_ptr<Pipeline::Job> Pipeline::TakeInbox() {
       job->events.push_back(std::move(e));
     }
     if (in.credit > 0) job->credits.push_back(CreditDue{in.from, in.credit});
+    inbox_bytes_ -= in.bytes;
+    if (in.uncredited > 0) {
+      inbox_uncredited_ -= in.uncredited;
+      if (Peer* p = peers_.Find(in.from)) {
+        p->inbox.uncredited -= std::min(p->inbox.uncredited, in.uncredited);
+      }
+    }
     inbox_.pop_front();
   }
   job->now_ms = now_ms_ ? now_ms_() : 0;
@@ -144,6 +220,7 @@ void Pipeline::Commit(Job& job) {
   std::size_t stored = 0;
   std::map<PeerId, std::string> hostile;
   std::set<PeerId> prune;
+  std::map<PeerId, std::size_t> duplicate_bytes;
   std::map<PeerId, std::set<MemberKey>> graft;
   for (std::size_t i = 0; i < results->size(); ++i) {
     const Ingested& r = (*results)[i];
@@ -160,6 +237,7 @@ void Pipeline::Commit(Job& job) {
         continue;
       case IngestOutcome::kDuplicate:
         ++stats_.duplicates;
+        duplicate_bytes[from] += job.events[i].size();
         if (p) Advance(p->known, r.author, r.seq, r.id);
         // A pushed copy of what we already hold: another peer delivers this author's events
         // first, so this one may stop pushing them (Scuttlebutt's epidemic broadcast trees).
@@ -180,6 +258,10 @@ void Pipeline::Commit(Job& job) {
   // The pending set's bounds may have evicted events (this batch's or older ones): the store
   // no longer holds them, so the vector must not claim them, or no peer would send them again.
   for (const auto& [author, n] : store_.TakeEvicted()) holdings_.Evicted(store_, author, n);
+  for (const auto& [id, bytes] : duplicate_bytes) {
+    Peer* p = peers_.Find(id);
+    if (p && !hostile.count(id) && !ChargeDuplicates(*p, bytes)) hostile[id].clear();
+  }
   // Committed: each sender of a catch-up batch may send as much again.
   for (const auto& c : job.credits) {
     Peer* p = peers_.Find(c.to);
@@ -193,6 +275,7 @@ void Pipeline::Commit(Job& job) {
   }
   if (stored > 0 && hooks_.on_stored) hooks_.on_stored(stored);
   for (const auto& [id, why] : hostile) {
+    if (why.empty()) continue;  // cut off already (duplicates)
     if (Peer* p = peers_.Find(id)) {
       peers_.CutOff(*p, CutOffReason::kInvalidEvent, "sent an invalid event (" + why + ")");
     }

@@ -11,6 +11,7 @@
 // finishes without effect.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -39,8 +40,10 @@ class Pipeline {
     const std::function<void(std::size_t stored)>& on_stored;
     const std::function<void()>& on_progress;
   };
+  // `clock` (monotonic) refills the duplicate allowances.
   Pipeline(EventStore& store, Peers& peers, Holdings& holdings, CatchUp& catch_up, PushTree& push,
-           SyncStats& stats, std::function<std::int64_t()> now_ms, Hooks hooks)
+           SyncStats& stats, std::function<std::int64_t()> now_ms,
+           std::function<std::chrono::steady_clock::time_point()> clock, Hooks hooks)
       : store_(store),
         peers_(peers),
         holdings_(holdings),
@@ -48,6 +51,7 @@ class Pipeline {
         push_(push),
         stats_(stats),
         now_ms_(std::move(now_ms)),
+        clock_(std::move(clock)),
         hooks_(hooks) {}
 
   // Asks the owner to call Flush() soon, so that events arriving together (from any peer) are
@@ -56,13 +60,16 @@ class Pipeline {
   // Set: large groups are verified there (see Offload). Unset: here, one after the other.
   void set_offload(Offload f) { offload_ = std::move(f); }
 
-  // An EventBatch from `p` (push or catch-up): bounds and credit checked, then queued.
+  // An EventBatch from `p` (push or catch-up): bounds and credit checked, pushed events already
+  // held set aside (charged to the sender's duplicate allowance), the rest queued.
   void OnEvents(PeerId from, Peer& p, const v1::EventBatch& b);
   // Verifies and commits everything received, group by group, unless a group is being verified
   // elsewhere (its completion flushes again).
   void Flush();
   // A group is being verified off this thread.
   bool verifying() const { return verifying_; }
+  // Bytes of received events waiting to be verified and committed.
+  std::size_t inbox_bytes() const { return inbox_bytes_; }
 
  private:
   // One received EventBatch, waiting to be verified and committed.
@@ -70,7 +77,9 @@ class Pipeline {
     PeerId from;
     bool push;
     std::vector<Bytes> events;
-    std::uint64_t credit = 0;  // catch-up bytes to grant again once committed
+    std::uint64_t credit = 0;    // catch-up bytes to grant again once committed
+    std::size_t uncredited = 0;  // bytes no credit covered (Peer::InboxState::uncredited)
+    std::size_t bytes = 0;       // of the events
   };
   struct CreditDue {
     PeerId to;
@@ -90,6 +99,9 @@ class Pipeline {
   void VerifyHere(Job& job);
   void VerifyElsewhere(std::shared_ptr<Job> job);
   void Commit(Job& job);
+  // Charges `bytes` of duplicates to the peer's allowance; false when that exhausts it (the peer
+  // was cut off).
+  bool ChargeDuplicates(Peer& p, std::size_t bytes);
 
   EventStore& store_;
   Peers& peers_;
@@ -98,10 +110,13 @@ class Pipeline {
   PushTree& push_;
   SyncStats& stats_;
   std::function<std::int64_t()> now_ms_;
+  std::function<std::chrono::steady_clock::time_point()> clock_;
   Hooks hooks_;
   std::function<void()> schedule_flush_;
   Offload offload_;
   std::deque<Inbound> inbox_;
+  std::size_t inbox_bytes_ = 0;       // of every Inbound in inbox_
+  std::size_t inbox_uncredited_ = 0;  // of which no credit covers (kMaxInboxBytes)
   bool flush_scheduled_ = false;
   bool verifying_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // offloaded work checks it

@@ -13,7 +13,8 @@ struct SyncStats {
   std::uint64_t events_stored = 0;    // new to this replica
   std::uint64_t duplicates = 0;
   std::uint64_t refused = 0;
-  std::uint64_t events_sent = 0;  // in catch-up batches and pushes
+  std::uint64_t pushes_refused = 0;  // events pushed while the inbox was full (kMaxInboxBytes)
+  std::uint64_t events_sent = 0;     // in catch-up batches and pushes
   std::uint64_t pushes_sent = 0;
   std::uint64_t pushes_dropped = 0;  // queue full: anti-entropy repairs them
   std::uint64_t prunes_sent = 0;     // duplicates led us to ask a peer to stop pushing an author

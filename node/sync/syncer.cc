@@ -22,8 +22,9 @@ Syncer::Syncer(EventStore& store, Options options)
                  Announcer::Options{options.identity, std::move(options.listen_addresses),
                                     options.now_ms, options.seed},
                  on_peer_announced),
-      pipeline_(store_, peers_, holdings_, catch_up_, push_, stats_, std::move(options.now_ms),
-                Pipeline::Hooks{on_event_stored, on_stored, on_progress}) {
+      pipeline_(
+          store_, peers_, holdings_, catch_up_, push_, stats_, std::move(options.now_ms),
+          [this] { return Now(); }, Pipeline::Hooks{on_event_stored, on_stored, on_progress}) {
   pipeline_.set_schedule_flush(std::move(options.schedule_flush));
   pipeline_.set_offload(std::move(options.offload));
 }
@@ -70,7 +71,7 @@ void Syncer::RemovePeer(PeerId peer) {
 
 void Syncer::OnMessage(PeerId id, ByteView message) {
   Peer* found = peers_.Find(id);
-  if (!found) return;
+  if (!found || found->cut_off) return;  // nothing more from a peer being cut off
   Peer& p = *found;
   stats_.bytes_in += message.size();
   v1::SyncMessage m;

@@ -121,6 +121,8 @@ class Syncer {
   void set_offload(Pipeline::Offload f) { pipeline_.set_offload(std::move(f)); }
   // A batch is being verified off this thread (see Options::offload).
   bool verifying() const { return pipeline_.verifying(); }
+  // Bytes of received events waiting to be verified and committed (bounded: limits.h).
+  std::size_t inbox_bytes() const { return pipeline_.inbox_bytes(); }
   // Our own signed announcement, signed once and refreshed only when the address list changes:
   // a new timestamp makes every node store it and pass it on, across the whole network.
   Bytes Announcement() { return announcer_.Own(); }

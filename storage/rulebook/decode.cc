@@ -57,6 +57,23 @@ Result<DecodedEvent, Refusal> Decode(ByteView signed_event, std::int64_t now_ms)
   return ev;
 }
 
+std::optional<Peeked> Peek(ByteView signed_event) {
+  if (signed_event.size() > kMaxEventBytes) return std::nullopt;
+  v1::SignedEvent envelope;
+  v1::EventBody body;
+  if (!envelope.ParseFromArray(signed_event.data(), static_cast<int>(signed_event.size())) ||
+      !body.ParseFromString(envelope.body())) {
+    return std::nullopt;
+  }
+  auto author = MemberKey::FromBytes(AsBytes(body.author()));
+  if (!author) return std::nullopt;
+  Peeked out;
+  out.id.bytes = crypto::Blake2b256(AsBytes(envelope.body())).bytes;
+  out.author = *author;
+  out.seq = body.seq();
+  return out;
+}
+
 std::vector<Result<DecodedEvent, Refusal>> DecodeBatch(std::span<const Bytes> events,
                                                        std::int64_t now_ms, unsigned threads) {
   std::vector<std::optional<Result<DecodedEvent, Refusal>>> slots(events.size());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +28,16 @@ struct DecodedEvent {
 
 // Parses and checks a serialized SignedEvent. `now_ms` is the local clock for the future-skew rule.
 Result<DecodedEvent, Refusal> Decode(ByteView signed_event, std::int64_t now_ms);
+
+// The id, author and seq of a serialized SignedEvent, without checking its signature or rules
+// (nothing when it passes the size bound or does not parse): enough to tell an event already
+// held (by its id, the hash of the body) from a new one before paying for its signature check.
+struct Peeked {
+  EventId id;
+  MemberKey author;
+  std::uint64_t seq = 0;
+};
+std::optional<Peeked> Peek(ByteView signed_event);
 
 // Decode() of every event, on up to `threads` threads (the calling one included); results in
 // input order.

@@ -1,11 +1,13 @@
 // The catch-up pipeline and credit, on the syncer alone: two replicas joined by in-memory links
 // whose messages the test delivers, so that a slow receiver and a verification on another thread
 // can be staged exactly.
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
+#include "node/sync/limits.h"
 #include "node/sync/replica_store.h"
 #include "node/sync/syncer.h"
 #include "storage/replica.h"
@@ -203,6 +205,76 @@ TEST(Syncer, CompletionAfterTheSyncerIsGoneDoesNothing) {
   jobs.front().work();
   jobs.front().then();  // must not touch the destroyed syncer (ASan would see it)
   EXPECT_EQ(pair.dst_replica().events().Counts()->events, 0u);
+}
+
+// What no credit covers waits in the inbox up to kMaxInboxBytesPerPeer per peer: a peer that
+// pushes more while the receiver is busy (here: it commits only when the test says so) loses the
+// session, and the inbox never holds more. Before, the inbox grew without bound.
+TEST(Syncer, APeerThatPushesMoreThanItsShareOfTheInboxIsCutOff) {
+  Pair pair(10, 1 << 20);
+  auto link = std::make_shared<PipeWire>();
+  const PeerId hostile = pair.dst->AddPeer(pair.circle().key(2).public_key(), link);
+  v1::SyncMessage m;
+  m.mutable_events()->set_push(true);
+  // Bytes nobody can check before the commit (they are not events at all).
+  for (int i = 0; i < 10; ++i) m.mutable_events()->add_events(std::string(60000, '\xff'));
+  const std::string s = m.SerializeAsString();
+  int sent = 0;
+  for (; sent < 100 && !link->closed; ++sent) pair.dst->OnMessage(hostile, AsBytes(s));
+  EXPECT_TRUE(link->closed);
+  EXPECT_NE(link->why.find("uncredited"), std::string::npos) << link->why;
+  EXPECT_EQ(sent, static_cast<int>(kMaxInboxBytesPerPeer / 600000) + 1);
+  EXPECT_LE(pair.dst->inbox_bytes(), kMaxInboxBytesPerPeer);
+  EXPECT_EQ(pair.dst->stats().cut_off_by_reason.at("inbox_full"), 1u);
+}
+
+// Past kMaxInboxBytes from all peers together, pushes are refused (counted) rather than queued:
+// many peers each within their share cannot make the inbox hold more.
+TEST(Syncer, TheInboxRefusesPushesPastItsBoundFromAllPeers) {
+  Pair pair(10, 1 << 20);
+  v1::SyncMessage m;
+  m.mutable_events()->set_push(true);
+  for (int i = 0; i < 10; ++i) m.mutable_events()->add_events(std::string(60000, '\xff'));
+  const std::string s = m.SerializeAsString();
+  std::vector<std::shared_ptr<PipeWire>> links;
+  for (int k = 2; k < 8; ++k) {
+    links.push_back(std::make_shared<PipeWire>());
+    const PeerId id = pair.dst->AddPeer(pair.circle().key(k).public_key(), links.back());
+    for (std::size_t bytes = 0; bytes + 600000 <= kMaxInboxBytesPerPeer; bytes += 600000) {
+      pair.dst->OnMessage(id, AsBytes(s));
+    }
+  }
+  EXPECT_LE(pair.dst->inbox_bytes(), kMaxInboxBytes);
+  EXPECT_GT(pair.dst->stats().pushes_refused, 0u);
+  for (const auto& l : links) EXPECT_FALSE(l->closed) << l->why;
+  pair.dst->Flush();  // what was queued is checked: not events, so each sender is cut off
+  EXPECT_EQ(pair.dst->inbox_bytes(), 0u);
+  const auto closed = static_cast<std::size_t>(
+      std::count_if(links.begin(), links.end(), [](const auto& l) { return l->closed; }));
+  EXPECT_EQ(pair.dst->stats().cut_off_by_reason.at("invalid_event"), closed);
+  EXPECT_LT(closed, links.size()) << "the last peer's pushes were all refused, none queued";
+}
+
+// Only what a peer's credit covered is granted again once committed. Before, a peer that held
+// no credit (not the catch-up source) and sent a page anyway was credited for it.
+TEST(Syncer, APeerWithoutCreditEarnsNoneBySendingCatchUpAnyway) {
+  Pair pair(10, 1 << 20);
+  auto link = std::make_shared<PipeWire>();
+  const PeerId other = pair.dst->AddPeer(pair.circle().key(2).public_key(), link);
+  link->out.clear();  // its greeting (which granted no credit)
+  v1::SyncMessage m;
+  m.mutable_events()->set_push(false);
+  const Bytes& first = pair.circle().events().front();
+  m.mutable_events()->add_events(first.data(), first.size());
+  const std::string s = m.SerializeAsString();
+  pair.dst->OnMessage(other, AsBytes(s));
+  pair.dst->Flush();
+  EXPECT_EQ(pair.dst->stats().events_stored, 1u);
+  for (const Bytes& out : link->out) {
+    v1::SyncMessage sent;
+    ASSERT_TRUE(sent.ParseFromArray(out.data(), static_cast<int>(out.size())));
+    EXPECT_FALSE(sent.has_credit()) << "granted " << sent.credit().bytes() << " bytes";
+  }
 }
 
 }  // namespace

@@ -500,5 +500,62 @@ TEST_F(SyncerTest, AHaveNoteDoesNotMakeTheNotingPeerTheCatchUpSource) {
   EXPECT_EQ(pipes_[ab ^ 1].wire->Count("want"), 1);
 }
 
+// A pushed event the replica holds is known by its id (the hash of its body) before anything
+// else is checked: a copy with a broken signature is a duplicate, not a reason to verify it.
+// Before, every pushed copy went through the signature check, and this one cut the peer off.
+TEST_F(SyncerTest, APushedCopyOfAHeldEventIsADuplicateBeforeItsSignatureIsChecked) {
+  MakeNodes(2);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  Author(0);
+  Deliver();
+  v1::SignedEvent copy;
+  ASSERT_TRUE(
+      copy.ParseFromArray(c_.events().back().data(), static_cast<int>(c_.events().back().size())));
+  copy.mutable_signature()->at(0) ^= 1;
+  v1::SyncMessage m;
+  m.mutable_events()->set_push(true);
+  m.mutable_events()->add_events(copy.SerializeAsString());
+  const auto duplicates = S(1).stats().duplicates;
+  Receive(1, ab, m);
+  EXPECT_EQ(S(1).stats().duplicates, duplicates + 1);
+  EXPECT_EQ(S(1).stats().refused, 0u);
+  EXPECT_FALSE(pipes_[ab ^ 1].wire->closed) << pipes_[ab ^ 1].wire->why;
+}
+
+// Duplicates cost their sender: a peer that pushes what the replica holds spends an allowance
+// (kDuplicateAllowanceBytes, refilled at kDuplicateRefillBytesPerSecond) and, once it is spent,
+// loses the session. Before, 100 MiB of duplicate pushes kept a node busy for 23 s, uncut.
+TEST_F(SyncerTest, PushingWhatTheReplicaHoldsSpendsAnAllowanceAndThenCostsTheSession) {
+  MakeNodes(2);
+  const std::size_t ab = Connect(0, 1);
+  Deliver();
+  Author(0);
+  Deliver();
+  const std::string held(c_.events().back().begin(), c_.events().back().end());
+  const std::int64_t e = static_cast<std::int64_t>(held.size());
+  auto push_copies = [&](std::int64_t n) {
+    while (n > 0) {
+      const std::int64_t k = std::min<std::int64_t>(n, 10000);
+      v1::SyncMessage m;
+      m.mutable_events()->set_push(true);
+      for (std::int64_t i = 0; i < k; ++i) m.mutable_events()->add_events(held);
+      Receive(1, ab, m);
+      n -= k;
+    }
+  };
+  const auto& wire = *pipes_[ab ^ 1].wire;
+  push_copies(kDuplicateAllowanceBytes / e);  // the whole allowance, to the byte it can
+  ASSERT_FALSE(wire.closed) << wire.why;
+  clock_ += 1s;  // refills a second's worth
+  push_copies(kDuplicateRefillBytesPerSecond / e);
+  ASSERT_FALSE(wire.closed) << wire.why;
+  push_copies(2);  // what is left is less than two copies
+  EXPECT_TRUE(wire.closed);
+  EXPECT_NE(wire.why.find("allowance"), std::string::npos) << wire.why;
+  EXPECT_EQ(S(1).stats().cut_off_by_reason.at("duplicates"), 1u);
+  EXPECT_EQ(S(1).stats().refused, 0u);
+}
+
 }  // namespace
 }  // namespace polder::sync
