@@ -48,6 +48,9 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   counter("polder_push_refused_total",
           "Events pushed while the inbox was full, not queued (anti-entropy brings them again)",
           s.sync.pushes_refused);
+  counter("polder_sync_sources_stalled_total",
+          "Catch-up sources replaced for claiming events they did not send within 10 s",
+          s.sync.sources_stalled);
   counter("polder_sync_notes_ignored_total",
           "Have notes ignored past the bound on authors tracked per peer", s.sync.notes_ignored);
   auto& cut = BuildCounter()

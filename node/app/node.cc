@@ -49,7 +49,7 @@ Node::Node(asio::io_context& io, Session& session, NodeConfig config, NetworkKey
       store_(session.replica()),
       syncer_(store_, SyncerOptions(session, config_.sync_credit)),
       rng_(std::random_device{}()),
-      sealer_(session, config_.seal_grace, config_.seal_spread,
+      sealer_(session, config_.seal_grace, config_.seal_spread, config_.seal_catch_up_wait,
               [this](const auto& fill) { return Author(fill); }),
       access_(session.replica()) {}
 

@@ -50,14 +50,18 @@ struct NodeConfig {
   std::chrono::milliseconds connect_timeout{5000};
   net::SessionConfig session;
   std::uint64_t sync_credit = sync::kInitialCreditBytes;  // catch-up bytes in flight from each peer
-  // Seals (docs/protocol.md §15): once a round's deadline is this far past, and the node is not
-  // catching up, it seals the round unless a majority has already sealed it.
+  // Seals (docs/protocol.md §15): once a round's deadline is this far past (and, while the node
+  // is catching up, seal_catch_up_wait more), it seals the round unless a majority has already
+  // sealed it.
   bool auto_seal = true;
   std::chrono::milliseconds seal_grace{10000};
   std::chrono::milliseconds seal_check{1000};
   // In a circle of more than app::kFirstSealers members, most seal up to this long after the
   // grace, so that their seals are based on the first ones (sealer.h SealDelayMs); 0: no wait.
   std::chrono::milliseconds seal_spread{app::kSealSpreadMs};
+  // A node that is catching up waits this much longer than the grace to seal (sealer.h); after
+  // that it seals what it holds, whatever a peer claims to hold.
+  std::chrono::milliseconds seal_catch_up_wait{app::kCatchUpSealWaitMs};
   // How often the node checks whether who may connect changed (see access.h); sessions with
   // members who are no longer eligible then close.
   std::chrono::milliseconds access_check{1000};
@@ -104,7 +108,7 @@ class Node {
   // Seals the key afresh to every member and device that may connect, and adopts it.
   Status RotateNetworkKey();
   const NetworkKeys& network_keys() const { return keys_; }
-  // Seals the rounds due at `now_ms` (see sealer.h; nothing while catching up). Returns how many
+  // Seals the rounds due at `now_ms` (see sealer.h; later while catching up). Returns how many
   // seals it authored.
   Result<int> SealDue(std::int64_t now_ms);
   // Adds an address to dial (e.g. from a test harness or a join code).

@@ -113,7 +113,7 @@ std::int64_t SealDelayMs(const MemberKey& me, std::int64_t deadline, std::size_t
 }
 
 Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
-  if (catching_up) return 0;
+  const std::int64_t wait = grace_.count() + (catching_up ? catch_up_wait_.count() : 0);
   auto& replica = session_.replica();
   const MemberKey me = session_.key().public_key();
   // A late flag may move a proposal to its deadline + the window: a round to seal too.
@@ -121,8 +121,8 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
   if (!stated) return MakeUnexpected(stated.error());
   std::set<std::int64_t> windows;
   for (auto w : *stated) windows.insert(w > 0 ? w : decide::kDefaultLateFlagWindowMs);
-  auto due = replica.state().DeadlinesToSeal(me, now_ms - grace_.count(), 64,
-                                             {windows.begin(), windows.end()});
+  auto due =
+      replica.state().DeadlinesToSeal(me, now_ms - wait, 64, {windows.begin(), windows.end()});
   if (!due) return MakeUnexpected(due.error());
   std::vector<std::int64_t> todo;
   for (auto d : *due) {
@@ -139,7 +139,7 @@ Result<int> Sealer::SealDue(std::int64_t now_ms, bool catching_up) {
     auto round = std::find_if(tally.rounds.begin(), tally.rounds.end(),
                               [d](const auto& r) { return r.deadline_ms == d; });
     if (round != tally.rounds.end() && !round->seals.sealed && !due_at_.count(d)) {
-      due_at_[d] = d + grace_.count() + SealDelayMs(me, d, round->eligible.size(), spread_.count());
+      due_at_[d] = d + wait + SealDelayMs(me, d, round->eligible.size(), spread_.count());
       if (due_at_[d] > now_ms) continue;  // later: by then others' seals may be its base
     }
     considered_.insert(d);

@@ -46,6 +46,8 @@ inline constexpr std::size_t kMaxSealBaseCandidates = 16;
 // `spread_ms` (default kSealSpreadMs), so that they find a seal to base theirs on, and stop once
 // the round is sealed. No wait in smaller circles, nor with a spread of 0.
 inline constexpr std::size_t kFirstSealers = 8;
+// How much longer than the grace a node that is catching up waits to seal (Sealer::SealDue).
+inline constexpr std::int64_t kCatchUpSealWaitMs = 120'000;
 inline constexpr std::int64_t kSealSpreadMs = 60'000;
 std::int64_t SealDelayMs(const MemberKey& me, std::int64_t deadline, std::size_t eligible,
                          std::int64_t spread_ms = kSealSpreadMs);
@@ -64,18 +66,28 @@ class Sealer {
   using AuthorFn =
       std::function<Result<Session::Authored>(const std::function<void(v1::EventBody&)>&)>;
 
+  // `catch_up_wait`: how much longer than the grace a node that is catching up waits (see
+  // SealDue).
   Sealer(Session& session, std::chrono::milliseconds grace, std::chrono::milliseconds spread,
-         AuthorFn author)
-      : session_(session), grace_(grace), spread_(spread), author_(std::move(author)) {}
+         std::chrono::milliseconds catch_up_wait, AuthorFn author)
+      : session_(session),
+        grace_(grace),
+        spread_(spread),
+        catch_up_wait_(catch_up_wait),
+        author_(std::move(author)) {}
 
-  // Seals every round due at `now_ms`; nothing while `catching_up`. Returns how many seals it
-  // authored.
+  // Seals every round due at `now_ms`. While `catching_up` (peers hold events this replica
+  // lacks) a round waits another `catch_up_wait`: what is missing may be from before its
+  // deadline. Not for ever: a peer can claim events it never sends, and a seal names only what
+  // its node holds, so a seal from a node that lags excludes nothing a majority held (§15).
+  // Returns how many seals it authored.
   Result<int> SealDue(std::int64_t now_ms, bool catching_up);
 
  private:
   Session& session_;
   std::chrono::milliseconds grace_;
   std::chrono::milliseconds spread_;
+  std::chrono::milliseconds catch_up_wait_;
   AuthorFn author_;
   std::set<std::int64_t> considered_;            // deadlines already looked at
   std::map<std::int64_t, std::int64_t> due_at_;  // deadline -> when this member seals it

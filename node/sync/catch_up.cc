@@ -11,9 +11,25 @@ namespace polder::sync {
 
 std::uint64_t CatchUp::Added(PeerId id, Peer& p) {
   const std::uint64_t credit = source_ ? 0 : initial_credit_bytes_;
-  if (!source_) source_ = id;
+  if (!source_) BecomeSource(id, p);
   p.catch_up.credit_in = credit;
   return credit;
+}
+
+void CatchUp::BecomeSource(PeerId id, Peer& p) {
+  source_ = id;
+  p.catch_up.since = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
+}
+
+void CatchUp::CheckStall() {
+  if (!source_) return;
+  Peer* s = peers_.Find(*source_);
+  if (!s || s->catch_up.stalled || (s->have_vector && Lead(*s) == 0)) return;
+  const auto now = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
+  if (now - s->catch_up.since < kSourceStall) return;
+  s->catch_up.stalled = true;
+  ++stats_.sources_stalled;
+  PickSource();
 }
 
 void CatchUp::Removed(PeerId id) {
@@ -79,11 +95,13 @@ bool CatchUp::Spend(Peer& p, std::uint64_t event_bytes) {
   // A page may pass the credit by the one event that crosses it.
   if (event_bytes > p.catch_up.credit_in + rulebook::kMaxEventBytes) return false;
   p.catch_up.credit_in -= std::min<std::uint64_t>(p.catch_up.credit_in, event_bytes);
+  p.catch_up.since = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
   return true;
 }
 
 void CatchUp::Return(Peer& p, std::uint64_t bytes) {
   p.catch_up.credit_in += bytes;
+  p.catch_up.since = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
   peers_.Send(p, CreditMessage(bytes));
 }
 
@@ -104,24 +122,30 @@ std::uint64_t CatchUp::Lead(const Peer& p) const {
 void CatchUp::PickSource() {
   if (source_) {
     const Peer* s = peers_.Find(*source_);
-    if (s && (!s->have_vector || Lead(*s) > 0)) {
+    if (s && !s->catch_up.stalled && (!s->have_vector || Lead(*s) > 0)) {
       return;  // still has more for us (or has not told us yet)
     }
   }
   Peer* best = nullptr;
   PeerId best_id = 0;
   std::uint64_t most = 0;
-  for (auto& [id, p] : peers_) {
-    if (!p.have_vector || (source_ && id == *source_)) continue;
-    const std::uint64_t ahead = Lead(p);
-    if (ahead > most) {
-      most = ahead;
-      best = &p;
-      best_id = id;
+  // Peers that did not stall first; a stalled one only when no other holds more.
+  for (const bool stalled_too : {false, true}) {
+    for (auto& [id, p] : peers_) {
+      if (!p.have_vector || (source_ && id == *source_) || (p.catch_up.stalled && !stalled_too)) {
+        continue;
+      }
+      const std::uint64_t ahead = Lead(p);
+      if (ahead > most) {
+        most = ahead;
+        best = &p;
+        best_id = id;
+      }
     }
+    if (best) break;
   }
   if (!best) return;  // the current source (if any) stays; nobody holds more
-  source_ = best_id;
+  BecomeSource(best_id, *best);
   // It streams from what we hold now, not from what we held when we last told it.
   peers_.Send(*best, VectorMessage(holdings_.vector()));
   best->catch_up.credit_in += initial_credit_bytes_;
@@ -131,7 +155,9 @@ void CatchUp::PickSource() {
 std::uint64_t CatchUp::Expected() const {
   std::uint64_t most = 0;
   for (const auto& [id, p] : peers_) {
-    if (p.have_vector) most = std::max(most, p.known.AheadOf(holdings_.vector()));
+    if (p.have_vector && !p.catch_up.stalled) {
+      most = std::max(most, p.known.AheadOf(holdings_.vector()));
+    }
   }
   return most;
 }

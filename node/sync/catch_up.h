@@ -10,7 +10,9 @@
 // the holdings from the Syncer that owns it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "node/sync/event_store.h"
@@ -22,13 +24,16 @@ namespace polder::sync {
 
 class CatchUp {
  public:
+  // `clock` (monotonic) times a source's silence (kSourceStall).
   CatchUp(EventStore& store, Peers& peers, const Holdings& holdings, SyncStats& stats,
-          std::uint64_t initial_credit_bytes)
+          std::uint64_t initial_credit_bytes,
+          std::function<std::chrono::steady_clock::time_point()> clock)
       : store_(store),
         peers_(peers),
         holdings_(holdings),
         stats_(stats),
-        initial_credit_bytes_(initial_credit_bytes) {}
+        initial_credit_bytes_(initial_credit_bytes),
+        clock_(std::move(clock)) {}
 
   // A new session: the credit to grant it in the greeting. The first peer becomes the source
   // and gets all of it; the others get none until they become the source.
@@ -51,11 +56,18 @@ class CatchUp {
   bool Spend(Peer& p, std::uint64_t event_bytes);
   // Catch-up received from `p` was committed: it may send `bytes` more.
   void Return(Peer& p, std::uint64_t bytes);
+  // `p` delivered events we lacked by catch-up: what it claims counts again.
+  void Delivered(Peer& p) { p.catch_up.stalled = false; }
+  // A source that claims more and sent nothing for kSourceStall is marked stalled and another
+  // peer becomes the source (call on every tick).
+  void CheckStall();
 
-  // Keeps the source while it still has more for us; otherwise the peer that holds most of what
-  // we lack becomes the source, with our current vector and fresh credit.
+  // Keeps the source while it still has more for us and has not stalled; otherwise the peer that
+  // holds most of what we lack becomes the source, with our current vector and fresh credit
+  // (a stalled peer only when no other holds more).
   void PickSource();
-  // Events connected peers hold that we lack, as far as we know (the most any one peer holds).
+  // Events connected peers hold that we lack, as far as we know (the most any one peer holds;
+  // stalled peers' claims left out).
   std::uint64_t Expected() const;
 
  private:
@@ -67,7 +79,10 @@ class CatchUp {
   Peers& peers_;
   const Holdings& holdings_;
   SyncStats& stats_;
+  void BecomeSource(PeerId id, Peer& p);
+
   const std::uint64_t initial_credit_bytes_;
+  std::function<std::chrono::steady_clock::time_point()> clock_;
   std::optional<PeerId> source_;
 };
 

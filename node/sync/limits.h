@@ -22,6 +22,13 @@ inline constexpr std::uint64_t kInitialCreditBytes = 4 << 20;
 // unbounded catch-up for it.
 inline constexpr std::uint64_t kMaxHelloCreditBytes = 64ull << 20;
 
+// A source that claims events we lack (or has not sent its vector) and sends no catch-up for this
+// long, while it holds credit, is stalled: the next peer that holds more becomes the source, and
+// the stalled peer's claims no longer count as events to wait for (Expected(), which keeps a node
+// from sealing) until it delivers one we lacked. Pages take milliseconds; the clock restarts
+// whenever credit is granted again, so a receiver slow to commit never stalls its source.
+inline constexpr std::chrono::milliseconds kSourceStall{10000};
+
 // --- Inbound pipeline (pipeline.cc) ---
 
 // A group verified and committed together holds whole received batches up to about this many

@@ -61,6 +61,11 @@ struct Peer {
     std::uint64_t credit_in = 0;   // bytes of catch-up the peer may still send us
     bool streaming = false;        // we are sending it what it lacks, page by page
     CatchUpCursor cursor;          // the next page
+    // As our source: when it last sent catch-up, or we granted it credit (kSourceStall).
+    std::chrono::steady_clock::time_point since{};
+    // It stalled as our source: its vector's claims do not count in Expected() until it
+    // delivers an event we lacked, and it is picked as source only when no other peer will do.
+    bool stalled = false;
   } catch_up;
 
   // Inbox (pipeline.cc).

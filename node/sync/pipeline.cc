@@ -252,7 +252,10 @@ void Pipeline::Commit(Job& job) {
     if (p) Advance(p->known, r.author, r.seq, r.id);
     // New to us yet not pushed: repair found a gap in the push tree; have this peer push the
     // author's events to us again.
-    if (p && !job.push[i]) graft[from].insert(r.author);
+    if (p && !job.push[i]) {
+      graft[from].insert(r.author);
+      catch_up_.Delivered(*p);
+    }
     push_.Push(from, job.events[i], r.author, r.seq, r.id);
   }
   // The pending set's bounds may have evicted events (this batch's or older ones): the store

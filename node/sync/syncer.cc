@@ -16,7 +16,8 @@ constexpr std::int64_t kNoSkewCheckMs = std::numeric_limits<std::int64_t>::max()
 Syncer::Syncer(EventStore& store, Options options)
     : store_(store),
       clock_(std::move(options.clock)),
-      catch_up_(store_, peers_, holdings_, stats_, options.initial_credit),
+      catch_up_(store_, peers_, holdings_, stats_, options.initial_credit,
+                [this] { return Now(); }),
       push_(store_, peers_, holdings_, stats_, [this] { return Now(); }),
       announcer_(store_, peers_,
                  Announcer::Options{options.identity, std::move(options.listen_addresses),
@@ -211,6 +212,7 @@ void Syncer::Tick() {
     }
   }
   push_.AskForMissing(now);
+  catch_up_.CheckStall();
 }
 
 void Syncer::OnLocalEvent(ByteView event, const MemberKey& author, std::uint64_t seq) {

@@ -11,7 +11,10 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include "node/app/circle_state.h"
+#include "node/decide/tally.h"
 #include "node/net/session.h"
+#include "node/sync/messages.h"
 #include "storage/limits.h"
 #include "storage/rulebook/limits.h"
 #include "storage/rulebook/sign.h"
@@ -341,6 +344,58 @@ TEST(HostilePeer, WantsItNeverReadsCostItTheSessionNotTheNodesMemory) {
   const auto refused = net.member(0).node->Metrics().handshakes_refused;
   ASSERT_TRUE(refused.count("not_accepted"));
   EXPECT_EQ(refused.at("not_accepted"), 1u);
+}
+
+// Issue 15: a member that claims, in its Vector, events it never sends kept a node "catching
+// up" for good, and a node that is catching up did not seal: one fake Vector stopped a round from
+// ever becoming final there. Now the claim stops counting once the peer stalls as the source
+// (kSourceStall), and a node seals at the latest seal_catch_up_wait after the grace.
+TEST(HostilePeer, AVectorClaimingEventsItNeverSendsDoesNotStopANodeFromSealing) {
+  Network net(3, 3, 23);
+  for (int i = 0; i < 2; ++i) {
+    app::NodeConfig cfg;
+    cfg.seal_grace = 300ms;
+    cfg.seal_check = 100ms;
+    cfg.seal_catch_up_wait = 2s;
+    net.Start(i, i == 0 ? std::vector<int>{} : std::vector<int>{0}, cfg);
+  }
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 10s));
+  const auto now = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const std::int64_t deadline = now() + 1500;
+  auto proposal = net.member(1).node->Author([&](v1::EventBody& b) {
+    b.mutable_proposal()->set_title("tools");
+    b.mutable_proposal()->set_amount_minor(100);
+    b.mutable_proposal()->set_deadline_ms(deadline);
+  });
+  ASSERT_TRUE(proposal);
+  // Member 2 says it holds 100,000 events of member 1's log, and sends none.
+  v1::SyncMessage hello;
+  hello.mutable_hello()->set_version(sync::kSyncVersion);
+  hello.mutable_hello()->set_vector_digest(std::string(32, 'x'));
+  hello.mutable_hello()->set_reply(true);
+  storage::VersionVector claim;
+  claim.heads[net.member(1).session->key().public_key()] = {100000, {}};
+  const auto final_at_0 = [&] {
+    auto st = app::LoadCircleState(net.member(0).session->replica());
+    if (!st) return false;
+    for (const auto& o : decide::Tally(*st, now()).proposals) {
+      if (o.proposal == proposal->id) return o.finality == decide::Finality::kFinal;
+    }
+    return false;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  bool final_under_claim = false;  // while the claiming session is open
+  const auto run = RunHostile(net, 2, 0, {Message(hello), Message(sync::VectorMessage(claim))}, 20s,
+                              [&] { return final_under_claim = final_at_0(); });
+  EXPECT_TRUE(run.ready);
+  EXPECT_FALSE(run.closed) << "the claim is not a reason to cut the member off";
+  EXPECT_TRUE(final_under_claim) << "node 0 never sealed: the claim kept it catching up";
+  std::printf("[ info ] final on the node under the claim %.1f s after the deadline\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - 1.5);
 }
 
 }  // namespace

@@ -557,5 +557,38 @@ TEST_F(SyncerTest, PushingWhatTheReplicaHoldsSpendsAnAllowanceAndThenCostsTheSes
   EXPECT_EQ(S(1).stats().refused, 0u);
 }
 
+// A source that claims events and sends none stalls (kSourceStall): the next peer that holds
+// more becomes the source, and the stalled claim no longer counts as what the node waits for.
+// Before, the first peer held the credit for good and a fake Vector kept the node catching up.
+TEST_F(SyncerTest, ASourceThatClaimsEventsItNeverSendsIsReplaced) {
+  MakeNodes(3);
+  std::vector<EventId> ids;
+  for (int k = 0; k < 3; ++k) ids.push_back(Author(2));
+  // A first peer (it gets all the credit) that claims 1,000 events of member 2 and sends none.
+  auto liar = std::make_shared<Wire>();
+  const PeerId l = S(1).AddPeer(Key(0), liar);
+  v1::SyncMessage hello;
+  hello.mutable_hello()->set_version(kSyncVersion);
+  hello.mutable_hello()->set_vector_digest(std::string(32, 'x'));
+  hello.mutable_hello()->set_reply(true);
+  storage::VersionVector claim;
+  claim.heads[Key(2)] = {1000, {}};
+  for (const auto& m : {hello, VectorMessage(claim)}) {
+    const std::string bytes = m.SerializeAsString();
+    S(1).OnMessage(l, AsBytes(bytes));
+  }
+  Connect(1, 2);
+  Deliver();
+  EXPECT_FALSE(Holds(1, ids[0])) << "node 2 has no credit while the liar is the source";
+  EXPECT_GT(S(1).Expected(), 0u);
+  Advance(kSourceStall / 2);
+  EXPECT_FALSE(Holds(1, ids[0]));
+  Advance(kSourceStall / 2);
+  for (const auto& id : ids) EXPECT_TRUE(Holds(1, id));
+  EXPECT_EQ(S(1).stats().sources_stalled, 1u);
+  EXPECT_EQ(S(1).Expected(), 0u) << "the stalled claim no longer counts";
+  EXPECT_FALSE(liar->closed);
+}
+
 }  // namespace
 }  // namespace polder::sync
