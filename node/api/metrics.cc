@@ -51,6 +51,9 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   counter("polder_sync_sources_stalled_total",
           "Catch-up sources replaced for claiming events they did not send within 10 s",
           s.sync.sources_stalled);
+  counter("polder_sync_messages_ignored_total",
+          "Sync messages of a type this version does not know (a later version's), ignored",
+          s.sync.messages_ignored);
   counter("polder_sync_notes_ignored_total",
           "Have notes ignored past the bound on authors tracked per peer", s.sync.notes_ignored);
   auto& cut = BuildCounter()

@@ -7,7 +7,6 @@ namespace polder::sync {
 const char* ToString(CutOffReason reason) {
   switch (reason) {
     case CutOffReason::kMalformed: return "malformed";
-    case CutOffReason::kUnknownMessage: return "unknown_message";
     case CutOffReason::kVersion: return "version";
     case CutOffReason::kTooMany: return "too_many";
     case CutOffReason::kBeyondCredit: return "beyond_credit";

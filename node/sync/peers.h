@@ -26,7 +26,6 @@ using PeerId = std::uint64_t;
 // Why a peer was cut off (a bounded set: metrics label them).
 enum class CutOffReason {
   kMalformed,        // a message, vector entry, note or author that does not parse
-  kUnknownMessage,   // a message type this version does not know
   kVersion,          // a Hello of another sync protocol version
   kTooMany,          // a batch, list or note set over its limit
   kBeyondCredit,     // catch-up beyond the credit granted

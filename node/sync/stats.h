@@ -22,6 +22,7 @@ struct SyncStats {
   std::uint64_t batches_offloaded = 0;  // verified off the syncer's thread (catch-up pipeline)
   std::uint64_t peers_cut_off = 0;      // for invalid data
   std::uint64_t sources_stalled = 0;    // catch-up sources that sent nothing (kSourceStall)
+  std::uint64_t messages_ignored = 0;   // of a type this version does not know
   std::uint64_t notes_ignored = 0;      // Have notes past the bound on authors tracked per peer
   std::uint64_t bytes_in = 0, bytes_out = 0;  // application messages (sync protocol)
   std::uint64_t events_authored = 0;          // authored here (OnLocalEvent)

@@ -89,7 +89,9 @@ void Syncer::OnMessage(PeerId id, ByteView message) {
     case v1::SyncMessage::kGraft: return push_.OnAuthors(p, m.graft(), /*prune=*/false);
     case v1::SyncMessage::kHave: return push_.OnHave(id, p, m.have());
     case v1::SyncMessage::kWant: return push_.OnWant(p, m.want());
-    default: return peers_.CutOff(p, CutOffReason::kUnknownMessage, "unknown sync message");
+    // A message type of a later version (the frame bounds its size): ignored and counted, so
+    // that an upgraded peer keeps its session (docs/protocol.md §12 "Forward compatibility").
+    default: ++stats_.messages_ignored; return;
   }
 }
 

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include "storage/rulebook/limits.h"
 
 namespace polder::rulebook {
@@ -248,12 +250,27 @@ std::optional<Refusal> CheckPayload(const EventBody& b) {
         return Refusal{RefusalCode::kNotAllowed, "a device cannot be its own member"};
       }
       return std::nullopt;
-    case EventBody::PAYLOAD_NOT_SET: break;
+    case EventBody::PAYLOAD_NOT_SET:
+      if (FutureKind(b)) return std::nullopt;  // a later version's: placed void (judge.cc)
+      break;
   }
   return Refusal{RefusalCode::kMalformed, "event has no payload this version knows"};
 }
 
 }  // namespace
+
+std::optional<int> FutureKind(const EventBody& b) {
+  if (b.payload_case() != EventBody::PAYLOAD_NOT_SET) return std::nullopt;
+  const auto& unknown = b.GetReflection()->GetUnknownFields(b);
+  for (int i = 0; i < unknown.field_count(); ++i) {
+    const auto& f = unknown.field(i);
+    if (f.number() >= kFutureKindFirst && f.number() <= kFutureKindLast &&
+        f.type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+      return f.number();
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<Refusal> CheckBody(const EventBody& b) {
   if (b.circle_id().size() != 32)

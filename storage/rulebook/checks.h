@@ -15,4 +15,13 @@ namespace polder::rulebook {
 // nullopt when it keeps them all.
 std::optional<Refusal> CheckBody(const v1::EventBody& body);
 
+// Payload kinds of later versions take field numbers kFutureKindFirst..kFutureKindLast of
+// EventBody's payload (docs/protocol.md §2 "Forward compatibility"). A body with no payload this
+// version knows and an unknown field in that range is of a future kind: it passes CheckBody (its
+// common fields checked), is stored and forwarded, and takes its place in its author's log as a
+// void event, with no effect here. Returns that field's number, if any.
+inline constexpr int kFutureKindFirst = 25;
+inline constexpr int kFutureKindLast = 999;
+std::optional<int> FutureKind(const v1::EventBody& body);
+
 }  // namespace polder::rulebook

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "crypto/member_id.h"
+#include "storage/rulebook/checks.h"
 
 namespace polder::rulebook {
 namespace {
@@ -139,7 +140,13 @@ Verdict JudgePayload(const EventId& id, const MemberKey& signer, const EventBody
       return {};
     case EventBody::kCharter:
       return Void(RefusalCode::kBadCharter, "a charter must be the founder's first event");
-    case EventBody::PAYLOAD_NOT_SET: break;
+    case EventBody::PAYLOAD_NOT_SET:
+      if (auto field = FutureKind(b)) {
+        return Void(RefusalCode::kUnknownKind,
+                    "a kind of event this version does not know (field " + std::to_string(*field) +
+                        "): no effect here");
+      }
+      break;
   }
   return Void(RefusalCode::kMalformed, "unexpected payload");
 }

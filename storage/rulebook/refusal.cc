@@ -16,6 +16,7 @@ const char* ToString(RefusalCode code) {
     case RefusalCode::kForkedAuthor: return "forked_author";
     case RefusalCode::kPendingFull: return "pending_full";
     case RefusalCode::kNotTheCharter: return "not_the_charter";
+    case RefusalCode::kUnknownKind: return "unknown_kind";
   }
   return "unknown";
 }

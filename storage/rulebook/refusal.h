@@ -20,6 +20,7 @@ enum class RefusalCode {
   kPendingFull,          // the pending set (or one stranger's share of it) is full
   kNotTheCharter,        // another event at the founder's seq 1, the charter's place: not of the
                          // circle (an honest node may hold one briefly, before the charter)
+  kUnknownKind,          // a payload kind of a later version: placed void, no effect here
 };
 
 const char* ToString(RefusalCode code);

@@ -26,6 +26,7 @@ TEST(Metrics, RendersCountersAndGaugesWithTheirLabels) {
   s.sync.pushes_dropped = 4;
   s.sync.pushes_refused = 6;
   s.sync.sources_stalled = 8;
+  s.sync.messages_ignored = 9;
   s.sync.notes_ignored = 5;
   s.sync.bytes_out = 1000;
   s.sync.bytes_out_by_message["hello"] = 100;
@@ -42,6 +43,7 @@ TEST(Metrics, RendersCountersAndGaugesWithTheirLabels) {
   EXPECT_EQ(Sample(text, "polder_push_dropped_total"), 4);
   EXPECT_EQ(Sample(text, "polder_push_refused_total"), 6);
   EXPECT_EQ(Sample(text, "polder_sync_sources_stalled_total"), 8);
+  EXPECT_EQ(Sample(text, "polder_sync_messages_ignored_total"), 9);
   EXPECT_EQ(Sample(text, "polder_sync_notes_ignored_total"), 5);
   EXPECT_EQ(Sample(text, "polder_bytes_sent_total"), 1000);
   EXPECT_EQ(Sample(text, "polder_sync_bytes_sent_total{message=\"hello\"}"), 100);

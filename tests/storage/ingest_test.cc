@@ -950,5 +950,35 @@ TEST_F(IngestTest, AdmittingTwiceKeepsTheRecordWithTheSmallestEventId) {
   EXPECT_EQ(got, want);
 }
 
+// Forward compatibility (docs/protocol.md §2): an event of a payload kind a later version adds
+// (an unknown field numbered 25..999 where the payload goes) is stored and forwarded, takes its
+// place in its author's log void, with no effect, and the author's log goes on. Before, it was
+// refused as malformed and its sender cut off as hostile: an upgrade would split the network.
+TEST_F(IngestTest, AnEventOfAKindOfALaterVersionTakesItsPlaceWithoutEffect) {
+  InAll();
+  c_.Next(0, [](v1::EventBody& b) {
+    b.GetReflection()->MutableUnknownFields(&b)->AddLengthDelimited(30, "a later payload");
+  });
+  ExpectVoid(c_.events().back(), RefusalCode::kUnknownKind);
+  c_.Comment(0, "after it");
+  EXPECT_EQ(ToString(In(c_.events().back()).outcome), std::string("applied"));
+  // Outside that range, or not a message, it is no payload at all.
+  for (const auto& [field, delimited] : {std::pair{5000, true}, std::pair{30, false}}) {
+    SCOPED_TRACE(field);
+    const Bytes ev = c_.Next(
+        0,
+        [&, field = field, delimited = delimited](v1::EventBody& b) {
+          auto* u = b.GetReflection()->MutableUnknownFields(&b);
+          if (delimited) {
+            u->AddLengthDelimited(field, "x");
+          } else {
+            u->AddVarint(field, 1);
+          }
+        },
+        nullptr, /*record=*/false);
+    ExpectRefused(ev, RefusalCode::kMalformed);
+  }
+}
+
 }  // namespace
 }  // namespace polder::storage

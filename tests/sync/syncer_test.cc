@@ -590,5 +590,36 @@ TEST_F(SyncerTest, ASourceThatClaimsEventsItNeverSendsIsReplaced) {
   EXPECT_FALSE(liar->closed);
 }
 
+// Forward compatibility: a message type of a later version is ignored and counted, and an event
+// of a later version's kind is stored and passed on; neither costs the sender its session.
+// Before, both cut the sender off as hostile, so an upgraded node would lose its peers.
+TEST_F(SyncerTest, AMessageOrAnEventOfALaterVersionKeepsTheSessionAndTheEventTravels) {
+  MakeNodes(3);
+  const std::size_t ab = Connect(0, 1);
+  Connect(1, 2);
+  Deliver();
+  v1::SyncMessage later;
+  later.GetReflection()->MutableUnknownFields(&later)->AddLengthDelimited(40, "news");
+  Receive(1, ab, later);
+  EXPECT_EQ(S(1).stats().messages_ignored, 1u);
+  EXPECT_FALSE(pipes_[ab ^ 1].wire->closed) << pipes_[ab ^ 1].wire->why;
+  // Node 0 authors an event of a kind this version does not know.
+  EventId id;
+  const Bytes ev = c_.Next(
+      nodes_[0].member,
+      [](v1::EventBody& b) {
+        b.GetReflection()->MutableUnknownFields(&b)->AddLengthDelimited(31, "a later payload");
+      },
+      &id);
+  auto r = nodes_[0].replica->IngestOne(ev, storage::IngestOptions(Now()));
+  ASSERT_TRUE(r.has_value());
+  S(0).OnLocalEvent(ev, Key(0), r->seq);
+  Deliver();
+  EXPECT_TRUE(Holds(1, id));
+  EXPECT_TRUE(Holds(2, id)) << "passed on";
+  EXPECT_EQ(S(1).stats().peers_cut_off, 0u);
+  EXPECT_EQ(S(2).stats().peers_cut_off, 0u);
+}
+
 }  // namespace
 }  // namespace polder::sync
