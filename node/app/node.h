@@ -42,7 +42,14 @@ struct NodeConfig {
   // list): the inviters named by its join codes. Once the charter is here, only members are.
   std::vector<MemberKey> bootstrap_members;
   int max_outbound = 4;
+  // Inbound connections: at most max_inbound in all; of them at most max_inbound_handshakes still
+  // in the handshake (a new one past it takes the place of the oldest, which is closed), and at
+  // most max_inbound_handshakes_per_address from one IP address (a new one past it is refused).
+  // Strangers never finish a handshake, so they hold handshake places only: however many they
+  // are, a member's connection gets a place and, once ready, a slot (docs/protocol.md §12).
   int max_inbound = 32;
+  int max_inbound_handshakes = 16;
+  int max_inbound_handshakes_per_address = 8;
   std::chrono::milliseconds anti_entropy{2000};
   std::chrono::milliseconds dial_interval{250};
   std::chrono::milliseconds backoff_min{500};
@@ -143,8 +150,8 @@ class Node {
   asio::awaitable<void> DialLoop();
   asio::awaitable<void> AntiEntropyLoop();
   asio::awaitable<void> PumpLoop();
-  void Attach(asio::ip::tcp::socket socket, bool outbound, const std::string& address,
-              std::size_t key_choice = 0);
+  std::shared_ptr<Conn> Attach(asio::ip::tcp::socket socket, bool outbound,
+                               const std::string& address, std::size_t key_choice = 0);
   void OnReady(const std::shared_ptr<Conn>& c);
   void OnClosed(const std::shared_ptr<Conn>& c, const net::Closed& why);
   void Backoff(Target& t);
@@ -190,6 +197,8 @@ class Node {
   // Counts (and logs, within a rate) an inbound connection refused before its session began.
   static constexpr int kRefusalLogBurst = 10;
   void NoteRefused(const Conn& c, const net::Closed& why);
+  void CountRefusal(const std::string& reason, const std::string& address,
+                    const std::string& detail);
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted work checks it
   struct FileCloser {

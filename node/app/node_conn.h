@@ -1,6 +1,7 @@
 // Internal to node/app: one connection of a running node (node.cc and peering.cc share it).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,9 @@ struct Node::Conn {
   MemberKey member{};
   std::size_t key_choice = 0;  // outbound: the network key dialed with (Node::TransportFor)
   bool refused = false;        // the handshake named a member this node does not accept now
+  std::string ip;              // inbound: the remote address without the port
+  std::chrono::steady_clock::time_point accepted{};  // inbound: when the connection came
+  bool evicted = false;  // inbound: closed in its handshake to make room for a newer connection
 };
 
 }  // namespace polder::app

@@ -115,26 +115,51 @@ asio::awaitable<void> Node::AcceptLoop() {
       if (stopping_ || ec == asio::error::operation_aborted) co_return;
       continue;
     }
-    int inbound = 0;
-    for (const auto& [p, c] : conns_) inbound += !c->outbound;
-    if (inbound >= config_.max_inbound) {
-      spdlog::debug("inbound limit reached; refusing a connection");
-      continue;  // the socket closes here
-    }
     std::error_code e2;
     const auto remote = sock.remote_endpoint(e2);
-    Attach(std::move(sock), false,
-           e2 ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port()));
+    const std::string ip = e2 ? "?" : remote.address().to_string();
+    const std::string address = e2 ? "?" : ip + ":" + std::to_string(remote.port());
+    // Places (see NodeConfig::max_inbound): strangers hold handshake places only, so a member's
+    // connection always finds one, and its session a slot.
+    int inbound = 0, handshakes = 0, from_ip = 0;
+    std::shared_ptr<Conn> oldest;
+    for (const auto& [p, c] : conns_) {
+      if (c->outbound || c->evicted) continue;
+      ++inbound;
+      if (c->peer || c->refused) continue;
+      ++handshakes;
+      from_ip += c->ip == ip;
+      if (!oldest || c->accepted < oldest->accepted) oldest = c;
+    }
+    if (from_ip >= config_.max_inbound_handshakes_per_address) {
+      CountRefusal("per_address", address,
+                   std::to_string(from_ip) + " handshakes from this address already");
+      continue;  // the socket closes here
+    }
+    if (handshakes >= config_.max_inbound_handshakes && oldest) {
+      oldest->evicted = true;  // counted when it has closed (NoteRefused)
+      oldest->session->Close(net::CloseReason::kShutdown,
+                             "its handshake place went to a newer one");
+      --inbound;
+    }
+    if (inbound >= config_.max_inbound) {
+      CountRefusal("inbound_full", address, std::to_string(inbound) + " inbound sessions");
+      continue;
+    }
+    if (auto c = Attach(std::move(sock), false, address)) {
+      c->ip = ip;
+      c->accepted = Clock::now();
+    }
   }
 }
 
-void Node::Attach(asio::ip::tcp::socket socket, bool outbound, const std::string& address,
-                  std::size_t key_choice) {
+std::shared_ptr<Node::Conn> Node::Attach(asio::ip::tcp::socket socket, bool outbound,
+                                         const std::string& address, std::size_t key_choice) {
   auto created =
       net::Session::Create(std::move(socket), TransportFor(outbound, key_choice), config_.session);
   if (!created) {
     spdlog::warn("cannot start a session: {}", created.error().message);
-    return;
+    return nullptr;
   }
   auto c = std::make_shared<Conn>();
   c->session = *created;
@@ -157,6 +182,7 @@ void Node::Attach(asio::ip::tcp::socket socket, bool outbound, const std::string
     });
   });
   asio::co_spawn(io_, c->session->Run(), asio::detached);
+  return c;
 }
 
 void Node::OnReady(const std::shared_ptr<Conn>& c) {
@@ -255,9 +281,19 @@ void Node::NoteRefused(const Conn& c, const net::Closed& why) {
     case net::CloseReason::kMessageTooLarge:
     case net::CloseReason::kProtocol: reason = net::ToString(why.reason); break;
     default:
-      if (!c.refused) return;  // the node stopping, or the peer leaving: not a refusal
-      reason = "not_accepted";
+      if (c.evicted) {
+        reason = "handshake_evicted";
+      } else if (c.refused) {
+        reason = "not_accepted";
+      } else {
+        return;  // the node stopping, or the peer leaving: not a refusal
+      }
   }
+  CountRefusal(reason, c.address, why.message);
+}
+
+void Node::CountRefusal(const std::string& reason, const std::string& address,
+                        const std::string& detail) {
   ++handshakes_refused_[reason];
   const auto now = Clock::now();
   if (now - refusal_log_window_ > std::chrono::minutes(1)) {
@@ -271,8 +307,8 @@ void Node::NoteRefused(const Conn& c, const net::Closed& why) {
   }
   if (refusal_logs_ < kRefusalLogBurst) {
     ++refusal_logs_;
-    spdlog::warn("refused a connection from {}: {}{}", c.address, reason,
-                 why.message.empty() ? "" : " (" + why.message + ")");
+    spdlog::warn("refused a connection from {}: {}{}", address, reason,
+                 detail.empty() ? "" : " (" + detail + ")");
   } else {
     ++refusals_unlogged_;
   }

@@ -398,5 +398,49 @@ TEST(HostilePeer, AVectorClaimingEventsItNeverSendsDoesNotStopANodeFromSealing) 
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - 1.5);
 }
 
+// Issue 15: strangers in numbers filled every inbound slot (32, no cap per address, 10 s to
+// finish a handshake), and a member's node could not connect. Now strangers hold handshake places
+// only — at most 8 from one address, 16 in all, the oldest giving way to a newer connection — and
+// the member's connection gets one and then a slot. Every refusal is counted by reason.
+TEST(HostilePeer, StrangersInNumbersDoNotLockAMemberOut) {
+  Network net(3, 3, 29);
+  net.Start(0, {});
+  const auto endpoint = net.member(0).node->local_endpoint();
+  // 40 connections from each of three loopback addresses that never say a word.
+  std::vector<asio::ip::tcp::socket> strangers;
+  for (const char* from : {"127.0.0.2", "127.0.0.3", "127.0.0.4"}) {
+    for (int k = 0; k < 40; ++k) {
+      asio::ip::tcp::socket sock(net.io());
+      asio::error_code ec;
+      sock.open(asio::ip::tcp::v4(), ec);
+      sock.bind(asio::ip::tcp::endpoint(asio::ip::make_address(from), 0), ec);
+      ASSERT_FALSE(ec) << ec.message();
+      sock.connect(endpoint, ec);
+      ASSERT_FALSE(ec) << ec.message();
+      strangers.push_back(std::move(sock));
+    }
+  }
+  auto refused = [&](const std::string& reason) {
+    const auto m = net.member(0).node->Metrics();
+    auto it = m.handshakes_refused.find(reason);
+    return it == m.handshakes_refused.end() ? std::uint64_t{0} : it->second;
+  };
+  ASSERT_TRUE(net.RunUntil([&] { return refused("per_address") >= 3 * (40 - 8); }, 5s))
+      << refused("per_address");
+  // Three addresses × 8 places > 16: the oldest gave way to newer ones.
+  EXPECT_GE(refused("handshake_evicted"), 8u);
+  const auto t0 = std::chrono::steady_clock::now();
+  net.Start(1, {0});
+  EXPECT_TRUE(net.RunUntil([&] { return net.HasPeer(0, 1) && net.HasPeer(1, 0); }, 5s))
+      << "the member's node could not connect while strangers held the places";
+  std::printf(
+      "[ info ] member connected %.0f ms after it started, under %zu strangers\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+      strangers.size());
+  EXPECT_EQ(refused("inbound_full"), 0u);
+  for (auto& s : strangers) s.close();
+  net.RunFor(100ms);
+}
+
 }  // namespace
 }  // namespace polder::testing
