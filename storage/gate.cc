@@ -131,7 +131,11 @@ void Gate::Settle(const Stored& ev, const Verdict& v, bool was_pending) {
       const std::string key = WaitingKey(v.awaited);
       SetWaiting(ev.rowid, key);
       if (key == kFrozen && was_pending) pending_.Count(ev.author, ev.bytes, -1);
-      if (key != kFrozen && !was_pending) pending_.Count(ev.author, ev.bytes, +1);
+      if (key != kFrozen && !was_pending) {
+        pending_.Count(
+            ev.author, ev.bytes, +1,
+            v.awaited.what == Awaited::What::kAdmission && v.awaited.key == ev.author.bytes);
+      }
       break;
     }
     case Verdict::Kind::kRefuse:
@@ -315,6 +319,13 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
                                            std::to_string(kMaxPendingPerStranger) + " events held"};
         break;
       }
+      if (for_own_admission && pending_.StrangerAuthorsFull(author, opt.max_stranger_authors)) {
+        out.refusal = rulebook::Refusal{
+            RefusalCode::kPendingFull,
+            "the replica holds pending events of " + std::to_string(opt.max_stranger_authors) +
+                " authors not yet admitted; this one's come again once it is admitted"};
+        break;
+      }
       const auto bytes = static_cast<std::int64_t>(ev.body_bytes.size() + ev.signature.size());
       const std::uint64_t evicted = pending_.evicted_total();
       const bool room = key == kFrozen || pending_.MakeRoom(author, bytes, opt);
@@ -328,7 +339,7 @@ IngestResult Gate::Ingest(Result<rulebook::DecodedEvent, rulebook::Refusal> deco
       }
       Insert(ev, false, key, -1);
       stored();
-      if (key != kFrozen) pending_.Count(author, bytes, +1);
+      if (key != kFrozen) pending_.Count(author, bytes, +1, for_own_admission);
       out.outcome = Outcome::kPending;
       out.waiting_for = rulebook::Describe(v.awaited);
       break;

@@ -47,6 +47,7 @@ struct IngestOptions {
   std::int64_t max_pending_bytes = kMaxPendingBytes;
   std::int64_t max_pending_per_author = kMaxPendingPerAuthor;
   std::int64_t max_pending_bytes_per_author = kMaxPendingBytesPerAuthor;
+  std::int64_t max_stranger_authors = kMaxStrangerAuthors;
   // A replica that belongs to no circle yet joins this circle with the first event it stores
   // (founding a circle; a first import). Nothing stored, nothing joined.
   std::optional<CircleId> adopt_circle;

@@ -21,6 +21,10 @@ inline constexpr std::int64_t kMaxPendingBytesPerAuthor = 16 << 20;
 // One author who is not (yet) admitted may hold at most this many events (pending or frozen);
 // beyond it their new events are refused rather than evicting anything.
 inline constexpr std::int64_t kMaxPendingPerStranger = 1'000;
+// At most this many authors who are not (yet) admitted hold pending events at once; an event of
+// another one is refused (pending_full): it comes again once its author's admission is here.
+// Bounds what strangers add to the version vector (80 bytes per author) and to a seal.
+inline constexpr std::int64_t kMaxStrangerAuthors = 1'000;
 // Events of a revoked device after its last counted seq that a replica keeps (frozen), so that a
 // revocation which stops counting (its signer found forked below it, or evicted while pending)
 // can be followed without losing them; beyond this they are refused.

@@ -9,28 +9,47 @@ void PendingSet::Clear() {
   count_ = 0;
   bytes_ = 0;
   by_author_.clear();
+  strangers_ = 0;
 }
 
 void PendingSet::Recount() {
   Clear();
   auto& p = db_.Q(
-      "SELECT author, count(*), sum(length(body) + length(sig)) FROM events"
-      " WHERE state = 0 AND waiting_for <> X'46' GROUP BY author");
+      "SELECT author, count(*), sum(length(body) + length(sig)), max(waiting_for = author)"
+      " FROM events WHERE state = 0 AND waiting_for <> X'46' GROUP BY author");
   while (p.executeStep()) {
-    Tally t{p.getColumn(1).getInt64(), p.getColumn(2).getInt64()};
+    Tally t{p.getColumn(1).getInt64(), p.getColumn(2).getInt64(), p.getColumn(3).getInt() != 0};
     count_ += t.count;
     bytes_ += t.bytes;
+    strangers_ += t.stranger;
     by_author_.emplace(ToId<MemberKey>(p.getColumn(0)), t);
   }
 }
 
-void PendingSet::Count(const MemberKey& author, std::int64_t bytes, int delta) {
+void PendingSet::Count(const MemberKey& author, std::int64_t bytes, int delta, bool stranger) {
   count_ += delta;
   bytes_ += delta * bytes;
   auto& t = by_author_[author];
   t.count += delta;
   t.bytes += delta * bytes;
-  if (t.count <= 0) by_author_.erase(author);
+  if (stranger && delta > 0 && !t.stranger) {
+    t.stranger = true;
+    ++strangers_;
+  }
+  if (t.count <= 0) Forget(author);
+}
+
+void PendingSet::Forget(const MemberKey& author) {
+  auto it = by_author_.find(author);
+  if (it == by_author_.end()) return;
+  strangers_ -= it->second.stranger;
+  by_author_.erase(it);
+}
+
+bool PendingSet::StrangerAuthorsFull(const MemberKey& author, std::int64_t max) const {
+  auto it = by_author_.find(author);
+  if (it != by_author_.end() && it->second.stranger) return false;
+  return static_cast<std::int64_t>(strangers_) >= max;
 }
 
 bool PendingSet::EvictOldest(const MemberKey& author) {
@@ -41,7 +60,7 @@ bool PendingSet::EvictOldest(const MemberKey& author) {
         " WHERE author = ? AND state = 0 AND waiting_for <> X'46' ORDER BY rowid LIMIT 1");
     Bind(st, 1, author.view());
     if (!st.executeStep()) {
-      by_author_.erase(author);  // the tally was stale; nothing to evict
+      Forget(author);  // the tally was stale; nothing to evict
       return false;
     }
     rowid = st.getColumn(0).getInt64();
@@ -73,12 +92,16 @@ bool PendingSet::MakeRoom(const MemberKey& author, std::int64_t bytes, const Ing
     if (!EvictOldest(author)) break;
   }
   // Then the whole set: a member who floods it with events beyond a gap evicts their own, not
-  // the few events another member's honest gap holds.
+  // the few events another member's honest gap holds; and strangers' events go before any
+  // member's (however few each stranger holds).
   while (count_ >= opt.max_pending || bytes_ + bytes > opt.max_pending_bytes) {
     auto most = by_author_.end();
     for (auto it = by_author_.begin(); it != by_author_.end(); ++it) {
-      if (most == by_author_.end() || it->second.count > most->second.count ||
-          (it->second.count == most->second.count && it->second.bytes > most->second.bytes)) {
+      const bool first = most == by_author_.end();
+      if (first || (it->second.stranger && !most->second.stranger) ||
+          (it->second.stranger == most->second.stranger &&
+           (it->second.count > most->second.count ||
+            (it->second.count == most->second.count && it->second.bytes > most->second.bytes)))) {
         most = it;
       }
     }

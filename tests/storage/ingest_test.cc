@@ -980,5 +980,64 @@ TEST_F(IngestTest, AnEventOfAKindOfALaterVersionTakesItsPlaceWithoutEffect) {
   }
 }
 
+// Issue 15: authors who are not admitted were unlimited in number (each capped at 1,000 events):
+// their events entered every version vector, and past ~55,000 of them every Vector passed its
+// bound. Now at most max_stranger_authors hold pending events at once; another's are refused
+// (pending_full) until a place frees, and a stranger already holding events may add more.
+TEST_F(IngestTest, PendingEventsOfABoundedNumberOfStrangersAreHeld) {
+  InAll();
+  IngestOptions opt(c_.now() + 1000);
+  opt.max_stranger_authors = 3;
+  std::vector<int> strangers;
+  for (int k = 0; k < 4; ++k) {
+    strangers.push_back(c_.Stranger());
+    c_.Comment(strangers.back(), "who am I");
+    const auto r = replica_->IngestOne(c_.events().back(), opt);
+    ASSERT_TRUE(r.has_value());
+    if (k < 3) {
+      EXPECT_EQ(r->outcome, Outcome::kPending) << k;
+    } else {
+      EXPECT_EQ(r->outcome, Outcome::kRefused);
+      ASSERT_TRUE(r->refusal.has_value());
+      EXPECT_EQ(r->refusal->code, RefusalCode::kPendingFull) << r->refusal->message;
+    }
+  }
+  c_.Comment(strangers[0], "again");
+  EXPECT_EQ(replica_->IngestOne(c_.events().back(), opt)->outcome, Outcome::kPending);
+  // Stranger 0 is admitted: their events apply, and the place they held is free again.
+  c_.Next(0, [&](v1::EventBody& b) {
+    b.mutable_admit()->set_member(c_.key(strangers[0]).public_key().str());
+    b.mutable_admit()->mutable_info()->set_name("Zed");
+    b.mutable_admit()->mutable_info()->set_organisation("Org A");
+  });
+  ASSERT_EQ(replica_->IngestOne(c_.events().back(), opt)->outcome, Outcome::kApplied);
+  c_.Comment(strangers[3], "now");
+  EXPECT_EQ(replica_->IngestOne(c_.events().back(), opt)->outcome, Outcome::kPending);
+}
+
+// When the pending set is full, strangers' events go first: before, the author holding the most
+// lost their oldest, and many strangers holding one event each evicted a member's gap.
+TEST_F(IngestTest, StrangersEventsAreEvictedBeforeAMembersGap) {
+  const int bob = c_.Admit(0, "Bob", "Org B");
+  InAll();
+  for (int i = 0; i < 3; ++i) c_.Comment(bob, "b" + std::to_string(i));
+  const std::vector<Bytes> bobs(c_.events().end() - 3, c_.events().end());
+  IngestOptions opt(c_.now() + 1000, /*max_pending=*/4);
+  // Bob's seq 2 and 3 wait for his seq 1 (a gap).
+  EXPECT_EQ(replica_->IngestOne(bobs[1], opt)->outcome, Outcome::kPending);
+  EXPECT_EQ(replica_->IngestOne(bobs[2], opt)->outcome, Outcome::kPending);
+  for (int k = 0; k < 4; ++k) {
+    c_.Comment(c_.Stranger(), "hi");
+    EXPECT_EQ(replica_->IngestOne(c_.events().back(), opt)->outcome, Outcome::kPending);
+  }
+  const auto id = [&](const Bytes& ev) { return Decode(ev, c_.now() + 1000)->id; };
+  EXPECT_TRUE(replica_->events().EventBytes(id(bobs[1])).value()) << "Bob's gap was evicted";
+  EXPECT_TRUE(replica_->events().EventBytes(id(bobs[2])).value());
+  EXPECT_EQ(replica_->Pending()->evicted, 2u);
+  // His seq 1 closes the gap: all three apply.
+  EXPECT_EQ(replica_->IngestOne(bobs[0], opt)->outcome, Outcome::kApplied);
+  EXPECT_EQ(CountsNow().pending, 2u);
+}
+
 }  // namespace
 }  // namespace polder::storage
