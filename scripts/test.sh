@@ -11,6 +11,9 @@ echo "== normal build =="
 bash scripts/build.sh "$root/build" -DPOLDER_WERROR=ON
 (cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
 
+echo "== kill campaign (50 SIGKILLs under load; scripts/kill_campaign.sh N for more) =="
+POLDER_BIN="$root/build/polder" bash scripts/kill_campaign.sh 50 3
+
 echo "== multi-host testnet (network namespaces; skipped without root and ip) =="
 bash deploy/testnet/netns.sh "$root/build/polder"
 
