@@ -13,7 +13,7 @@ CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$root/build/fuzz" -DCMAKE_BUILD_
   -DPOLDER_FUZZ=ON -DPOLDER_TESTS=OFF -DPOLDER_BENCH=OFF >/dev/null
 cmake --build "$root/build/fuzz" -j"$jobs" >/dev/null
 for t in frame_reader handshake_read transport_decrypt member_id event_gate pabulib join_code \
-    replica_fold; do
+    replica_fold sync_message bundle; do
   seeds="$root/tests/fuzz/corpus/$t"
   work=$(mktemp -d)
   log="$work/log"
