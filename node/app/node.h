@@ -42,6 +42,12 @@ struct NodeConfig {
   // list): the inviters named by its join codes. Once the charter is here, only members are.
   std::vector<MemberKey> bootstrap_members;
   int max_outbound = 4;
+  // With every outbound place taken, the node closes its oldest outbound session this often
+  // (±50 %) and dials another member (not while catching up): without it, a node whose outbound
+  // sessions all formed on its side of a partition would never reach the other side again after
+  // the partition healed, and a few members holding all of a node's outbound places would keep
+  // them for good. 0: never.
+  std::chrono::milliseconds outbound_rotation{60000};
   // Inbound connections: at most max_inbound in all; of them at most max_inbound_handshakes still
   // in the handshake (a new one past it takes the place of the oldest, which is closed), and at
   // most max_inbound_handshakes_per_address from one IP address (a new one past it is refused).
@@ -184,6 +190,9 @@ class Node {
   void ObserveProgress();
   std::map<net::Session*, std::shared_ptr<Conn>> conns_;
   std::map<std::string, Target> targets_;
+  std::chrono::steady_clock::time_point next_rotation_{};
+  // Closes the oldest outbound session when every outbound place is taken (outbound_rotation).
+  void RotateOutbound();
   std::vector<std::unique_ptr<asio::steady_timer>> timers_;
   std::mt19937_64 rng_;
   Sealer sealer_;

@@ -21,6 +21,7 @@ struct Node::Conn {
   bool refused = false;        // the handshake named a member this node does not accept now
   std::string ip;              // inbound: the remote address without the port
   std::chrono::steady_clock::time_point accepted{};  // inbound: when the connection came
+  std::chrono::steady_clock::time_point ready_at{};  // when the session became ready
   bool evicted = false;  // inbound: closed in its handshake to make room for a newer connection
 };
 

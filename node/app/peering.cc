@@ -225,6 +225,7 @@ void Node::OnReady(const std::shared_ptr<Conn>& c) {
                c->outbound ? "outbound" : "inbound",
                c->session->key_used() != 0 || c->key_choice != 0 ? ", a retired network key" : "");
   ++sessions_opened_;
+  c->ready_at = Clock::now();
   c->peer = syncer_.AddPeer(c->member, std::make_shared<SessionLink>(io_, c->session));
 }
 
@@ -350,10 +351,37 @@ asio::awaitable<void> Node::Dial(std::string address) {
   Attach(std::move(sock), true, address, t2.key_choice);
 }
 
+void Node::RotateOutbound() {
+  const auto now = Clock::now();
+  if (config_.outbound_rotation.count() <= 0) return;
+  if (next_rotation_ == Clock::time_point{}) next_rotation_ = now + config_.outbound_rotation;
+  if (now < next_rotation_) return;
+  const auto base = config_.outbound_rotation.count();
+  next_rotation_ = now + std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(
+                             base / 2, base * 3 / 2)(rng_));
+  if (syncer_.Expected() > 0) return;  // not while catching up
+  int ready = 0;
+  std::shared_ptr<Conn> oldest;
+  for (const auto& [p, c] : conns_) {
+    if (!c->outbound || !c->peer) continue;
+    ++ready;
+    if (!oldest || c->ready_at < oldest->ready_at) oldest = c;
+  }
+  if (ready < config_.max_outbound || !oldest) return;
+  // Not this one again at once: the dial loop picks among the others.
+  if (auto it = targets_.find(oldest->address); it != targets_.end()) {
+    it->second.next_try = now + config_.outbound_rotation;
+  }
+  spdlog::debug("rotating outbound sessions: closing the one with {}",
+                crypto::Fingerprint(oldest->member));
+  oldest->session->Close(net::CloseReason::kShutdown, "rotating outbound sessions");
+}
+
 asio::awaitable<void> Node::DialLoop() {
   timers_.push_back(std::make_unique<asio::steady_timer>(io_));
   auto* timer = timers_.back().get();
   while (!stopping_) {
+    RotateOutbound();
     int outbound = 0;
     for (const auto& [a, t] : targets_) outbound += t.busy;
     const auto now = Clock::now();

@@ -1,6 +1,7 @@
 // Partitions and hostile peers, on loopback in one process.
 #include <atomic>
 #include <functional>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -440,6 +441,35 @@ TEST(HostilePeer, StrangersInNumbersDoNotLockAMemberOut) {
   EXPECT_EQ(refused("inbound_full"), 0u);
   for (auto& s : strangers) s.close();
   net.RunFor(100ms);
+}
+
+// A node whose outbound places are all taken closes its oldest outbound session now and then
+// and dials another member (NodeConfig::outbound_rotation). Before, sessions never changed: in
+// the simulation (tests/sync/simulation_test.cc, seed 70) the sessions formed within each side of
+// a partition kept the sides apart for good after it healed.
+TEST(Peering, ANodeWithItsOutboundPlacesFullRotatesThem) {
+  Network net(5, 3, 31);
+  app::NodeConfig one;
+  one.max_outbound = 1;
+  one.outbound_rotation = 0ms;
+  net.Start(1, {}, one);
+  for (int i = 2; i < 5; ++i) net.Start(i, {1}, one);
+  ASSERT_TRUE(net.RunUntil([&] { return net.VectorsEqual({1, 2, 3, 4}); }, 10s));
+  app::NodeConfig rotating = one;
+  rotating.outbound_rotation = 200ms;
+  net.Start(0, {1, 2, 3, 4}, rotating);
+  std::set<int> met;
+  net.RunUntil(
+      [&] {
+        for (int j = 1; j < 5; ++j) {
+          if (net.HasPeer(0, j)) met.insert(j);
+        }
+        return met.size() >= 3;
+      },
+      10s);
+  EXPECT_GE(met.size(), 3u) << "node 0 kept the same outbound session";
+  EXPECT_GE(net.member(0).node->View().sessions_opened(), 3u);
+  EXPECT_TRUE(net.RunUntil([&] { return net.VectorsEqual({0, 1, 2, 3, 4}); }, 10s));
 }
 
 }  // namespace

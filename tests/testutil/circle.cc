@@ -1,5 +1,7 @@
 #include "tests/testutil/circle.h"
 
+#include <random>
+
 #include "storage/rulebook/sign.h"
 
 namespace polder::testutil {
@@ -59,8 +61,16 @@ Bytes TestCircle::Next(int who, const std::function<void(v1::EventBody&)>& fill,
   return bytes;
 }
 
+crypto::SigningKey TestCircle::NewKey() const {
+  if (!key_seed_) return crypto::SigningKey::Generate();
+  std::mt19937_64 g(*key_seed_ ^ (0x9E3779B97F4A7C15ull * (authors_.size() + 1)));
+  std::array<std::uint8_t, 32> seed{};
+  for (auto& b : seed) b = static_cast<std::uint8_t>(g());
+  return *crypto::SigningKey::FromSeed(seed);
+}
+
 int TestCircle::Admit(int admitter, const std::string& name, const std::string& org, bool leader) {
-  authors_.push_back({crypto::SigningKey::Generate(), 0, {}});
+  authors_.push_back({NewKey(), 0, {}});
   const int idx = static_cast<int>(authors_.size()) - 1;
   const std::string key = authors_[idx].key.public_key().str();
   Next(admitter, [&](v1::EventBody& b) {
@@ -75,7 +85,7 @@ int TestCircle::Admit(int admitter, const std::string& name, const std::string& 
 }
 
 int TestCircle::Stranger() {
-  authors_.push_back({crypto::SigningKey::Generate(), 0, {}});
+  authors_.push_back({NewKey(), 0, {}});
   return static_cast<int>(authors_.size()) - 1;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ class TestCircle {
   Bytes SignBody(int who, const v1::EventBody& body, EventId* id = nullptr) const;
 
   void Advance(std::int64_t ms) { now_ += ms; }
+  // Keys of members added from now on (Admit, Stranger) derive from `seed` instead of being
+  // random, so that a run repeats exactly (the simulation).
+  void DeriveKeysFrom(std::uint64_t seed) { key_seed_ = seed; }
 
  private:
   struct AuthorState {
@@ -59,7 +63,10 @@ class TestCircle {
     std::uint64_t seq = 0;
     std::string prev;
   };
+  crypto::SigningKey NewKey() const;
+
   std::vector<AuthorState> authors_;
+  std::optional<std::uint64_t> key_seed_;
   std::vector<Bytes> events_;
   CircleId circle_;
   std::int64_t now_ = kStartMs;
