@@ -20,6 +20,7 @@
 #include "storage/rulebook/limits.h"
 #include "storage/rulebook/sign.h"
 #include "tests/sync/harness.h"
+#include "tests/sync/hostile_client.h"
 
 namespace polder::testing {
 namespace {
@@ -83,17 +84,6 @@ struct HostileRun {
   bool ready = false;
 };
 
-// The session configuration of member `hostile`'s misbehaving client (it dials).
-net::TransportConfig HostileTransport(Network& net, int hostile) {
-  net::TransportConfig tc;
-  tc.initiator = true;
-  tc.circle = net.circle();
-  tc.network_key = net.network_key();
-  tc.identity = &net.member(hostile).session->key();
-  tc.is_member = [](const MemberKey&) { return true; };
-  return tc;
-}
-
 HostileRun RunHostile(Network& net, int hostile, int honest, std::vector<Bytes> messages,
                       std::chrono::milliseconds wait = 5s,
                       const std::function<bool()>& done = nullptr) {
@@ -101,7 +91,7 @@ HostileRun RunHostile(Network& net, int hostile, int honest, std::vector<Bytes> 
   auto& io = net.io();
   asio::ip::tcp::socket sock(io);
   sock.connect(net.member(honest).node->local_endpoint());
-  auto s = *net::Session::Create(std::move(sock), HostileTransport(net, hostile), {});
+  auto s = *net::Session::Create(std::move(sock), MemberTransport(net, hostile), {});
   s->on_ready([s, messages] {
     for (const auto& m : messages) s->Post(m);
   });
@@ -278,59 +268,27 @@ TEST(HostilePeer, WantsItNeverReadsCostItTheSessionNotTheNodesMemory) {
   const auto wanted = net.member(1).session->key().public_key();
 
   const int hostile = 3;
-  std::atomic<bool> stop{false};
-  std::atomic<int> wants_sent{0};
-  std::string failure;
-  const auto endpoint = net.member(0).node->local_endpoint();
-  std::thread client([&, tc = HostileTransport(net, hostile)]() mutable {
-    asio::io_context cio;
-    asio::ip::tcp::socket sock(cio);
-    asio::error_code ec;
-    sock.connect(endpoint, ec);
-    auto t = net::Transport::Create(std::move(tc));
-    if (ec || !t) {
-      failure = "cannot connect";
-      return;
-    }
-    auto first = t->Start();
-    asio::write(sock, asio::buffer(*first), ec);
-    std::vector<std::uint8_t> buf(64 * 1024);
-    const auto limit = std::chrono::steady_clock::now() + 10s;
-    while (!ec && !t->ready() && std::chrono::steady_clock::now() < limit) {
-      const std::size_t n = sock.read_some(asio::buffer(buf), ec);
-      if (ec) break;
-      auto out = t->Feed(ByteView(buf.data(), n));
-      if (!out) break;
-      if (!out->to_send.empty()) asio::write(sock, asio::buffer(out->to_send), ec);
-    }
-    if (!t->ready()) {
-      failure = "no handshake";
-      return;
-    }
-    v1::SyncMessage want;
-    auto* note = want.mutable_want()->add_notes();
-    note->set_author(wanted.str());
-    note->set_seq(1);
-    const std::string m = want.SerializeAsString();
-    for (int i = 0; i < 500 && !ec; ++i) {
-      auto wire = t->Send(AsBytes(m));
-      if (!wire) break;
-      asio::write(sock, asio::buffer(*wire), ec);
-      ++wants_sent;
-    }
-    // Never read: wait to be told the test is over.
-    while (!stop) std::this_thread::sleep_for(10ms);
-  });
+  v1::SyncMessage want;
+  auto* note = want.mutable_want()->add_notes();
+  note->set_author(wanted.str());
+  note->set_seq(1);
+  const std::string want_bytes = want.SerializeAsString();
+  int left = 500;
+  auto client =
+      std::make_unique<HostileClient>(net.member(0).node->local_endpoint(),
+                                      MemberTransport(net, hostile), [&]() -> std::optional<Bytes> {
+                                        if (left-- <= 0) return std::nullopt;
+                                        return Bytes(want_bytes.begin(), want_bytes.end());
+                                      });
   auto cut = [&] {
     const auto m = net.member(0).node->Metrics();
     auto it = m.sync.cut_off_by_reason.find("send_queue_full");
     return it == m.sync.cut_off_by_reason.end() ? std::uint64_t{0} : it->second;
   };
   const bool was_cut = net.RunUntil([&] { return cut() > 0; }, 30s);
-  stop = true;
-  client.join();
-  ASSERT_TRUE(failure.empty()) << failure;
-  EXPECT_EQ(wants_sent, 500);
+  EXPECT_TRUE(client->WaitSent(10s)) << client->failure();
+  EXPECT_EQ(client->sent(), 500);
+  client.reset();
   EXPECT_TRUE(was_cut) << "the node should close the session at its send-queue bound";
   EXPECT_EQ(cut(), 1u);
   // The node goes on serving its members.
