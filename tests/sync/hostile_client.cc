@@ -5,6 +5,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/write.hpp>
+#include <sys/socket.h>
 
 #include "tests/sync/harness.h"
 
@@ -30,6 +31,8 @@ HostileClient::HostileClient(asio::ip::tcp::endpoint node, net::TransportConfig 
 
 HostileClient::~HostileClient() {
   stop_ = true;
+  // A blocking write to a node that no longer reads never returns by itself: end it.
+  if (const int fd = fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
   thread_.join();
 }
 
@@ -46,6 +49,7 @@ void HostileClient::Run(asio::ip::tcp::endpoint node, net::TransportConfig tc) {
   asio::ip::tcp::socket sock(io);
   asio::error_code ec;
   sock.connect(node, ec);
+  if (!ec) fd_ = sock.native_handle();
   auto t = net::Transport::Create(std::move(tc));
   if (ec || !t) {
     failure_ = "cannot connect";
@@ -84,6 +88,7 @@ void HostileClient::Run(asio::ip::tcp::endpoint node, net::TransportConfig tc) {
   done_ = true;
   // Never read: hold the socket open until told to stop.
   while (!stop_) std::this_thread::sleep_for(10ms);
+  fd_ = -1;
 }
 
 }  // namespace polder::testing

@@ -42,7 +42,8 @@ class HostileClient {
   std::function<std::optional<Bytes>()> next_;
   std::atomic<bool> stop_{false}, done_{false};
   std::atomic<int> sent_{0};
-  std::string failure_;  // written before done_ is set
+  std::atomic<int> fd_{-1};  // the socket, while connected
+  std::string failure_;      // written before done_ is set
   std::thread thread_;
 };
 
