@@ -5,7 +5,8 @@
 // Five members' nodes in one process on loopback (tests/sync/harness.h): node 0 is the target,
 // member 1 authors, members 2 and 3 join later and catch up, member 4 is hostile. Measured twice,
 // quiet and under attack, in the same run:
-//   * push latency: member 1 authors an event; the time until node 0 holds it (N samples);
+//   * push latency: member 1's node has authored and committed an event; the time until node 0
+//     holds it (N samples; the harness polls every 10 ms);
 //   * catch-up: a fresh member's node dials node 0 and catches up the circle's events.
 // The attack, all at once: the hostile member's raw protocol client asks (Want) for member 1's
 // whole log again and again and never reads, then floods pushes of events node 0 holds, then
@@ -58,8 +59,8 @@ struct Latency {
 Latency PushLatency(Network& net, int samples) {
   std::vector<double> ms;
   for (int i = 0; i < samples; ++i) {
-    const auto t0 = Clock::now();
     if (!net.RandomEvent(1)) break;
+    const auto t0 = Clock::now();  // authored and committed at node 1: from here, the push
     if (!net.RunUntil([&] { return net.VectorsEqual({0, 1}); }, 20s)) {
       std::fprintf(stderr, "a push did not arrive within 20 s\n");
       ms.push_back(20000);

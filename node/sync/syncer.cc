@@ -119,8 +119,10 @@ void Syncer::OnHello(Peer& p, const v1::Hello& h) {
   if (h.vector_digest().size() != 32) {
     return peers_.CutOff(p, CutOffReason::kMalformed, "hello without a vector digest");
   }
-  catch_up_.GrantedInHello(p, h.credit_bytes());
   const bool greeting = !p.greeted;
+  // Credit comes with the greeting and in Credit messages; a later Hello (anti-entropy) grants
+  // none, or a peer could grant itself restreams of the whole log with a few bytes of Hellos.
+  if (greeting) catch_up_.GrantedInHello(p, h.credit_bytes());
   p.greeted = true;
   if (!h.reply()) SendHello(p, /*reply=*/true, 0);
   if (h.vector_digest() != holdings_.vector().Digest().str()) {

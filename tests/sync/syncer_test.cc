@@ -621,5 +621,31 @@ TEST_F(SyncerTest, AMessageOrAnEventOfALaterVersionKeepsTheSessionAndTheEventTra
   EXPECT_EQ(S(2).stats().peers_cut_off, 0u);
 }
 
+// Credit comes with the greeting only: before, every Hello granted up to 64 MiB more, and 5.3 KB
+// of Hellos made a node send its whole log 100 times.
+TEST_F(SyncerTest, OnlyTheGreetingHelloGrantsCredit) {
+  MakeNodes(2);
+  for (int k = 0; k < 3; ++k) Author(0);
+  auto raw = std::make_shared<Wire>();
+  const PeerId r = S(0).AddPeer(Key(1), raw);
+  auto hello = [](std::uint64_t credit, bool reply) {
+    v1::SyncMessage m;
+    m.mutable_hello()->set_version(kSyncVersion);
+    m.mutable_hello()->set_vector_digest(std::string(32, 'x'));
+    m.mutable_hello()->set_reply(reply);
+    m.mutable_hello()->set_credit_bytes(credit);
+    return m.SerializeAsString();
+  };
+  const std::string greeting = hello(0, true);
+  S(0).OnMessage(r, AsBytes(greeting));
+  const std::string vector = VectorMessage(storage::VersionVector{}).SerializeAsString();
+  S(0).OnMessage(r, AsBytes(vector));  // it holds nothing, and granted no credit
+  const std::string probe = hello(64 << 20, false);
+  S(0).OnMessage(r, AsBytes(probe));
+  S(0).Pump();
+  EXPECT_EQ(raw->Count("batch"), 0) << "a probe's credit was honoured";
+  EXPECT_FALSE(raw->closed);
+}
+
 }  // namespace
 }  // namespace polder::sync
