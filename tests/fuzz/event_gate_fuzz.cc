@@ -11,40 +11,11 @@
 
 #include "storage/replica.h"
 #include "storage/rulebook/sign.h"
-
-namespace {
+#include "tests/fuzz/fuzz_circle.h"
 
 using polder::Bytes;
 using polder::ByteView;
-
-struct World {
-  std::vector<polder::crypto::SigningKey> keys;
-  polder::CircleId circle;
-  Bytes charter;
-  World() {
-    for (int i = 0; i < 4; ++i) {
-      std::array<std::uint8_t, 32> seed{};
-      seed.fill(static_cast<std::uint8_t>(i + 1));
-      keys.push_back(*polder::crypto::SigningKey::FromSeed(seed));
-    }
-    const std::string salt(16, 's');
-    polder::v1::EventBody b;
-    b.set_author(keys[0].public_key().str());
-    b.set_seq(1);
-    b.set_timestamp_ms(1'700'000'000'000);
-    auto* c = b.mutable_charter();
-    c->set_name("fuzz");
-    c->set_purpose("fuzz");
-    c->set_unit("EUR");
-    c->set_salt(salt);
-    c->mutable_founder()->set_name("f");
-    c->mutable_founder()->set_organisation("o");
-    circle = polder::rulebook::BindCharter(b);
-    charter = polder::rulebook::Sign(keys[0], b);
-  }
-};
-
-}  // namespace
+using World = polder::fuzz::FuzzCircle;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static World world;

@@ -20,36 +20,19 @@
 #include "storage/replica.h"
 #include "storage/rulebook/limits.h"
 #include "storage/rulebook/sign.h"
+#include "tests/fuzz/fuzz_circle.h"
 
 namespace {
 
 using polder::Bytes;
 using polder::ByteView;
 
-struct World {
-  std::vector<polder::crypto::SigningKey> keys;
-  polder::CircleId circle;
-  std::vector<Bytes> events;  // the charter and the admissions of keys 1-3
+// The fuzz circle with keys 1-3 admitted by the founder.
+struct World : polder::fuzz::FuzzCircle {
+  std::vector<Bytes> events;
   World() {
-    for (int i = 0; i < 4; ++i) {
-      std::array<std::uint8_t, 32> seed{};
-      seed.fill(static_cast<std::uint8_t>(i + 1));
-      keys.push_back(*polder::crypto::SigningKey::FromSeed(seed));
-    }
-    polder::v1::EventBody b;
-    b.set_author(keys[0].public_key().str());
-    b.set_seq(1);
-    b.set_timestamp_ms(1'700'000'000'000);
-    auto* c = b.mutable_charter();
-    c->set_name("fuzz");
-    c->set_purpose("fuzz");
-    c->set_unit("EUR");
-    c->set_salt(std::string(16, 's'));
-    c->mutable_founder()->set_name("f");
-    c->mutable_founder()->set_organisation("o");
-    circle = polder::rulebook::BindCharter(b);
-    polder::EventId prev;
-    events.push_back(polder::rulebook::Sign(keys[0], b, &prev));
+    events.push_back(charter);
+    polder::EventId prev = charter_id;
     for (int i = 1; i < 4; ++i) {
       polder::v1::EventBody a;
       a.set_circle_id(circle.str());
