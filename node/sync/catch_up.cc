@@ -18,14 +18,14 @@ std::uint64_t CatchUp::Added(PeerId id, Peer& p) {
 
 void CatchUp::BecomeSource(PeerId id, Peer& p) {
   source_ = id;
-  p.catch_up.since = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
+  p.catch_up.since = clock_();
 }
 
 void CatchUp::CheckStall() {
   if (!source_) return;
   Peer* s = peers_.Find(*source_);
   if (!s || s->catch_up.stalled || (s->have_vector && Lead(*s) == 0)) return;
-  const auto now = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
+  const auto now = clock_();
   if (now - s->catch_up.since < kSourceStall) return;
   s->catch_up.stalled = true;
   ++stats_.sources_stalled;
@@ -95,13 +95,13 @@ bool CatchUp::Spend(Peer& p, std::uint64_t event_bytes) {
   // A page may pass the credit by the one event that crosses it.
   if (event_bytes > p.catch_up.credit_in + rulebook::kMaxEventBytes) return false;
   p.catch_up.credit_in -= std::min<std::uint64_t>(p.catch_up.credit_in, event_bytes);
-  p.catch_up.since = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
+  p.catch_up.since = clock_();
   return true;
 }
 
 void CatchUp::Return(Peer& p, std::uint64_t bytes) {
   p.catch_up.credit_in += bytes;
-  p.catch_up.since = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
+  p.catch_up.since = clock_();
   peers_.Send(p, CreditMessage(bytes));
 }
 

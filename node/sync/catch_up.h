@@ -24,7 +24,7 @@ namespace polder::sync {
 
 class CatchUp {
  public:
-  // `clock` (monotonic) times a source's silence (kSourceStall).
+  // `clock` (monotonic; the Syncer's, never empty) times a source's silence (kSourceStall).
   CatchUp(EventStore& store, Peers& peers, const Holdings& holdings, SyncStats& stats,
           std::uint64_t initial_credit_bytes,
           std::function<std::chrono::steady_clock::time_point()> clock)

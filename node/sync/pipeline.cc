@@ -102,7 +102,7 @@ void Pipeline::OnEvents(PeerId from, Peer& p, const v1::EventBatch& b) {
 
 bool Pipeline::ChargeDuplicates(Peer& p, std::size_t bytes) {
   using std::chrono::milliseconds;
-  const auto now = clock_ ? clock_() : std::chrono::steady_clock::time_point{};
+  const auto now = clock_();
   auto& in = p.inbox;
   if (!in.allowance_at) {
     in.allowance = kDuplicateAllowanceBytes;

@@ -40,7 +40,7 @@ class Pipeline {
     const std::function<void(std::size_t stored)>& on_stored;
     const std::function<void()>& on_progress;
   };
-  // `clock` (monotonic) refills the duplicate allowances.
+  // `clock` (monotonic; the Syncer's, never empty) refills the duplicate allowances.
   Pipeline(EventStore& store, Peers& peers, Holdings& holdings, CatchUp& catch_up, PushTree& push,
            SyncStats& stats, std::function<std::int64_t()> now_ms,
            std::function<std::chrono::steady_clock::time_point()> clock, Hooks hooks)
