@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, and runs a circle of five members from three
 # organisations on this machine. Each member runs their own node (`polder node`, own home folder,
-# own port on 127.0.0.1); the founder admits the others with join codes; they propose, co-sponsor,
+# own port on 127.0.0.1); the founder names two founding partners in the charter and admits the
+# others with a partner; everyone joins with their own join code; they propose, co-sponsor,
 # vote, delegate, flag a risky bet and resolve it, all through the CLI against their running
 # nodes, which sync over encrypted sessions. It ends by printing every node's state and checking
 # that all five digests are equal, then stops the nodes it started. Leaves nothing running.
@@ -57,29 +58,35 @@ for n in "${names[@]}"; do
   printf '%-6s %-17s %s\n' "${n^}" "${org[$n]}" "$("$P" --home "$work/$n" id)"
 done
 
-step "Ana founds the circle and starts her node"
-"$P" --home "$ana" circle create --name "Neighbourhood Fund" \
+step "Ana founds the circle with two founding partners, Chloe and Eli, and starts her node"
+# The charter names the founding partners: members from it on, and with Ana the committee that
+# seals the first round's admissions (so none can be backdated into it later).
+created=$("$P" --home "$ana" circle create --name "Neighbourhood Fund" \
   --purpose "Make the river district greener and safer for everyone who lives there" \
   --pool 20000 --unit EUR --quorum 50% --blocking-severity high \
-  --organisations "Hill Foundation,City Youth Trust"
+  --partner "$("$P" --home "$work/chloe" id),${org[chloe]},Chloe" \
+  --partner "$("$P" --home "$work/eli" id),${org[eli]},Eli" --json)
 start_node "$ana"
 sed -n 's/^polder node: /  /p' "$ana.log"
+partner_code() { grep -A3 "\"member_id\": \"$("$P" --home "$work/$1" id)\"" | json_field join_code; }
+for n in chloe eli; do
+  code=$(partner_code "$n" <<<"$created")
+  echo "${n^}: founding partner, join code ${code:0:32}… (secret, shown once)"
+  "$P" --home "$work/$n" join "$code" | head -1
+  start_node "$work/$n"
+  wait_until "${n^} to see the charter" has_members "$work/$n" 3
+done
 
-step "Ana admits the others; a member of a second organisation admits them too; they join"
+step "Ana admits Ben and Dev; Chloe, of a second organisation, admits them too; they join"
 # No one member can mint voters: a newcomer counts (and may connect) once members of two
-# organisations have admitted them — while only Riverside has members, all of them.
-declare -A second=([ben]="" [chloe]=ben [dev]=chloe [eli]=chloe)
-count=1
-for n in ben chloe dev eli; do
+# organisations have admitted them.
+count=3
+for n in ben dev; do
   code=$("$P" --home "$ana" admit "$("$P" --home "$work/$n" id)" --name "${n^}" \
     --org "${org[$n]}" --role "${role[$n]}" --json | json_field join_code)
-  if [ -n "${second[$n]}" ]; then
-    "$P" --home "$work/${second[$n]}" admit "$("$P" --home "$work/$n" id)" --name "${n^}" \
-      --org "${org[$n]}" --role "${role[$n]}" --json >/dev/null
-    echo "${n^}: admitted by Ana (${org[ana]}) and ${second[$n]^} (${org[${second[$n]}]})"
-  else
-    echo "${n^}: admitted by Ana (while only ${org[ana]} has members, Ana is all of them)"
-  fi
+  "$P" --home "$work/chloe" admit "$("$P" --home "$work/$n" id)" --name "${n^}" \
+    --org "${org[$n]}" --role "${role[$n]}" --json >/dev/null
+  echo "${n^}: admitted by Ana (${org[ana]}) and Chloe (${org[chloe]})"
   echo "${n^}: join code ${code:0:32}… (secret, shown once)"
   "$P" --home "$work/$n" join "$code" | head -1
   start_node "$work/$n"

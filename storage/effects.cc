@@ -75,6 +75,12 @@ void Effects::Apply(const EventId& id, const EventBody& b, const rulebook::Verdi
       st.exec();
       PutMember(author, c.founder(), id);
       AddAdmission(author, id, author);
+      // Founding partners are members from the charter on, admitted by it (their record is the
+      // charter's: rulebook MemberRecord::chartered).
+      for (const auto& p : c.partners()) {
+        PutMember(p.member(), p.info(), id);
+        AddAdmission(p.member(), id, author);
+      }
       return;
     }
     case EventBody::kAdmit: {

@@ -117,11 +117,13 @@ std::optional<rulebook::FlagParties> SqlState::PartiesOf(const EventId& flag) {
 
 std::optional<rulebook::MemberRecord> SqlState::RecordOf(const MemberKey& member) {
   auto& st = db_.Q(
-      "SELECT m.admit_event, EXISTS (SELECT 1 FROM charter c WHERE c.founder = m.key)"
+      "SELECT m.admit_event, EXISTS (SELECT 1 FROM charter c WHERE c.founder = m.key),"
+      " EXISTS (SELECT 1 FROM charter c WHERE c.event = m.admit_event)"
       " FROM members m WHERE m.key = ?");
   Bind(st, 1, member.view());
   if (!st.executeStep()) return std::nullopt;
-  return rulebook::MemberRecord{ToId<EventId>(st.getColumn(0)), st.getColumn(1).getInt() != 0};
+  return rulebook::MemberRecord{ToId<EventId>(st.getColumn(0)), st.getColumn(1).getInt() != 0,
+                                st.getColumn(2).getInt() != 0};
 }
 
 bool SqlState::Linked(const MemberKey& member, const MemberKey& device) {

@@ -47,7 +47,8 @@ Result<std::vector<MemberRow>> Views::Members() {
         db_.raw(),
         "SELECT m.key, m.name, m.organisation, m.role, m.formal_leader, m.head_seq,"
         " (SELECT count(*) FROM forks f WHERE f.author = m.key),"
-        " (SELECT count(*) FROM charter c WHERE c.founder = m.key)"
+        " (SELECT count(*) FROM charter c WHERE c.founder = m.key),"
+        " (SELECT count(*) FROM charter c WHERE c.event = m.admit_event AND c.founder != m.key)"
         " FROM members m ORDER BY m.organisation, m.name, m.key");
     while (st.executeStep()) {
       MemberRow m;
@@ -59,6 +60,7 @@ Result<std::vector<MemberRow>> Views::Members() {
       m.head_seq = static_cast<std::uint64_t>(st.getColumn(5).getInt64());
       m.forked = st.getColumn(6).getInt() != 0;
       m.founder = st.getColumn(7).getInt() != 0;
+      m.founding_partner = st.getColumn(8).getInt() != 0;
       out.push_back(std::move(m));
     }
     return out;

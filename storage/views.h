@@ -29,6 +29,7 @@ struct MemberRow {
   std::uint64_t head_seq = 0;  // applied events of theirs
   bool forked = false;
   bool founder = false;
+  bool founding_partner = false;  // listed in the charter (rules version 10)
   bool operator==(const MemberRow&) const = default;
 };
 

@@ -21,6 +21,7 @@ v1::MemberView MemberViewOf(const storage::MemberRow& m) {
   v.set_head_seq(m.head_seq);
   v.set_forked(m.forked);
   v.set_founder(m.founder);
+  v.set_founding_partner(m.founding_partner);
   return v;
 }
 

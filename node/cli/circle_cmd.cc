@@ -39,7 +39,41 @@ struct CharterArgs {
   std::string late_flag_window;  // empty: the default
   std::uint32_t decimals = 2, acceptances = 2, admission = 1, admission_orgs = 2;
   std::vector<std::string> organisations;
+  std::vector<std::string> partners;  // "MEMBER-ID,ORG,NAME"
+  std::string expires = "7d";         // of the partners' join codes
 };
+
+struct Partner {
+  MemberKey key;
+  std::string org, name;
+};
+
+// `--partner MEMBER-ID,ORG,NAME` (the name may hold commas), each once, none the founder.
+std::vector<Partner> ParsePartners(const std::vector<std::string>& given, const MemberKey& me) {
+  std::vector<Partner> out;
+  for (const auto& text : given) {
+    const auto a = text.find(',');
+    const auto b = a == std::string::npos ? a : text.find(',', a + 1);
+    if (b == std::string::npos) {
+      Usage("--partner takes MEMBER-ID,ORGANISATION,NAME; not '" + text + "'");
+    }
+    Partner p;
+    p.key = Must(crypto::ParseMemberId(text.substr(0, a)));
+    p.org = text.substr(a + 1, b - a - 1);
+    p.name = text.substr(b + 1);
+    if (p.org.empty() || p.name.empty()) {
+      Usage("--partner '" + text + "' needs an organisation and a name");
+    }
+    if (p.key == me) Usage("you found the circle; list only the other founding partners");
+    for (const auto& q : out) {
+      if (q.key == p.key) Usage("--partner names " + crypto::Fingerprint(p.key) + " twice");
+    }
+    out.push_back(std::move(p));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Partner& x, const Partner& y) { return x.key < y.key; });
+  return out;
+}
 
 int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   Session s = OpenSession(g, true, true);
@@ -47,6 +81,12 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
     Usage("this replica already belongs to a circle; use another --home for another circle");
   }
   if (a.decimals > rulebook::kMaxDecimals) Usage("--decimals must be 0 to 6");
+  if (a.partners.size() > rulebook::kMaxFoundingPartners) {
+    Usage("a charter lists at most " + std::to_string(rulebook::kMaxFoundingPartners) +
+          " founding partners");
+  }
+  const auto partners = ParsePartners(a.partners, s.key().public_key());
+  const std::int64_t expires_ms = JoinCodeExpiry(a.expires);
   const auto me = Must(app::ReadProfile(s.home()));
   v1::Charter c;
   c.set_name(a.name);
@@ -72,6 +112,16 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
       a.organisations.end()) {
     rules.organisations.insert(rules.organisations.begin(), me.organisation());
   }
+  for (const auto& p : partners) {
+    if (std::find(rules.organisations.begin(), rules.organisations.end(), p.org) ==
+        rules.organisations.end()) {
+      rules.organisations.push_back(p.org);
+    }
+    auto* fm = c.add_partners();
+    fm->set_member(p.key.str());
+    fm->mutable_info()->set_name(p.name);
+    fm->mutable_info()->set_organisation(p.org);
+  }
   rules.quorum_by = a.quorum_by;
   rules.removal_share = a.removal_share;
   rules.late_flag_window = a.late_flag_window;
@@ -88,12 +138,33 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
   std::error_code ec;
   std::filesystem::remove(s.home().network_key_file(), ec);  // a leftover of no circle
   Must(crypto::WriteSecretFile(s.home().network_key_file(), app::kNetworkKeyHeader, network_key));
-  PrintReceipt(g, s, authored,
-               "✓ Created circle \"" + a.name + "\" (" + circle.hex().substr(0, 16) + ")\n  pool " +
-                   FormatMoney(Money(c.pool_minor()), s.replica().views().CircleCurrency()) +
-                   "; you are its first member\n" +
-                   "  next: `polder node` to run your node, then `polder admit MEMBER-ID --name "
-                   "NAME --org ORG`");
+  std::string human = "✓ Created circle \"" + a.name + "\" (" + circle.hex().substr(0, 16) +
+                      ")\n  pool " +
+                      FormatMoney(Money(c.pool_minor()), s.replica().views().CircleCurrency()) +
+                      "; you are its first member";
+  std::vector<v1::PartnerCode> codes;
+  for (const auto& p : partners) {
+    v1::PartnerCode pc;
+    pc.set_member_id(crypto::FormatMemberId(p.key));
+    pc.set_name(p.name);
+    pc.set_organisation(p.org);
+    pc.set_join_code(MakeJoinCode(s, {}, p.key, /*device=*/false, expires_ms));
+    human += "\n  founding partner " + p.name + " (" + crypto::Fingerprint(p.key) + ") of " +
+             p.org +
+             ": a member from the charter on; their join code (SECRET: send it privately, "
+             "once):\n\n" +
+             pc.join_code() + "\n";
+    codes.push_back(std::move(pc));
+  }
+  if (partners.empty()) {
+    human +=
+        "\n  (founded alone: until a second round, backdated admissions can still change the "
+        "first round; list founding partners with --partner to close that, docs/protocol.md §15)";
+  }
+  human +=
+      "\n  next: `polder node` to run your node, then `polder admit MEMBER-ID --name NAME "
+      "--org ORG`";
+  PrintReceipt(g, s, authored, human, "", codes);
   return kExitOk;
 }
 
@@ -341,6 +412,11 @@ void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run) {
   create->add_option("--late-flag-window", ca->late_flag_window,
                      "a blocking flag raised this close to a deadline moves that proposal's "
                      "decision this much later, once, so that it can be answered (default 24h)");
+  create->add_option("--partner", ca->partners,
+                     "a founding partner, MEMBER-ID,ORGANISATION,NAME (repeat for each): a member "
+                     "from the charter on, and with you the first round's committee; their join "
+                     "codes are printed");
+  create->add_option("--expires", ca->expires, kJoinCodeExpiresHelp);
   create->callback([&g, &run, ca] { run = [&g, ca] { return CmdCircleCreate(g, *ca); }; });
 
   auto aa = std::make_shared<AdmitArgs>();

@@ -44,7 +44,8 @@ void Emit(const Globals& g, const google::protobuf::Message& m, const std::strin
 }
 
 void PrintReceipt(const Globals& g, app::Session& s, const app::Session::Authored& a,
-                  const std::string& human, const std::string& join_code) {
+                  const std::string& human, const std::string& join_code,
+                  const std::vector<v1::PartnerCode>& partner_codes) {
   v1::EventReceipt r;
   r.set_event_id(a.id.hex());
   r.set_kind(a.kind);
@@ -52,6 +53,7 @@ void PrintReceipt(const Globals& g, app::Session& s, const app::Session::Authore
   r.set_author(crypto::FormatMemberId(s.key().public_key()));
   if (auto c = s.replica().circle()) r.set_circle_id(c->hex());
   r.set_join_code(join_code);
+  for (const auto& p : partner_codes) *r.add_partner_codes() = p;
   Emit(g, r,
        human + "\n  event " + a.id.hex().substr(0, 12) + " (your seq " + std::to_string(a.seq) +
            ")\n");

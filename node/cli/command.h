@@ -14,6 +14,7 @@
 
 #include "node/app/home.h"
 #include "node/app/session.h"
+#include "polder/v1/api.pb.h"
 #include "proto/bytes.h"
 #include "proto/result.h"
 
@@ -67,9 +68,11 @@ inline constexpr const char* kJoinCodeExpiresHelp =
 // Prints `m` as one JSON document with --json, else `human`.
 void Emit(const Globals& g, const google::protobuf::Message& m, const std::string& human);
 // Prints the receipt of an event this member authored: `human` and the event's id and seq, or
-// an EventReceipt (with `join_code`, when one was made) with --json.
+// an EventReceipt (with `join_code`, when one was made, and the founding partners' codes) with
+// --json.
 void PrintReceipt(const Globals& g, app::Session& s, const app::Session::Authored& a,
-                  const std::string& human, const std::string& join_code = "");
+                  const std::string& human, const std::string& join_code = "",
+                  const std::vector<v1::PartnerCode>& partner_codes = {});
 
 // The event of kind `kind` ("" for any) named by an id or a unique prefix of 4+ hex digits; an
 // unknown, ambiguous or malformed prefix is refused input (exit 65).

@@ -65,9 +65,11 @@ int CmdMembers(const Globals& g) {
   for (const auto& m : list.members()) {
     t.Row({m.name(), m.organisation(), m.role(), m.formal_leader() ? "yes" : "no", m.fingerprint(),
            std::to_string(m.head_seq()), m.eligible() ? "yes" : "no",
-           m.removed()  ? "REMOVED"
-           : m.forked() ? "FORKED"
-                        : (m.founder() ? "founder" : "")});
+           m.removed()            ? "REMOVED"
+           : m.forked()           ? "FORKED"
+           : m.founder()          ? "founder"
+           : m.founding_partner() ? "founding partner"
+                                  : ""});
     if (!m.eligible()) why += "  " + m.name() + ": " + m.not_eligible_because() + "\n";
   }
   Emit(g, list, t.Render() + (why.empty() ? "" : "not counted yet:\n" + why));

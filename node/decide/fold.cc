@@ -191,7 +191,8 @@ struct Folder final : rulebook::State {
   std::optional<rulebook::MemberRecord> RecordOf(const MemberKey& member) override {
     auto it = members.find(member);
     if (it == members.end()) return std::nullopt;
-    return rulebook::MemberRecord{record_event[member], it->second.founder};
+    return rulebook::MemberRecord{record_event[member], it->second.founder,
+                                  it->second.founder || it->second.partner};
   }
 
   // The charter the fold chose founds the circle.
@@ -204,6 +205,17 @@ struct Folder final : rulebook::State {
     m.founder = true;
     members[founder] = m;
     record_event[founder] = id;
+    // Founding partners: members from the charter on, like the founder.
+    for (const auto& p : b.charter().partners()) {
+      Member partner;
+      partner.key = *ToId<MemberKey>(p.member());  // 32 bytes: the rulebook checked
+      partner.name = p.info().name();
+      partner.organisation = p.info().organisation();
+      partner.admitted_ms = b.timestamp_ms();
+      partner.partner = true;
+      record_event[partner.key] = id;
+      members[partner.key] = std::move(partner);
+    }
     st.has_charter = true;
     st.charter_event = id;
     st.circle = ToId<CircleId>(b.circle_id()).value_or(CircleId{});
@@ -241,10 +253,10 @@ struct Folder final : rulebook::State {
           return;
         }
         // The member counts from their earliest admission; the record the rulebook says stands
-        // gives their name and organisation (the founder's is the charter's).
+        // gives their name and organisation (the founder's and the partners' is the charter's).
         Member& m = it->second;
         m.admitted_ms = std::min(m.admitted_ms, b.timestamp_ms());
-        if (!m.founder) m.admissions.push_back(record);
+        if (!m.founder && !m.partner) m.admissions.push_back(record);
         if (v.member_record) {
           m.name = a.info().name();
           m.organisation = a.info().organisation();

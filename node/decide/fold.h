@@ -56,7 +56,10 @@ struct Member {
   // Earliest timestamp of an applied event admitting them (the charter's for the founder).
   std::int64_t admitted_ms = 0;
   bool founder = false;
-  // Every applied Admit of this member, sorted by (timestamp, event id); empty for the founder.
+  // A founding partner: listed in the charter, a member from it on (rules version 10).
+  bool partner = false;
+  // Every applied Admit of this member, sorted by (timestamp, event id); empty for the founder
+  // and the founding partners.
   std::vector<AdmissionRecord> admissions;
   // Lowest seq at which the member equivocated; their events from there on never apply.
   std::optional<std::uint64_t> fork_seq;

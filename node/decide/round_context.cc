@@ -9,15 +9,15 @@
 namespace polder::decide {
 namespace {
 
-// Who is eligible at the cut-off (tally.h "Who counts"): the founder once the charter is in;
-// anyone else admitted into a listed organisation by eligible members — of admission_organisations
-// distinct organisations and at least admission_quorum of them, or every eligible member while
-// fewer organisations than that have one — and not removed. Admissions and removals count in one
-// (timestamp, signing key, seq) order, each only while its signer is eligible, so someone admitted
-// by a newcomer counts only after the newcomer does, and a removed member's later acts count for
-// nothing. A member is removed once the eligible members who signed a removal of them reach
-// removal_bps of the other eligible members, and at least kMinRemovers; a removed key is never
-// eligible again.
+// Who is eligible at the cut-off (tally.h "Who counts"): the founder and the founding partners
+// once the charter is in; anyone else admitted into a listed organisation by eligible members — of
+// admission_organisations distinct organisations and at least admission_quorum of them, or every
+// eligible member while fewer organisations than that have one — and not removed. Admissions and
+// removals count in one (timestamp, signing key, seq) order, each only while its signer is
+// eligible, so someone admitted by a newcomer counts only after the newcomer does, and a removed
+// member's later acts count for nothing. A member is removed once the eligible members who signed a
+// removal of them reach removal_bps of the other eligible members, and at least kMinRemovers; a
+// removed key is never eligible again.
 void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
   const std::size_t n = c.st.members.size();
   c.eligible.assign(n, 0);
@@ -44,7 +44,7 @@ void Eligibility(RoundContext& c, std::vector<std::string>* why_not) {
   };
   for (std::size_t i = 0; i < n; ++i) {
     const Member& m = c.st.members[i];
-    if (m.founder) {
+    if (m.founder || m.partner) {
       if (m.admitted_ms <= c.cutoff) join(i);
       continue;
     }

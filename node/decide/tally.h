@@ -32,14 +32,17 @@
 //   missing from a sealed round's view and deciding the round with them would change an outcome,
 //   the result carries an integrity alert naming them. Who is eligible at a closed round's
 //   deadline (hence n, k and whose seals count) is, from the second round on, decided by the
-//   round's *committee*: the members eligible in the round before it, as that round was decided.
+//   round's *committee*: the members eligible in the round before it, as that round was decided;
+//   in the first round, when the charter lists founding partners, by the founder and the partners.
 //   An admission or removal counts for the round only when at least k' of the committee's seals
 //   of this round cover it (k' = seals_required capped at the committee's size, or a majority of
 //   it); the round is sealed only when that, too, can no longer change (the same per-log rule
 //   with the committee's seals and k'). So admissions published after the committee sealed,
-//   backdated or not, change neither n nor the sealers. The first round has no committee: its
-//   members are counted over every admission held (docs/protocol.md §15, known limits).
-// * Who counts. A member is eligible at a cut-off once admitted, with admissions at or before
+//   backdated or not, change neither n nor the sealers. The first round of a circle founded alone
+//   (no partners in its charter) has no committee: its members are counted over every admission
+//   held (docs/protocol.md §15, known limits).
+// * Who counts. The founder and the founding partners the charter lists are eligible from the
+//   charter on. Anyone else is eligible at a cut-off once admitted, with admissions at or before
 //   it, into one of the circle's organisations (the rules' list: the charter's, its founder's,
 //   and those adopted rule changes added) by eligible members of admission_organisations distinct
 //   organisations, and by at least admission_quorum eligible members (or all, if there are fewer);
@@ -227,8 +230,8 @@ struct SealNote {
   // the fork. Sorted. (A fork nobody had seen when sealing does not reach back into the round.)
   std::vector<MemberKey> forked;
   bool sealed = false;  // nothing undecided: which events count for the round is fixed
-  // After the first round: the committee seals that must cover an admission or a removal for it
-  // to count (a majority of the committee, RoundSummary::committee); 0 in the first round.
+  // The committee seals that must cover an admission or a removal for it to count (a majority of
+  // the committee, RoundSummary::committee); 0 in a first round without a committee.
   std::uint32_t committee_required = 0;
   bool operator==(const SealNote&) const = default;
 };
@@ -304,8 +307,9 @@ struct RoundSummary {
   Money allocated_minor;
   SealNote seals;
   std::vector<MemberKey> eligible;  // members eligible at the round's cut-off (its view), sorted
-  // After the first round: the members eligible in the round before it, whose seals of this round
-  // decide which admissions and removals count. Sorted; empty for the first round.
+  // The members eligible in the round before it (in the first round: the founder and the founding
+  // partners, when the charter lists any), whose seals of this round decide which admissions and
+  // removals count. Sorted; empty for a first round without partners.
   std::vector<MemberKey> committee;
   std::vector<EventId> proposals;  // by id
   bool operator==(const RoundSummary&) const = default;

@@ -103,6 +103,21 @@ struct TallyEngine::Impl {
     // Contexts refer to their RoundCache's rules: no reallocation (each move adds a round at most).
     rounds.reserve(by_deadline.size() + s.proposals.size());
 
+    // The first round's committee: the members the charter names, when it names partners besides
+    // the founder (rules version 10); a circle founded alone has none (tally.h "Who counts").
+    std::unique_ptr<RoundContext> genesis;
+    if (std::any_of(s.members.begin(), s.members.end(),
+                    [](const Member& m) { return m.partner; })) {
+      genesis = std::make_unique<RoundContext>(s, *index, s.rules);
+      genesis->eligible.assign(s.members.size(), 0);
+      for (std::size_t i = 0; i < s.members.size(); ++i) {
+        if (s.members[i].founder || s.members[i].partner) {
+          genesis->eligible[i] = 1;
+          ++genesis->n_eligible;
+        }
+      }
+    }
+
     Rules rules = s.rules;
     Money left = s.pool_minor;
     std::map<std::string, Money> org_spent;
@@ -120,7 +135,7 @@ struct TallyEngine::Impl {
       auto full =
           Context(rc.rules, std::min(as_of_ms, deadline), as_of_ms > deadline, /*sealed=*/nullptr);
       const RoundContext* committee =
-          rounds.size() > 1 ? rounds[rounds.size() - 2].ctx.get() : nullptr;
+          rounds.size() > 1 ? rounds[rounds.size() - 2].ctx.get() : genesis.get();
       if (full->closed && committee) {
         CountSealsWithCommittee(rc, *committee, *full);
       } else if (full->closed) {

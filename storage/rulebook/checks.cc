@@ -1,5 +1,6 @@
 #include "storage/rulebook/checks.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <string_view>
@@ -88,8 +89,38 @@ std::optional<Refusal> CheckCharter(const EventBody& b) {
   if (c.salt().size() != 16)
     return Refusal{RefusalCode::kBadCharter, "charter salt must be 16 bytes"};
   if (auto r = CheckMemberInfo(c.founder())) return r;
+  if (auto r = CheckRules(c.rules())) return r;
+  // Founding partners: members from the charter on, so each must be able to count (a listed
+  // organisation), and the list has one canonical form (strictly ascending keys).
+  if (static_cast<std::size_t>(c.partners_size()) > kMaxFoundingPartners) {
+    return Refusal{
+        RefusalCode::kBadCharter,
+        "a charter lists at most " + std::to_string(kMaxFoundingPartners) + " founding partners"};
+  }
+  const std::string* before = nullptr;
+  for (const auto& p : c.partners()) {
+    if (p.member().size() != 32) {
+      return Refusal{RefusalCode::kBadCharter, "a founding partner's key is not 32 bytes"};
+    }
+    if (p.member() == b.author()) {
+      return Refusal{RefusalCode::kBadCharter, "the founder is not one of their own partners"};
+    }
+    if (before && !(*before < p.member())) {
+      return Refusal{RefusalCode::kBadCharter,
+                     "founding partners must be listed once each, by ascending key"};
+    }
+    before = &p.member();
+    if (auto r = CheckMemberInfo(p.info())) return r;
+    const auto& orgs = c.rules().organisations();
+    if (p.info().organisation() != c.founder().organisation() &&
+        std::find(orgs.begin(), orgs.end(), p.info().organisation()) == orgs.end()) {
+      return Refusal{RefusalCode::kBadCharter, "founding partner's organisation \"" +
+                                                   p.info().organisation() +
+                                                   "\" is not one of the charter's"};
+    }
+  }
   // That the circle id names this charter needs the bytes as signed: Decode checks it.
-  return CheckRules(c.rules());
+  return std::nullopt;
 }
 
 std::optional<Refusal> CheckProposal(const EventBody& b) {

@@ -68,7 +68,7 @@ Verdict JudgePayload(const EventId& id, const MemberKey& signer, const EventBody
       if (!member) return Void(RefusalCode::kMalformed, "admitted member key is not 32 bytes");
       const auto record = s.RecordOf(*member);
       Verdict v;
-      v.member_record = !record || (!record->founder && id < record->event);
+      v.member_record = !record || (!record->chartered && id < record->event);
       return v;
     }
     case EventBody::kProposal:
@@ -226,7 +226,10 @@ std::string Describe(const Awaited& a) {
 std::vector<std::array<std::uint8_t, 32>> Unblocks(const EventId& id, const EventBody& b,
                                                    bool effective) {
   std::vector<std::array<std::uint8_t, 32>> out{id.bytes};
-  if (b.has_charter()) out.push_back(Key32(b.author()));
+  if (b.has_charter()) {
+    out.push_back(Key32(b.author()));
+    for (const auto& p : b.charter().partners()) out.push_back(Key32(p.member()));
+  }
   if (effective && b.has_admit()) out.push_back(Key32(b.admit().member()));
   if (effective && b.has_device_link() && !b.device_link().revoke()) {
     out.push_back(Key32(b.device_link().device()));

@@ -45,8 +45,10 @@ namespace polder::rulebook {
 // (the Removal payload; decision rules with a removal share over 10000 are malformed), network
 // key rotations, and paged seals (a seal with a part number out of range is malformed); 8: the
 // late-flag window (decision rules with one below 0 or over kMaxLateFlagWindowMs are malformed);
-// 9: seal bases (a seal's base that is not a 32-byte id is malformed).
-inline constexpr std::int64_t kRulesVersion = 9;
+// 9: seal bases (a seal's base that is not a 32-byte id is malformed); 10: founding partners in
+// the charter (a list out of order, naming the founder or an unlisted organisation is a bad
+// charter), members from the charter on and the first round's committee.
+inline constexpr std::int64_t kRulesVersion = 10;
 
 // What a waiting event waits for. It is judged again when that arrives (and may then wait for
 // something else).

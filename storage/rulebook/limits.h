@@ -27,6 +27,9 @@ inline constexpr std::size_t kMaxSealEntries = 800;
 inline constexpr std::uint32_t kMaxSealParts = 64;
 // Organisations a charter or rule change lists (120 bytes each at most: 31 KiB).
 inline constexpr std::size_t kMaxOrganisations = 256;
+// Founding partners a charter may list (each at most ~400 bytes, within kMaxEventBytes with the
+// longest purpose).
+inline constexpr std::size_t kMaxFoundingPartners = 64;
 // A network key rotation seals the key to at most this many recipients per event (118 bytes each
 // at most: 46 KiB); a larger circle's rotation takes several events with one key id.
 inline constexpr std::size_t kMaxKeyBoxes = 400;

@@ -37,10 +37,11 @@ struct FlagParties {
 };
 
 // The admission whose record (name, organisation, role) stands for a member: the smallest
-// admitting event id, or the charter for the founder.
+// admitting event id, or the charter for the founder and the founding partners.
 struct MemberRecord {
   EventId event;
   bool founder = false;
+  bool chartered = false;  // the founder or a founding partner: the charter's record stands
 };
 
 class State {

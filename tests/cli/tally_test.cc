@@ -684,6 +684,74 @@ TEST_F(TallyCliTest, OneMemberCannotMintVoters) {
   EXPECT_EQ(t["proposals"][0]["eligible_members"], 3);
 }
 
+// Founding partners (issue 14, the first round): Ana founds the circle listing Ben (South) and Cy
+// (East) in the charter. They are members from it on, each gets their own join code, and the
+// first round's committee is the three of them. A partner list naming Ana herself, a malformed
+// one, or an organisation the circle would not have is refused and creates nothing.
+TEST_F(TallyCliTest, FoundingPartnersAreMembersFromTheCharterOn) {
+  const auto ana = Home("ana"), ben = Home("ben"), cy = Home("cy");
+  Ok(ana, "init --name Ana --org North");
+  Ok(ben, "init --name Ben --org South");
+  Ok(cy, "init --name Cy --org East");
+  const std::string create = "circle create --name Fund --purpose P --pool 10000";
+  for (const std::string& bad : std::vector<std::string>{Id(ana) + ",North,Ana", Id(ben) + ",South",
+                                                         "nonsense,South,X", Id(ben) + ",,Ben"}) {
+    const auto r = RunPolder(ana, create + " --partner " + Sh(bad));
+    EXPECT_TRUE(r.code == 2 || r.code == 65) << bad << ": " << r.code << " " << r.err;
+    EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
+  }
+  auto twice = RunPolder(ana, create + " --partner " + Id(ben) + ",South,Ben --partner " + Id(ben) +
+                                  ",South,Benedict");
+  EXPECT_EQ(twice.code, 2);
+  EXPECT_NE(twice.err.find("twice"), std::string::npos) << twice.err;
+  // None of them wrote a charter: the home founds its circle now.
+  const auto receipt = Ok(ana, create + " --partner " + Id(ben) + ",South,Ben --partner " +
+                                   Sh(Id(cy) + ",East,Cy Smith, jr."));
+  ASSERT_EQ(receipt["partner_codes"].size(), 2u);
+  std::map<std::string, std::string> code;  // member id -> join code
+  for (const auto& pc : receipt["partner_codes"]) {
+    code[pc["member_id"]] = pc["join_code"];
+    EXPECT_EQ(pc["join_code"].get<std::string>().rfind("polder1-", 0), 0u);
+  }
+  ASSERT_EQ(code.count(Id(ben)), 1u);
+  // A code is made for one partner: Cy cannot join with Ben's.
+  auto wrong = RunPolder(cy, "join " + code[Id(ben)]);
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_NE(wrong.err.find("made for another member"), std::string::npos) << wrong.err;
+  Ok(ben, "join " + code[Id(ben)]);
+  Ok(cy, "join " + code[Id(cy)]);
+  Sync(ana, ben);
+  Sync(ana, cy);
+  // Members from the charter on: eligible, no admission needed.
+  int eligible = 0;
+  const auto listed = Ok(ben, "members");
+  for (const auto& m : listed["members"]) {
+    eligible += m["eligible"].get<bool>() ? 1 : 0;
+    EXPECT_EQ(m["founding_partner"], m["name"] != "Ana") << m.dump();
+    if (m["name"] == "Cy Smith, jr.") {
+      EXPECT_EQ(m["organisation"], "East");
+    }
+  }
+  EXPECT_EQ(eligible, 3);
+  EXPECT_NE(Text(ben, "members").find("founding partner"), std::string::npos);
+  At(kT0 + kMinute);
+  const std::string deadline = std::to_string(kT0 + kDay);
+  const std::string p =
+      Ok(ben, "propose --title Trees --amount 900 --deadline " + deadline)["event_id"];
+  Sync(ben, cy);
+  Ok(cy, "vote " + p.substr(0, 8) + " for");
+  Sync(cy, ana);
+  Sync(ben, ana);
+  Ok(ana, "vote " + p.substr(0, 8) + " against");
+  const auto t = Ok(ana, "tally --as-of " + std::to_string(kT0 + 2 * kDay));
+  ASSERT_EQ(t["proposals"].size(), 1u);
+  EXPECT_EQ(t["proposals"][0]["for_count"], 1);
+  EXPECT_EQ(t["proposals"][0]["against_count"], 1);
+  EXPECT_EQ(t["proposals"][0]["eligible_members"], 3);
+  ASSERT_EQ(t["rounds"].size(), 1u);
+  EXPECT_EQ(t["rounds"][0]["committee"].size(), 3u);
+}
+
 // Removal (issue 14), as members would do it: Ben alone cannot remove Cy; once Ana supports it
 // too (two of the other two), Cy is removed, `members` says so, and Cy's vote in the open round
 // no longer counts. Removing oneself, a key that is not a member, without a reason, a member

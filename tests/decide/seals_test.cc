@@ -488,6 +488,124 @@ TEST(Finality, AnAdmissionTheCommitteeSealedCountsInTheNextRound) {
   ExpectTheSameInAnyOrder(c, r, 62);
 }
 
+// Issue 14, the first round: it has no earlier round to take its committee from, so a charter
+// may list founding partners, members from the charter on; with them, the founder and the
+// partners are the first round's committee, and backdated admissions published after it was
+// sealed neither add voters nor raise its threshold, as from the second round on. A circle founded
+// alone keeps the documented gap (docs/protocol.md §15, known limits): the same attack turns its
+// first round.
+TEST(Finality, FoundingPartnersKeepBackdatedAdmissionsOutOfTheFirstRound) {
+  const std::int64_t t = testing::kT0;
+  struct Built {
+    Circle c;
+    std::vector<MemberKey> m;
+    EventId p;
+  };
+  auto build = [&](bool partners) {
+    Built b{partners ? Circle{1000,
+                              BackdatedAdmissions::TwoOrganisations(),
+                              {{"p1", "Org1"}, {"p2", "Org2"}}}
+                     : Circle{1000, BackdatedAdmissions::TwoOrganisations()},
+            {},
+            {}};
+    Circle& c = b.c;
+    auto& m = b.m;
+    m.push_back(c.founder());
+    if (partners) {
+      m.push_back(Circle::Key("p1"));
+      m.push_back(Circle::Key("p2"));
+    } else {  // the founder admits them, as members of a circle founded alone
+      m.push_back(c.Admit("p1", "Org1", t + 1));
+      m.push_back(c.Admit("p2", "Org2", t + 2));
+      c.AdmitBy(m[1], "p2", "Org2", t + 2);
+    }
+    for (const auto& [name, org] :
+         std::vector<std::pair<std::string, std::string>>{{"m3", "Org1"}, {"m4", "Org2"}}) {
+      m.push_back(c.Admit(name, org, t + 3));
+      c.AdmitBy(m[1], name, org, t + 3);
+    }
+    b.p = c.Propose(m[1], 100, kDeadline, "", t + 4);
+    for (int i : {0, 1, 2}) c.Vote(m[static_cast<std::size_t>(i)], b.p, v1::FOR, t + 5);
+    for (int i : {3, 4}) c.Vote(m[static_cast<std::size_t>(i)], b.p, v1::AGAINST, t + 5);
+    for (int i : {0, 1, 2}) c.Seal(m[static_cast<std::size_t>(i)], kDeadline, kDeadline + 1);
+    return b;
+  };
+  // m3 (Org1) and m4 (Org2), who have not sealed, admit three keys backdated before the deadline;
+  // the keys vote against, and all of them seal.
+  auto attack = [&](Built& b) {
+    std::vector<MemberKey> sybils;
+    for (const char* name : {"s1", "s2", "s3"}) {
+      sybils.push_back(b.c.AdmitBy(b.m[3], name, "Org1", kDeadline - 3));
+      b.c.AdmitBy(b.m[4], name, "Org1", kDeadline - 3);
+    }
+    for (const auto& s : sybils) b.c.Vote(s, b.p, v1::AGAINST, kDeadline - 2);
+    for (const auto& who : {b.m[3], b.m[4], sybils[0], sybils[1], sybils[2]}) {
+      b.c.Seal(who, kDeadline, kDeadline + 50);
+    }
+  };
+
+  Built with = build(true);
+  const auto before = with.c.Run();
+  const auto o = Find(before, with.p);
+  ASSERT_EQ(o.status, Status::kFunded);
+  ASSERT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.explanation.eligible_members, 5u);
+  ASSERT_EQ(before.rounds.size(), 1u);
+  EXPECT_EQ(before.rounds[0].committee.size(), 3u);  // the founder and the two partners
+  EXPECT_EQ(before.rounds[0].seals.committee_required, 2u);
+  attack(with);
+  const auto r = with.c.Run();
+  const auto after = Find(r, with.p);
+  EXPECT_EQ(after.status, Status::kFunded);
+  EXPECT_EQ(after.finality, Finality::kFinal);
+  EXPECT_EQ(after.explanation.eligible_members, 5u);
+  EXPECT_EQ(after.explanation.against_count, 2u);
+  EXPECT_EQ(after.explanation.seals->required, 3u);
+  EXPECT_EQ(r.rounds[0].eligible, before.rounds[0].eligible);
+  ASSERT_EQ(r.alerts.size(), 1u);
+  EXPECT_EQ(r.alerts[0].proposals, std::vector<EventId>{with.p});
+  ExpectTheSameInAnyOrder(with.c, r, 101);
+
+  // Founded alone, the first round has no committee: the same attack turns it.
+  Built alone = build(false);
+  ASSERT_EQ(Find(alone.c.Run(), alone.p).status, Status::kFunded);
+  ASSERT_EQ(Find(alone.c.Run(), alone.p).finality, Finality::kFinal);
+  attack(alone);
+  EXPECT_NE(Find(alone.c.Run(), alone.p).status, Status::kFunded);
+}
+
+// With founding partners, an admission made during the first round counts in it once the
+// committee (the founder and the partners) has sealed it; the newcomers' own seals do not make
+// the round final.
+TEST(Finality, TheFirstRoundsCommitteeOfFoundingPartnersSealsItsAdmissions) {
+  Circle c{1000, BackdatedAdmissions::TwoOrganisations(), {{"p1", "Org1"}}};
+  const MemberKey p1 = Circle::Key("p1");
+  std::vector<MemberKey> n;
+  for (const char* name : {"n2", "n3", "n4"}) {
+    n.push_back(c.Admit(name, "Org2", testing::kT0 + 2));
+    c.AdmitBy(p1, name, "Org2", testing::kT0 + 2);
+  }
+  const EventId p = c.Propose(p1, 100, kDeadline, "", testing::kT0 + 3);
+  c.Vote(c.founder(), p, v1::AGAINST, testing::kT0 + 4);
+  c.Vote(p1, p, v1::FOR, testing::kT0 + 4);
+  for (const auto& who : n) c.Vote(who, p, v1::FOR, testing::kT0 + 4);
+  for (const auto& who : n) c.Seal(who, kDeadline, kDeadline + 1);
+  auto o = Find(c.Run(), p);
+  EXPECT_EQ(o.finality, Finality::kProvisional);  // a majority of five, not of the committee
+  EXPECT_EQ(o.status, Status::kFunded);
+  c.Seal(c.founder(), kDeadline, kDeadline + 2);
+  c.Seal(p1, kDeadline, kDeadline + 2);
+  const auto r = c.Run();
+  o = Find(r, p);
+  EXPECT_EQ(o.finality, Finality::kFinal);
+  EXPECT_EQ(o.status, Status::kFunded);
+  EXPECT_EQ(o.explanation.eligible_members, 5u);
+  EXPECT_EQ(o.explanation.for_count, 4u);
+  EXPECT_EQ(r.rounds[0].committee,
+            (std::vector<MemberKey>{std::min(c.founder(), p1), std::max(c.founder(), p1)}));
+  ExpectTheSameInAnyOrder(c, r, 102);
+}
+
 // Seal bases (issue 14, scale: a seal listing every author makes a round of n seals O(n^2)).
 // Seals on a base list nothing the base names: the round decides exactly as if each listed it
 // all, in any arrival order.

@@ -24,7 +24,10 @@ inline constexpr std::int64_t kAfter = kT0 + 100'000;  // every proposal closed
 // Builds a circle's events with protobuf directly: chained logs, ids = BLAKE2b of the body.
 class Circle {
  public:
-  explicit Circle(std::int64_t pool_minor = 1000, v1::DecisionRules rules = {}) {
+  // `partners`: founding partners the charter lists, as (name, organisation); each is a member
+  // from the charter on, with key Key(name).
+  explicit Circle(std::int64_t pool_minor = 1000, v1::DecisionRules rules = {},
+                  const std::vector<std::pair<std::string, std::string>>& partners = {}) {
     founder_ = Key("founder");
     circle_.assign(32, 'c');
     v1::EventBody b = Body(founder_, kT0);
@@ -45,6 +48,15 @@ class Circle {
     if (rules.late_flag_window_ms() == 0) c->mutable_rules()->set_late_flag_window_ms(1000);
     c->mutable_founder()->set_name("founder");
     c->mutable_founder()->set_organisation("Org0");
+    std::vector<std::pair<MemberKey, std::pair<std::string, std::string>>> sorted;
+    for (const auto& p : partners) sorted.push_back({Key(p.first), p});
+    std::sort(sorted.begin(), sorted.end());
+    for (const auto& [key, p] : sorted) {
+      auto* fm = c->add_partners();
+      fm->set_member(key.str());
+      fm->mutable_info()->set_name(p.first);
+      fm->mutable_info()->set_organisation(p.second);
+    }
     Push(founder_, std::move(b));
   }
 

@@ -78,7 +78,7 @@ class JudgeTest : public ::testing::Test {
     s.applied[kAwaitingFlag] = {v1::EventBody::kRiskFlag, false, true};
     s.proposal_authors[kProposal] = kBen;
     s.flag_parties[kFlag] = FlagParties{kCy, kBen};
-    s.records[kAna] = MemberRecord{Id(0x01), true};
+    s.records[kAna] = MemberRecord{Id(0x01), true, true};
     s.records[kBen] = MemberRecord{Id(0x80), false};
   }
   // Ana's next event (seq 4, linked to her head) with `fill` applied.
@@ -237,7 +237,7 @@ TEST_F(JudgeTest, ADelegationTakesEffectWhoeverTheDelegateIs) {
   EXPECT_EQ(J(Next([&](auto& b) { b.mutable_delegation()->set_revoke(true); })).kind, Kind::kApply);
 }
 
-TEST_F(JudgeTest, TheRecordOfTheSmallestAdmittingEventStandsAndNeverTheFoundersIsReplaced) {
+TEST_F(JudgeTest, TheRecordOfTheSmallestAdmittingEventStandsAndNeverTheChartersIsReplaced) {
   auto admit = [&](const MemberKey& who, std::uint8_t id) {
     return J(Next([&](auto& b) {
                b.mutable_admit()->set_member(who.str());
@@ -245,10 +245,12 @@ TEST_F(JudgeTest, TheRecordOfTheSmallestAdmittingEventStandsAndNeverTheFoundersI
              }),
              kAna, Id(id));
   };
-  EXPECT_TRUE(admit(kStranger, 0x90).member_record);  // a first admission
-  EXPECT_TRUE(admit(kBen, 0x70).member_record);       // smaller than Ben's record (0x80)
-  EXPECT_FALSE(admit(kBen, 0x81).member_record);      // larger
-  EXPECT_FALSE(admit(kAna, 0x00).member_record);      // the founder's is the charter's
+  EXPECT_TRUE(admit(kStranger, 0x90).member_record);      // a first admission
+  EXPECT_TRUE(admit(kBen, 0x70).member_record);           // smaller than Ben's record (0x80)
+  EXPECT_FALSE(admit(kBen, 0x81).member_record);          // larger
+  EXPECT_FALSE(admit(kAna, 0x00).member_record);          // the founder's is the charter's
+  s.records[kBen] = MemberRecord{Id(0x01), false, true};  // a founding partner's (rules 10)
+  EXPECT_FALSE(admit(kBen, 0x00).member_record);
 }
 
 TEST_F(JudgeTest, ACharterFoundsACircleOnceAndOnlyAtSeqOne) {
@@ -324,6 +326,65 @@ TEST(CheckBody, OrganisationListsAreBounded) {
   ASSERT_TRUE(many);
   EXPECT_EQ(many->code, RefusalCode::kTooLarge);
   rules->mutable_organisations()->RemoveLast();
+  EXPECT_FALSE(CheckBody(b));
+}
+
+// Founding partners (rules version 10): 32-byte keys, strictly ascending (each once), never the
+// founder, each into one of the charter's organisations (or the founder's), at most
+// kMaxFoundingPartners; anything else is a bad charter.
+TEST(CheckBody, FoundingPartnersAreListedOnceEachByKeyIntoTheCharterOrganisations) {
+  v1::EventBody b;
+  b.set_circle_id(std::string(32, 'c'));
+  b.set_author(std::string(32, 'f'));
+  b.set_seq(1);
+  b.set_timestamp_ms(1'700'000'000'000);
+  auto* c = b.mutable_charter();
+  c->set_name("c");
+  c->set_purpose("p");
+  c->set_unit("EUR");
+  c->set_salt(std::string(16, 's'));
+  c->mutable_founder()->set_name("F");
+  c->mutable_founder()->set_organisation("North");
+  c->mutable_rules()->add_organisations("South");
+  auto add = [&](char key, const std::string& org) {
+    auto* p = c->add_partners();
+    p->set_member(std::string(32, key));
+    p->mutable_info()->set_name(std::string("partner ") + key);
+    p->mutable_info()->set_organisation(org);
+  };
+  add('a', "South");
+  add('b', "North");  // the founder's organisation is the circle's
+  EXPECT_FALSE(CheckBody(b));
+  auto bad = [&](const char* why) {
+    auto r = CheckBody(b);
+    ASSERT_TRUE(r) << why;
+    EXPECT_EQ(r->code, RefusalCode::kBadCharter) << why << ": " << r->message;
+  };
+  c->mutable_partners(1)->set_member(std::string(32, 'a'));
+  bad("listed twice");
+  c->mutable_partners(1)->set_member(std::string(32, '0'));
+  bad("out of order");
+  c->mutable_partners(1)->set_member(std::string(32, 'f'));
+  bad("the founder");
+  c->mutable_partners(1)->set_member(std::string(31, 'b'));
+  bad("a key of 31 bytes");
+  c->mutable_partners(1)->set_member(std::string(32, 'b'));
+  c->mutable_partners(1)->mutable_info()->set_organisation("West");
+  bad("an organisation the charter does not list");
+  c->mutable_partners(1)->mutable_info()->set_organisation("North");
+  EXPECT_FALSE(CheckBody(b));
+  c->clear_partners();
+  for (std::size_t i = 0; i <= kMaxFoundingPartners; ++i) {
+    auto* p = c->add_partners();
+    std::string key(32, '\x01');
+    key[30] = static_cast<char>(i / 256);
+    key[31] = static_cast<char>(i % 256);
+    p->set_member(key);
+    p->mutable_info()->set_name("p");
+    p->mutable_info()->set_organisation("South");
+  }
+  bad("one too many");
+  c->mutable_partners()->RemoveLast();
   EXPECT_FALSE(CheckBody(b));
 }
 

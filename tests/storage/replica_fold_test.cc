@@ -21,10 +21,22 @@ TEST(ReplicaVsFold, AgreeOnRandomScripts) {
     for (auto& byte : script) byte = static_cast<std::uint8_t>(rng());
     // Mostly admissions and proposals early, so the rest has something to refer to.
     for (std::size_t k = 0; k < 12 && k < script.size(); k += 3) script[k] = k % 2 ? 0 : 1;
-    const DiffCase c = MakeDiffCase(script);
+    const DiffCase c = MakeDiffCase(script, /*partners=*/i % 3 == 2);
     const std::string diff = CheckDiffCase(c);
     ASSERT_TRUE(diff.empty()) << "script " << i << ":\n" << diff;
   }
+}
+
+// Founding partners (rules version 10) are members from the charter on: their events take their
+// place without an admission (also when they arrive before the charter), and an admission of a
+// partner by someone else changes neither their record nor when they count.
+TEST(ReplicaVsFold, AgreeOnFoundingPartners) {
+  // 3 (a partner) proposes at once; 1 is admitted by 3; 4 (a partner) votes on 3's proposal; 1
+  // admits 4 again; 3 forks at seq 1.
+  const auto c =
+      MakeDiffCase(Script({1, 3, 1, 0, 3, 1, 2, 4, 1, 0, 1, 4, 10, 3, 0}), /*partners=*/true);
+  ASSERT_EQ(c.script[1], "admit 1 by 3");
+  EXPECT_EQ(CheckDiffCase(c), "");
 }
 
 TEST(ReplicaVsFold, AgreeWhenTheFounderSignsASecondCharter) {

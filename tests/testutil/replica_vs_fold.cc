@@ -36,7 +36,8 @@ struct World {
   CircleId circle;  // named by `charter`, key 0's seq 1 at kT0
   Bytes charter;
   EventId charter_id;
-  World() {
+  // `partners`: the charter lists keys 3 (org1) and 4 (org2) as founding partners.
+  explicit World(bool partners) {
     for (int i = 0; i < kKeys; ++i) {
       Bytes seed(32, static_cast<std::uint8_t>(0x40 + i));
       keys.push_back(*crypto::SigningKey::FromSeed(seed));
@@ -46,19 +47,33 @@ struct World {
     b.set_seq(1);
     b.set_timestamp_ms(kT0);
     Charter(b, salt, "circle");
+    if (partners) {
+      auto* c = b.mutable_charter();
+      c->mutable_rules()->add_organisations("org1");
+      c->mutable_rules()->add_organisations("org2");
+      std::vector<std::pair<std::string, std::string>> listed = {
+          {keys[3].public_key().str(), "org1"}, {keys[4].public_key().str(), "org2"}};
+      std::sort(listed.begin(), listed.end());
+      for (const auto& [key, org] : listed) {
+        auto* p = c->add_partners();
+        p->set_member(key);
+        p->mutable_info()->set_name("partner");
+        p->mutable_info()->set_organisation(org);
+      }
+    }
     circle = rulebook::BindCharter(b);
     charter = rulebook::Sign(keys[0], b, &charter_id);
   }
 };
 
-const World& TheWorld() {
-  static const World w;
-  return w;
+const World& TheWorld(bool partners) {
+  static const World plain(false), with(true);
+  return partners ? with : plain;
 }
 
 class Builder {
  public:
-  explicit Builder(DiffCase& out) : out_(out), w_(TheWorld()) {}
+  explicit Builder(DiffCase& out) : out_(out), w_(TheWorld(out.partners)) {}
 
   // Signs an event of key `a`. `seq` 0: the author's next; otherwise at that seq (linked to the
   // author's event before it), without moving the author's chain.
@@ -115,8 +130,9 @@ class Builder {
 
 }  // namespace
 
-DiffCase MakeDiffCase(ByteView script) {
+DiffCase MakeDiffCase(ByteView script, bool partners) {
   DiffCase out;
+  out.partners = partners;
   Builder b(out);
   const World& w = b.world();
   b.Found();
@@ -342,7 +358,7 @@ Ingested Ingest(const DiffCase& c, const std::vector<std::size_t>& order,
   auto opened = storage::Replica::Open(":memory:");
   if (!opened) return {{}, {}, "open: " + opened.error().message};
   auto& r = **opened;
-  if (!r.SetCircle(TheWorld().circle)) return {{}, {}, "set circle"};
+  if (!r.SetCircle(TheWorld(c.partners).circle)) return {{}, {}, "set circle"};
   const storage::IngestOptions opt(kNow);
   std::set<EventId> seen;  // stored at some point
   std::size_t at = 0;
