@@ -35,10 +35,12 @@ wait_until() {
   for h in "${homes[@]}"; do echo "--- $(basename "$h") log:" >&2; tail -5 "$h.log" >&2; done
   exit 1
 }
-start_node() {  # start_node HOME
-  "$P" --home "$1" node --listen 127.0.0.1:0 >"$1.log" 2>&1 &
+start_node() {  # start_node HOME [NODE-OPTION...]
+  local home=$1
+  shift
+  "$P" --home "$home" node --listen 127.0.0.1:0 "$@" >"$home.log" 2>&1 &
   pids+=($!)
-  wait_until "$(basename "$1")'s node to start" test -f "$1/api.json"
+  wait_until "$(basename "$home")'s node to start" test -f "$home/api.json"
 }
 has_members() { [ "$("$P" --home "$1" members --json | grep -c '"member_id"')" -ge "$2" ]; }
 has_proposal() { "$P" --home "$1" show "$2" >/dev/null; }
@@ -69,11 +71,14 @@ created=$("$P" --home "$ana" circle create --name "Neighbourhood Fund" \
 start_node "$ana"
 sed -n 's/^polder node: /  /p' "$ana.log"
 partner_code() { grep -A3 "\"member_id\": \"$("$P" --home "$work/$1" id)\"" | json_field join_code; }
+# The partners' codes were made before Ana's node picked its free port (`circle create --address`
+# names one known in advance): they dial it with --peer.
+ana_address=$(sed -n 's/.*listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$ana.log" | head -1)
 for n in chloe eli; do
   code=$(partner_code "$n" <<<"$created")
   echo "${n^}: founding partner, join code ${code:0:32}… (secret, shown once)"
   "$P" --home "$work/$n" join "$code" | head -1
-  start_node "$work/$n"
+  start_node "$work/$n" --peer "$ana_address"
   wait_until "${n^} to see the charter" has_members "$work/$n" 3
 done
 

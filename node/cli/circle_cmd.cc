@@ -39,8 +39,9 @@ struct CharterArgs {
   std::string late_flag_window;  // empty: the default
   std::uint32_t decimals = 2, acceptances = 2, admission = 1, admission_orgs = 2;
   std::vector<std::string> organisations;
-  std::vector<std::string> partners;  // "MEMBER-ID,ORG,NAME"
-  std::string expires = "7d";         // of the partners' join codes
+  std::vector<std::string> partners;   // "MEMBER-ID,ORG,NAME"
+  std::string expires = "7d";          // of the partners' join codes
+  std::vector<std::string> addresses;  // in the partners' join codes
 };
 
 struct Partner {
@@ -148,7 +149,7 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
     pc.set_member_id(crypto::FormatMemberId(p.key));
     pc.set_name(p.name);
     pc.set_organisation(p.org);
-    pc.set_join_code(MakeJoinCode(s, {}, p.key, /*device=*/false, expires_ms));
+    pc.set_join_code(MakeJoinCode(s, a.addresses, p.key, /*device=*/false, expires_ms));
     human += "\n  founding partner " + p.name + " (" + crypto::Fingerprint(p.key) + ") of " +
              p.org +
              ": a member from the charter on; their join code (SECRET: send it privately, "
@@ -417,6 +418,9 @@ void RegisterCircleCommands(CLI::App& app, const Globals& g, Runner& run) {
                      "from the charter on, and with you the first round's committee; their join "
                      "codes are printed");
   create->add_option("--expires", ca->expires, kJoinCodeExpiresHelp);
+  create->add_option("--address", ca->addresses,
+                     "node address for the partners' join codes, host:port (default: [node] "
+                     "advertise, or the listen address; repeatable)");
   create->callback([&g, &run, ca] { run = [&g, ca] { return CmdCircleCreate(g, *ca); }; });
 
   auto aa = std::make_shared<AdmitArgs>();

@@ -705,8 +705,9 @@ TEST_F(TallyCliTest, FoundingPartnersAreMembersFromTheCharterOn) {
   EXPECT_EQ(twice.code, 2);
   EXPECT_NE(twice.err.find("twice"), std::string::npos) << twice.err;
   // None of them wrote a charter: the home founds its circle now.
-  const auto receipt = Ok(ana, create + " --partner " + Id(ben) + ",South,Ben --partner " +
-                                   Sh(Id(cy) + ",East,Cy Smith, jr."));
+  const auto receipt =
+      Ok(ana, create + " --partner " + Id(ben) + ",South,Ben --partner " +
+                  Sh(Id(cy) + ",East,Cy Smith, jr.") + " --address 127.0.0.9:7000");
   ASSERT_EQ(receipt["partner_codes"].size(), 2u);
   std::map<std::string, std::string> code;  // member id -> join code
   for (const auto& pc : receipt["partner_codes"]) {
@@ -718,7 +719,8 @@ TEST_F(TallyCliTest, FoundingPartnersAreMembersFromTheCharterOn) {
   auto wrong = RunPolder(cy, "join " + code[Id(ben)]);
   EXPECT_EQ(wrong.code, 2);
   EXPECT_NE(wrong.err.find("made for another member"), std::string::npos) << wrong.err;
-  Ok(ben, "join " + code[Id(ben)]);
+  EXPECT_EQ(Ok(ben, "join " + code[Id(ben)])["addresses"],
+            nlohmann::json::array({"127.0.0.9:7000"}));
   Ok(cy, "join " + code[Id(cy)]);
   Sync(ana, ben);
   Sync(ana, cy);
