@@ -158,6 +158,13 @@ Result<Session::Authored> Session::AuthorHere(const std::function<void(v1::Event
   const auto circle = replica_->circle();
   auto own = replica_->state().OwnLog(key_->public_key());
   if (!own) return Unexpected<Error>{own.error()};
+  if (own_log_max_seq_ > own->head_seq) {
+    // An event of ours reached the own log but not the replica (its commit failed: a full disk,
+    // an I/O error): it is signed, so it goes in first, or the next event would take its seq.
+    if (Status s = ReplayOwnLog(); !s) return Unexpected<Error>{s.error()};
+    own = replica_->state().OwnLog(key_->public_key());
+    if (!own) return Unexpected<Error>{own.error()};
+  }
   if (own->forked) {
     return Fail(Errc::kRefused,
                 "your own log is forked (two different events at one sequence number); the circle "
@@ -212,7 +219,12 @@ Result<Session::Authored> Session::AuthorHere(const std::function<void(v1::Event
   const Bytes bytes = rulebook::Sign(*key_, body, &id);
   storage::IngestOptions opt{now};
   if (founding) opt.adopt_circle = CircleId::FromBytes(AsBytes(body.circle_id()));
-  auto r = replica_->IngestAuthored(bytes, opt, [&]() -> Status { return own_log_.Append(bytes); });
+  auto r = replica_->IngestAuthored(bytes, opt, [&]() -> Status {
+    if (Status s = own_log_.Append(bytes); !s) return s;
+    // Signed and durable from here on, whether or not the replica's commit succeeds.
+    own_log_max_seq_ = std::max(own_log_max_seq_, body.seq());
+    return after_own_log_append_ ? after_own_log_append_() : Status{};
+  });
   if (!r) return Unexpected<Error>{r.error()};
   // Awaiting: in the log, its effect waiting for an event it refers to that this replica does not
   // hold yet (or whose author forked): it is written, and counts once that event does.
@@ -224,7 +236,6 @@ Result<Session::Authored> Session::AuthorHere(const std::function<void(v1::Event
     return Fail(Errc::kRefused, std::string("event not applied (") + storage::ToString(r->outcome) +
                                     (r->waiting_for.empty() ? "" : ": " + r->waiting_for) + ")");
   }
-  own_log_max_seq_ = std::max(own_log_max_seq_, body.seq());
   return Authored{id, body.seq(), rulebook::KindName(body.payload_case()), {}};
 }
 

@@ -66,6 +66,12 @@ class Session {
   // the own log's, so Author() continues after them. Returns how many. Refused while a node runs.
   Result<std::uint64_t> AdoptHeldOwnEvents();
 
+  // For tests: runs after each own-log append, before the replica commits the event; an error
+  // stops the commit, as a failing disk would (the event is then in the own log only).
+  void set_after_own_log_append(std::function<Status()> hook) {
+    after_own_log_append_ = std::move(hook);
+  }
+
  private:
   Session(Home home) : home_(std::move(home)), own_log_(home_.own_log_file()) {}
   Status ReplayOwnLog();
@@ -78,7 +84,10 @@ class Session {
   std::unique_ptr<storage::Replica> replica_;
   storage::OwnLog own_log_;
   std::vector<std::string> notes_;
-  std::uint64_t own_log_max_seq_ = 0;  // highest seq in the own log, read when opening to write
+  // Highest seq in the own log: read when opening to write, raised by every append (also one
+  // whose commit then failed).
+  std::uint64_t own_log_max_seq_ = 0;
+  std::function<Status()> after_own_log_append_;
 };
 
 }  // namespace polder::app
