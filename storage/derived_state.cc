@@ -210,14 +210,26 @@ Result<EventId> DerivedState::ResolvePrefix(std::string_view hex_prefix, std::st
   if (prefix.size() > 64) return Fail(Errc::kInvalidArgument, "an id has 64 hex digits");
   const auto named = rulebook::KindNamed(kind);
   const int kind_number = named ? static_cast<int>(*named) : 0;
+  // The ids starting with the prefix have their short key (events.idp, the first 8 bytes as a
+  // signed integer) in one range: the prefix's first 16 digits padded with 0s, then with Fs (one
+  // sign: the first digit is given). An index range, not a scan of every event.
+  std::uint64_t lo = 0, hi = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    const char c = i < prefix.size() ? prefix[i] : '0';
+    const unsigned d = static_cast<unsigned>(c <= '9' ? c - '0' : c - 'A' + 10);
+    lo = lo << 4 | d;
+    hi = hi << 4 | (i < prefix.size() ? d : 0xF);
+  }
   return Guard([&]() -> Result<EventId> {
     SQLite::Statement st(db_.raw(),
-                         "SELECT id FROM events WHERE state = 1 AND (? = 0 OR kind = ?)"
-                         " AND substr(hex(id), 1, ?) = ? LIMIT 2");
-    st.bind(1, kind_number);
-    st.bind(2, kind_number);
-    st.bind(3, static_cast<int>(prefix.size()));
-    st.bind(4, prefix);
+                         "SELECT id FROM events WHERE idp BETWEEN ? AND ? AND state = 1"
+                         " AND (? = 0 OR kind = ?) AND substr(hex(id), 1, ?) = ? LIMIT 2");
+    st.bind(1, static_cast<std::int64_t>(lo));
+    st.bind(2, static_cast<std::int64_t>(hi));
+    st.bind(3, kind_number);
+    st.bind(4, kind_number);
+    st.bind(5, static_cast<int>(prefix.size()));
+    st.bind(6, prefix);
     std::vector<EventId> hits;
     while (st.executeStep()) hits.push_back(ToId<EventId>(st.getColumn(0)));
     const std::string what = kind.empty() ? "event" : std::string(kind);

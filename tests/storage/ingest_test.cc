@@ -1,4 +1,6 @@
 // The ingest gate: every rule, every refusal reason, the pending set and equivocation.
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <limits>
 
@@ -984,6 +986,60 @@ TEST_F(IngestTest, AnEventOfAKindOfALaterVersionTakesItsPlaceWithoutEffect) {
 // their events entered every version vector, and past ~55,000 of them every Vector passed its
 // bound. Now at most max_stranger_authors hold pending events at once; another's are refused
 // (pending_full) until a place frees, and a stranger already holding events may add more.
+// An id prefix (CLI and API arguments) resolves through the short-key index (a range of
+// events.idp) instead of a scan computing hex(id) for every event. Every prefix length and both
+// signs of the short key (first digit below 8 or not) give what a brute-force match over all
+// placed ids gives: the one id, "more than one", or none; a kind filter narrows it.
+TEST_F(IngestTest, AnIdPrefixResolvesToTheOneIdOfThatKindItStartsOrSaysWhyNot) {
+  std::vector<EventId> proposals, all;
+  for (int i = 0; i < 150; ++i) proposals.push_back(c_.Propose(0, "p" + std::to_string(i), 100));
+  for (int i = 0; i < 150; ++i) all.push_back(c_.Comment(0, "c" + std::to_string(i)));
+  InAll();
+  all.insert(all.end(), proposals.begin(), proposals.end());
+  bool negative = false, positive = false;
+  for (const EventId& id : all) {
+    const std::string hex = id.hex();
+    (hex[0] >= '8' ? negative : positive) = true;
+    for (std::size_t len : {4u, 5u, 15u, 16u, 17u, 30u, 64u}) {
+      const std::string prefix = hex.substr(0, len);
+      std::size_t matches = 0, proposal_matches = 0;
+      for (const EventId& other : all) {
+        const bool m = other.hex().rfind(prefix, 0) == 0;
+        matches += m;
+        proposal_matches +=
+            m && std::find(proposals.begin(), proposals.end(), other) != proposals.end();
+      }
+      auto any = replica_->state().ResolvePrefix(prefix, "");
+      if (matches == 1) {
+        ASSERT_TRUE(any) << prefix << ": " << any.error().message;
+        EXPECT_EQ(*any, id);
+      } else {
+        ASSERT_FALSE(any) << prefix;
+        EXPECT_NE(any.error().message.find("more than one"), std::string::npos);
+      }
+      const bool is_proposal = std::find(proposals.begin(), proposals.end(), id) != proposals.end();
+      auto p = replica_->state().ResolvePrefix(prefix, "proposal");
+      EXPECT_EQ(p.has_value(), proposal_matches == 1) << prefix;
+      if (p && is_proposal) {
+        EXPECT_EQ(*p, id);
+      }
+      if (proposal_matches == 0) {
+        EXPECT_NE(p.error().message.find("no proposal"), std::string::npos);
+      }
+    }
+    // Lowercase and uppercase digits alike.
+    std::string upper = hex.substr(0, 64);
+    for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    auto u = replica_->state().ResolvePrefix(upper, "");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(*u, id);
+  }
+  EXPECT_TRUE(negative && positive) << "both signs of the short key are covered";
+  EXPECT_FALSE(replica_->state().ResolvePrefix("abc", ""));
+  EXPECT_FALSE(replica_->state().ResolvePrefix("abcg", ""));
+  EXPECT_FALSE(replica_->state().ResolvePrefix(std::string(65, 'a'), ""));
+}
+
 TEST_F(IngestTest, PendingEventsOfABoundedNumberOfStrangersAreHeld) {
   InAll();
   IngestOptions opt(c_.now() + 1000);
