@@ -54,6 +54,9 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   counter("polder_sync_messages_ignored_total",
           "Sync messages of a type this version does not know (a later version's), ignored",
           s.sync.messages_ignored);
+  counter("polder_sync_announcements_limited_total",
+          "Newer announcements dropped over their member's rate (one per 10 s, bursts of 3)",
+          s.sync.announcements_limited);
   counter("polder_sync_notes_ignored_total",
           "Have notes ignored past the bound on authors tracked per peer", s.sync.notes_ignored);
   auto& cut = BuildCounter()

@@ -27,8 +27,13 @@ Result<v1::Announcement> OpenAnnouncement(const v1::SignedAnnouncement& sa) {
   return a;
 }
 
-Announcer::Announcer(EventStore& store, Peers& peers, Options options, const Hook& on_announced)
-    : store_(store), peers_(peers), opt_(std::move(options)), on_announced_(on_announced) {
+Announcer::Announcer(EventStore& store, Peers& peers, SyncStats& stats, Options options,
+                     const Hook& on_announced)
+    : store_(store),
+      peers_(peers),
+      stats_(stats),
+      opt_(std::move(options)),
+      on_announced_(on_announced) {
   // Both halves of the 64-bit seed count.
   std::seed_seq seq{static_cast<std::uint32_t>(opt_.seed),
                     static_cast<std::uint32_t>(opt_.seed >> 32)};
@@ -101,21 +106,27 @@ void Announcer::OnPeers(Peer& p, const v1::PeerList& l) {
     auto member = KeyFrom(a->member());
     if (!member || !store_.IsMember(*member)) continue;  // not (yet) a member here
     if (opt_.identity && *member == opt_.identity->public_key()) continue;
+    if (!held_) {
+      held_.emplace();
+      if (auto known = store_.Peers()) {
+        for (const auto& k : *known) (*held_)[k.member] = k.announced_ms;
+      }
+    }
+    if (auto h = held_->find(*member); h != held_->end() && h->second >= a->timestamp_ms()) {
+      continue;  // not newer than the one held
+    }
+    if (!Spend(*member)) {
+      ++stats_.announcements_limited;
+      continue;
+    }
     PeerRecord sp;
     sp.member = *member;
     sp.announced_ms = a->timestamp_ms();
     for (const auto& addr : a->addresses()) sp.addresses += addr + "\n";
     const std::string bytes = sa.SerializeAsString();
     sp.announcement.assign(bytes.begin(), bytes.end());
-    auto known = store_.Peers();
-    bool newer = true;
-    if (known) {
-      for (const auto& k : *known) {
-        if (k.member == sp.member && k.announced_ms >= sp.announced_ms) newer = false;
-      }
-    }
-    if (!newer) continue;
     if (!store_.PutPeer(sp)) continue;
+    (*held_)[sp.member] = sp.announced_ms;
     if (on_announced_) on_announced_(sp);
     // Pass news on: every other peer learns where this member can be reached.
     v1::SyncMessage fwd;
@@ -124,6 +135,22 @@ void Announcer::OnPeers(Peer& p, const v1::PeerList& l) {
       if (&q != &p) peers_.Send(q, fwd);
     }
   }
+}
+
+bool Announcer::Spend(const MemberKey& member) {
+  if (!opt_.clock) return true;
+  const auto now = opt_.clock();
+  auto [it, fresh] = allowance_.try_emplace(member);
+  Allowance& a = it->second;
+  if (!fresh) {
+    const double refill = std::chrono::duration<double>(now - a.at) /
+                          std::chrono::duration<double>(kAnnouncementInterval);
+    a.tokens = std::min(kAnnouncementBurst, a.tokens + std::max(0.0, refill));
+  }
+  a.at = now;
+  if (a.tokens < 1) return false;
+  a.tokens -= 1;
+  return true;
 }
 
 }  // namespace polder::sync

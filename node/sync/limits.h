@@ -91,6 +91,12 @@ inline constexpr std::size_t kGreetingAnnouncements = 16;
 inline constexpr std::size_t kMaxAddressesPerAnnouncement = 8;
 inline constexpr std::size_t kMaxAddressBytes = 255;
 inline constexpr std::size_t kMaxAnnouncementBytes = 4096;
+// A member's newer announcements are stored and passed on at most this often on average (one per
+// kAnnouncementInterval, up to kAnnouncementBurst at once), per node: every node stores (fsync)
+// and forwards each one, so signing announcements with rising timestamps must not flood the
+// circle. One dropped comes again with the member's next greeting.
+inline constexpr std::chrono::seconds kAnnouncementInterval{10};
+inline constexpr double kAnnouncementBurst = 3;
 
 // --- Anti-entropy (syncer.cc) ---
 

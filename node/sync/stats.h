@@ -19,11 +19,12 @@ struct SyncStats {
   std::uint64_t pushes_dropped = 0;  // queue full: anti-entropy repairs them
   std::uint64_t prunes_sent = 0;     // duplicates led us to ask a peer to stop pushing an author
   std::uint64_t batches_committed = 0;
-  std::uint64_t batches_offloaded = 0;  // verified off the syncer's thread (catch-up pipeline)
-  std::uint64_t peers_cut_off = 0;      // for invalid data
-  std::uint64_t sources_stalled = 0;    // catch-up sources that sent nothing (kSourceStall)
-  std::uint64_t messages_ignored = 0;   // of a type this version does not know
-  std::uint64_t notes_ignored = 0;      // Have notes past the bound on authors tracked per peer
+  std::uint64_t batches_offloaded = 0;      // verified off the syncer's thread (catch-up pipeline)
+  std::uint64_t peers_cut_off = 0;          // for invalid data
+  std::uint64_t sources_stalled = 0;        // catch-up sources that sent nothing (kSourceStall)
+  std::uint64_t messages_ignored = 0;       // of a type this version does not know
+  std::uint64_t notes_ignored = 0;          // Have notes past the bound on authors tracked per peer
+  std::uint64_t announcements_limited = 0;  // newer announcements over a member's rate, dropped
   std::uint64_t bytes_in = 0, bytes_out = 0;  // application messages (sync protocol)
   std::uint64_t events_authored = 0;          // authored here (OnLocalEvent)
   // Refused events by refusal code (storage::ToString(RefusalCode)) and peers cut off by

@@ -19,9 +19,9 @@ Syncer::Syncer(EventStore& store, Options options)
       catch_up_(store_, peers_, holdings_, stats_, options.initial_credit,
                 [this] { return Now(); }),
       push_(store_, peers_, holdings_, stats_, [this] { return Now(); }),
-      announcer_(store_, peers_,
+      announcer_(store_, peers_, stats_,
                  Announcer::Options{options.identity, std::move(options.listen_addresses),
-                                    options.now_ms, options.seed},
+                                    options.now_ms, options.seed, clock_},
                  on_peer_announced),
       pipeline_(
           store_, peers_, holdings_, catch_up_, push_, stats_, std::move(options.now_ms),

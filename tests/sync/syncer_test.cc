@@ -363,6 +363,43 @@ TEST_F(SyncerTest, ANewSessionDoesNotSendTheOwnAnnouncementAroundAgain) {
   EXPECT_EQ(S(0).Announcement(), S(0).Announcement());
 }
 
+// Issue 15: every node stores (fsync) and passes on each newer announcement, so a member who signs
+// announcements with rising timestamps would flood the circle. A node passes a member's on at most
+// kAnnouncementBurst at once, then one per kAnnouncementInterval, and counts the rest; a dropped
+// one comes again with the member's next greeting.
+TEST_F(SyncerTest, AMembersFloodOfAnnouncementsIsPassedOnAtItsRateOnly) {
+  MakeNodes(3);
+  const std::size_t ab = Connect(0, 1);
+  const std::size_t bc = Connect(1, 2);
+  Deliver();
+  auto announce = [&](std::int64_t ts) {
+    v1::Announcement a;
+    a.set_member(Key(0).str());
+    a.add_addresses("127.0.0.1:9");
+    a.set_timestamp_ms(ts);
+    a.set_circle_id(c_.circle().str());
+    v1::SyncMessage m;
+    auto* sa = m.mutable_peers()->add_announcements();
+    sa->set_body(a.SerializeAsString());
+    const auto sig = c_.key(nodes_[0].member).Sign(kAnnounceContext, AsBytes(sa->body()));
+    sa->set_signature(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
+    Receive(1, ab, m);
+  };
+  const int before = pipes_[bc].wire->Count("peers");
+  for (int i = 1; i <= 40; ++i) announce(Now() + i * 1000);
+  Deliver();
+  const int passed = pipes_[bc].wire->Count("peers") - before;
+  EXPECT_GE(passed, 1);
+  EXPECT_LE(passed, static_cast<int>(kAnnouncementBurst));
+  EXPECT_EQ(S(1).stats().announcements_limited, static_cast<std::uint64_t>(40 - passed));
+  // One more once the interval has passed.
+  Advance(std::chrono::duration_cast<std::chrono::milliseconds>(kAnnouncementInterval));
+  announce(Now() + 100'000);
+  Deliver();
+  EXPECT_EQ(pipes_[bc].wire->Count("peers") - before, passed + 1);
+  EXPECT_FALSE(pipes_[ab].wire->closed) << "a member's own announcements are no reason to cut";
+}
+
 TEST_F(SyncerTest, TheLastLinkThatPushesIsNotPruned) {
   MakeNodes(3);
   const std::size_t ab = Connect(0, 1);
