@@ -114,7 +114,8 @@ Result<VersionVector> EventLog::VectorAt(std::int64_t cutoff_ms) {
 
 Result<EventPage> EventLog::Read(const EventCursor& cursor, std::size_t max_events,
                                  std::size_t max_bytes,
-                                 const std::function<bool(const MemberKey&, std::uint64_t)>& skip) {
+                                 const std::function<bool(const MemberKey&, std::uint64_t)>& skip,
+                                 std::size_t max_rows) {
   return Guard([&]() -> Result<EventPage> {
     EventPage page;
     page.next = cursor;
@@ -136,7 +137,8 @@ Result<EventPage> EventLog::Read(const EventCursor& cursor, std::size_t max_even
       return rows;
     };
     constexpr std::int64_t kRowsPerQuery = 4096;
-    while (!full()) {
+    std::size_t examined = 0;
+    while (!full() && examined < max_rows) {
       const bool applied = !page.next.applied_done;
       auto& st = db_.Q(applied ? "SELECT author, seq, body, sig, apply_order FROM events"
                                  " WHERE state = 1 AND apply_order > ? ORDER BY apply_order"
@@ -144,10 +146,13 @@ Result<EventPage> EventLog::Read(const EventCursor& cursor, std::size_t max_even
                                : "SELECT author, seq, body, sig, rowid FROM events"
                                  " WHERE state <> 1 AND rowid > ? ORDER BY rowid LIMIT ?");
       st.bind(1, page.next.last);
-      st.bind(2, kRowsPerQuery);
+      const std::int64_t limit =
+          static_cast<std::int64_t>(std::min<std::size_t>(kRowsPerQuery, max_rows - examined));
+      st.bind(2, limit);
       const std::int64_t rows = take(st);
       st.reset();
-      if (full() || rows == kRowsPerQuery) continue;  // the loop ends if full
+      examined += static_cast<std::size_t>(rows);
+      if (full() || rows == limit) continue;  // the loop ends if full or at max_rows
       if (applied) {  // this phase is exhausted: on to the events not applied
         page.next.applied_done = true;
         page.next.last = 0;

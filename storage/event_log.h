@@ -93,9 +93,12 @@ class EventLog {
   // left out unless forked (then seq 1, whatever its timestamp), so that the fork is reported.
   Result<VersionVector> VectorAt(std::int64_t cutoff_ms);
   // Stored events after `cursor` in an order a peer can ingest without waiting, leaving out those
-  // `skip(author, seq)` says the peer holds, until `max_events` or `max_bytes` (at least one).
+  // `skip(author, seq)` says the peer holds, until `max_events` or `max_bytes` (at least one), or
+  // until `max_rows` stored events were looked at (then the page may hold none and not be the
+  // end: read on from its `next`), so that one call's time is bounded whatever is skipped.
   Result<EventPage> Read(const EventCursor& cursor, std::size_t max_events, std::size_t max_bytes,
-                         const std::function<bool(const MemberKey&, std::uint64_t)>& skip);
+                         const std::function<bool(const MemberKey&, std::uint64_t)>& skip,
+                         std::size_t max_rows = SIZE_MAX);
   // The two events that prove `author` forked (empty if they did not).
   Result<std::vector<Bytes>> ForkProof(const MemberKey& author);
   // An author's stored events from `from_seq` on, in sequence order, at most `max`.

@@ -87,7 +87,11 @@ void CatchUp::Stream(Peer& p) {
       stats_.events_sent += page->events.size();
       peers_.Send(p, m);
     }
-    if (page->end) c.streaming = false;
+    if (page->end) {
+      c.streaming = false;
+    } else if (page->events.empty()) {
+      return;  // looked at kCatchUpRowsPerRead events the peer holds: on at the next pump
+    }
   }
 }
 

@@ -82,7 +82,8 @@ class EventStore {
 
   // Stored events after `cursor`, in an order a peer can ingest without waiting, leaving out
   // those `skip(author, seq)` says the peer holds, until `max_events` or `max_bytes` (at least
-  // one event when any is left).
+  // one event when any is left), looking at most kCatchUpRowsPerRead stored events: a page may
+  // then hold none without being the end (read on from its `next`).
   virtual Result<CatchUpPage> ReadEvents(
       const CatchUpCursor& cursor, std::size_t max_events, std::size_t max_bytes,
       const std::function<bool(const MemberKey&, std::uint64_t)>& skip) = 0;

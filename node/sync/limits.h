@@ -98,6 +98,11 @@ inline constexpr std::size_t kMaxAnnouncementBytes = 4096;
 inline constexpr std::chrono::seconds kAnnouncementInterval{10};
 inline constexpr double kAnnouncementBurst = 3;
 
+// A catch-up page looks at most this many stored events (those the peer holds are skipped): a peer
+// whose vector claims all but the table's last events makes the stream go through the table in
+// steps of this many, one step per pump, not in one go on the node's thread.
+inline constexpr std::size_t kCatchUpRowsPerRead = 16'384;
+
 // --- Anti-entropy (syncer.cc) ---
 
 // Anti-entropy exchanges vectors only when two Hello exchanges with a peer in a row find the

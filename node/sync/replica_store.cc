@@ -1,5 +1,6 @@
 #include "node/sync/replica_store.h"
 
+#include "node/sync/limits.h"
 #include "storage/replica.h"
 #include "storage/rulebook/decode.h"
 #include "storage/rulebook/refusal.h"
@@ -55,7 +56,8 @@ Result<storage::AuthorHead> ReplicaStore::VectorOf(const MemberKey& author,
 Result<CatchUpPage> ReplicaStore::ReadEvents(
     const CatchUpCursor& cursor, std::size_t max_events, std::size_t max_bytes,
     const std::function<bool(const MemberKey&, std::uint64_t)>& skip) {
-  auto page = replica_.events().Read(ToReplica(cursor), max_events, max_bytes, skip);
+  auto page =
+      replica_.events().Read(ToReplica(cursor), max_events, max_bytes, skip, kCatchUpRowsPerRead);
   if (!page) return MakeUnexpected(page.error());
   CatchUpPage out;
   out.events = std::move(page->events);

@@ -1,5 +1,8 @@
 #include "tests/sync/memory_store.h"
 
+#include <algorithm>
+
+#include "node/sync/limits.h"
 #include "storage/rulebook/decode.h"
 #include "storage/rulebook/refusal.h"
 #include "storage/rulebook/sign.h"
@@ -57,7 +60,9 @@ Result<CatchUpPage> MemoryStore::ReadEvents(
     const std::function<bool(const MemberKey&, std::uint64_t)>& skip) {
   CatchUpPage page;
   auto i = static_cast<std::size_t>(cursor.position);
-  for (; i < events_.size() && page.events.size() < max_events && page.bytes < max_bytes; ++i) {
+  const std::size_t stop =
+      i + std::min(events_.size() - std::min(i, events_.size()), kCatchUpRowsPerRead);
+  for (; i < stop && page.events.size() < max_events && page.bytes < max_bytes; ++i) {
     const Stored& e = events_[i];
     if (skip(e.author, e.seq)) continue;
     page.events.push_back(e.bytes);
