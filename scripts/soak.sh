@@ -5,7 +5,7 @@
 # the CLI: every member comments every few seconds and proposes about once a minute with a deadline
 # half a minute away, so rounds close and are sealed all along. Once a minute it samples each
 # node's resident memory (VmRSS) and open file descriptors from /proc, and prints one line:
-#   minute M: events E; RSS min/median/max KB; fds max; sessions min
+#   minute M: events E; RSS min/median/max KB; fds max; WAL max MB
 # At the end it lets the nodes converge (equal digests), stops them, checks that every replica
 # passes `polder verify`, and prints each node's RSS and fd count at the first and the last sample.
 # Fails if the digests do not converge or a replica does not verify. Uses the binary of build/ (or
@@ -105,7 +105,10 @@ declare -a rss_first fds_first rss_last fds_last
 for m in $(seq 1 "$minutes"); do
   sleep 60
   rss=() fds=()
+  wal=0
   for i in $(seq 0 $((nodes - 1))); do
+    w=$(stat -c %s "${home[$i]}/replica.sqlite3-wal" 2>/dev/null || echo 0)
+    [ "$w" -gt "$wal" ] && wal=$w
     r=$(rss_of "${pid[$i]}")
     f=$(fds_of "${pid[$i]}")
     rss+=("$r")
@@ -117,7 +120,7 @@ for m in $(seq 1 "$minutes"); do
   held=$("$P" --home "${home[0]}" status 2>/dev/null | sed -n 's/^events: *\([0-9]*\) applied.*/\1/p')
   echo "minute $m: events ${held:-?}; RSS KB min $(echo "$sorted" | head -1)" \
     "median $(echo "$sorted" | sed -n "$(((nodes + 1) / 2))p") max $(echo "$sorted" | tail -1);" \
-    "fds max $(printf '%s\n' "${fds[@]}" | sort -n | tail -1)"
+    "fds max $(printf '%s\n' "${fds[@]}" | sort -n | tail -1); WAL max $((wal / 1048576)) MB"
 done
 touch "$work/stop"
 for p in "${writer[@]}"; do wait "$p" || true; done

@@ -101,6 +101,10 @@ class Replica {
   // whatever order the events arrived in.
   Result<Digest32> StateDigest();
 
+  // The size, in bytes, the WAL file is cut back to whenever a checkpoint rewinds it (a setting of
+  // this connection: for tests and diagnostics).
+  Result<std::int64_t> JournalSizeLimit();
+
   Result<PendingStats> Pending();
   // Authors some of whose pending events were evicted since the last call, with how many (their
   // version-vector entries may have changed: see EventLog::VectorOf). Bounded by the number of

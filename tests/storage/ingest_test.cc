@@ -204,6 +204,16 @@ TEST_F(IngestTest, RefusesForgedAuthor) {
   ExpectRefused(c_.SignBody(bob, body), RefusalCode::kBadSignature);
 }
 
+// Issue 15 (soak): a checkpoint rewinds the WAL but SQLite leaves the file at its largest size;
+// 16 nodes under load for 20 minutes each held a 269 MB WAL file beside a 4.5 MB replica. The
+// replica bounds what a rewind leaves (64 MiB), also when opened again.
+TEST_F(IngestTest, TheWalFileIsCutBackWhenItIsRewound) {
+  EXPECT_EQ(*replica_->JournalSizeLimit(), 64 * 1024 * 1024);
+  replica_.reset();
+  replica_ = Open();
+  EXPECT_EQ(*replica_->JournalSizeLimit(), 64 * 1024 * 1024);
+}
+
 TEST_F(IngestTest, RefusesEventOfAnotherCircle) {
   InAll();
   TestCircle other;
