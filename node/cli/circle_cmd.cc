@@ -157,6 +157,11 @@ int CmdCircleCreate(const Globals& g, const CharterArgs& a) {
              pc.join_code() + "\n";
     codes.push_back(std::move(pc));
   }
+  if (!partners.empty()) {
+    human +=
+        "\n  the first round becomes final once a majority of you and your partners have "
+        "sealed it: each partner joins and runs `polder node`";
+  }
   if (partners.empty()) {
     human +=
         "\n  (founded alone: until a second round, backdated admissions can still change the "
