@@ -13,6 +13,12 @@
 #include "storage/sql_state.h"
 
 namespace polder::storage {
+namespace {
+
+// How long a write waits for another process's lock (a CLI command writing while no node runs).
+constexpr int kBusyTimeoutMs = 5000;
+
+}  // namespace
 
 const char* ToString(Outcome outcome) {
   switch (outcome) {
@@ -65,7 +71,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::filesystem::path& file
   return Guard([&]() -> Result<std::unique_ptr<Replica>> {
     auto parts = std::make_unique<Parts>(file);
     auto& db = parts->db.raw();
-    db.setBusyTimeout(5000);
+    db.setBusyTimeout(kBusyTimeoutMs);
     db.exec("PRAGMA page_size = 16384");  // takes effect only when the file is created
     {
       SQLite::Statement wal(db, "PRAGMA journal_mode = WAL");
@@ -223,6 +229,23 @@ Status Replica::Rebuild() {
     v.exec();
     parts_->db.Commit();
     return {};
+  });
+}
+
+Result<bool> Replica::Checkpoint() {
+  return Guard([&]() -> Result<bool> {
+    if (parts_->db.in_transaction()) return false;
+    auto& raw = parts_->db.raw();
+    raw.setBusyTimeout(0);
+    int busy = 1;
+    try {
+      SQLite::Statement st(raw, "PRAGMA wal_checkpoint(TRUNCATE)");
+      if (st.executeStep()) busy = st.getColumn(0).getInt();
+    } catch (const SQLite::Exception&) {
+      busy = 1;  // SQLITE_BUSY or LOCKED: a reader is in the way; next time
+    }
+    raw.setBusyTimeout(kBusyTimeoutMs);
+    return busy == 0;
   });
 }
 

@@ -175,6 +175,12 @@ asio::awaitable<void> Node::PumpLoop() {
       }
     }
     const auto now = std::chrono::steady_clock::now();
+    if (config_.wal_checkpoint.count() > 0 && now >= next_checkpoint_) {
+      // Never waits: a CLI command reading the replica now means another try in a second.
+      auto done = session_.replica().Checkpoint();
+      next_checkpoint_ = now + (done && *done ? std::chrono::milliseconds(config_.wal_checkpoint)
+                                              : std::chrono::milliseconds(1000));
+    }
     if (now >= next_access_check_) {
       RefreshAccess(now >= next_access_refresh_);
       CheckNetworkKey();

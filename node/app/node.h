@@ -61,6 +61,9 @@ struct NodeConfig {
   std::chrono::milliseconds backoff_min{500};
   std::chrono::milliseconds backoff_max{60000};
   std::chrono::milliseconds connect_timeout{5000};
+  // How often the node empties the replica's WAL file when no CLI command is reading it
+  // (storage::Replica::Checkpoint); 0: never.
+  std::chrono::milliseconds wal_checkpoint{30000};
   net::SessionConfig session;
   std::uint64_t sync_credit = sync::kInitialCreditBytes;  // catch-up bytes in flight from each peer
   // Seals (docs/protocol.md §15): once a round's deadline is this far past (and, while the node
@@ -197,6 +200,7 @@ class Node {
   std::mt19937_64 rng_;
   Sealer sealer_;
   std::chrono::steady_clock::time_point next_seal_check_{};
+  std::chrono::steady_clock::time_point next_checkpoint_{};
   Access access_;
   std::chrono::steady_clock::time_point next_access_check_{}, next_access_refresh_{};
   // Whether `member` may keep a session: eligible (or their device), and accepted by the config.
