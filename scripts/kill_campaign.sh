@@ -22,31 +22,10 @@ P=${POLDER_BIN:-$root/build/polder}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/polder-kill.XXXXXX")
 declare -a pid writer home port
-cleanup() {
-  touch "$work/stop"
-  for p in "${writer[@]}" "${pid[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${writer[@]}" "${pid[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ -n "${POLDER_KILL_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
+keep_env=POLDER_KILL_KEEP
+# shellcheck source=scripts/campaign_lib.sh
+source "$root/scripts/campaign_lib.sh"
 trap cleanup EXIT
-json_field() { grep "\"$1\"" | head -1 | sed 's/.*: "\(.*\)".*/\1/'; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# Waits (at most $1 tenths of a second) until the rest of the line succeeds.
-wait_until() {
-  local tenths=$1
-  shift
-  for _ in $(seq 1 "$tenths"); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-start_node() {  # start_node I: (re)starts node I on its fixed port
-  local i=$1
-  "$P" --home "${home[$i]}" node --listen "127.0.0.1:${port[$i]}" >>"${home[$i]}.log" 2>&1 &
-  pid[$i]=$!
-}
-
 # Fixed ports, so that a restarted node is found where it was.
 base=$((20000 + RANDOM % 20000))
 for i in $(seq 0 $((nodes - 1))); do
@@ -60,7 +39,6 @@ start_node 0
 wait_until 300 test -f "${home[0]}/api.json" || { echo "node 0 did not start" >&2; exit 1; }
 # Admission (see the demo): M1 by M0 (while only Org 0 has members, all of them admit a
 # newcomer); every later one by M0 and M1, members of two organisations.
-members_seen() { [ "$("$P" --home "$1" members --json | grep -c '"member_id"')" -ge "$2" ]; }
 for i in $(seq 1 $((nodes - 1))); do
   id=$("$P" --home "${home[$i]}" id)
   code=$("$P" --home "${home[0]}" admit "$id" --name "M$i" --org "Org $((i % 2))" --json |
@@ -125,15 +103,8 @@ for p in "${writer[@]}"; do wait "$p" || true; done
 writer=()
 
 # Converge: equal digests (at most 3 minutes: rounds sealed late keep adding seals).
-digest_of() { "$P" --home "$1" status --json 2>/dev/null | json_field digest; }
-converged() {
-  local first
-  first=$(digest_of "${home[0]}")
-  [ -n "$first" ] || return 1
-  for i in $(seq 1 $((nodes - 1))); do [ "$(digest_of "${home[$i]}")" = "$first" ] || return 1; done
-}
 ok=1
-wait_until 1800 converged || ok=0
+wait_until 1800 converged "$nodes" || ok=0
 
 for i in $(seq 0 $((nodes - 1))); do kill -TERM "${pid[$i]}" 2>/dev/null || true; done
 for i in $(seq 0 $((nodes - 1))); do wait "${pid[$i]}" 2>/dev/null || true; done

@@ -21,30 +21,10 @@ P=${POLDER_BIN:-$root/build/polder}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/polder-soak.XXXXXX")
 declare -a pid writer home port
-cleanup() {
-  touch "$work/stop"
-  for p in "${writer[@]}" "${pid[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${writer[@]}" "${pid[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ -n "${POLDER_SOAK_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
+keep_env=POLDER_SOAK_KEEP
+# shellcheck source=scripts/campaign_lib.sh
+source "$root/scripts/campaign_lib.sh"
 trap cleanup EXIT
-json_field() { grep "\"$1\"" | head -1 | sed 's/.*: "\(.*\)".*/\1/'; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-wait_until() {  # wait_until TENTHS COMMAND...: at most TENTHS tenths of a second
-  local tenths=$1
-  shift
-  for _ in $(seq 1 "$tenths"); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-start_node() {
-  local i=$1
-  "$P" --home "${home[$i]}" node --listen "127.0.0.1:${port[$i]}" >>"${home[$i]}.log" 2>&1 &
-  pid[$i]=$!
-}
-members_seen() { [ "$("$P" --home "$1" members --json | grep -c '"member_id"')" -ge "$2" ]; }
 
 base=$((20000 + RANDOM % 20000))
 for i in $(seq 0 $((nodes - 1))); do
@@ -126,15 +106,8 @@ touch "$work/stop"
 for p in "${writer[@]}"; do wait "$p" || true; done
 writer=()
 
-digest_of() { "$P" --home "$1" status --json 2>/dev/null | json_field digest; }
-converged() {
-  local first
-  first=$(digest_of "${home[0]}")
-  [ -n "$first" ] || return 1
-  for i in $(seq 1 $((nodes - 1))); do [ "$(digest_of "${home[$i]}")" = "$first" ] || return 1; done
-}
 ok=1
-wait_until 1800 converged || ok=0
+wait_until 1800 converged "$nodes" || ok=0
 for i in $(seq 0 $((nodes - 1))); do kill -TERM "${pid[$i]}" 2>/dev/null || true; done
 for i in $(seq 0 $((nodes - 1))); do wait "${pid[$i]}" 2>/dev/null || true; done
 pid=()
