@@ -686,8 +686,9 @@ TEST_F(TallyCliTest, OneMemberCannotMintVoters) {
 
 // Founding partners (issue 14, the first round): Ana founds the circle listing Ben (South) and Cy
 // (East) in the charter. They are members from it on, each gets their own join code, and the
-// first round's committee is the three of them. A partner list naming Ana herself, a malformed
-// one, or an organisation the circle would not have is refused and creates nothing.
+// first round's committee is the three of them. A partner list naming Ana herself or one partner
+// twice, or a malformed one (no name, no organisation, not a member ID) is refused and writes
+// nothing.
 TEST_F(TallyCliTest, FoundingPartnersAreMembersFromTheCharterOn) {
   const auto ana = Home("ana"), ben = Home("ben"), cy = Home("cy");
   Ok(ana, "init --name Ana --org North");
